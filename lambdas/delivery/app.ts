@@ -1,0 +1,43 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { METRICS } from '../shared/contract';
+import { InvalidEventError, parseEventBridgeRecord } from '../shared/events';
+import { logger, metrics } from '../shared/powertools';
+import type { DeliveryRuntime } from '../shared/runtime';
+
+/**
+ * The events-queue consumer: each record is one EventBridge event. A record fails (and is
+ * redelivered) only when something could not be done or recorded; an invalid event goes to
+ * the events DLQ with its reason and never fails the rest of the batch.
+ */
+export function createRecordHandler(runtime: DeliveryRuntime) {
+  return async (record: SQSRecord): Promise<void> => {
+    let event;
+    try {
+      event = parseEventBridgeRecord(record.body);
+    } catch (err) {
+      if (!(err instanceof InvalidEventError)) throw err;
+      runtime.log.warn('invalid event sent to the DLQ', { messageId: record.messageId, reason: err.reason });
+      runtime.metrics.count(METRICS.invalidEvent);
+      await runtime.eventsDlq.send(record.body, err.reason, { sourceMessageId: record.messageId });
+      return;
+    }
+    const redelivery = Number(record.attributes?.ApproximateReceiveCount ?? '1') > 1;
+    const outcome = await runtime.service.deliverEvent(event, { redelivery });
+    runtime.log.debug('event processed', { eventId: event.eventId, accountId: event.accountId, matched: outcome.matched });
+  };
+}
+
+/** The Lambda handler: Powertools batch processing, logger context and metrics through middy. */
+export function createDeliveryHandler(runtime: DeliveryRuntime) {
+  const processor = new BatchProcessor(EventType.SQS);
+  const recordHandler = createRecordHandler(runtime);
+  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false }),
+  )
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}

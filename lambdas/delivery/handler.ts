@@ -1,0 +1,5 @@
+import { createDeliveryRuntime } from '../shared/runtime';
+import { createDeliveryHandler } from './app';
+
+/** Lambda entry point: consumes the events queue (EventBridge rule target). */
+export const handler = createDeliveryHandler(createDeliveryRuntime());

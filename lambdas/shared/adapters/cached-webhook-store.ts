@@ -1,0 +1,53 @@
+import type { Webhook } from '../domain/model';
+import type { Clock, WebhookStore } from '../domain/ports';
+
+/**
+ * Caches each account's webhook list for a short time per container, so a burst of events
+ * for one account costs one DynamoDB Query. Writes through this store drop the account's entry.
+ */
+export class CachedWebhookStore implements WebhookStore {
+  private readonly cache = new Map<string, { expires: number; webhooks: Promise<Webhook[]> }>();
+
+  constructor(
+    private readonly inner: WebhookStore,
+    private readonly ttlMs: number,
+    private readonly clock: Clock,
+    private readonly maxAccounts = 10_000,
+  ) {}
+
+  listByAccount(accountId: string): Promise<Webhook[]> {
+    const now = this.clock.now();
+    const hit = this.cache.get(accountId);
+    if (hit && hit.expires > now) return hit.webhooks;
+    if (this.cache.size >= this.maxAccounts) this.cache.clear();
+    const webhooks = this.inner.listByAccount(accountId);
+    this.cache.set(accountId, { expires: now + this.ttlMs, webhooks });
+    // A failed lookup is not cached.
+    webhooks.catch(() => this.cache.delete(accountId));
+    return webhooks;
+  }
+
+  get(accountId: string, webhookId: string): Promise<Webhook | undefined> {
+    return this.inner.get(accountId, webhookId);
+  }
+
+  async markFailing(accountId: string, webhookId: string, since: string): Promise<void> {
+    await this.inner.markFailing(accountId, webhookId, since);
+    this.cache.delete(accountId);
+  }
+
+  async clearFailing(accountId: string, webhookId: string): Promise<void> {
+    await this.inner.clearFailing(accountId, webhookId);
+    this.cache.delete(accountId);
+  }
+
+  async autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<void> {
+    await this.inner.autoDisable(accountId, webhookId, reason, at);
+    this.cache.delete(accountId);
+  }
+
+  invalidate(accountId?: string): void {
+    if (accountId) this.cache.delete(accountId);
+    else this.cache.clear();
+  }
+}

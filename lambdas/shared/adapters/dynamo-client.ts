@@ -1,0 +1,42 @@
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/** A DocumentClient that drops `undefined` attributes (optional fields stay absent). */
+export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+export function isConditionalCheckFailed(err: unknown): boolean {
+  return (err as { name?: string }).name === 'ConditionalCheckFailedException';
+}
+
+/** Opaque pagination cursors: base64url JSON of the last key. */
+export function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor is not valid');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+export function decodeCursor(cursor: string, fields: readonly string[]): Record<string, string> {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof parsed !== 'object' || parsed === null) throw new InvalidCursorError();
+    const record = parsed as Record<string, unknown>;
+    const out: Record<string, string> = {};
+    for (const field of fields) {
+      const value = record[field];
+      if (typeof value !== 'string' || value.length === 0 || value.length > 512) throw new InvalidCursorError();
+      out[field] = value;
+    }
+    return out;
+  } catch {
+    throw new InvalidCursorError();
+  }
+}

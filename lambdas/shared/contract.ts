@@ -1,0 +1,140 @@
+/**
+ * The single source of truth for the webhook contracts (DESIGN.md §2–§5).
+ *
+ * The CDK stack (event rule, env defaults), the Lambda handlers and the local
+ * runtime all import from here, so a change to an event type, a limit or a
+ * reserved header lands everywhere at once. Keep this module free of runtime
+ * dependencies: it is bundled into every Lambda.
+ */
+
+/** Event types a webhook can subscribe to (the seed guide's list). */
+export const EVENT_TYPES = ['NEW_VISIT', 'NEW_VISITOR'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export function isEventType(value: unknown): value is EventType {
+  return typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value);
+}
+
+/** `Source` the tracking pipeline uses on the bus; overridable by CDK context `eventSource`. */
+export const DEFAULT_EVENT_SOURCE = 'tracking';
+
+/** An EventBridge event pattern limited to exact-value matching (all we need). */
+export interface VisitEventPattern {
+  readonly source: string[];
+  readonly 'detail-type': string[];
+}
+
+/** The pattern of the rule that routes visit events to the events queue. */
+export function visitEventPattern(source: string = DEFAULT_EVENT_SOURCE): VisitEventPattern {
+  return { source: [source], 'detail-type': [...EVENT_TYPES] };
+}
+
+/**
+ * Whether an event matches a pattern of exact-value arrays, as EventBridge evaluates it.
+ * Used by the local bus so it routes exactly like the CDK rule.
+ */
+export function matchesEventPattern(
+  pattern: Readonly<Record<string, readonly unknown[]>>,
+  event: Readonly<Record<string, unknown>>,
+): boolean {
+  return Object.entries(pattern).every(([field, allowed]) => allowed.includes(event[field]));
+}
+
+/** Limits shared by validation (API), delivery and infrastructure. */
+export const LIMITS = {
+  nameMaxLength: 100,
+  urlMaxLength: 2048,
+  descriptionMaxLength: 500,
+  headersMaxCount: 20,
+  headerValueMaxLength: 1000,
+  webhooksPerAccount: 100,
+  /** EventBridge's own entry limit; an envelope larger than this cannot be on the bus. */
+  eventMaxBytes: 256 * 1024,
+  /** Bytes of a receiver's response kept in the attempt log. */
+  responseSnippetBytes: 512,
+  /** Bytes of a receiver's response read before the connection is dropped. */
+  responseMaxReadBytes: 64 * 1024,
+  /** Attempts kept inline on a delivery record (newest last). */
+  attemptsKept: 12,
+  /** API request body limit. */
+  apiBodyMaxBytes: 64 * 1024,
+} as const;
+
+/**
+ * Header names a webhook's custom headers may never set, in any letter case: they are
+ * framing headers or the signature contract itself. `X-Webhook-Signature` is absent on
+ * purpose: the seed lets a customer set it to a static shared-secret token.
+ */
+export const RESERVED_HEADERS = [
+  'host',
+  'content-type',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'user-agent',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'x-webhook-event',
+] as const;
+
+export function isReservedHeader(name: string): boolean {
+  return (RESERVED_HEADERS as readonly string[]).includes(name.toLowerCase());
+}
+
+/** Headers of the delivery contract (DESIGN.md §3). */
+export const DELIVERY_HEADERS = {
+  id: 'webhook-id',
+  timestamp: 'webhook-timestamp',
+  signature: 'webhook-signature',
+  legacySignature: 'X-Webhook-Signature',
+  event: 'X-Webhook-Event',
+} as const;
+
+export const USER_AGENT = 'visit-webhooks/0.1 (+https://github.com/visit-webhooks)';
+
+/** Defaults; each is overridable where noted (CDK context or environment). */
+export const DEFAULTS = {
+  /** Total time budget of one attempt (connect + response). */
+  deliveryTimeoutMs: 10_000,
+  connectTimeoutMs: 3_000,
+  /** How long the delivery Lambda trusts its cached copy of an account's webhooks. */
+  webhookCacheTtlMs: 10_000,
+  /** Concurrent attempts per event (fan-out to one account's webhooks). */
+  fanOutConcurrency: 10,
+  /** TTL of delivery records (attempt log). */
+  deliveryRetentionDays: 30,
+  /** Delays after the first attempt, in seconds: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+  retryScheduleSeconds: [5, 300, 1800, 7200, 18000, 36000, 36000] as readonly number[],
+  /** A webhook whose deliveries have all failed this long is disabled. */
+  autoDisableAfterDays: 5,
+  /** The old secret keeps signing this long after a rotation. */
+  secretRotationOverlapHours: 24,
+} as const;
+
+/** Environment variables the handlers read (set by the stack and the local runtime). */
+export const ENV = {
+  webhooksTable: 'WEBHOOKS_TABLE_NAME',
+  deliveriesTable: 'DELIVERIES_TABLE_NAME',
+  apiKeysTable: 'API_KEYS_TABLE_NAME',
+  eventsDlqUrl: 'EVENTS_DLQ_URL',
+  retryQueueUrl: 'RETRY_QUEUE_URL',
+  failedQueueUrl: 'FAILED_DELIVERIES_QUEUE_URL',
+  allowHttp: 'WEBHOOKS_ALLOW_HTTP',
+  allowPrivateTargets: 'WEBHOOKS_ALLOW_PRIVATE_TARGETS',
+  deliveryTimeoutMs: 'WEBHOOKS_DELIVERY_TIMEOUT_MS',
+  retrySchedule: 'WEBHOOKS_RETRY_SCHEDULE',
+  retentionDays: 'WEBHOOKS_DELIVERY_RETENTION_DAYS',
+  autoDisableAfterDays: 'WEBHOOKS_AUTO_DISABLE_AFTER_DAYS',
+  eventSource: 'WEBHOOKS_EVENT_SOURCE',
+} as const;
+
+/** Metric names (Powertools Metrics, namespace from POWERTOOLS_METRICS_NAMESPACE). */
+export const METRICS = {
+  delivered: 'DeliverySucceeded',
+  failedAttempt: 'DeliveryAttemptFailed',
+  exhausted: 'DeliveryFailed',
+  invalidEvent: 'InvalidEvent',
+  latency: 'DeliveryLatency',
+  skipped: 'DeliverySkipped',
+} as const;

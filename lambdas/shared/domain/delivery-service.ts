@@ -1,0 +1,308 @@
+import { DELIVERY_HEADERS, DEFAULTS, type EventType, isReservedHeader, METRICS, USER_AGENT } from '../contract';
+import type { VisitEvent } from '../events';
+import type { HttpSender, SendResult } from '../http-sender';
+import { secretKey, signatureHeader } from '../signing';
+import { type RetryMessage, type RetryQueue } from './messages';
+import { type AttemptRecord, type AttemptTrigger, deliveryIdFor, isSubscribed, type Webhook } from './model';
+import type { Clock, DeadLetterSink, DeliveryStore, LogSink, MetricSink, WebhookStore } from './ports';
+import type { RetryPolicy } from './retry-policy';
+import { mapLimit } from './concurrency';
+
+/** Everything one attempt needs, whether it comes from an event or from the retry queue. */
+export interface DeliveryJob {
+  readonly accountId: string;
+  readonly webhookId: string;
+  readonly deliveryId: string;
+  readonly eventId: string;
+  readonly eventType: EventType;
+  /** Event time, ISO: the record's `createdAt`. */
+  readonly createdAt: string;
+  readonly payload: string;
+  /** Index into the retry schedule of the delay to use if this attempt fails. */
+  readonly retryIndex: number;
+  readonly trigger: AttemptTrigger;
+}
+
+export type AttemptOutcome =
+  | { readonly kind: 'delivered'; readonly attempt: AttemptRecord }
+  | { readonly kind: 'retry-scheduled'; readonly attempt?: AttemptRecord; readonly delaySeconds: number }
+  | { readonly kind: 'failed'; readonly attempt?: AttemptRecord; readonly reason: string }
+  | { readonly kind: 'skipped'; readonly reason: string };
+
+export interface DeliveryServiceDeps {
+  readonly webhooks: WebhookStore;
+  readonly deliveries: DeliveryStore;
+  readonly sender: HttpSender;
+  readonly retryQueue: RetryQueue;
+  /** Where deliveries that exhausted their retries (or were refused for good) are kept. */
+  readonly failedSink: DeadLetterSink;
+  readonly retryPolicy: RetryPolicy;
+  readonly clock: Clock;
+  readonly log: LogSink;
+  readonly metrics: MetricSink;
+  /** @default DEFAULTS.autoDisableAfterDays */
+  readonly autoDisableAfterMs?: number;
+  /** @default DEFAULTS.fanOutConcurrency */
+  readonly fanOutConcurrency?: number;
+  /**
+   * A webhook failing continuously for this long is "open": new events skip the inline attempt
+   * and go straight to the retry schedule until a retry succeeds. @default 60 s
+   */
+  readonly circuitOpenAfterMs?: number;
+}
+
+/** Result of fanning one event out. Infrastructure errors are thrown, never folded in here. */
+export interface EventOutcome {
+  readonly eventId: string;
+  readonly matched: number;
+  readonly outcomes: ReadonlyArray<{ webhookId: string; deliveryId: string; outcome: AttemptOutcome | { kind: 'duplicate' } }>;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The delivery domain: fan an event out to an account's webhooks, sign and send each
+ * attempt, and decide what a failure means (retry, disable, give up). Knows nothing of
+ * Lambda, SQS or DynamoDB: it talks to ports.
+ */
+export class DeliveryService {
+  private readonly autoDisableAfterMs: number;
+  private readonly fanOutConcurrency: number;
+  private readonly circuitOpenAfterMs: number;
+
+  constructor(private readonly deps: DeliveryServiceDeps) {
+    this.autoDisableAfterMs = deps.autoDisableAfterMs ?? DEFAULTS.autoDisableAfterDays * DAY_MS;
+    this.fanOutConcurrency = deps.fanOutConcurrency ?? DEFAULTS.fanOutConcurrency;
+    this.circuitOpenAfterMs = deps.circuitOpenAfterMs ?? 60_000;
+  }
+
+  /**
+   * Delivers an event to every matching webhook of its account. `redelivery` (the queue's
+   * receive count is above 1) turns on the idempotency check: deliveries already recorded are
+   * not attempted again. Throws if any step could not be recorded, so the queue redelivers.
+   */
+  async deliverEvent(event: VisitEvent, options: { redelivery: boolean }): Promise<EventOutcome> {
+    const { webhooks: store, log } = this.deps;
+    const all = await store.listByAccount(event.accountId);
+    const matching = all.filter((w) => isSubscribed(w, event.eventType) && (w.enabled || w.status === 'auto-disabled'));
+    const createdAt = new Date(event.time).toISOString();
+    const errors: unknown[] = [];
+    const outcomes = await mapLimit(matching, this.fanOutConcurrency, async (webhook) => {
+      const deliveryId = deliveryIdFor(event.time, event.eventId, webhook.webhookId);
+      const job: DeliveryJob = {
+        accountId: event.accountId,
+        webhookId: webhook.webhookId,
+        deliveryId,
+        eventId: event.eventId,
+        eventType: event.eventType,
+        createdAt,
+        payload: event.body,
+        retryIndex: 0,
+        trigger: 'event',
+      };
+      try {
+        if (options.redelivery) {
+          const existing = await this.deps.deliveries.get(event.accountId, webhook.webhookId, deliveryId);
+          // A record exists only once an attempt (or skip) was recorded: that outcome stands,
+          // and any retry it needs is already on the retry queue.
+          if (existing) return { webhookId: webhook.webhookId, deliveryId, outcome: { kind: 'duplicate' as const } };
+        }
+        if (!webhook.enabled) {
+          return { webhookId: webhook.webhookId, deliveryId, outcome: await this.skip(job, `webhook ${webhook.status}: ${webhook.disabledReason ?? 'disabled'}`) };
+        }
+        if (this.isCircuitOpen(webhook)) {
+          log.info('circuit open: scheduling without an inline attempt', { webhookId: webhook.webhookId, deliveryId });
+          return { webhookId: webhook.webhookId, deliveryId, outcome: await this.scheduleRetry(job, webhook, undefined, undefined) };
+        }
+        return { webhookId: webhook.webhookId, deliveryId, outcome: await this.attempt(webhook, job) };
+      } catch (err) {
+        errors.push(err);
+        log.error('delivery could not be completed or recorded; the event will be redelivered', {
+          webhookId: webhook.webhookId,
+          deliveryId,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        return { webhookId: webhook.webhookId, deliveryId, outcome: { kind: 'failed' as const, reason: 'infrastructure error' } };
+      }
+    });
+    if (errors.length > 0) throw errors[0];
+    return { eventId: event.eventId, matched: matching.length, outcomes };
+  }
+
+  /**
+   * Handles a message from the retry queue that is due now: re-checks the record (a delivered
+   * record is final) and the webhook (deleted or disabled webhooks are not sent to).
+   */
+  async deliverRetry(message: RetryMessage): Promise<AttemptOutcome | { kind: 'duplicate' }> {
+    const job: DeliveryJob = { ...message, trigger: message.trigger };
+    const record = await this.deps.deliveries.get(message.accountId, message.webhookId, message.deliveryId);
+    if (record?.status === 'delivered') return { kind: 'duplicate' };
+    const webhook = await this.deps.webhooks.get(message.accountId, message.webhookId);
+    if (!webhook) return this.fail(job, undefined, 'webhook was deleted', false);
+    if (!webhook.enabled) return this.skip(job, `webhook ${webhook.status}: ${webhook.disabledReason ?? 'disabled'}`);
+    return this.attempt(webhook, job);
+  }
+
+  /** Signs and sends one attempt, then records it and decides what comes next. */
+  async attempt(webhook: Webhook, job: DeliveryJob): Promise<AttemptOutcome> {
+    const { clock, metrics, log } = this.deps;
+    const result = await this.send(webhook, job);
+    const attempt = toAttemptRecord(result, job, clock.now());
+    const logContext = { webhookId: job.webhookId, deliveryId: job.deliveryId, eventId: job.eventId, trigger: job.trigger };
+    if (result.ok) {
+      await this.deps.deliveries.write({ ...recordBase(job), status: 'delivered', attempt });
+      if (webhook.failingSince) await this.deps.webhooks.clearFailing(job.accountId, job.webhookId);
+      metrics.count(METRICS.delivered);
+      metrics.milliseconds(METRICS.latency, result.durationMs);
+      log.info('delivered', { ...logContext, statusCode: result.statusCode, durationMs: result.durationMs });
+      return { kind: 'delivered', attempt };
+    }
+    metrics.count(METRICS.failedAttempt);
+    log.warn('attempt failed', { ...logContext, statusCode: result.statusCode, errorKind: result.errorKind, error: result.error });
+    if (result.statusCode === 410) {
+      const reason = 'endpoint answered 410 Gone';
+      await this.deps.webhooks.autoDisable(job.accountId, job.webhookId, reason, new Date(clock.now()).toISOString());
+      return this.fail(job, attempt, reason, true);
+    }
+    const failingSince = webhook.failingSince ? Date.parse(webhook.failingSince) : undefined;
+    if (failingSince === undefined) await this.deps.webhooks.markFailing(job.accountId, job.webhookId, attempt.at);
+    else if (clock.now() - failingSince >= this.autoDisableAfterMs) {
+      const reason = `every delivery failed since ${webhook.failingSince}`;
+      await this.deps.webhooks.autoDisable(job.accountId, job.webhookId, reason, attempt.at);
+      log.warn('webhook auto-disabled', { ...logContext, reason });
+      return this.fail(job, attempt, `webhook auto-disabled: ${reason}`, true);
+    }
+    return this.scheduleRetry(job, webhook, attempt, result.retryAfterSeconds);
+  }
+
+  private async send(webhook: Webhook, job: DeliveryJob): Promise<SendResult> {
+    const timestamp = Math.floor(this.deps.clock.now() / 1000);
+    const keys = [secretKey(webhook.secret)];
+    if (webhook.previousSecret && webhook.previousSecretExpiresAt && Date.parse(webhook.previousSecretExpiresAt) > this.deps.clock.now()) {
+      keys.push(secretKey(webhook.previousSecret));
+    }
+    const signature = signatureHeader(keys, job.deliveryId, timestamp, job.payload);
+    return this.deps.sender.send({ url: webhook.url, headers: buildHeaders(webhook, job, timestamp, signature), body: job.payload });
+  }
+
+  private isCircuitOpen(webhook: Webhook): boolean {
+    if (!webhook.failingSince) return false;
+    return this.deps.clock.now() - Date.parse(webhook.failingSince) >= this.circuitOpenAfterMs;
+  }
+
+  private async scheduleRetry(
+    job: DeliveryJob,
+    webhook: Webhook,
+    attempt: AttemptRecord | undefined,
+    retryAfterSeconds: number | undefined,
+  ): Promise<AttemptOutcome> {
+    const delaySeconds = this.deps.retryPolicy.delaySeconds(job.retryIndex, retryAfterSeconds);
+    if (delaySeconds === undefined) {
+      return this.fail(job, attempt, `gave up after ${job.retryIndex + 1} attempts: ${attempt?.error ?? 'failed'}`, true);
+    }
+    const dueAt = this.deps.clock.now() + delaySeconds * 1000;
+    const message: RetryMessage = {
+      kind: 'delivery-retry',
+      accountId: job.accountId,
+      webhookId: webhook.webhookId,
+      deliveryId: job.deliveryId,
+      eventId: job.eventId,
+      eventType: job.eventType,
+      createdAt: job.createdAt,
+      retryIndex: job.retryIndex + 1,
+      dueAt,
+      trigger: 'retry',
+      payload: job.payload,
+    };
+    // Queue first, record second: a crash in between costs a duplicate attempt, never a loss.
+    await this.deps.retryQueue.enqueue(message, Math.min(delaySeconds, 900));
+    await this.deps.deliveries.write({
+      ...recordBase(job),
+      status: 'pending',
+      ...(attempt ? { attempt } : {}),
+      nextAttemptAt: new Date(dueAt).toISOString(),
+      payload: job.payload,
+    });
+    return { kind: 'retry-scheduled', ...(attempt ? { attempt } : {}), delaySeconds };
+  }
+
+  /** Ends a delivery as failed, kept recoverable (payload in the record, a copy in the failed-deliveries DLQ). */
+  private async fail(job: DeliveryJob, attempt: AttemptRecord | undefined, reason: string, deadLetter: boolean): Promise<AttemptOutcome> {
+    if (deadLetter) {
+      await this.deps.failedSink.send(JSON.stringify(toFailedMessage(job)), reason, { deliveryId: job.deliveryId, webhookId: job.webhookId });
+    }
+    await this.deps.deliveries.write({ ...recordBase(job), status: 'failed', ...(attempt ? { attempt } : {}), payload: job.payload, reason });
+    this.deps.metrics.count(METRICS.exhausted);
+    this.deps.log.warn('delivery failed', { webhookId: job.webhookId, deliveryId: job.deliveryId, reason });
+    return { kind: 'failed', ...(attempt ? { attempt } : {}), reason };
+  }
+
+  /** Records a delivery that was not sent (webhook disabled) so it can be recovered later. */
+  private async skip(job: DeliveryJob, reason: string): Promise<AttemptOutcome> {
+    await this.deps.deliveries.write({ ...recordBase(job), status: 'skipped', payload: job.payload, reason });
+    this.deps.metrics.count(METRICS.skipped);
+    return { kind: 'skipped', reason };
+  }
+}
+
+function recordBase(job: DeliveryJob) {
+  return {
+    accountId: job.accountId,
+    webhookId: job.webhookId,
+    deliveryId: job.deliveryId,
+    eventId: job.eventId,
+    eventType: job.eventType,
+    createdAt: job.createdAt,
+  };
+}
+
+/** A failed delivery as kept in the DLQ: a retry message that `npm run redrive` can re-queue. */
+function toFailedMessage(job: DeliveryJob): RetryMessage {
+  return {
+    kind: 'delivery-retry',
+    accountId: job.accountId,
+    webhookId: job.webhookId,
+    deliveryId: job.deliveryId,
+    eventId: job.eventId,
+    eventType: job.eventType,
+    createdAt: job.createdAt,
+    retryIndex: 0,
+    dueAt: 0,
+    trigger: 'manual',
+    payload: job.payload,
+  };
+}
+
+/** The request headers of one attempt (DESIGN.md §3). Custom headers cannot override the contract's. */
+export function buildHeaders(webhook: Webhook, job: DeliveryJob, timestamp: number, signature: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  let legacySignature = signature;
+  for (const [name, value] of Object.entries(webhook.headers)) {
+    // The seed's "shared secret header": a static X-Webhook-Signature replaces the HMAC copy.
+    if (name.toLowerCase() === DELIVERY_HEADERS.legacySignature.toLowerCase()) legacySignature = value;
+    else if (!isReservedHeader(name)) headers[name] = value;
+  }
+  return {
+    ...headers,
+    'content-type': 'application/json',
+    'user-agent': USER_AGENT,
+    [DELIVERY_HEADERS.id]: job.deliveryId,
+    [DELIVERY_HEADERS.timestamp]: String(timestamp),
+    [DELIVERY_HEADERS.signature]: signature,
+    [DELIVERY_HEADERS.legacySignature]: legacySignature,
+    [DELIVERY_HEADERS.event]: job.eventType,
+  };
+}
+
+function toAttemptRecord(result: SendResult, job: DeliveryJob, now: number): AttemptRecord {
+  return {
+    at: new Date(now).toISOString(),
+    trigger: job.trigger,
+    ok: result.ok,
+    durationMs: result.durationMs,
+    ...(result.statusCode !== undefined ? { statusCode: result.statusCode } : {}),
+    ...(result.errorKind ? { errorKind: result.errorKind } : {}),
+    ...(result.error ? { error: result.error } : {}),
+    ...(result.responseSnippet ? { responseSnippet: result.responseSnippet } : {}),
+  };
+}

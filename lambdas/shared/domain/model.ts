@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import type { EventType } from '../contract';
+
+/** Webhook status as the API shows it. `auto-disabled` is set by the service, never by a user. */
+export type WebhookStatus = 'active' | 'disabled' | 'auto-disabled';
+
+/** A webhook as stored (secrets included: never log or return this whole). */
+export interface Webhook {
+  readonly accountId: string;
+  readonly webhookId: string;
+  readonly name: string;
+  readonly url: string;
+  readonly eventTypes: readonly EventType[];
+  readonly description: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly enabled: boolean;
+  readonly status: WebhookStatus;
+  readonly disabledReason?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Current signing secret (`whsec_…`). */
+  readonly secret: string;
+  /** The secret before the last rotation, still signing until `previousSecretExpiresAt`. */
+  readonly previousSecret?: string;
+  readonly previousSecretExpiresAt?: string;
+  /** Start of the current run of failed deliveries (cleared by any success). */
+  readonly failingSince?: string;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'skipped';
+
+/** What started an attempt. */
+export type AttemptTrigger = 'event' | 'retry' | 'manual' | 'test';
+
+/** One HTTP attempt, as kept in the attempt log (no secrets, no request headers). */
+export interface AttemptRecord {
+  readonly at: string;
+  readonly trigger: AttemptTrigger;
+  readonly ok: boolean;
+  readonly durationMs: number;
+  readonly statusCode?: number;
+  readonly errorKind?: string;
+  readonly error?: string;
+  readonly responseSnippet?: string;
+}
+
+/** One (event, webhook) delivery and its attempts. */
+export interface DeliveryRecord {
+  readonly accountId: string;
+  readonly webhookId: string;
+  /** Also the `webhook-id` header: stable across every attempt of this (event, webhook). */
+  readonly deliveryId: string;
+  readonly eventId: string;
+  readonly eventType: EventType;
+  readonly status: DeliveryStatus;
+  readonly attemptCount: number;
+  readonly attempts: readonly AttemptRecord[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly nextAttemptAt?: string;
+  readonly lastStatusCode?: number;
+  readonly lastError?: string;
+  /** The signed body, kept while the delivery may still need to be (re)sent. */
+  readonly payload?: string;
+  /** Why the delivery ended failed or skipped. */
+  readonly reason?: string;
+}
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+function encodeTime(ms: number): string {
+  let value = Math.max(0, Math.floor(ms));
+  let out = '';
+  for (let i = 0; i < 10; i++) {
+    out = CROCKFORD.charAt(value % 32) + out;
+    value = Math.floor(value / 32);
+  }
+  return out;
+}
+
+function encodeBytes(bytes: Buffer, chars: number): string {
+  let out = '';
+  for (let i = 0; i < chars; i++) out += CROCKFORD.charAt((bytes[i] ?? 0) % 32);
+  return out;
+}
+
+/**
+ * The delivery id of an (event, webhook) pair: `msg_` + the event time (so ids sort by time,
+ * newest first with a reverse query) + a hash of the pair (so every retry and every
+ * redelivery of the event derives the same id, the receiver's dedupe key).
+ */
+export function deliveryIdFor(eventTimeMs: number, eventId: string, webhookId: string): string {
+  const hash = createHash('sha256').update(eventId).update('\n').update(webhookId).digest();
+  return `msg_${encodeTime(eventTimeMs)}${encodeBytes(hash, 16)}`;
+}
+
+/** The smallest delivery id at or after a time: the lower bound of "recover since T". */
+export function deliveryIdLowerBound(timeMs: number): string {
+  return `msg_${encodeTime(timeMs)}`;
+}
+
+/** Whether a webhook should receive an event of this type right now. */
+export function isSubscribed(webhook: Webhook, eventType: EventType): boolean {
+  return webhook.eventTypes.includes(eventType);
+}

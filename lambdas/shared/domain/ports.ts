@@ -1,0 +1,86 @@
+import type { EventType } from '../contract';
+import type { AttemptRecord, DeliveryRecord, DeliveryStatus, Webhook } from './model';
+
+/**
+ * Ports: the domain talks to storage, queues and telemetry only through these. DynamoDB/SQS
+ * adapters implement them in AWS and in the local runtime (dynalite, in-process queues).
+ */
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor?: string;
+}
+
+export interface WebhookStore {
+  /** Every webhook of an account (one Query, paged through; at most a hundred). */
+  listByAccount(accountId: string): Promise<Webhook[]>;
+  get(accountId: string, webhookId: string): Promise<Webhook | undefined>;
+  /** Marks the start of a failure run, if none is recorded. */
+  markFailing(accountId: string, webhookId: string, since: string): Promise<void>;
+  /** Clears the failure run after a success (no-op when none). */
+  clearFailing(accountId: string, webhookId: string): Promise<void>;
+  /** Disables an enabled webhook with a reason (`auto-disabled`); no-op if already disabled. */
+  autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<void>;
+}
+
+/** What an attempt writes to the delivery's record. */
+export interface AttemptWrite {
+  readonly accountId: string;
+  readonly webhookId: string;
+  readonly deliveryId: string;
+  readonly eventId: string;
+  readonly eventType: EventType;
+  readonly createdAt: string;
+  readonly status: DeliveryStatus;
+  /** Absent for records written without an attempt (skipped). */
+  readonly attempt?: AttemptRecord;
+  readonly nextAttemptAt?: string;
+  /** Kept while the delivery may need to be sent again; dropped once delivered. */
+  readonly payload?: string;
+  readonly reason?: string;
+}
+
+export interface DeliveryQuery {
+  readonly status?: DeliveryStatus;
+  readonly limit: number;
+  readonly cursor?: string;
+  /** Only deliveries whose id is at or after this bound (time-ordered ids). */
+  readonly sinceId?: string;
+  /** Oldest first (recovery) instead of newest first (log). */
+  readonly ascending?: boolean;
+}
+
+export interface DeliveryStore {
+  get(accountId: string, webhookId: string, deliveryId: string): Promise<DeliveryRecord | undefined>;
+  /**
+   * Writes an attempt. A `delivered` record is final: a late failure of a duplicate attempt
+   * never downgrades it (conditional write).
+   */
+  write(write: AttemptWrite): Promise<void>;
+  list(accountId: string, webhookId: string, query: DeliveryQuery): Promise<Page<DeliveryRecord>>;
+}
+
+/** Where events that can never be delivered are kept, with the reason (a DLQ). */
+export interface DeadLetterSink {
+  send(body: string, reason: string, attributes?: Readonly<Record<string, string>>): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Structured log sink (Powertools Logger satisfies it). */
+export interface LogSink {
+  debug(message: string, ...extra: Record<string, unknown>[]): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+/** Metric sink: counts and milliseconds. */
+export interface MetricSink {
+  count(name: string, value?: number): void;
+  milliseconds(name: string, value: number): void;
+}
