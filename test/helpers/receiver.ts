@@ -7,6 +7,8 @@ export interface ReceivedRequest {
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
   readonly at: number;
+  /** Client port: equal ports mean a reused (keep-alive) connection. */
+  readonly remotePort: number;
 }
 
 export type Behaviour = (req: ReceivedRequest, res: ServerResponse, socket: Socket) => void;
@@ -35,7 +37,7 @@ export async function startReceiver(behaviour: Behaviour = respond(200, 'ok')): 
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const received = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+      const received = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now(), remotePort: req.socket.remotePort ?? 0 };
       requests.push(received);
       current(received, res, req.socket);
     });

@@ -1,0 +1,36 @@
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { CollectingRetryQueue, ManualClock } from './fakes';
+import { lambdaContext, sqsEvent, sqsRecord } from './harness';
+
+type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+export interface DriveLog {
+  /** Delay (s) of each message taken off the queue, in order. */
+  readonly delays: number[];
+  /** Messages that only hopped (not yet due when received). */
+  hops: number;
+  /** Messages that were due and handed to the delivery domain. */
+  attempts: number;
+}
+
+/**
+ * Plays the SQS retry queue with a manual clock: takes each queued message, advances the
+ * clock by its delay (what SQS DelaySeconds would make the consumer wait), and invokes the
+ * retry handler with it. No real waiting.
+ */
+export async function driveRetries(queue: CollectingRetryQueue, clock: ManualClock, handler: Handler, maxSteps = 500): Promise<DriveLog> {
+  const log: DriveLog = { delays: [], hops: 0, attempts: 0 };
+  for (let step = 0; step < maxSteps; step++) {
+    const next = queue.sent.shift();
+    if (!next) return log;
+    log.delays.push(next.delaySeconds);
+    clock.advance(next.delaySeconds * 1000);
+    const before = queue.sent.length;
+    const due = next.message.dueAt - clock.now() <= 1000;
+    const result = await handler(sqsEvent(sqsRecord(next.message)), lambdaContext);
+    if (result.batchItemFailures.length > 0) throw new Error('retry handler reported a failure');
+    if (due) log.attempts++;
+    else if (queue.sent.length > before) log.hops++;
+  }
+  throw new Error('retry chain did not end');
+}
