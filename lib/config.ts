@@ -1,0 +1,170 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { DEFAULT_EVENT_SOURCE, DEFAULTS } from '../lambdas/shared/contract';
+
+/** A stage name: lower-case, starts with a letter, 2–21 characters (it ends up in the stack name). */
+export const STAGE_PATTERN = /^[a-z][a-z0-9-]{1,20}$/;
+
+/** The stage whose data is retained and protected; every other stage is disposable. */
+export const PRODUCTION_STAGE = 'prod';
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** Everything the stack needs from CDK context, validated and with defaults applied. */
+export interface StackConfig {
+  readonly stage: string;
+  readonly isProduction: boolean;
+  /** `Source` of the visit events the rule routes. */
+  readonly eventSource: string;
+  /** Delays after the first attempt, in whole seconds. */
+  readonly retryScheduleSeconds: readonly number[];
+  /** Whether plain `http://` webhook targets are allowed (never in production by default). */
+  readonly allowHttpTargets: boolean;
+  /** TTL of delivery records (attempt log). */
+  readonly deliveryRetentionDays: number;
+  /** A webhook whose deliveries have all failed this long is disabled. */
+  readonly autoDisableAfterDays: number;
+  /** Retention of every Lambda log group. */
+  readonly logRetention: RetentionDays;
+  /** Powertools log level of the functions. */
+  readonly logLevel: LogLevel;
+  /** Address subscribed to the alarm topic, if any. */
+  readonly alarmEmail?: string;
+  /** Maximum concurrency of each SQS event source mapping (2–1000). */
+  readonly deliveryConcurrency: number;
+  /** Origin of the dashboard, for CORS on the management API (later). */
+  readonly dashboardOrigin?: string;
+  /** `RETAIN` in production, `DESTROY` elsewhere. */
+  readonly removalPolicy: RemovalPolicy;
+  /** Deletion protection on the tables (production only). */
+  readonly deletionProtection: boolean;
+}
+
+/** Reads one context value (`app.node.tryGetContext`). */
+export type ContextReader = (key: string) => unknown;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const DAY_SECONDS = 86_400;
+/** What an SQS event source mapping accepts as `maxConcurrency`. */
+const MAX_CONCURRENCY_RANGE = { min: 2, max: 1000 } as const;
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const VALID_LOG_RETENTION_DAYS = new Set(
+  Object.values(RetentionDays).filter((value): value is number => typeof value === 'number'),
+);
+
+function fail(key: string, message: string, value: unknown): never {
+  throw new ConfigError(`Invalid CDK context "${key}": ${message} (got ${JSON.stringify(value)})`);
+}
+
+/** Context values come from cdk.json as JSON, or from `-c key=value` as strings. */
+function readString(read: ContextReader, key: string): string | undefined {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') fail(key, 'expected a string', value);
+  return value.trim();
+}
+
+function readBoolean(read: ContextReader, key: string, fallback: boolean): boolean {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return fallback;
+  if (typeof value === 'boolean') return value;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return fail(key, 'expected true or false', value);
+}
+
+function readInteger(read: ContextReader, key: string, fallback: number, min: number, max: number): number {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return fallback;
+  const parsed = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : NaN;
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    return fail(key, `expected an integer from ${min} to ${max}`, value);
+  }
+  return parsed;
+}
+
+function readRetrySchedule(read: ContextReader, key: string): readonly number[] {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return [...DEFAULTS.retryScheduleSeconds];
+  const parts: unknown[] = typeof value === 'string' ? value.split(',').map((part) => part.trim()) : Array.isArray(value) ? value : [];
+  const seconds = parts.map((part) => (typeof part === 'number' ? part : typeof part === 'string' && part !== '' ? Number(part) : NaN));
+  if (seconds.length === 0 || seconds.some((s) => !Number.isInteger(s) || s < 0)) {
+    return fail(key, 'expected a non-empty list of whole seconds, as "5,300,1800" or [5, 300, 1800]', value);
+  }
+  return seconds;
+}
+
+function readOrigin(read: ContextReader, key: string): string | undefined {
+  const value = readString(read, key);
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail(key, 'expected an origin such as https://dashboard.example.com', value);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== value) {
+    return fail(key, 'expected an origin (scheme, host and optional port, no path) such as https://dashboard.example.com', value);
+  }
+  return value;
+}
+
+/**
+ * Reads and validates the stack configuration from CDK context (`-c key=value` or the
+ * `context` block of cdk.json). Throws a {@link ConfigError} naming the key on bad input.
+ */
+export function readStackConfig(read: ContextReader): StackConfig {
+  const stage = readString(read, 'stage') ?? 'dev';
+  if (!STAGE_PATTERN.test(stage)) {
+    fail('stage', `must match ${STAGE_PATTERN} (lower-case letters, digits and dashes, starting with a letter, 2-21 characters)`, stage);
+  }
+  const isProduction = stage === PRODUCTION_STAGE;
+
+  const eventSource = readString(read, 'eventSource') ?? DEFAULT_EVENT_SOURCE;
+  if (!/^[A-Za-z0-9._/-]{1,256}$/.test(eventSource)) {
+    fail('eventSource', 'expected an EventBridge source such as "tracking"', eventSource);
+  }
+
+  const retryScheduleSeconds = readRetrySchedule(read, 'retrySchedule');
+  const deliveryRetentionDays = readInteger(read, 'deliveryRetentionDays', DEFAULTS.deliveryRetentionDays, 1, 3650);
+  const totalRetrySeconds = retryScheduleSeconds.reduce((sum, s) => sum + s, 0);
+  if (totalRetrySeconds >= deliveryRetentionDays * DAY_SECONDS) {
+    // A delivery record must outlive its last retry, or the retry would find nothing to update.
+    fail('retrySchedule', `its total (${totalRetrySeconds} s) must be shorter than deliveryRetentionDays (${deliveryRetentionDays} d)`, retryScheduleSeconds);
+  }
+
+  const logRetentionDays = readInteger(read, 'logRetentionDays', isProduction ? 30 : 7, 1, 3653);
+  if (!VALID_LOG_RETENTION_DAYS.has(logRetentionDays)) {
+    fail('logRetentionDays', `expected one of CloudWatch Logs' retention periods: ${[...VALID_LOG_RETENTION_DAYS].sort((a, b) => a - b).join(', ')}`, logRetentionDays);
+  }
+
+  const alarmEmail = readString(read, 'alarmEmail');
+  if (alarmEmail !== undefined && !EMAIL_PATTERN.test(alarmEmail)) {
+    fail('alarmEmail', 'expected an email address', alarmEmail);
+  }
+
+  const dashboardOrigin = readOrigin(read, 'dashboardOrigin');
+
+  return {
+    stage,
+    isProduction,
+    eventSource,
+    retryScheduleSeconds,
+    allowHttpTargets: readBoolean(read, 'allowHttpTargets', false),
+    deliveryRetentionDays,
+    autoDisableAfterDays: readInteger(read, 'autoDisableAfterDays', DEFAULTS.autoDisableAfterDays, 1, 365),
+    logRetention: logRetentionDays as RetentionDays,
+    logLevel: isProduction ? 'INFO' : 'DEBUG',
+    ...(alarmEmail !== undefined ? { alarmEmail } : {}),
+    deliveryConcurrency: readInteger(read, 'deliveryConcurrency', 20, MAX_CONCURRENCY_RANGE.min, MAX_CONCURRENCY_RANGE.max),
+    ...(dashboardOrigin !== undefined ? { dashboardOrigin } : {}),
+    removalPolicy: isProduction ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    deletionProtection: isProduction,
+  };
+}

@@ -1,0 +1,199 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DEFAULT_EVENT_SOURCE, DEFAULTS, ENV } from '../../lambdas/shared/contract';
+import type { LogLevel } from '../config';
+import { FUNCTION_RUNTIME, WebhooksFunction } from '../function-defaults';
+import { DLQ_RETENTION, MAX_RECEIVE_COUNT, SECURE_QUEUE_PROPS, VISIBILITY_TIMEOUT_FACTOR } from './events-routing';
+
+/** Timeout of the delivery and retry functions. */
+export const DELIVERY_FUNCTION_TIMEOUT = Duration.seconds(30);
+
+/** Handler files, relative to the repository root; each exports `handler`. */
+export const DELIVERY_HANDLER_ENTRY = 'lambdas/delivery/handler.ts';
+export const RETRY_HANDLER_ENTRY = 'lambdas/retry/handler.ts';
+
+export interface DeliveryPipelineProps {
+  /** The queue the rule fills; consumed by the delivery function. */
+  readonly eventsQueue: sqs.IQueue;
+  /** Visibility timeout of {@link eventsQueue}; checked against the function timeout. */
+  readonly eventsQueueVisibilityTimeout: Duration;
+  /** Where invalid events are sent (with a reason) by the delivery function. */
+  readonly eventsDlq: sqs.IQueue;
+  readonly webhooksTable: dynamodb.ITable;
+  readonly deliveriesTable: dynamodb.ITable;
+  /**
+   * `Source` of the visit events (the handlers validate it).
+   * @default DEFAULT_EVENT_SOURCE ('tracking')
+   */
+  readonly eventSource?: string;
+  /**
+   * Whether plain `http://` targets may be delivered to.
+   * @default false
+   */
+  readonly allowHttpTargets?: boolean;
+  /**
+   * Delays after the first attempt, in whole seconds.
+   * @default DEFAULTS.retryScheduleSeconds
+   */
+  readonly retryScheduleSeconds?: readonly number[];
+  /**
+   * TTL of delivery records, in days.
+   * @default DEFAULTS.deliveryRetentionDays
+   */
+  readonly deliveryRetentionDays?: number;
+  /**
+   * A webhook whose deliveries have all failed this many days is disabled.
+   * @default DEFAULTS.autoDisableAfterDays
+   */
+  readonly autoDisableAfterDays?: number;
+  /**
+   * Maximum concurrency of each SQS event source mapping (2–1000): caps the load on
+   * DynamoDB and on receivers, and leaves account concurrency for other functions.
+   * @default 20
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Retention of the functions' log groups.
+   * @default RetentionDays.ONE_WEEK
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * `POWERTOOLS_LOG_LEVEL` of the functions.
+   * @default 'INFO'
+   */
+  readonly logLevel?: LogLevel;
+  /**
+   * Removal policy of the log groups, the retry DLQ and the failed-deliveries queue.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The delivery function (events queue → signed POSTs), the retry function (retry queue
+ * → signed POSTs), the retry queue and its DLQ, and the failed-deliveries queue where
+ * the code parks deliveries whose retry schedule is exhausted.
+ */
+export class DeliveryPipeline extends Construct {
+  public readonly deliveryFunction: NodejsFunction;
+  public readonly retryFunction: NodejsFunction;
+  /** The delivery and retry functions with their roles and log groups. */
+  public readonly delivery: WebhooksFunction;
+  public readonly retry: WebhooksFunction;
+  /** Failed attempts wait here for their next attempt (re-delayed in hops of ≤ 15 min). */
+  public readonly retryQueue: sqs.Queue;
+  public readonly retryDlq: sqs.Queue;
+  /** Deliveries whose retry schedule is exhausted, sent explicitly by the code with a reason. */
+  public readonly failedDeliveriesQueue: sqs.Queue;
+  public readonly eventsEventSource: SqsEventSource;
+  public readonly retryEventSource: SqsEventSource;
+
+  constructor(scope: Construct, id: string, props: DeliveryPipelineProps) {
+    super(scope, id);
+    const timeout = DELIVERY_FUNCTION_TIMEOUT;
+    const minVisibility = timeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR;
+    if (props.eventsQueueVisibilityTimeout.toSeconds() < minVisibility) {
+      throw new Error(
+        `${this.node.path}: the events queue's visibility timeout (${props.eventsQueueVisibilityTimeout.toSeconds()} s) must be at least ` +
+          `${VISIBILITY_TIMEOUT_FACTOR}x the function timeout (${minVisibility} s)`,
+      );
+    }
+    const maxConcurrency = props.maxConcurrency ?? 20;
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
+      throw new Error(`${this.node.path}: maxConcurrency must be an integer from 2 to 1000, got ${maxConcurrency}`);
+    }
+    const retrySchedule = props.retryScheduleSeconds ?? DEFAULTS.retryScheduleSeconds;
+    if (retrySchedule.length === 0 || retrySchedule.some((s) => !Number.isInteger(s) || s < 0)) {
+      throw new Error(`${this.node.path}: retryScheduleSeconds must be a non-empty list of whole seconds, got ${JSON.stringify(retrySchedule)}`);
+    }
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
+
+    this.retryDlq = new sqs.Queue(this, 'RetryDlq', {
+      ...SECURE_QUEUE_PROPS,
+      retentionPeriod: DLQ_RETENTION,
+      removalPolicy,
+    });
+    this.retryQueue = new sqs.Queue(this, 'RetryQueue', {
+      ...SECURE_QUEUE_PROPS,
+      visibilityTimeout: Duration.seconds(minVisibility),
+      deadLetterQueue: { queue: this.retryDlq, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+    this.failedDeliveriesQueue = new sqs.Queue(this, 'FailedDeliveriesQueue', {
+      ...SECURE_QUEUE_PROPS,
+      retentionPeriod: DLQ_RETENTION,
+      removalPolicy,
+    });
+    Validations.of(this.failedDeliveriesQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is the dead-letter queue of the retry schedule: the delivery code moves exhausted deliveries here with a reason ' +
+        '(a redrive policy cannot express "schedule exhausted"). Nothing consumes it automatically, so a DLQ behind it would never fill. Its depth is alarmed.',
+    });
+
+    const environment: Record<string, string> = {
+      [ENV.webhooksTable]: props.webhooksTable.tableName,
+      [ENV.deliveriesTable]: props.deliveriesTable.tableName,
+      [ENV.eventsDlqUrl]: props.eventsDlq.queueUrl,
+      [ENV.retryQueueUrl]: this.retryQueue.queueUrl,
+      [ENV.failedQueueUrl]: this.failedDeliveriesQueue.queueUrl,
+      [ENV.allowHttp]: String(props.allowHttpTargets ?? false),
+      [ENV.allowPrivateTargets]: 'false',
+      [ENV.retrySchedule]: retrySchedule.join(','),
+      [ENV.retentionDays]: String(props.deliveryRetentionDays ?? DEFAULTS.deliveryRetentionDays),
+      [ENV.autoDisableAfterDays]: String(props.autoDisableAfterDays ?? DEFAULTS.autoDisableAfterDays),
+      [ENV.eventSource]: props.eventSource ?? DEFAULT_EVENT_SOURCE,
+    };
+    const common = {
+      timeout,
+      memorySize: 512,
+      environment,
+      ...(props.logRetention !== undefined ? { logRetention: props.logRetention } : {}),
+      ...(props.logLevel !== undefined ? { logLevel: props.logLevel } : {}),
+      removalPolicy,
+    };
+
+    this.delivery = new WebhooksFunction(this, 'Delivery', {
+      ...common,
+      entry: DELIVERY_HANDLER_ENTRY,
+      serviceName: 'webhook-delivery',
+      description: 'Delivers visit events from the events queue to the account webhooks',
+    });
+    this.retry = new WebhooksFunction(this, 'Retry', {
+      ...common,
+      entry: RETRY_HANDLER_ENTRY,
+      serviceName: 'webhook-retry',
+      description: 'Re-attempts failed webhook deliveries from the retry queue',
+    });
+    this.deliveryFunction = this.delivery.function;
+    this.retryFunction = this.retry.function;
+
+    const mapping = {
+      batchSize: 10,
+      maxBatchingWindow: Duration.seconds(1),
+      reportBatchItemFailures: true,
+      maxConcurrency,
+    };
+    this.eventsEventSource = new SqsEventSource(props.eventsQueue, mapping);
+    this.retryEventSource = new SqsEventSource(this.retryQueue, mapping);
+    this.deliveryFunction.addEventSource(this.eventsEventSource);
+    this.retryFunction.addEventSource(this.retryEventSource);
+
+    for (const fn of [this.delivery, this.retry]) {
+      // Reads an account's webhooks; writes them to auto-disable one (410 Gone, failing for days).
+      props.webhooksTable.grantReadWriteData(fn.role);
+      props.deliveriesTable.grantReadWriteData(fn.role);
+      props.eventsDlq.grantSendMessages(fn.role);
+      this.retryQueue.grantSendMessages(fn.role);
+      this.failedDeliveriesQueue.grantSendMessages(fn.role);
+      Validations.of(fn.function).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason: `${FUNCTION_RUNTIME.name} is a supported LTS runtime and the one the team tests against (the code also runs on Node 20 locally); moving to a newer runtime is a deliberate upgrade, not an automatic one.`,
+      });
+    }
+  }
+}

@@ -1,0 +1,134 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface MonitoringProps {
+  /**
+   * Email address subscribed to the alarm topic (the subscription must be confirmed).
+   * @default - no subscription
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Removal policy of the topic's KMS key.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const PERIOD = Duration.minutes(5);
+
+/**
+ * The alarm topic and the alarms on it. The topic is encrypted with its own KMS key:
+ * CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed `aws/sns`
+ * key, whose policy cannot be changed to admit them.
+ */
+export class Monitoring extends Construct {
+  public readonly topic: sns.Topic;
+  public readonly topicKey: kms.Key;
+  /** Every alarm made through this construct, in creation order. */
+  public readonly alarms: cloudwatch.Alarm[] = [];
+  private readonly action: SnsAction;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    // Alarm names are generated, so the confused-deputy guard matches any alarm of this account and region.
+    const alarmArnPattern = stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const fromOwnAlarms = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: { 'aws:SourceArn': alarmArnPattern },
+    };
+
+    this.topicKey = new kms.Key(this, 'TopicKey', {
+      description: 'Encrypts the visit webhooks alarm topic',
+      enableKeyRotation: true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    this.topicKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToUseTheKey',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'], // in a key policy, "*" means this key
+        conditions: fromOwnAlarms,
+      }),
+    );
+
+    this.topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'Visit webhooks alarms',
+      masterKey: this.topicKey,
+      enforceSSL: true,
+    });
+    // A topic policy replaces SNS's default one, so CloudWatch must be admitted explicitly.
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: fromOwnAlarms,
+      }),
+    );
+    if (props.alarmEmail !== undefined) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+    this.action = new SnsAction(this.topic);
+  }
+
+  /** Alarms as soon as a (dead-letter) queue holds a message. */
+  public alarmOnQueueDepth(id: string, queue: sqs.IQueue, description: string): cloudwatch.Alarm {
+    return this.addAlarm(id, {
+      metric: queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription: description,
+    });
+  }
+
+  /** Alarms when the oldest message of a queue is older than `maxAge` (consumers stalled or too slow). */
+  public alarmOnQueueAge(id: string, queue: sqs.IQueue, maxAge: Duration, description: string): cloudwatch.Alarm {
+    return this.addAlarm(id, {
+      metric: queue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: maxAge.toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription: description,
+    });
+  }
+
+  /** Alarms on any error (a crashed invocation, not a reported batch item failure) and any throttle. */
+  public alarmOnFunction(id: string, fn: lambda.IFunction, name: string): cloudwatch.Alarm[] {
+    return [
+      this.addAlarm(`${id}Errors`, {
+        metric: fn.metricErrors({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        alarmDescription: `The ${name} function failed invocations (errors or timeouts)`,
+      }),
+      this.addAlarm(`${id}Throttles`, {
+        metric: fn.metricThrottles({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        alarmDescription: `The ${name} function was throttled`,
+      }),
+    ];
+  }
+
+  private addAlarm(id: string, props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'>): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...props,
+    });
+    alarm.addAlarmAction(this.action);
+    this.alarms.push(alarm);
+    return alarm;
+  }
+}

@@ -1,0 +1,66 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { type KeyAttribute, type KeyAttributeType, TABLE_DEFINITIONS, type TableDefinition } from '../table-definitions';
+
+export interface StoreProps {
+  /**
+   * Removal policy of every table.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Deletion protection on every table.
+   * @default false
+   */
+  readonly deletionProtection?: boolean;
+}
+
+const ATTRIBUTE_TYPES: Record<KeyAttributeType, dynamodb.AttributeType> = {
+  S: dynamodb.AttributeType.STRING,
+  N: dynamodb.AttributeType.NUMBER,
+  B: dynamodb.AttributeType.BINARY,
+};
+
+function toAttribute(key: KeyAttribute): dynamodb.Attribute {
+  return { name: key.name, type: ATTRIBUTE_TYPES[key.type] };
+}
+
+/**
+ * The DynamoDB tables (DESIGN.md §5), built from {@link TABLE_DEFINITIONS}: on-demand,
+ * point-in-time recovery, encrypted with the AWS-managed key, generated names.
+ */
+export class Store extends Construct {
+  public readonly webhooksTable: dynamodb.Table;
+  public readonly deliveriesTable: dynamodb.Table;
+  public readonly apiKeysTable: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: StoreProps = {}) {
+    super(scope, id);
+    this.webhooksTable = this.createTable('WebhooksTable', TABLE_DEFINITIONS.webhooks, props);
+    this.deliveriesTable = this.createTable('DeliveriesTable', TABLE_DEFINITIONS.deliveries, props);
+    this.apiKeysTable = this.createTable('ApiKeysTable', TABLE_DEFINITIONS.apiKeys, props);
+  }
+
+  private createTable(id: string, definition: TableDefinition, props: StoreProps): dynamodb.Table {
+    const table = new dynamodb.Table(this, id, {
+      partitionKey: toAttribute(definition.partitionKey),
+      ...(definition.sortKey ? { sortKey: toAttribute(definition.sortKey) } : {}),
+      ...(definition.ttlAttribute ? { timeToLiveAttribute: definition.ttlAttribute } : {}),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+      deletionProtection: props.deletionProtection ?? false,
+    });
+    for (const index of definition.indexes ?? []) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: toAttribute(index.partitionKey),
+        ...(index.sortKey ? { sortKey: toAttribute(index.sortKey) } : {}),
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+    return table;
+  }
+}

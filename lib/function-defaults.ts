@@ -1,0 +1,118 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { LogLevel } from './config';
+
+/** The repository root: entries, the lock file and esbuild's working directory hang off it. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/** CloudWatch namespace of the Powertools metrics (names in `METRICS` of the contract). */
+export const METRICS_NAMESPACE = 'VisitWebhooks';
+
+/** The Lambda runtime of every function; the code itself also runs on Node 20 for tests. */
+export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_22_X;
+
+export interface WebhooksFunctionProps {
+  /** Handler file, relative to the repository root (e.g. `lambdas/delivery/handler.ts`). */
+  readonly entry: string;
+  /**
+   * Name of the exported handler function.
+   * @default 'handler'
+   */
+  readonly handler?: string;
+  /** `POWERTOOLS_SERVICE_NAME` of the function (logger `service`, metrics dimension). */
+  readonly serviceName: string;
+  /**
+   * @default - no description
+   */
+  readonly description?: string;
+  /**
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+  /**
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * Extra environment variables, merged over the defaults (`NODE_OPTIONS`, `POWERTOOLS_*`).
+   * @default - the defaults only
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * Retention of the function's log group.
+   * @default RetentionDays.ONE_WEEK
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Removal policy of the function's log group.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * `POWERTOOLS_LOG_LEVEL`.
+   * @default 'INFO'
+   */
+  readonly logLevel?: LogLevel;
+}
+
+/**
+ * A Node.js Lambda function with the project's defaults: arm64, Node.js 22, bundled by
+ * the local esbuild (never Docker), minified with source maps, an explicit log group
+ * with retention, and its own role that may write only to that log group (no
+ * `AWSLambdaBasicExecutionRole`, which would allow writing to any log group).
+ */
+export class WebhooksFunction extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly role: iam.Role;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: WebhooksFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_WEEK,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${this.node.path}`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: path.join(PROJECT_ROOT, props.entry),
+      handler: props.handler ?? 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: FUNCTION_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: props.timeout ?? Duration.seconds(30),
+      memorySize: props.memorySize ?? 512,
+      role: this.role,
+      logGroup: this.logGroup,
+      ...(props.description !== undefined ? { description: props.description } : {}),
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+        ...props.environment,
+      },
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.CJS,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        // AWS SDK v3 ships in the nodejs22.x runtime; leaving it out keeps bundles small.
+        externalModules: ['@aws-sdk/*'],
+      },
+    });
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The key schemas of the DynamoDB tables (DESIGN.md §5), as plain data.
+ *
+ * The CDK store construct builds its tables from this object, and the local runtime
+ * creates identical tables on dynalite from it, so the two can never drift apart.
+ * Keep this module free of `aws-cdk-lib` and AWS SDK imports: it is loaded by the
+ * local runtime and by tests that never touch CDK.
+ */
+
+/** DynamoDB scalar attribute types usable in a key. */
+export type KeyAttributeType = 'S' | 'N' | 'B';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: KeyAttributeType;
+}
+
+/** A global secondary index; every index projects all attributes. */
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+}
+
+export interface TableDefinition {
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** Attribute holding an expiry time in epoch seconds (set in CDK, never by API at runtime). */
+  readonly ttlAttribute?: string;
+  readonly indexes?: readonly IndexDefinition[];
+}
+
+export const TABLE_DEFINITIONS = {
+  /** One item per webhook; an account's webhooks are read with one `Query`. */
+  webhooks: {
+    partitionKey: { name: 'accountId', type: 'S' },
+    sortKey: { name: 'webhookId', type: 'S' },
+  },
+  /**
+   * The attempt log: `pk` = `<accountId>#<webhookId>`, `deliveryId` time-sortable, so
+   * `ScanIndexForward: false` lists newest first. Items expire through `expiresAt`.
+   */
+  deliveries: {
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'deliveryId', type: 'S' },
+    ttlAttribute: 'expiresAt',
+  },
+  /** API keys are stored only as hashes; `byAccount` lists one account's keys by age. */
+  apiKeys: {
+    partitionKey: { name: 'keyHash', type: 'S' },
+    indexes: [
+      {
+        indexName: 'byAccount',
+        partitionKey: { name: 'accountId', type: 'S' },
+        sortKey: { name: 'createdAt', type: 'S' },
+      },
+    ],
+  },
+} as const satisfies Record<string, TableDefinition>;
+
+export type TableId = keyof typeof TABLE_DEFINITIONS;
+
+/**
+ * The structural shape of a DynamoDB `CreateTableInput` for one of the definitions
+ * (assignable to the AWS SDK v3 type, without importing it). On-demand billing, as in
+ * the stack. TTL is not part of CreateTable; dynalite never expires items anyway.
+ */
+export interface CreateTableInputShape {
+  TableName: string;
+  BillingMode: 'PAY_PER_REQUEST';
+  AttributeDefinitions: { AttributeName: string; AttributeType: KeyAttributeType }[];
+  KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+  GlobalSecondaryIndexes?: {
+    IndexName: string;
+    KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+    Projection: { ProjectionType: 'ALL' };
+  }[];
+}
+
+function keySchema(partitionKey: KeyAttribute, sortKey?: KeyAttribute): CreateTableInputShape['KeySchema'] {
+  return [
+    { AttributeName: partitionKey.name, KeyType: 'HASH' },
+    ...(sortKey ? [{ AttributeName: sortKey.name, KeyType: 'RANGE' as const }] : []),
+  ];
+}
+
+/** Builds the `CreateTable` request for a table definition (used by the local runtime). */
+export function toCreateTableInput(tableName: string, definition: TableDefinition): CreateTableInputShape {
+  const attributes = new Map<string, KeyAttributeType>();
+  const keys = [definition.partitionKey, definition.sortKey];
+  for (const index of definition.indexes ?? []) keys.push(index.partitionKey, index.sortKey);
+  for (const key of keys) {
+    if (!key) continue;
+    const known = attributes.get(key.name);
+    if (known !== undefined && known !== key.type) {
+      throw new Error(`attribute ${key.name} is declared as both ${known} and ${key.type}`);
+    }
+    attributes.set(key.name, key.type);
+  }
+  const indexes = definition.indexes ?? [];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+    KeySchema: keySchema(definition.partitionKey, definition.sortKey),
+    ...(indexes.length > 0
+      ? {
+          GlobalSecondaryIndexes: indexes.map((index) => ({
+            IndexName: index.indexName,
+            KeySchema: keySchema(index.partitionKey, index.sortKey),
+            Projection: { ProjectionType: 'ALL' as const },
+          })),
+        }
+      : {}),
+  };
+}

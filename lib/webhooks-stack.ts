@@ -1,0 +1,100 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import type { StackConfig } from './config';
+import { DELIVERY_FUNCTION_TIMEOUT, DeliveryPipeline } from './constructs/delivery-pipeline';
+import { EventsRouting } from './constructs/events-routing';
+import { Monitoring } from './constructs/monitoring';
+import { Store } from './constructs/store';
+
+export interface WebhooksStackProps extends StackProps {
+  /** The validated configuration (see `readStackConfig`). */
+  readonly config: StackConfig;
+}
+
+/** A message in the events queue this old means the delivery function is stalled or far behind. */
+export const EVENTS_QUEUE_MAX_AGE = Duration.minutes(5);
+/**
+ * Retry messages are re-sent with a delay of at most 15 minutes per hop, so even a long
+ * backoff never leaves one message waiting longer than that; 30 minutes means stalled.
+ */
+export const RETRY_QUEUE_MAX_AGE = Duration.minutes(30);
+
+/**
+ * Outbound webhooks for visit events (DESIGN.md §1, §6): events routing, the delivery
+ * pipeline, the store and monitoring. The constructs are public so that later
+ * constructs (the management API) can be wired to them.
+ */
+export class WebhooksStack extends Stack {
+  public readonly config: StackConfig;
+  public readonly events: EventsRouting;
+  public readonly store: Store;
+  public readonly pipeline: DeliveryPipeline;
+  public readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: WebhooksStackProps) {
+    const { config, ...stackProps } = props;
+    super(scope, id, {
+      description: `Outbound webhooks for visit events (stage ${config.stage})`,
+      terminationProtection: config.isProduction,
+      ...stackProps,
+    });
+    this.config = config;
+
+    this.store = new Store(this, 'Store', {
+      removalPolicy: config.removalPolicy,
+      deletionProtection: config.deletionProtection,
+    });
+
+    this.events = new EventsRouting(this, 'Events', {
+      eventSource: config.eventSource,
+      consumerTimeout: DELIVERY_FUNCTION_TIMEOUT,
+      removalPolicy: config.removalPolicy,
+    });
+
+    this.pipeline = new DeliveryPipeline(this, 'Pipeline', {
+      eventsQueue: this.events.eventsQueue,
+      eventsQueueVisibilityTimeout: this.events.eventsQueueVisibilityTimeout,
+      eventsDlq: this.events.eventsDlq,
+      webhooksTable: this.store.webhooksTable,
+      deliveriesTable: this.store.deliveriesTable,
+      eventSource: config.eventSource,
+      allowHttpTargets: config.allowHttpTargets,
+      retryScheduleSeconds: config.retryScheduleSeconds,
+      deliveryRetentionDays: config.deliveryRetentionDays,
+      autoDisableAfterDays: config.autoDisableAfterDays,
+      maxConcurrency: config.deliveryConcurrency,
+      logRetention: config.logRetention,
+      logLevel: config.logLevel,
+      removalPolicy: config.removalPolicy,
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      ...(config.alarmEmail !== undefined ? { alarmEmail: config.alarmEmail } : {}),
+      removalPolicy: config.removalPolicy,
+    });
+    const m = this.monitoring;
+    m.alarmOnQueueDepth('EventsDlqDepth', this.events.eventsDlq, 'Visit events failed processing or were invalid (events DLQ is not empty)');
+    m.alarmOnQueueDepth('RuleDlqDepth', this.events.ruleDlq, 'EventBridge could not deliver visit events to the events queue (rule DLQ is not empty)');
+    m.alarmOnQueueDepth('RetryDlqDepth', this.pipeline.retryDlq, 'Retry messages failed processing repeatedly (retry DLQ is not empty)');
+    m.alarmOnQueueDepth('FailedDeliveriesDepth', this.pipeline.failedDeliveriesQueue, 'Deliveries exhausted their retry schedule (failed-deliveries queue is not empty)');
+    m.alarmOnQueueAge('EventsQueueAge', this.events.eventsQueue, EVENTS_QUEUE_MAX_AGE, `The oldest visit event has waited more than ${EVENTS_QUEUE_MAX_AGE.toHumanString()}`);
+    m.alarmOnQueueAge('RetryQueueAge', this.pipeline.retryQueue, RETRY_QUEUE_MAX_AGE, `The oldest retry message has waited more than ${RETRY_QUEUE_MAX_AGE.toHumanString()}`);
+    m.alarmOnFunction('DeliveryFunction', this.pipeline.deliveryFunction, 'delivery');
+    m.alarmOnFunction('RetryFunction', this.pipeline.retryFunction, 'retry');
+
+    const output = (id: string, value: string, description: string): CfnOutput => new CfnOutput(this, id, { value, description });
+    output('EventBusName', this.events.eventBus.eventBusName, 'Name of the bus the tracking pipeline puts visit events on');
+    output('EventBusArn', this.events.eventBus.eventBusArn, 'ARN of the bus the tracking pipeline puts visit events on');
+    output('PutEventsPolicyArn', this.events.putEventsPolicy.managedPolicyArn, 'Managed policy allowing events:PutEvents on this bus only; attach it to the tracking pipeline role');
+    output('EventsQueueUrl', this.events.eventsQueue.queueUrl, 'Queue of visit events awaiting delivery');
+    output('EventsDlqUrl', this.events.eventsDlq.queueUrl, 'Dead-letter queue of the events queue (also receives invalid events)');
+    output('RuleDlqUrl', this.events.ruleDlq.queueUrl, 'Dead-letter queue of the EventBridge rule target');
+    output('RetryQueueUrl', this.pipeline.retryQueue.queueUrl, 'Queue of failed attempts awaiting their next retry');
+    output('RetryDlqUrl', this.pipeline.retryDlq.queueUrl, 'Dead-letter queue of the retry queue');
+    output('FailedDeliveriesQueueUrl', this.pipeline.failedDeliveriesQueue.queueUrl, 'Deliveries that exhausted their retry schedule');
+    output('WebhooksTableName', this.store.webhooksTable.tableName, 'DynamoDB table of webhooks');
+    output('DeliveriesTableName', this.store.deliveriesTable.tableName, 'DynamoDB table of deliveries (attempt log)');
+    output('ApiKeysTableName', this.store.apiKeysTable.tableName, 'DynamoDB table of API key hashes');
+    output('AlarmTopicArn', this.monitoring.topic.topicArn, 'SNS topic that receives every alarm');
+  }
+}

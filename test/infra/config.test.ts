@@ -1,0 +1,89 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { DEFAULT_EVENT_SOURCE, DEFAULTS } from '../../lambdas/shared/contract';
+import { ConfigError, readStackConfig } from '../../lib/config';
+import { buildTestApp } from './app-fixture';
+
+const fromContext =
+  (context: Record<string, unknown>) =>
+  (key: string): unknown =>
+    context[key];
+
+describe('readStackConfig', () => {
+  it('defaults to a disposable dev stage with the contract defaults', () => {
+    const config = readStackConfig(fromContext({}));
+    expect(config).toEqual({
+      stage: 'dev',
+      isProduction: false,
+      eventSource: DEFAULT_EVENT_SOURCE,
+      retryScheduleSeconds: DEFAULTS.retryScheduleSeconds,
+      allowHttpTargets: false,
+      deliveryRetentionDays: DEFAULTS.deliveryRetentionDays,
+      autoDisableAfterDays: DEFAULTS.autoDisableAfterDays,
+      logRetention: 7,
+      logLevel: 'DEBUG',
+      deliveryConcurrency: 20,
+      removalPolicy: RemovalPolicy.DESTROY,
+      deletionProtection: false,
+    });
+  });
+
+  it('retains and protects data in prod, logs 30 days at INFO', () => {
+    const config = readStackConfig(fromContext({ stage: 'prod' }));
+    expect(config).toMatchObject({
+      isProduction: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: true,
+      logRetention: 30,
+      logLevel: 'INFO',
+    });
+  });
+
+  it.each(['Prod', 'x', '1dev', 'dev_1', 'a-very-long-stage-name-indeed', 'dev ops'])('rejects the stage %j with a clear message', (stage) => {
+    expect(() => readStackConfig(fromContext({ stage }))).toThrow(ConfigError);
+    expect(() => readStackConfig(fromContext({ stage }))).toThrow(/Invalid CDK context "stage": must match/);
+  });
+
+  it('fails the app build on a bad stage', () => {
+    expect(() => buildTestApp({ context: { stage: 'Bad Stage!' } })).toThrow(/Invalid CDK context "stage"/);
+  });
+
+  it('reads the retry schedule as a comma-separated string or an array', () => {
+    expect(readStackConfig(fromContext({ retrySchedule: ' 5, 60 ,3600' })).retryScheduleSeconds).toEqual([5, 60, 3600]);
+    expect(readStackConfig(fromContext({ retrySchedule: [5, '60'] })).retryScheduleSeconds).toEqual([5, 60]);
+  });
+
+  it.each([['5,,60'], ['5,-1'], ['5,1.5'], ['abc'], [[]], [{ a: 1 }]])('rejects the retry schedule %j', (retrySchedule) => {
+    expect(() => readStackConfig(fromContext({ retrySchedule }))).toThrow(/Invalid CDK context "retrySchedule"/);
+  });
+
+  it('rejects a retry schedule that outlasts the delivery records', () => {
+    expect(() => readStackConfig(fromContext({ retrySchedule: '86400,86400', deliveryRetentionDays: 2 }))).toThrow(
+      /must be shorter than deliveryRetentionDays/,
+    );
+  });
+
+  it('parses booleans and numbers given as strings by `cdk -c`', () => {
+    const config = readStackConfig(fromContext({ allowHttpTargets: 'true', deliveryConcurrency: '100', logRetentionDays: '90', autoDisableAfterDays: '2' }));
+    expect(config).toMatchObject({ allowHttpTargets: true, deliveryConcurrency: 100, logRetention: 90, autoDisableAfterDays: 2 });
+  });
+
+  it.each([
+    ['allowHttpTargets', 'yes'],
+    ['deliveryConcurrency', 1],
+    ['deliveryConcurrency', 1001],
+    ['deliveryRetentionDays', 0],
+    ['autoDisableAfterDays', 'soon'],
+    ['logRetentionDays', 8],
+    ['alarmEmail', 'not-an-email'],
+    ['dashboardOrigin', 'https://dash.example.com/path'],
+    ['dashboardOrigin', 'ftp://dash.example.com'],
+    ['eventSource', 'has spaces'],
+  ])('rejects %s = %j, naming the key', (key, value) => {
+    expect(() => readStackConfig(fromContext({ [key]: value }))).toThrow(new RegExp(`Invalid CDK context "${key}"`));
+  });
+
+  it('keeps optional settings when given', () => {
+    const config = readStackConfig(fromContext({ alarmEmail: 'ops@example.com', dashboardOrigin: 'https://dash.example.com' }));
+    expect(config).toMatchObject({ alarmEmail: 'ops@example.com', dashboardOrigin: 'https://dash.example.com' });
+  });
+});

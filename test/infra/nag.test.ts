@@ -1,0 +1,73 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Validations } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { buildTestApp } from './app-fixture';
+
+/** Every acknowledgment in the tree: construct path → rule id → reason. */
+function acknowledgments(root: IConstruct): { path: string; id: string; reason: string }[] {
+  return root.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+          path: construct.node.path,
+          id: id.replace(/^[A-Za-z]+::/, ''),
+          reason,
+        })),
+      ),
+  );
+}
+
+describe('cdk-nag AwsSolutions checks', () => {
+  const outdirs: string[] = [];
+  const tempOutdir = (): string => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webhooks-nag-'));
+    outdirs.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    for (const dir of outdirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(['dev', 'prod'])('report zero unacknowledged findings for stage %s (errors and warnings)', (stage) => {
+    const { app } = buildTestApp({ nag: true, outdir: tempOutdir(), context: { stage, alarmEmail: 'ops@example.com' } });
+
+    // cdk-nag 3 is a validation plugin: an error-level finding makes synth throw with the report.
+    const assembly = app.synth();
+
+    // Warnings do not fail synth, so read the report as well: no plugin may report anything.
+    const report = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { violations?: unknown[] }[];
+    };
+    expect(report.pluginReports.flatMap((r) => r.violations ?? [])).toEqual([]);
+
+    // And ask the pack directly, which lists every unacknowledged finding of any level.
+    const direct = new AwsSolutionsChecks().validateScope(app);
+    expect(direct.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    expect(direct.success).toBe(true);
+  });
+
+  it('fails synth on a non-compliant resource, so the check above is not vacuous', () => {
+    const { app, stack } = buildTestApp({ nag: true, outdir: tempOutdir() });
+    new sqs.Queue(stack, 'PlainQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS[234]/);
+  });
+
+  it('acknowledges only the reviewed rules, each next to its resource with a reason', () => {
+    const { app } = buildTestApp({ nag: false });
+    const found = acknowledgments(app);
+    expect(found.map(({ path: p, id }) => `${id} ${p}`).sort()).toEqual(
+      [
+        'AwsSolutions-L1 Webhooks-dev/Pipeline/Delivery/Function',
+        'AwsSolutions-L1 Webhooks-dev/Pipeline/Retry/Function',
+        'AwsSolutions-SQS3 Webhooks-dev/Events/RuleDlq',
+        'AwsSolutions-SQS3 Webhooks-dev/Pipeline/FailedDeliveriesQueue',
+      ].sort(),
+    );
+    for (const { reason } of found) expect(reason.length).toBeGreaterThan(60);
+  });
+});

@@ -1,0 +1,477 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { DEFAULTS, ENV, visitEventPattern } from '../../lambdas/shared/contract';
+import { TABLE_DEFINITIONS, type TableDefinition } from '../../lib/table-definitions';
+import type { WebhooksApp } from '../../lib/build-app';
+import { synthTemplate } from './app-fixture';
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+
+function resourcesOf(template: Template, type: string): Resources {
+  return template.findResources(type) as Resources;
+}
+
+function onlyLogicalId(template: Template, type: string, props: Record<string, unknown>): string {
+  const ids = Object.keys(template.findResources(type, { Properties: Match.objectLike(props) }));
+  expect(ids).toHaveLength(1);
+  return ids[0] as string;
+}
+
+/** Logical id referenced by `{ Ref }` or `{ Fn::GetAtt: [id, attr] }`. */
+function referencedId(value: unknown): string {
+  const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+  const id = v.Ref ?? v['Fn::GetAtt']?.[0];
+  if (id === undefined) throw new Error(`not a reference: ${JSON.stringify(value)}`);
+  return id;
+}
+
+/** Every policy statement in the template that lives in an IAM, queue or topic policy. */
+function policyStatements(template: Template): { id: string; statement: Record<string, unknown> }[] {
+  const out: { id: string; statement: Record<string, unknown> }[] = [];
+  const docsOf: Record<string, (p: Record<string, unknown>) => unknown[]> = {
+    'AWS::IAM::Policy': (p) => [p.PolicyDocument],
+    'AWS::IAM::ManagedPolicy': (p) => [p.PolicyDocument],
+    'AWS::IAM::Role': (p) => ((p.Policies as { PolicyDocument: unknown }[] | undefined) ?? []).map((x) => x.PolicyDocument),
+    'AWS::SQS::QueuePolicy': (p) => [p.PolicyDocument],
+    'AWS::SNS::TopicPolicy': (p) => [p.PolicyDocument],
+    'AWS::Events::EventBusPolicy': (p) => [p.Statement === undefined ? undefined : { Statement: [p.Statement] }],
+  };
+  for (const [type, docs] of Object.entries(docsOf)) {
+    for (const [id, resource] of Object.entries(resourcesOf(template, type))) {
+      for (const doc of docs(resource.Properties ?? {})) {
+        const statements = (doc as { Statement?: Record<string, unknown>[] } | undefined)?.Statement ?? [];
+        for (const statement of statements) out.push({ id, statement });
+      }
+    }
+  }
+  return out;
+}
+
+function asArray<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+function logicalIdOf(app: WebhooksApp): (construct: { node: { defaultChild?: unknown } }) => string {
+  return (construct) => app.stack.getLogicalId(construct.node.defaultChild as never);
+}
+
+function expectedKeySchema(def: { partitionKey: { name: string }; sortKey?: { name: string } }): unknown[] {
+  return [
+    { AttributeName: def.partitionKey.name, KeyType: 'HASH' },
+    ...(def.sortKey ? [{ AttributeName: def.sortKey.name, KeyType: 'RANGE' }] : []),
+  ];
+}
+
+describe('WebhooksStack (stage dev, defaults)', () => {
+  const { template, app } = synthTemplate();
+  const functions = resourcesOf(template, 'AWS::Lambda::Function');
+  const queues = resourcesOf(template, 'AWS::SQS::Queue');
+  const mappings = resourcesOf(template, 'AWS::Lambda::EventSourceMapping');
+  const deliveryFnId = onlyLogicalId(template, 'AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'webhook-delivery' }) } });
+  const retryFnId = onlyLogicalId(template, 'AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'webhook-retry' }) } });
+  const id = logicalIdOf(app);
+
+  it('is named Webhooks-<stage> and tags every taggable resource with project and stage', () => {
+    expect(app.stack.stackName).toBe('Webhooks-dev');
+    const tagged = ['AWS::SQS::Queue', 'AWS::DynamoDB::Table', 'AWS::Lambda::Function', 'AWS::IAM::Role', 'AWS::Logs::LogGroup', 'AWS::Events::EventBus', 'AWS::SNS::Topic', 'AWS::KMS::Key'];
+    for (const type of tagged) {
+      const resources = resourcesOf(template, type);
+      expect(Object.keys(resources).length).toBeGreaterThan(0);
+      for (const resource of Object.values(resources)) {
+        expect(resource.Properties?.Tags).toEqual(
+          expect.arrayContaining([
+            { Key: 'project', Value: 'visit-webhooks' },
+            { Key: 'stage', Value: 'dev' },
+          ]),
+        );
+      }
+    }
+  });
+
+  it('routes exactly the contract event pattern from the custom bus to the events queue', () => {
+    const [rule] = Object.values(resourcesOf(template, 'AWS::Events::Rule'));
+    expect(rule?.Properties?.EventPattern).toEqual(visitEventPattern());
+    expect(referencedId(rule?.Properties?.EventBusName)).toBe(id(app.stack.events.eventBus));
+  });
+
+  it('gives the rule target its own DLQ and a retry policy', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Targets: [
+        {
+          Arn: { 'Fn::GetAtt': [id(app.stack.events.eventsQueue), 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [id(app.stack.events.ruleDlq), 'Arn'] } },
+          RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 24 * 3600 },
+        },
+      ],
+    });
+  });
+
+  it('consumes the events and retry queues with partial batch responses and capped concurrency', () => {
+    const expected = {
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 20 },
+    };
+    template.resourcePropertiesCountIs('AWS::Lambda::EventSourceMapping', expected, 2);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ...expected,
+      EventSourceArn: { 'Fn::GetAtt': [id(app.stack.events.eventsQueue), 'Arn'] },
+      FunctionName: { Ref: deliveryFnId },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ...expected,
+      EventSourceArn: { 'Fn::GetAtt': [id(app.stack.pipeline.retryQueue), 'Arn'] },
+      FunctionName: { Ref: retryFnId },
+    });
+  });
+
+  it('redrives the consumed queues to their DLQs after 5 receives, and keeps DLQ messages 14 days', () => {
+    const pairs = [
+      [app.stack.events.eventsQueue, app.stack.events.eventsDlq],
+      [app.stack.pipeline.retryQueue, app.stack.pipeline.retryDlq],
+    ] as const;
+    for (const [queue, dlq] of pairs) {
+      expect(queues[id(queue)]?.Properties?.RedrivePolicy).toEqual({
+        deadLetterTargetArn: { 'Fn::GetAtt': [id(dlq), 'Arn'] },
+        maxReceiveCount: 5,
+      });
+      expect(queues[id(dlq)]?.Properties?.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    }
+    expect(queues[id(app.stack.events.ruleDlq)]?.Properties?.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    expect(queues[id(app.stack.pipeline.failedDeliveriesQueue)]?.Properties?.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+  });
+
+  it('encrypts every queue and denies every request that is not over TLS', () => {
+    expect(Object.keys(queues)).toHaveLength(6);
+    const queuePolicies = Object.values(resourcesOf(template, 'AWS::SQS::QueuePolicy'));
+    for (const [queueId, queue] of Object.entries(queues)) {
+      const encrypted = queue.Properties?.SqsManagedSseEnabled === true || queue.Properties?.KmsMasterKeyId !== undefined;
+      expect({ queueId, encrypted }).toEqual({ queueId, encrypted: true });
+      const denies = queuePolicies
+        .filter((p) => asArray(p.Properties?.Queues).some((q) => referencedId(q) === queueId))
+        .flatMap((p) => (p.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement)
+        .filter((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition) === JSON.stringify({ Bool: { 'aws:SecureTransport': 'false' } }));
+      expect({ queueId, denies: denies.length }).toEqual({ queueId, denies: 1 });
+    }
+  });
+
+  it('sets each consumed queue visibility timeout to at least 6x its function timeout', () => {
+    expect(Object.keys(mappings)).toHaveLength(2);
+    for (const mapping of Object.values(mappings)) {
+      const queue = queues[referencedId(mapping.Properties?.EventSourceArn)];
+      const fn = functions[referencedId(mapping.Properties?.FunctionName)];
+      const timeout = fn?.Properties?.Timeout as number;
+      expect(timeout).toBe(30);
+      expect(queue?.Properties?.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * timeout);
+    }
+  });
+
+  it('creates the tables from TABLE_DEFINITIONS, with PITR, encryption at rest and on-demand billing', () => {
+    const tables = resourcesOf(template, 'AWS::DynamoDB::Table');
+    const byConstruct: [keyof typeof TABLE_DEFINITIONS, { node: { defaultChild?: unknown } }][] = [
+      ['webhooks', app.stack.store.webhooksTable],
+      ['deliveries', app.stack.store.deliveriesTable],
+      ['apiKeys', app.stack.store.apiKeysTable],
+    ];
+    expect(Object.keys(tables)).toHaveLength(3);
+    for (const [name, construct] of byConstruct) {
+      const def: TableDefinition = TABLE_DEFINITIONS[name];
+      const props = tables[id(construct)]?.Properties ?? {};
+      expect(props.KeySchema).toEqual(expectedKeySchema(def));
+      expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(props.SSESpecification).toEqual({ SSEEnabled: true });
+      expect(props.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(props.TableName).toBeUndefined();
+      expect(tables[id(construct)]?.DeletionPolicy).toBe('Delete');
+      expect(props.DeletionProtectionEnabled).toBe(false);
+    }
+  });
+
+  it('uses the key schemas the handlers rely on, TTL on deliveries and the byAccount index on API keys', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'accountId', KeyType: 'HASH' },
+        { AttributeName: 'webhookId', KeyType: 'RANGE' },
+      ],
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'deliveryId', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'keyHash', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'byAccount',
+          KeySchema: [
+            { AttributeName: 'accountId', KeyType: 'HASH' },
+            { AttributeName: 'createdAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+  });
+
+  it('runs both functions on arm64 Node.js 22 with an explicit log group with retention', () => {
+    expect(Object.keys(functions).sort()).toEqual([deliveryFnId, retryFnId].sort());
+    const logGroups = resourcesOf(template, 'AWS::Logs::LogGroup');
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties).toMatchObject({
+        Architectures: ['arm64'],
+        Runtime: 'nodejs22.x',
+        Handler: 'index.handler',
+        MemorySize: 512,
+        Timeout: 30,
+      });
+      const logGroup = logGroups[referencedId((fn.Properties?.LoggingConfig as { LogGroup: unknown }).LogGroup)];
+      expect(logGroup?.Properties?.RetentionInDays).toBe(7);
+      expect(logGroup?.Properties?.LogGroupName).toBeUndefined();
+    }
+  });
+
+  it('gives both functions the environment the handlers read, merged with the Powertools defaults', () => {
+    for (const fnId of [deliveryFnId, retryFnId]) {
+      const vars = (functions[fnId]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(vars).toMatchObject({
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_METRICS_NAMESPACE: 'VisitWebhooks',
+        POWERTOOLS_LOG_LEVEL: 'DEBUG',
+        [ENV.webhooksTable]: { Ref: id(app.stack.store.webhooksTable) },
+        [ENV.deliveriesTable]: { Ref: id(app.stack.store.deliveriesTable) },
+        [ENV.eventsDlqUrl]: { Ref: id(app.stack.events.eventsDlq) },
+        [ENV.retryQueueUrl]: { Ref: id(app.stack.pipeline.retryQueue) },
+        [ENV.failedQueueUrl]: { Ref: id(app.stack.pipeline.failedDeliveriesQueue) },
+        [ENV.allowHttp]: 'false',
+        [ENV.allowPrivateTargets]: 'false',
+        [ENV.retrySchedule]: DEFAULTS.retryScheduleSeconds.join(','),
+        [ENV.retentionDays]: String(DEFAULTS.deliveryRetentionDays),
+        [ENV.autoDisableAfterDays]: String(DEFAULTS.autoDisableAfterDays),
+        [ENV.eventSource]: 'tracking',
+      });
+    }
+  });
+
+  it('grants each function DynamoDB access to the webhooks and deliveries tables only, and sends to its queues', () => {
+    const tableArn = (construct: { node: { defaultChild?: unknown } }): unknown => ({ 'Fn::GetAtt': [id(construct), 'Arn'] });
+    for (const role of [app.stack.pipeline.delivery.role, app.stack.pipeline.retry.role]) {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: id(role) }],
+        PolicyDocument: {
+          // arrayWith matches in order: the statements are sorted (logs, consume, tables, send).
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('LogGroup'), 'Arn'] },
+            }),
+            Match.objectLike({
+              Effect: 'Allow',
+              Action: Match.arrayWith(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']),
+              Resource: Match.arrayWith([tableArn(app.stack.store.deliveriesTable), tableArn(app.stack.store.webhooksTable)]),
+            }),
+            Match.objectLike({
+              Effect: 'Allow',
+              Action: Match.arrayWith(['sqs:SendMessage']),
+              Resource: Match.arrayWith([
+                { 'Fn::GetAtt': [id(app.stack.events.eventsDlq), 'Arn'] },
+                { 'Fn::GetAtt': [id(app.stack.pipeline.failedDeliveriesQueue), 'Arn'] },
+              ]),
+            }),
+          ]),
+        },
+      });
+    }
+    // Sending to the retry queue (re-delay hops) is granted to both functions.
+    for (const role of [app.stack.pipeline.delivery.role, app.stack.pipeline.retry.role]) {
+      const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: id(role) }] } }));
+      const statements = (policy?.Properties as { PolicyDocument: { Statement: Record<string, unknown>[] } }).PolicyDocument.Statement;
+      const sendsToRetry = statements.some(
+        (s) => asArray(s.Action).includes('sqs:SendMessage') && JSON.stringify(asArray(s.Resource)).includes(id(app.stack.pipeline.retryQueue)),
+      );
+      expect(sendsToRetry).toBe(true);
+      // The API keys table is the management API's business, not the delivery path's.
+      expect(JSON.stringify(statements)).not.toContain(id(app.stack.store.apiKeysTable));
+    }
+  });
+
+  it('uses no AWS-managed policies and no "*" resource in any policy statement', () => {
+    for (const role of Object.values(resourcesOf(template, 'AWS::IAM::Role'))) {
+      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    }
+    const statements = policyStatements(template);
+    expect(statements.length).toBeGreaterThan(10);
+    // KMS key policies are not checked here: in a key policy "Resource": "*" means "this key".
+    const wildcards = statements.filter(({ statement }) => asArray(statement.Resource).some((r) => typeof r === 'string' && r.includes('*')));
+    expect(wildcards).toEqual([]);
+    const wildcardAllows = statements.filter(
+      ({ statement }) => statement.Effect === 'Allow' && asArray(statement.Action).some((a) => typeof a === 'string' && a.includes('*')),
+    );
+    expect(wildcardAllows).toEqual([]);
+  });
+
+  it('offers a managed policy that allows events:PutEvents on this bus only', () => {
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': [id(app.stack.events.eventBus), 'Arn'] } }],
+      },
+    });
+  });
+
+  it('alarms on the depth of every DLQ, to the alarm topic', () => {
+    const topicRef = { Ref: id(app.stack.monitoring.topic) };
+    const dlqs = [app.stack.events.eventsDlq, app.stack.events.ruleDlq, app.stack.pipeline.retryDlq, app.stack.pipeline.failedDeliveriesQueue];
+    for (const dlq of dlqs) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(dlq), 'QueueName'] } }],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        AlarmActions: [topicRef],
+      });
+    }
+  });
+
+  it('alarms on the age of the oldest message of the events queue (5 min) and the retry queue (30 min)', () => {
+    const cases = [
+      [app.stack.events.eventsQueue, 300],
+      [app.stack.pipeline.retryQueue, 1800],
+    ] as const;
+    for (const [queue, threshold] of cases) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(queue), 'QueueName'] } }],
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [{ Ref: id(app.stack.monitoring.topic) }],
+      });
+    }
+  });
+
+  it('alarms on errors and throttles of both functions', () => {
+    for (const fnId of [deliveryFnId, retryFnId]) {
+      for (const metric of ['Errors', 'Throttles']) {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'AWS/Lambda',
+          MetricName: metric,
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+          AlarmActions: [{ Ref: id(app.stack.monitoring.topic) }],
+        });
+      }
+    }
+    expect(app.stack.monitoring.alarms).toHaveLength(10);
+  });
+
+  it('encrypts the alarm topic with a rotated key CloudWatch may use, and enforces TLS on publish', () => {
+    const keyId = id(app.stack.monitoring.topicKey);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({ Effect: 'Allow', Action: 'sns:Publish', Principal: { Service: 'cloudwatch.amazonaws.com' } }),
+        ]),
+      },
+    });
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('has a described output for every endpoint the pipeline and operators need', () => {
+    const outputs = template.findOutputs('*');
+    const names = [
+      'EventBusName',
+      'EventBusArn',
+      'PutEventsPolicyArn',
+      'EventsQueueUrl',
+      'EventsDlqUrl',
+      'RuleDlqUrl',
+      'RetryQueueUrl',
+      'RetryDlqUrl',
+      'FailedDeliveriesQueueUrl',
+      'WebhooksTableName',
+      'DeliveriesTableName',
+      'ApiKeysTableName',
+      'AlarmTopicArn',
+    ];
+    expect(Object.keys(outputs).sort()).toEqual([...names].sort());
+    for (const name of names) expect(outputs[name]?.Description).toEqual(expect.any(String));
+    expect(outputs.EventBusName?.Value).toEqual({ Ref: id(app.stack.events.eventBus) });
+    expect(outputs.FailedDeliveriesQueueUrl?.Value).toEqual({ Ref: id(app.stack.pipeline.failedDeliveriesQueue) });
+  });
+});
+
+describe('WebhooksStack (stage prod)', () => {
+  const { template, app } = synthTemplate({ stage: 'prod', alarmEmail: 'ops@example.com' });
+
+  it('retains and deletion-protects the tables, and protects the stack', () => {
+    const tables = Object.values(resourcesOf(template, 'AWS::DynamoDB::Table'));
+    expect(tables).toHaveLength(3);
+    for (const table of tables) {
+      expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.UpdateReplacePolicy).toBe('Retain');
+      expect(table.Properties?.DeletionProtectionEnabled).toBe(true);
+    }
+    expect(app.stack.stackName).toBe('Webhooks-prod');
+    expect(app.stack.terminationProtection).toBe(true);
+  });
+
+  it('retains the DLQs and logs 30 days at INFO level', () => {
+    const id = logicalIdOf(app);
+    const queues = resourcesOf(template, 'AWS::SQS::Queue');
+    for (const queue of [app.stack.events.eventsDlq, app.stack.events.ruleDlq, app.stack.pipeline.retryDlq, app.stack.pipeline.failedDeliveriesQueue]) {
+      expect(queues[id(queue)]?.DeletionPolicy).toBe('Retain');
+    }
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_LOG_LEVEL: 'INFO' }) },
+    });
+  });
+
+  it('subscribes the alarm email to the topic', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+});
+
+describe('WebhooksStack (context overrides)', () => {
+  const { template } = synthTemplate({
+    stage: 'staging-2',
+    eventSource: 'tracking.v2',
+    retrySchedule: '10, 60,600',
+    allowHttpTargets: 'true',
+    deliveryRetentionDays: '7',
+    autoDisableAfterDays: 3,
+    deliveryConcurrency: '50',
+    logRetentionDays: 14,
+  });
+
+  it('flows context into the rule, the environment, the mappings and the log groups', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: visitEventPattern('tracking.v2') });
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.retrySchedule]: '10,60,600',
+          [ENV.allowHttp]: 'true',
+          [ENV.retentionDays]: '7',
+          [ENV.autoDisableAfterDays]: '3',
+          [ENV.eventSource]: 'tracking.v2',
+          POWERTOOLS_LOG_LEVEL: 'DEBUG',
+        }),
+      },
+    });
+    template.allResourcesProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 50 } });
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
+    template.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+});
