@@ -19,10 +19,10 @@ export function isEventType(value: unknown): value is EventType {
 export const DEFAULT_EVENT_SOURCE = 'tracking';
 
 /** An EventBridge event pattern limited to exact-value matching (all we need). */
-export interface VisitEventPattern {
+export type VisitEventPattern = {
   readonly source: string[];
   readonly 'detail-type': string[];
-}
+};
 
 /** The pattern of the rule that routes visit events to the events queue. */
 export function visitEventPattern(source: string = DEFAULT_EVENT_SOURCE): VisitEventPattern {
@@ -137,4 +137,23 @@ export const METRICS = {
   invalidEvent: 'InvalidEvent',
   latency: 'DeliveryLatency',
   skipped: 'DeliverySkipped',
+} as const;
+
+/**
+ * Queue and consumer settings: the CDK stack builds its queues and event source mappings from
+ * these, and the local runtime's in-process queues and consumers use the same numbers.
+ */
+export const PIPELINE = {
+  /** Records per handler invocation (SQS event source mapping `batchSize`). */
+  batchSize: 10,
+  /** How long a mapping gathers records before invoking (`maxBatchingWindow`). */
+  maxBatchingWindowSeconds: 1,
+  /** Receives before SQS moves a message to its DLQ (redrive policy). */
+  maxReceiveCount: 5,
+  /** Timeout of the delivery and retry functions. */
+  functionTimeoutSeconds: 30,
+  /** Lambda's guidance: a source queue's visibility timeout is at least 6× the function timeout. */
+  visibilityTimeoutFactor: 6,
+  /** Retention of the dead-letter queues (the SQS maximum). */
+  dlqRetentionDays: 14,
 } as const;

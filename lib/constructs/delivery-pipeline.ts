@@ -5,13 +5,13 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULT_EVENT_SOURCE, DEFAULTS, ENV } from '../../lambdas/shared/contract';
+import { DEFAULT_EVENT_SOURCE, DEFAULTS, ENV, PIPELINE } from '../../lambdas/shared/contract';
 import type { LogLevel } from '../config';
 import { FUNCTION_RUNTIME, WebhooksFunction } from '../function-defaults';
 import { DLQ_RETENTION, MAX_RECEIVE_COUNT, SECURE_QUEUE_PROPS, VISIBILITY_TIMEOUT_FACTOR } from './events-routing';
 
 /** Timeout of the delivery and retry functions. */
-export const DELIVERY_FUNCTION_TIMEOUT = Duration.seconds(30);
+export const DELIVERY_FUNCTION_TIMEOUT = Duration.seconds(PIPELINE.functionTimeoutSeconds);
 
 /** Handler files, relative to the repository root; each exports `handler`. */
 export const DELIVERY_HANDLER_ENTRY = 'lambdas/delivery/handler.ts';
@@ -173,8 +173,8 @@ export class DeliveryPipeline extends Construct {
     this.retryFunction = this.retry.function;
 
     const mapping = {
-      batchSize: 10,
-      maxBatchingWindow: Duration.seconds(1),
+      batchSize: PIPELINE.batchSize,
+      maxBatchingWindow: Duration.seconds(PIPELINE.maxBatchingWindowSeconds),
       reportBatchItemFailures: true,
       maxConcurrency,
     };

@@ -4,16 +4,16 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULT_EVENT_SOURCE, visitEventPattern, type VisitEventPattern } from '../../lambdas/shared/contract';
+import { DEFAULT_EVENT_SOURCE, PIPELINE, visitEventPattern, type VisitEventPattern } from '../../lambdas/shared/contract';
 
 /** Lambda's guidance: a source queue's visibility timeout is at least 6x the function timeout. */
-export const VISIBILITY_TIMEOUT_FACTOR = 6;
+export const VISIBILITY_TIMEOUT_FACTOR = PIPELINE.visibilityTimeoutFactor;
 
 /** How many times a message is received before SQS moves it to the queue's DLQ. */
-export const MAX_RECEIVE_COUNT = 5;
+export const MAX_RECEIVE_COUNT = PIPELINE.maxReceiveCount;
 
 /** Retention of every dead-letter queue: the SQS maximum, to leave time for a redrive. */
-export const DLQ_RETENTION = Duration.days(14);
+export const DLQ_RETENTION = Duration.days(PIPELINE.dlqRetentionDays);
 
 /**
  * Settings shared by every queue: encrypted at rest and reachable over TLS only.

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { LIMITS, matchesEventPattern } from '../lambdas/shared/contract';
+
+/**
+ * The local event bus: answers the EventBridge `PutEvents` JSON protocol (what the real
+ * `EventBridgeClient` speaks), builds each event as EventBridge would, and routes it through
+ * rules with the very same patterns as the CDK stack.
+ */
+
+export interface LocalRule {
+  readonly name: string;
+  readonly pattern: Readonly<Record<string, readonly unknown[]>>;
+  readonly target: (eventJson: string) => void;
+}
+
+interface PutEventsEntry {
+  Source?: unknown;
+  DetailType?: unknown;
+  Detail?: unknown;
+  EventBusName?: unknown;
+  Time?: unknown;
+  Resources?: unknown;
+}
+
+export interface AwsJsonResponse {
+  readonly status: number;
+  readonly body: string;
+}
+
+const AWS_JSON = 'application/x-amz-json-1.1';
+export const PUT_EVENTS_TARGET = 'AWSEvents.PutEvents';
+
+function error(type: string, message: string, status = 400): AwsJsonResponse {
+  return { status, body: JSON.stringify({ __type: type, message }) };
+}
+
+export class LocalBus {
+  constructor(
+    readonly name: string,
+    private readonly rules: readonly LocalRule[],
+    private readonly account = '000000000000',
+    private readonly region = 'local',
+  ) {}
+
+  get contentType(): string {
+    return AWS_JSON;
+  }
+
+  /** Handles one AWS JSON request (`X-Amz-Target` says which operation). */
+  handle(target: string | undefined, rawBody: string): AwsJsonResponse {
+    if (target !== PUT_EVENTS_TARGET) return error('UnknownOperationException', `operation ${target ?? '(none)'} is not supported by the local bus`);
+    let request: { Entries?: unknown };
+    try {
+      request = JSON.parse(rawBody) as { Entries?: unknown };
+    } catch {
+      return error('SerializationException', 'request body is not JSON');
+    }
+    const entries = request.Entries;
+    if (!Array.isArray(entries) || entries.length === 0) return error('ValidationException', 'Entries must contain 1 to 10 entries');
+    if (entries.length > 10) return error('ValidationException', "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10");
+    if (Buffer.byteLength(rawBody) > LIMITS.eventMaxBytes + 4096) return error('ValidationException', 'Total size of the entries in the request is over the limit.');
+    const results = (entries as PutEventsEntry[]).map((entry) => this.put(entry));
+    const failed = results.filter((r) => 'ErrorCode' in r).length;
+    return { status: 200, body: JSON.stringify({ FailedEntryCount: failed, Entries: results }) };
+  }
+
+  /** One entry: as EventBridge, an entry that matches no rule is still accepted (and dropped). */
+  private put(entry: PutEventsEntry): { EventId: string } | { ErrorCode: string; ErrorMessage: string } {
+    if (typeof entry.Source !== 'string' || entry.Source === '' || typeof entry.DetailType !== 'string' || entry.DetailType === '' || typeof entry.Detail !== 'string') {
+      return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameters Source, DetailType and Detail are required.' };
+    }
+    let detail: unknown;
+    try {
+      detail = JSON.parse(entry.Detail);
+    } catch {
+      return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    }
+    if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    const time = typeof entry.Time === 'number' ? new Date(entry.Time * 1000) : typeof entry.Time === 'string' ? new Date(entry.Time) : new Date();
+    const event = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': entry.DetailType,
+      source: entry.Source,
+      account: this.account,
+      time: (Number.isNaN(time.getTime()) ? new Date() : time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: this.region,
+      resources: Array.isArray(entry.Resources) ? entry.Resources : [],
+      detail,
+    };
+    const json = JSON.stringify(event);
+    for (const rule of this.rules) if (matchesEventPattern(rule.pattern, event)) rule.target(json);
+    return { EventId: event.id };
+  }
+}

@@ -1,0 +1,146 @@
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { LocalQueue } from './queue';
+
+/** Where a consumer polls from: an in-process queue, or SQS on an emulator. */
+export interface PollSource {
+  /** Up to `max` records, waiting at most `waitMs` for the first one. */
+  receive(max: number, waitMs: number): Promise<SQSRecord[]>;
+  /** Deletes processed records by receipt handle. */
+  delete(records: readonly SQSRecord[]): Promise<void>;
+}
+
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+export interface ConsumerOptions {
+  readonly batchSize: number;
+  /** Gather records this long after the first before invoking (SQS `maxBatchingWindow`). */
+  readonly batchingWindowMs: number;
+  /** Concurrent invocations (the mapping's `maxConcurrency`). */
+  readonly concurrency: number;
+  /** Long-poll wait per receive. @default 1000 */
+  readonly waitMs?: number;
+  readonly functionName: string;
+  readonly timeoutMs: number;
+  readonly onError?: (err: unknown) => void;
+}
+
+/**
+ * Plays a Lambda SQS event source mapping: receive a batch, invoke the handler with a real
+ * `SQSEvent`, delete what succeeded, leave each `batchItemFailures` record (and everything,
+ * if the invocation throws) to reappear after its visibility timeout.
+ */
+export class QueueConsumer {
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private invocations = 0;
+
+  constructor(
+    private readonly source: PollSource,
+    private readonly handler: SqsHandler,
+    private readonly options: ConsumerOptions,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loops = Array.from({ length: this.options.concurrency }, () => this.loop());
+  }
+
+  /** Stops polling and waits for in-flight invocations to finish (their records stay or go as they end). */
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+
+  get invocationCount(): number {
+    return this.invocations;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      let records: SQSRecord[];
+      try {
+        records = await this.gather();
+      } catch (err) {
+        this.options.onError?.(err);
+        await sleep(1000);
+        continue;
+      }
+      if (records.length === 0) continue;
+      await this.invoke(records);
+    }
+  }
+
+  private async gather(): Promise<SQSRecord[]> {
+    const { batchSize, batchingWindowMs } = this.options;
+    const waitMs = this.options.waitMs ?? 1000;
+    const records = await this.source.receive(batchSize, waitMs);
+    if (records.length === 0 || records.length >= batchSize || batchingWindowMs <= 0) return records;
+    const deadline = Date.now() + batchingWindowMs;
+    while (records.length < batchSize && this.running) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      records.push(...(await this.source.receive(batchSize - records.length, left)));
+    }
+    return records;
+  }
+
+  private async invoke(records: SQSRecord[]): Promise<void> {
+    this.invocations++;
+    const context = lambdaContext(this.options.functionName, this.options.timeoutMs, this.invocations);
+    let failed: Set<string>;
+    try {
+      const response = await this.handler({ Records: records }, context);
+      failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+    } catch (err) {
+      // A thrown invocation fails the whole batch: nothing is deleted.
+      this.options.onError?.(err);
+      return;
+    }
+    const done = records.filter((r) => !failed.has(r.messageId));
+    if (done.length > 0) await this.source.delete(done);
+  }
+}
+
+/** An in-process queue as a poll source. */
+export class LocalPollSource implements PollSource {
+  constructor(private readonly queue: LocalQueue) {}
+
+  async receive(max: number, waitMs: number): Promise<SQSRecord[]> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const messages = this.queue.receiveMessages(max);
+      if (messages.length > 0) return messages.map((m) => LocalQueue.toRecord(this.queue, m));
+      const left = deadline - Date.now();
+      if (left <= 0) return [];
+      const nextVisible = this.queue.nextVisibleInMs();
+      await this.queue.waitForMessage(Math.max(1, Math.min(left, nextVisible ?? left)));
+    }
+  }
+
+  async delete(records: readonly SQSRecord[]): Promise<void> {
+    for (const r of records) this.queue.deleteMessage(r.receiptHandle);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function lambdaContext(functionName: string, timeoutMs: number, n: number): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: `local-${functionName}-${n}`,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
