@@ -157,3 +157,21 @@ export const PIPELINE = {
   /** Retention of the dead-letter queues (the SQS maximum). */
   dlqRetentionDays: 14,
 } as const;
+
+/**
+ * Management API settings shared by the CDK stack (REST API) and the local gateway, so both
+ * behave the same.
+ */
+export const API = {
+  /**
+   * How long API Gateway caches the authorizer's answer per `Authorization` header value
+   * (`resultsCacheTtl`): a revoked key keeps working at most this long.
+   */
+  authorizerCacheSeconds: 60,
+  /**
+   * Environment variable of the API function: the comma-separated browser origins (the
+   * dashboard) allowed by CORS. A Lambda proxy integration's responses carry only the headers
+   * the function returns, so the function must echo an allowed `Origin` itself.
+   */
+  corsOriginsEnv: 'WEBHOOKS_API_CORS_ORIGINS',
+} as const;

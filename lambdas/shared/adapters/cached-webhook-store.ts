@@ -1,11 +1,12 @@
 import type { Webhook } from '../domain/model';
-import type { Clock, WebhookStore } from '../domain/ports';
+import { type Clock, isWebhookAdminStore, type Page, type WebhookAdminStore, type WebhookChanges, type WebhookStore } from '../domain/ports';
 
 /**
  * Caches each account's webhook list for a short time per container, so a burst of events
  * for one account costs one DynamoDB Query. Writes through this store drop the account's entry.
+ * The management methods pass through uncached (they need the wrapped store to support them).
  */
-export class CachedWebhookStore implements WebhookStore {
+export class CachedWebhookStore implements WebhookAdminStore {
   private readonly cache = new Map<string, { expires: number; webhooks: Promise<Webhook[]> }>();
 
   constructor(
@@ -44,6 +45,36 @@ export class CachedWebhookStore implements WebhookStore {
   async autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<void> {
     await this.inner.autoDisable(accountId, webhookId, reason, at);
     this.cache.delete(accountId);
+  }
+
+  async create(webhook: Webhook, maxPerAccount: number): Promise<void> {
+    await this.admin().create(webhook, maxPerAccount);
+    this.cache.delete(webhook.accountId);
+  }
+
+  listPage(accountId: string, query: { readonly limit: number; readonly cursor?: string }): Promise<Page<Webhook>> {
+    return this.admin().listPage(accountId, query);
+  }
+
+  async update(accountId: string, webhookId: string, changes: WebhookChanges, expectSecret?: string): Promise<Webhook | undefined> {
+    try {
+      return await this.admin().update(accountId, webhookId, changes, expectSecret);
+    } finally {
+      this.cache.delete(accountId);
+    }
+  }
+
+  async delete(accountId: string, webhookId: string): Promise<boolean> {
+    try {
+      return await this.admin().delete(accountId, webhookId);
+    } finally {
+      this.cache.delete(accountId);
+    }
+  }
+
+  private admin(): WebhookAdminStore {
+    if (!isWebhookAdminStore(this.inner)) throw new Error('the wrapped webhook store does not support management operations');
+    return this.inner;
   }
 
   invalidate(accountId?: string): void {

@@ -1,13 +1,38 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConflictError, WebhookLimitError } from '../domain/errors';
 import type { Webhook } from '../domain/model';
-import type { WebhookStore } from '../domain/ports';
-import { isConditionalCheckFailed } from './dynamo-client';
+import type { Page, WebhookAdminStore, WebhookChanges } from '../domain/ports';
+import { decodeCursor, encodeCursor, isConditionalCheckFailed } from './dynamo-client';
 
-/** Webhooks table: partition `accountId`, sort `webhookId`; one item per webhook. */
-export class DynamoWebhookStore implements WebhookStore {
+/**
+ * Sort key of the per-account counter item that enforces the webhook limit without
+ * transactions (dynalite has none). It can never be a webhook id (those start with `wh_`),
+ * and every read below skips it, so it never shows up as a webhook.
+ */
+export const WEBHOOK_COUNTER_ID = '#webhook-count';
+
+/** Every webhook id starts with this (the API mints `wh_…` ids and 404s anything else). */
+const WEBHOOK_ID_PREFIX = 'wh_';
+
+/**
+ * A counter left too high (a crash between its increment and the webhook write, or between a
+ * delete and the decrement) is only repaired after this quiet period, so an in-flight create
+ * is never mistaken for drift.
+ */
+const COUNTER_REPAIR_QUIET_MS = 60_000;
+
+/** Fields a management update may set, and their attribute names. */
+const SETTABLE = ['name', 'url', 'eventTypes', 'description', 'headers', 'enabled', 'status', 'secret', 'previousSecret', 'previousSecretExpiresAt'] as const;
+
+/**
+ * Webhooks table: partition `accountId`, sort `webhookId`; one item per webhook, plus one
+ * counter item per account (`WEBHOOK_COUNTER_ID`).
+ */
+export class DynamoWebhookStore implements WebhookAdminStore {
   constructor(
     protected readonly doc: DynamoDBDocumentClient,
     protected readonly tableName: string,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async listByAccount(accountId: string): Promise<Webhook[]> {
@@ -22,13 +47,14 @@ export class DynamoWebhookStore implements WebhookStore {
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) items.push(item as Webhook);
+      for (const item of page.Items ?? []) if (item.webhookId !== WEBHOOK_COUNTER_ID) items.push(item as Webhook);
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return items;
   }
 
   async get(accountId: string, webhookId: string): Promise<Webhook | undefined> {
+    if (webhookId === WEBHOOK_COUNTER_ID) return undefined;
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { accountId, webhookId }, ConsistentRead: true }));
     return out.Item as Webhook | undefined;
   }
@@ -65,6 +91,164 @@ export class DynamoWebhookStore implements WebhookStore {
         ConditionExpression: 'enabled = :true',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':false': false, ':true': true, ':auto': 'auto-disabled', ':reason': reason, ':at': at },
+      }),
+    );
+  }
+
+  /**
+   * Reserve a slot on the account's counter (conditional increment), then write the webhook;
+   * if the write fails the slot is given back. The counter can only drift upwards (a crash
+   * between the two steps), and `reserveSlot` repairs that by recounting.
+   */
+  async create(webhook: Webhook, maxPerAccount: number): Promise<void> {
+    await this.reserveSlot(webhook.accountId, maxPerAccount);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: webhook,
+          ConditionExpression: 'attribute_not_exists(webhookId)',
+        }),
+      );
+    } catch (err) {
+      await this.releaseSlot(webhook.accountId).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async listPage(accountId: string, query: { readonly limit: number; readonly cursor?: string }): Promise<Page<Webhook>> {
+    let startKey: Record<string, unknown> | undefined = query.cursor ? { accountId, ...decodeCursor(query.cursor, ['webhookId']) } : undefined;
+    const items: Webhook[] = [];
+    let exhausted = false;
+    // One item more than asked tells whether there is a next page (no empty last page).
+    while (items.length <= query.limit && !exhausted) {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'accountId = :a AND begins_with(webhookId, :prefix)',
+          ExpressionAttributeValues: { ':a': accountId, ':prefix': WEBHOOK_ID_PREFIX },
+          Limit: query.limit + 1 - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) items.push(item as Webhook);
+      startKey = page.LastEvaluatedKey;
+      exhausted = startKey === undefined;
+    }
+    const more = items.length > query.limit;
+    if (more) items.length = query.limit;
+    const last = items[items.length - 1];
+    return { items, ...(more && last ? { nextCursor: encodeCursor({ webhookId: last.webhookId }) } : {}) };
+  }
+
+  async update(accountId: string, webhookId: string, changes: WebhookChanges, expectSecret?: string): Promise<Webhook | undefined> {
+    if (webhookId === WEBHOOK_COUNTER_ID) return undefined;
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':updatedAt': changes.updatedAt };
+    const set = ['updatedAt = :updatedAt'];
+    for (const field of SETTABLE) {
+      const value = changes[field];
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      set.push(`#${field} = :${field}`);
+    }
+    const remove = (changes.clear ?? []).filter((field) => !(field in changes && changes[field as keyof WebhookChanges] !== undefined));
+    for (const field of remove) names[`#${field}`] = field;
+    let condition = 'attribute_exists(webhookId)';
+    if (expectSecret !== undefined) {
+      condition += ' AND #expectSecret = :expectSecret';
+      names['#expectSecret'] = 'secret';
+      values[':expectSecret'] = expectSecret;
+    }
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { accountId, webhookId },
+          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.map((f) => `#${f}`).join(', ')}` : ''}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes as Webhook | undefined;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      if (expectSecret !== undefined && (await this.get(accountId, webhookId))) {
+        throw new ConflictError('concurrent_update', 'the webhook changed while this request ran; try again');
+      }
+      return undefined;
+    }
+  }
+
+  async delete(accountId: string, webhookId: string): Promise<boolean> {
+    if (webhookId === WEBHOOK_COUNTER_ID) return false;
+    try {
+      await this.doc.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { accountId, webhookId }, ConditionExpression: 'attribute_exists(webhookId)' }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw err;
+    }
+    // Delete first, decrement second: a crash in between leaves the counter high, which
+    // `reserveSlot` repairs; it never lets an account exceed the limit.
+    await this.releaseSlot(accountId);
+    return true;
+  }
+
+  private async reserveSlot(accountId: string, max: number): Promise<void> {
+    const at = this.now();
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { accountId, webhookId: WEBHOOK_COUNTER_ID },
+          UpdateExpression: 'SET webhookCount = if_not_exists(webhookCount, :zero) + :one, countUpdatedAt = :at',
+          ConditionExpression: 'attribute_not_exists(webhookCount) OR webhookCount < :max',
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':max': max, ':at': at },
+        }),
+      );
+      return;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
+    // At the limit by the counter: check it against the real count before refusing.
+    const counter = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { accountId, webhookId: WEBHOOK_COUNTER_ID }, ConsistentRead: true }),
+    );
+    const seen = counter.Item?.webhookCount as number | undefined;
+    const seenAt = counter.Item?.countUpdatedAt as number | undefined;
+    if (seen === undefined || seenAt === undefined || at - seenAt < COUNTER_REPAIR_QUIET_MS) throw new WebhookLimitError(max);
+    const real = (await this.listByAccount(accountId)).length;
+    if (real >= max || real >= seen) throw new WebhookLimitError(max);
+    try {
+      // Reset to the real count plus this reservation, only if nobody touched the counter since.
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { accountId, webhookId: WEBHOOK_COUNTER_ID },
+          UpdateExpression: 'SET webhookCount = :next, countUpdatedAt = :at',
+          ConditionExpression: 'webhookCount = :seen AND countUpdatedAt = :seenAt',
+          ExpressionAttributeValues: { ':next': real + 1, ':seen': seen, ':seenAt': seenAt, ':at': at },
+        }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) throw new WebhookLimitError(max);
+      throw err;
+    }
+  }
+
+  private async releaseSlot(accountId: string): Promise<void> {
+    await this.ignoreMissing(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { accountId, webhookId: WEBHOOK_COUNTER_ID },
+        UpdateExpression: 'SET webhookCount = webhookCount - :one, countUpdatedAt = :at',
+        ConditionExpression: 'webhookCount > :zero',
+        ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':at': this.now() },
       }),
     );
   }

@@ -1,5 +1,5 @@
 import type { EventType } from '../contract';
-import type { AttemptRecord, DeliveryRecord, DeliveryStatus, Webhook } from './model';
+import type { AttemptRecord, DeliveryRecord, DeliveryStatus, Webhook, WebhookStatus } from './model';
 
 /**
  * Ports: the domain talks to storage, queues and telemetry only through these. DynamoDB/SQS
@@ -21,6 +21,51 @@ export interface WebhookStore {
   clearFailing(accountId: string, webhookId: string): Promise<void>;
   /** Disables an enabled webhook with a reason (`auto-disabled`); no-op if already disabled. */
   autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<void>;
+}
+
+/** Optional attributes a management update can remove. */
+export type ClearableWebhookField = 'disabledReason' | 'failingSince' | 'previousSecret' | 'previousSecretExpiresAt';
+
+/** A management update: the fields to set (absent = unchanged) and the ones to remove. */
+export interface WebhookChanges {
+  readonly name?: string;
+  readonly url?: string;
+  readonly eventTypes?: readonly EventType[];
+  readonly description?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly enabled?: boolean;
+  readonly status?: WebhookStatus;
+  readonly secret?: string;
+  readonly previousSecret?: string;
+  readonly previousSecretExpiresAt?: string;
+  readonly clear?: readonly ClearableWebhookField[];
+  readonly updatedAt: string;
+}
+
+/**
+ * The management side of the webhook store (the API). Separate from `WebhookStore` so the
+ * delivery path and its fakes only need what they use.
+ */
+export interface WebhookAdminStore extends WebhookStore {
+  /**
+   * Inserts a new webhook unless the account already has `maxPerAccount` of them
+   * (throws `WebhookLimitError`). No transactions: a per-account counter with conditional writes.
+   */
+  create(webhook: Webhook, maxPerAccount: number): Promise<void>;
+  /** One page of an account's webhooks in id order. Throws `InvalidCursorError` for a bad cursor. */
+  listPage(accountId: string, query: { readonly limit: number; readonly cursor?: string }): Promise<Page<Webhook>>;
+  /**
+   * Applies changes and returns the webhook as stored afterwards, or undefined when it does not
+   * exist. With `expectSecret`, throws `ConflictError` if the secret changed in between.
+   */
+  update(accountId: string, webhookId: string, changes: WebhookChanges, expectSecret?: string): Promise<Webhook | undefined>;
+  /** Deletes a webhook; false when there was none. */
+  delete(accountId: string, webhookId: string): Promise<boolean>;
+}
+
+export function isWebhookAdminStore(store: WebhookStore): store is WebhookAdminStore {
+  const s = store as Partial<WebhookAdminStore>;
+  return typeof s.create === 'function' && typeof s.listPage === 'function' && typeof s.update === 'function' && typeof s.delete === 'function';
 }
 
 /** What an attempt writes to the delivery's record. */

@@ -1,0 +1,171 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { InvalidCursorError } from '../shared/adapters/dynamo-client';
+import { ConflictError, NotFoundError, ValidationError } from '../shared/domain/errors';
+import type { LogSink } from '../shared/domain/ports';
+import { toFieldIssues } from '../shared/domain/webhook-schemas';
+import type { WebhookService } from '../shared/domain/webhook-service';
+import { logger } from '../shared/powertools';
+import { errorResponse, HttpError, jsonResponse, readJsonBody } from './http';
+import { openApiDocument } from './openapi';
+import { type Operation, type OperationId, OPERATIONS } from './operations';
+import { Router } from './router';
+import {
+  listDeliveriesQuerySchema,
+  listWebhooksQuerySchema,
+  toCreatedJson,
+  toDeliveryJson,
+  toSecretJson,
+  toTestResultJson,
+  toWebhookJson,
+} from './schemas';
+
+/** What the API handler runs on; `createApiRuntime` (runtime.ts) builds it from the environment. */
+export interface ApiDependencies {
+  readonly webhooks: WebhookService;
+  readonly log: LogSink;
+}
+
+/** One parsed request, as a route handler sees it. */
+interface RouteRequest {
+  /** The caller's account (from the authorizer); empty on public routes. */
+  readonly accountId: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  readonly body: unknown;
+  readonly event: APIGatewayProxyEvent;
+}
+
+interface RouteResult {
+  readonly status: number;
+  readonly body?: unknown;
+}
+
+type RouteHandler = (req: RouteRequest) => Promise<RouteResult>;
+
+const THROTTLING_ERRORS = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled']);
+
+function param(req: RouteRequest, name: string): string {
+  return req.params[name] ?? '';
+}
+
+function parseQuery<S extends z.ZodType>(schema: S, query: RouteRequest['query']): z.output<S> {
+  const result = schema.safeParse(query);
+  if (!result.success) throw new ValidationError(toFieldIssues(result.error, query));
+  return result.data;
+}
+
+function page<T, J>(p: { items: T[]; nextCursor?: string }, map: (item: T) => J) {
+  return { items: p.items.map(map), nextCursor: p.nextCursor ?? null };
+}
+
+/** The route handlers: parse, call the domain, map the result. Typed so every operation has one. */
+function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler> {
+  const { webhooks } = deps;
+  return {
+    createWebhook: async (req) => ({ status: 201, body: toCreatedJson(await webhooks.create(req.accountId, req.body)) }),
+    listWebhooks: async (req) => {
+      const query = parseQuery(listWebhooksQuerySchema, req.query);
+      return { status: 200, body: page(await webhooks.list(req.accountId, query), toWebhookJson) };
+    },
+    getWebhook: async (req) => ({ status: 200, body: toWebhookJson(await webhooks.get(req.accountId, param(req, 'id'))) }),
+    updateWebhook: async (req) => ({ status: 200, body: toWebhookJson(await webhooks.update(req.accountId, param(req, 'id'), req.body)) }),
+    deleteWebhook: async (req) => {
+      await webhooks.delete(req.accountId, param(req, 'id'));
+      return { status: 204 };
+    },
+    getWebhookSecret: async (req) => ({ status: 200, body: toSecretJson(await webhooks.revealSecret(req.accountId, param(req, 'id'))) }),
+    rotateWebhookSecret: async (req) => ({ status: 200, body: toSecretJson(await webhooks.rotateSecret(req.accountId, param(req, 'id'))) }),
+    testWebhook: async (req) => ({ status: 200, body: toTestResultJson(await webhooks.sendTest(req.accountId, param(req, 'id'), req.body)) }),
+    listDeliveries: async (req) => {
+      const query = parseQuery(listDeliveriesQuerySchema, req.query);
+      return { status: 200, body: page(await webhooks.listDeliveries(req.accountId, param(req, 'id'), query), toDeliveryJson) };
+    },
+    retryDelivery: async (req) => {
+      const record = await webhooks.retryDelivery(req.accountId, param(req, 'id'), param(req, 'deliveryId'));
+      return { status: 202, body: { id: record.deliveryId, status: 'pending' } };
+    },
+    recoverDeliveries: async (req) => ({ status: 202, body: { count: await webhooks.recover(req.accountId, param(req, 'id'), req.body) } }),
+    getOpenApi: async (req) => ({ status: 200, body: { ...openApiDocument(), servers: [{ url: basePath(req.event) || '/' }] } }),
+  };
+}
+
+/**
+ * The prefix in front of the API's paths as the client sees them (the stage on an
+ * execute-api URL, a base path mapping on a custom domain), so the document's `servers`
+ * entry is right wherever it is served.
+ */
+function basePath(event: APIGatewayProxyEvent): string {
+  const full = event.requestContext?.path;
+  if (!full || !full.endsWith(event.path)) return '';
+  return full.slice(0, full.length - event.path.length).replace(/\/+$/, '');
+}
+
+/** The account the authorizer put on the request (`context.accountId`). */
+function authorizedAccount(event: APIGatewayProxyEvent): string | undefined {
+  const authorizer: unknown = event.requestContext?.authorizer;
+  if (typeof authorizer !== 'object' || authorizer === null) return undefined;
+  const accountId = (authorizer as Record<string, unknown>).accountId;
+  return typeof accountId === 'string' && accountId.length > 0 ? accountId : undefined;
+}
+
+/** Maps any error to the JSON error shape; unexpected ones are logged and answered with a generic 500. */
+function toErrorResponse(err: unknown, log: LogSink, event: APIGatewayProxyEvent, operationId: string): APIGatewayProxyResult {
+  if (err instanceof HttpError) return errorResponse(err);
+  if (err instanceof ValidationError) return errorResponse(new HttpError(400, 'validation_error', err.message, err.details));
+  if (err instanceof InvalidCursorError) return errorResponse(new HttpError(400, 'validation_error', 'cursor is not valid', [{ path: 'cursor', message: 'is not a cursor this API returned' }]));
+  if (err instanceof NotFoundError) return errorResponse(new HttpError(404, 'not_found', err.message));
+  if (err instanceof ConflictError) {
+    const code = (['webhook_limit_reached', 'concurrent_update', 'not_retryable', 'webhook_disabled'] as const).find((c) => c === err.code) ?? 'concurrent_update';
+    return errorResponse(new HttpError(409, code, err.message));
+  }
+  const name = (err as { name?: string } | null)?.name;
+  if (name && THROTTLING_ERRORS.has(name)) {
+    log.warn('throttled by a backing service', { operationId, error: name });
+    return errorResponse(new HttpError(429, 'rate_limited', 'too many requests; retry later', [], { 'retry-after': '1' }));
+  }
+  const requestId = event.requestContext?.requestId ?? 'unknown';
+  log.error('unexpected error', { operationId, requestId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), stack: err instanceof Error ? err.stack : undefined });
+  return errorResponse(new HttpError(500, 'internal_error', `internal error (request id ${requestId})`));
+}
+
+/**
+ * The request pipeline, without Lambda specifics: route (404/405), account (401), body
+ * (413/415/400), then the operation. Every answer is JSON; nothing a client sends produces a 5xx.
+ */
+export function createApiRequestHandler(deps: ApiDependencies): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
+  const handlers = routeHandlers(deps);
+  const router = new Router<Operation>(OPERATIONS.map((op) => ({ method: op.method, path: op.path, value: op })));
+  return async (event) => {
+    const match = router.match(event.httpMethod ?? '', event.path ?? '');
+    if (match.kind === 'not-found') return errorResponse(new HttpError(404, 'not_found', 'no such route'));
+    if (match.kind === 'method-not-allowed') {
+      return errorResponse(new HttpError(405, 'method_not_allowed', `use ${match.allow.join(', ')} on this path`, [], { allow: match.allow.join(', ') }));
+    }
+    const op = match.value;
+    try {
+      let accountId = '';
+      if (op.auth) {
+        const account = authorizedAccount(event);
+        if (!account) throw new HttpError(401, 'unauthorized', 'missing, invalid or revoked API key (Authorization: Bearer <key>)');
+        accountId = account;
+      }
+      const body = 'requestBody' in op ? readJsonBody(event) : undefined;
+      const result = await handlers[op.operationId]({ accountId, params: match.params, query: event.queryStringParameters ?? {}, body, event });
+      deps.log.debug('request', { operationId: op.operationId, status: result.status });
+      return jsonResponse(result.status, result.body);
+    } catch (err) {
+      return toErrorResponse(err, deps.log, event, op.operationId);
+    }
+  };
+}
+
+/** The API Lambda handler (REST API proxy integration), with the Powertools logger context. */
+export function createApiHandler(deps: ApiDependencies) {
+  const handle = createApiRequestHandler(deps);
+  return middy(async (event: APIGatewayProxyEvent, _context: Context): Promise<APIGatewayProxyResult> => handle(event)).use(
+    injectLambdaContext(logger, { resetKeys: true }),
+  );
+}

@@ -1,0 +1,91 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { LIMITS } from '../shared/contract';
+import type { FieldIssue } from '../shared/domain/errors';
+import type { ErrorCode } from './schemas';
+
+/**
+ * HTTP plumbing of the API Lambda: request body reading (size, media type, JSON) and the
+ * one JSON error shape, `{"error":{"code","message","details":[{"path","message"}]}}`.
+ */
+
+/** An error that already knows its HTTP answer. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: readonly FieldIssue[] = [],
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+const BASE_HEADERS = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+} as const;
+
+export function jsonResponse(statusCode: number, body: unknown, headers: Readonly<Record<string, string>> = {}): APIGatewayProxyResult {
+  if (body === undefined) {
+    const { 'content-type': _ct, ...rest } = BASE_HEADERS;
+    return { statusCode, headers: { ...rest, ...headers }, body: '' };
+  }
+  return { statusCode, headers: { ...BASE_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+/** The error body; also what the API Gateway gateway responses should carry (see GATEWAY_ERROR_RESPONSES). */
+export function errorBody(code: ErrorCode, message: string, details: readonly FieldIssue[] = []) {
+  return { error: { code, message, details: details.map((d) => ({ path: d.path, message: d.message })) } };
+}
+
+export function errorResponse(err: HttpError): APIGatewayProxyResult {
+  return jsonResponse(err.statusCode, errorBody(err.code, err.message, err.details), err.headers);
+}
+
+/**
+ * Gateway responses for the errors API Gateway answers itself (the authorizer's 401, its own
+ * throttling), in the same JSON shape: the CDK stack sets these as `GatewayResponse`s, and the
+ * local runtime answers the same when its key check fails.
+ */
+export const GATEWAY_ERROR_RESPONSES = {
+  UNAUTHORIZED: { statusCode: 401, body: errorBody('unauthorized', 'missing, invalid or revoked API key (Authorization: Bearer <key>)') },
+  THROTTLED: { statusCode: 429, body: errorBody('rate_limited', 'too many requests; retry later') },
+  REQUEST_TOO_LARGE: { statusCode: 413, body: errorBody('payload_too_large', `request body larger than ${LIMITS.apiBodyMaxBytes} bytes`) },
+  MISSING_AUTHENTICATION_TOKEN: { statusCode: 404, body: errorBody('not_found', 'no such route') },
+  DEFAULT_5XX: { statusCode: 500, body: errorBody('internal_error', 'internal error') },
+} as const;
+
+/** A header's value whatever its letter case (API Gateway keeps the client's). */
+export function headerValue(event: Pick<APIGatewayProxyEvent, 'headers'>, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) if (key.toLowerCase() === wanted && value !== undefined) return value;
+  return undefined;
+}
+
+function isJsonMediaType(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return mediaType === 'application/json' || /^application\/[\w.+-]+\+json$/.test(mediaType);
+}
+
+/** Reads a required JSON body: 413 when too large, 400 when absent, 415 when not JSON, 400 when malformed. */
+export function readJsonBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded' | 'headers'>): unknown {
+  const raw = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.length > LIMITS.apiBodyMaxBytes) {
+    throw new HttpError(413, 'payload_too_large', `request body is ${bytes.length} bytes; the limit is ${LIMITS.apiBodyMaxBytes}`);
+  }
+  if (bytes.length === 0) throw new HttpError(400, 'validation_error', 'a JSON request body is required', [{ path: 'body', message: 'is required' }]);
+  if (!isJsonMediaType(headerValue(event, 'content-type'))) {
+    throw new HttpError(415, 'unsupported_media_type', 'the request body must be sent as Content-Type: application/json');
+  }
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch {
+    // The parser's message quotes the input; the client has it already.
+    throw new HttpError(400, 'malformed_json', 'the request body is not valid JSON');
+  }
+}

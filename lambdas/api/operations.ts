@@ -1,0 +1,169 @@
+import type { z } from 'zod';
+import { recoverRequestSchema, testRequestSchema, webhookCreateSchema, webhookPatchSchema } from '../shared/domain/webhook-schemas';
+import {
+  deliveryPageSchema,
+  listDeliveriesQuerySchema,
+  listWebhooksQuerySchema,
+  recoverResultSchema,
+  retryAcceptedSchema,
+  secretSchema,
+  testResultSchema,
+  webhookCreatedSchema,
+  webhookPageSchema,
+  webhookSchema,
+} from './schemas';
+
+/**
+ * The operations of the management API as data: the router (app.ts) and the OpenAPI document
+ * (openapi.ts) are both built from this list, so a route cannot exist undocumented, nor be
+ * documented with another method, path, body, query or status than it has.
+ */
+export interface OperationSpec {
+  readonly operationId: string;
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  readonly path: string;
+  readonly summary: string;
+  readonly description?: string;
+  /** Needs `Authorization: Bearer <api key>` (the authorizer). */
+  readonly auth: boolean;
+  /** JSON request body schema (required body). */
+  readonly requestBody?: z.ZodType;
+  readonly query?: z.ZodObject;
+  readonly success: { readonly status: number; readonly description: string; readonly schema?: z.ZodType };
+  /** Error statuses this operation can answer (besides 5xx from the platform). */
+  readonly errors: readonly number[];
+}
+
+const READ = [401, 404, 429, 500] as const;
+const WRITE = [400, 401, 404, 413, 415, 429, 500] as const;
+
+export const OPERATIONS = [
+  {
+    operationId: 'createWebhook',
+    method: 'POST',
+    path: '/v1/webhooks',
+    summary: 'Create a webhook',
+    description: 'Creates a webhook and returns it with its signing secret. At most 100 webhooks an account (409).',
+    auth: true,
+    requestBody: webhookCreateSchema,
+    success: { status: 201, description: 'Created; `secret` is shown here, by `GET …/secret` and on rotation only.', schema: webhookCreatedSchema },
+    errors: [400, 401, 409, 413, 415, 429, 500],
+  },
+  {
+    operationId: 'listWebhooks',
+    method: 'GET',
+    path: '/v1/webhooks',
+    summary: 'List webhooks',
+    auth: true,
+    query: listWebhooksQuerySchema,
+    success: { status: 200, description: 'A page of webhooks.', schema: webhookPageSchema },
+    errors: [400, 401, 429, 500],
+  },
+  {
+    operationId: 'getWebhook',
+    method: 'GET',
+    path: '/v1/webhooks/{id}',
+    summary: 'Get a webhook',
+    auth: true,
+    success: { status: 200, description: 'The webhook (without its secret).', schema: webhookSchema },
+    errors: READ,
+  },
+  {
+    operationId: 'updateWebhook',
+    method: 'PATCH',
+    path: '/v1/webhooks/{id}',
+    summary: 'Edit a webhook',
+    description: 'Changes any of the create fields; absent fields keep their value. `enabled: true` re-enables a disabled or auto-disabled webhook.',
+    auth: true,
+    requestBody: webhookPatchSchema,
+    success: { status: 200, description: 'The webhook as it is now.', schema: webhookSchema },
+    errors: WRITE,
+  },
+  {
+    operationId: 'deleteWebhook',
+    method: 'DELETE',
+    path: '/v1/webhooks/{id}',
+    summary: 'Delete a webhook',
+    auth: true,
+    success: { status: 204, description: 'Deleted.' },
+    errors: READ,
+  },
+  {
+    operationId: 'getWebhookSecret',
+    method: 'GET',
+    path: '/v1/webhooks/{id}/secret',
+    summary: 'Reveal the signing secret',
+    auth: true,
+    success: { status: 200, description: 'The signing secret.', schema: secretSchema },
+    errors: READ,
+  },
+  {
+    operationId: 'rotateWebhookSecret',
+    method: 'POST',
+    path: '/v1/webhooks/{id}/secret/rotate',
+    summary: 'Rotate the signing secret',
+    description: 'Issues a new secret. The previous one keeps signing (a second signature in `webhook-signature`) for 24 hours. No request body.',
+    auth: true,
+    success: { status: 200, description: 'The new secret and when the previous one stops signing.', schema: secretSchema },
+    errors: [401, 404, 409, 429, 500],
+  },
+  {
+    operationId: 'testWebhook',
+    method: 'POST',
+    path: '/v1/webhooks/{id}/test',
+    summary: 'Send a test event',
+    description: 'Sends the sample payload of an event type now, signed like any delivery, and returns the attempt. Works on disabled webhooks; never retried.',
+    auth: true,
+    requestBody: testRequestSchema,
+    success: { status: 200, description: 'The attempt (a failed attempt is still a 200).', schema: testResultSchema },
+    errors: WRITE,
+  },
+  {
+    operationId: 'listDeliveries',
+    method: 'GET',
+    path: '/v1/webhooks/{id}/deliveries',
+    summary: 'List deliveries (attempt log)',
+    auth: true,
+    query: listDeliveriesQuerySchema,
+    success: { status: 200, description: 'A page of deliveries, newest first.', schema: deliveryPageSchema },
+    errors: [400, 401, 404, 429, 500],
+  },
+  {
+    operationId: 'retryDelivery',
+    method: 'POST',
+    path: '/v1/webhooks/{id}/deliveries/{deliveryId}/retry',
+    summary: 'Retry one delivery',
+    description: 'Queues one more attempt of a failed, skipped or pending delivery (same `webhook-id`). 409 when it was delivered, or the webhook is disabled. No request body.',
+    auth: true,
+    success: { status: 202, description: 'Queued.', schema: retryAcceptedSchema },
+    errors: [401, 404, 409, 429, 500],
+  },
+  {
+    operationId: 'recoverDeliveries',
+    method: 'POST',
+    path: '/v1/webhooks/{id}/recover',
+    summary: 'Recover failed deliveries since a time',
+    description: 'Re-queues every failed or skipped delivery created at or after `since`, with the full retry schedule. 409 when the webhook is disabled.',
+    auth: true,
+    requestBody: recoverRequestSchema,
+    success: { status: 202, description: 'Queued.', schema: recoverResultSchema },
+    errors: [400, 401, 404, 409, 413, 415, 429, 500],
+  },
+  {
+    operationId: 'getOpenApi',
+    method: 'GET',
+    path: '/v1/openapi.json',
+    summary: 'This OpenAPI document',
+    auth: false,
+    success: { status: 200, description: 'The OpenAPI 3.1 document.' },
+    errors: [429, 500],
+  },
+] as const satisfies readonly OperationSpec[];
+
+export type Operation = (typeof OPERATIONS)[number];
+export type OperationId = Operation['operationId'];
+
+/** Requests the authorizer must let through without a key (API Gateway: no authorizer on these methods). */
+export const PUBLIC_OPERATIONS: ReadonlyArray<{ readonly method: string; readonly path: string }> = OPERATIONS.filter((op) => !op.auth).map(
+  (op) => ({ method: op.method, path: op.path }),
+);

@@ -1,0 +1,69 @@
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayRequestAuthorizerEvent,
+  APIGatewayTokenAuthorizerEvent,
+  Context,
+} from 'aws-lambda';
+import { type ApiKeyStore, keyIdOf, parseBearer } from '../shared/domain/api-keys';
+import type { LogSink } from '../shared/domain/ports';
+
+/** What the API handler reads from `event.requestContext.authorizer`. */
+export interface ApiAuthorizerContext {
+  readonly accountId: string;
+  readonly keyId: string;
+  readonly [key: string]: string;
+}
+
+export type AuthorizerEvent = APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent;
+
+/** The `Authorization` header of either authorizer event type. */
+function authorizationOf(event: AuthorizerEvent): string | undefined {
+  if (event.type === 'TOKEN') return event.authorizationToken;
+  for (const [name, value] of Object.entries(event.headers ?? {})) if (name.toLowerCase() === 'authorization' && value) return value;
+  return undefined;
+}
+
+/**
+ * `arn:aws:execute-api:region:account:apiId/stage/*`: the whole API of this stage. API Gateway
+ * caches an authorizer's policy per identity and reuses it for every route, so a policy that
+ * named only the first route would deny the key's next, different request.
+ */
+export function stageWildcardArn(methodArn: string): string {
+  // arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{method}/{path…}
+  const slash = methodArn.indexOf('/');
+  if (slash < 0) return methodArn;
+  const stage = methodArn.slice(slash + 1).split('/')[0] ?? '';
+  return `${methodArn.slice(0, slash)}/${stage}/*`;
+}
+
+/** The account of an `Authorization: Bearer <key>` value, or undefined (unknown, malformed, revoked). */
+export async function resolveBearer(keys: Pick<ApiKeyStore, 'resolve'>, authorization: string | undefined): Promise<{ accountId: string; keyId: string } | undefined> {
+  const apiKey = parseBearer(authorization);
+  if (!apiKey) return undefined;
+  const accountId = await keys.resolve(apiKey);
+  return accountId ? { accountId, keyId: keyIdOf(apiKey) } : undefined;
+}
+
+/**
+ * The Lambda authorizer: hashes the bearer key, looks the hash up, and either allows the whole
+ * stage with `context.accountId` (what the API handler scopes every request to) or throws
+ * `Unauthorized`, which API Gateway answers with 401. Accepts TOKEN events (identity source
+ * `method.request.header.Authorization`) and REQUEST events (the same header).
+ */
+export function createAuthorizerHandler(keys: Pick<ApiKeyStore, 'resolve'>, log?: LogSink) {
+  return async (event: AuthorizerEvent, _context?: Context): Promise<APIGatewayAuthorizerResult & { context: ApiAuthorizerContext }> => {
+    const found = await resolveBearer(keys, authorizationOf(event));
+    if (!found) {
+      log?.info('api key refused');
+      throw new Error('Unauthorized');
+    }
+    return {
+      principalId: found.accountId,
+      policyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: stageWildcardArn(event.methodArn) }],
+      },
+      context: { accountId: found.accountId, keyId: found.keyId },
+    };
+  };
+}

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  APIGatewayRequestAuthorizerEvent,
+  Context,
+} from 'aws-lambda';
+
+/**
+ * Plays API Gateway (REST API, Lambda proxy integration with a cached REQUEST authorizer) in
+ * front of the very handlers deployed to AWS: a plain HTTP request becomes an
+ * `APIGatewayProxyEvent`, the authorizer's policy decides, and its context reaches the API
+ * handler as `requestContext.authorizer`.
+ */
+
+export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+export type RequestAuthorizer = (event: APIGatewayRequestAuthorizerEvent, context: Context) => Promise<APIGatewayAuthorizerResult>;
+
+export interface ApiGatewayOptions {
+  readonly handler: ProxyHandler;
+  readonly authorizer: RequestAuthorizer;
+  /** Paths (exact) that skip the authorizer, e.g. the OpenAPI document. */
+  readonly publicPaths: readonly string[];
+  /** Authorizer result cache TTL, as the REST API's `resultsCacheTtl`. @default 300 s */
+  readonly authorizerCacheSeconds?: number;
+  /** Largest request body accepted; API Gateway answers 413 beyond it. */
+  readonly maxBodyBytes: number;
+}
+
+const context = (name: string): Context => ({
+  callbackWaitsForEmptyEventLoop: false,
+  functionName: name,
+  functionVersion: '$LATEST',
+  invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
+  memoryLimitInMB: '256',
+  awsRequestId: randomUUID(),
+  logGroupName: `/aws/lambda/${name}`,
+  logStreamName: 'local',
+  getRemainingTimeInMillis: () => 10_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+});
+
+function jsonError(res: ServerResponse, status: number, code: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ error: { code, message, details: [] } }));
+}
+
+export function createApiGateway(options: ApiGatewayOptions) {
+  const cache = new Map<string, { expires: number; result: APIGatewayAuthorizerResult }>();
+  const ttlMs = (options.authorizerCacheSeconds ?? 300) * 1000;
+
+  async function authorize(event: APIGatewayProxyEvent): Promise<Record<string, string> | undefined> {
+    const identity = event.headers.Authorization ?? event.headers.authorization ?? '';
+    const now = Date.now();
+    let result = cache.get(identity);
+    if (!result || result.expires <= now) {
+      // API Gateway answers 401 itself when the identity source is missing.
+      if (!identity) return undefined;
+      const authorizerEvent: APIGatewayRequestAuthorizerEvent = {
+        type: 'REQUEST',
+        methodArn: `arn:aws:execute-api:local:000000000000:local/v1/${event.httpMethod}${event.path}`,
+        resource: event.resource,
+        path: event.path,
+        httpMethod: event.httpMethod,
+        headers: event.headers as Record<string, string>,
+        multiValueHeaders: event.multiValueHeaders as Record<string, string[]>,
+        pathParameters: event.pathParameters,
+        queryStringParameters: event.queryStringParameters as Record<string, string> | null,
+        multiValueQueryStringParameters: event.multiValueQueryStringParameters as Record<string, string[]> | null,
+        stageVariables: null,
+        requestContext: { ...event.requestContext, authorizer: undefined },
+      };
+      try {
+        result = { expires: now + ttlMs, result: await options.authorizer(authorizerEvent, context('authorizer')) };
+      } catch {
+        return undefined; // the authorizer's "Unauthorized" is a 401
+      }
+      if (cache.size > 10_000) cache.clear();
+      cache.set(identity, result);
+    }
+    const allowed = result.result.policyDocument.Statement.some((s) => s.Effect === 'Allow');
+    if (!allowed) return undefined;
+    return Object.fromEntries(Object.entries(result.result.context ?? {}).map(([k, v]) => [k, String(v)]));
+  }
+
+  /** Handles a request under `/v1`; returns false for paths it does not own. */
+  return async function route(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<boolean> {
+    const url = new URL(req.url ?? '/', 'http://local');
+    if (!url.pathname.startsWith('/v1/') && url.pathname !== '/v1') return false;
+    if (body.length > options.maxBodyBytes) {
+      jsonError(res, 413, 'payload_too_large', `request body larger than ${options.maxBodyBytes} bytes`);
+      return true;
+    }
+    const headers: Record<string, string> = {};
+    const multiValueHeaders: Record<string, string[]> = {};
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i] as string;
+      const value = req.rawHeaders[i + 1] as string;
+      headers[name] = headers[name] !== undefined ? `${headers[name]},${value}` : value;
+      (multiValueHeaders[name] ??= []).push(value);
+    }
+    const query: Record<string, string> = {};
+    const multiQuery: Record<string, string[]> = {};
+    for (const [k, v] of url.searchParams) {
+      query[k] = v;
+      (multiQuery[k] ??= []).push(v);
+    }
+    const hasQuery = Object.keys(query).length > 0;
+    const event: APIGatewayProxyEvent = {
+      resource: '/{proxy+}',
+      path: url.pathname,
+      httpMethod: req.method ?? 'GET',
+      headers,
+      multiValueHeaders,
+      queryStringParameters: hasQuery ? query : null,
+      multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+      pathParameters: { proxy: url.pathname.replace(/^\//, '') },
+      stageVariables: null,
+      body: body.length > 0 ? body.toString('utf8') : null,
+      isBase64Encoded: false,
+      requestContext: {
+        accountId: '000000000000',
+        apiId: 'local',
+        authorizer: null,
+        protocol: 'HTTP/1.1',
+        httpMethod: req.method ?? 'GET',
+        identity: {
+          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          userAgent: req.headers['user-agent'] ?? null,
+          accessKey: null,
+          accountId: null,
+          apiKey: null,
+          apiKeyId: null,
+          caller: null,
+          clientCert: null,
+          cognitoAuthenticationProvider: null,
+          cognitoAuthenticationType: null,
+          cognitoIdentityId: null,
+          cognitoIdentityPoolId: null,
+          principalOrgId: null,
+          user: null,
+          userArn: null,
+        },
+        // No stage prefix locally: the API is served at the root, so the full path is the path.
+        path: url.pathname,
+        stage: 'local',
+        requestId: randomUUID(),
+        requestTimeEpoch: Date.now(),
+        resourceId: 'local',
+        resourcePath: '/{proxy+}',
+      },
+    };
+    if (req.method !== 'OPTIONS' && !options.publicPaths.includes(url.pathname)) {
+      const authContext = await authorize(event);
+      if (!authContext) {
+        jsonError(res, 401, 'unauthorized', 'a valid API key is required: Authorization: Bearer <key>');
+        return true;
+      }
+      event.requestContext.authorizer = authContext;
+    }
+    const result = await options.handler(event, context('api'));
+    const outHeaders: Record<string, string | number | boolean | string[]> = { ...(result.headers ?? {}) };
+    for (const [k, v] of Object.entries(result.multiValueHeaders ?? {})) outHeaders[k] = v.map(String);
+    res.writeHead(result.statusCode, outHeaders as Record<string, string>);
+    res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+    return true;
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * `npm start`: the whole service on this machine, with the handlers that run in AWS.
+ *
+ * Environment:
+ *   PORT                             HTTP port on 127.0.0.1 (default 3000)
+ *   WEBHOOKS_DATA_DIR                data directory (default .webhooks-data; ':memory:' for none)
+ *   WEBHOOKS_ALLOW_PRIVATE_TARGETS   loopback/private targets (default true locally; false = production SSRF rules)
+ *   WEBHOOKS_RETRY_SCHEDULE          retry delays in seconds, e.g. 1,1,2 (default 5,300,1800,7200,18000,36000,36000)
+ *   AWS_ENDPOINT_URL                 emulator mode: use SQS/DynamoDB on this endpoint (moto server, LocalStack)
+ * Flags: --memory (same as WEBHOOKS_DATA_DIR=:memory:), --port N
+ */
+import { parseArgs } from 'node:util';
+
+// The README states the Node versions we support; the SDK's own notice would only add noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+import { createLocalApiRoutes, ensureDemoKey } from './api-routes';
+import { type LocalStack, startLocalStack } from './stack';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { memory: { type: 'boolean', default: false }, port: { type: 'string' } } });
+  const port = Number(values.port ?? process.env.PORT ?? 3000);
+  const dataDir = values.memory ? ':memory:' : (process.env.WEBHOOKS_DATA_DIR ?? '.webhooks-data');
+
+  const stack: LocalStack = await startLocalStack({ port, dataDir, routes: createLocalApiRoutes });
+  const demo = await ensureDemoKey(stack);
+
+  const lines = [
+    '',
+    'visit-webhooks is running locally',
+    `  API            ${stack.url}/v1            (OpenAPI: ${stack.url}/v1/openapi.json)`,
+    `  Event bus      ${stack.url}               (EventBridge PutEvents; any region and credentials)`,
+    `  Data           ${stack.dataDir ?? 'in memory (nothing is kept)'}`,
+    `  Private targets ${stack.env.WEBHOOKS_ALLOW_PRIVATE_TARGETS === 'false' ? 'refused (production SSRF rules)' : 'allowed (loopback receivers work)'}`,
+    ...(demo.created
+      ? [`  Demo API key   ${demo.apiKey}   (account "${demo.accountId}"; shown once, keep it)`]
+      : [`  API keys       existing ones kept; mint another: npm run apikey -- create --account ${demo.accountId} --json`]),
+    '',
+    'Try it:',
+    '  npm run receiver -- --secret <secret from the create response>     (in another terminal)',
+    `  curl -s -X POST ${stack.url}/v1/webhooks -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \\`,
+    `       -d '{"name":"demo","url":"http://127.0.0.1:4000/webhook","eventTypes":["NEW_VISIT"]}'`,
+    `  npm run send-event -- NEW_VISIT --account ${demo.accountId}`,
+    '',
+  ];
+  console.log(lines.join('\n'));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping — finishing in-flight deliveries; queued ones are kept for the next start`);
+    stack.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error('shutdown failed', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exit(1);
+});

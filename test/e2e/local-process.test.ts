@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { publishVisitEvent } from '../../lambdas/shared/publisher';
+import { visitFixture } from '../helpers/harness';
+import { type LocalProcess, runScript, startLocalProcess } from '../helpers/local-process';
+import { type Receiver, respond, startReceiver } from '../helpers/receiver';
+
+jest.setTimeout(120_000);
+
+async function eventually<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await fn();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met in ${ms} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('npm start, end to end through the running process', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'webhooks-e2e-'));
+  const env = { WEBHOOKS_DATA_DIR: dataDir, WEBHOOKS_RETRY_SCHEDULE: '1,1' };
+  const receivers: Receiver[] = [];
+  let proc: LocalProcess | undefined;
+  const receiver = async (b?: Parameters<typeof startReceiver>[0]) => {
+    const r = await startReceiver(b);
+    receivers.push(r);
+    return r;
+  };
+  afterAll(async () => {
+    await proc?.stop('SIGKILL');
+    for (const r of receivers) await r.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  let apiKey = '';
+  const api = async (path: string, init: { method?: string; body?: unknown } = {}) => {
+    const res = await fetch(`${proc!.url}/v1${path}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  };
+  const publish = (eventType: 'NEW_VISIT' | 'NEW_VISITOR', accountId: string, count = 1) =>
+    publishVisitEvent(
+      new EventBridgeClient({ endpoint: proc!.url, region: 'eu-west-3', credentials: { accessKeyId: 'any', secretAccessKey: 'any' } }),
+      Array.from({ length: count }, (_, i) => ({ eventType, accountId, data: { ...visitFixture, id: `visit_${i}` } })),
+      { eventBusName: 'default' },
+    );
+
+  it('starts, prints a demo key on an empty data dir, and mints keys with the CLI', async () => {
+    proc = await startLocalProcess(env);
+    expect(proc.demoKey).toMatch(/^vwk_/);
+    const out = await runScript('apikey.ts', ['create', '--account', 'acc_e2e', '--json'], { WEBHOOKS_LOCAL_URL: proc.url });
+    const created = JSON.parse(out) as { accountId: string; apiKey: string };
+    expect(Object.keys(created).sort()).toEqual(['accountId', 'apiKey']);
+    expect(created.accountId).toBe('acc_e2e');
+    apiKey = created.apiKey;
+    const openapi = await fetch(`${proc.url}/v1/openapi.json`);
+    expect(openapi.status).toBe(200);
+    expect(((await openapi.json()) as { openapi: string }).openapi).toMatch(/^3\.1/);
+  });
+
+  it('delivers a published NEW_VISIT, signed, to a webhook created through the API; a NEW_VISITOR-only webhook gets nothing', async () => {
+    const [visits, visitors] = [await receiver(), await receiver()];
+    const created = await api('/webhooks', { method: 'POST', body: { name: 'CRM', url: visits.url, eventTypes: ['NEW_VISIT'], headers: { 'X-Api-Version': '2' } } });
+    expect(created.status).toBe(201);
+    const secret = created.json.secret as string;
+    expect((await api('/webhooks', { method: 'POST', body: { name: 'visitors', url: visitors.url, eventTypes: ['NEW_VISITOR'] } })).status).toBe(201);
+
+    await publish('NEW_VISIT', 'acc_e2e');
+    const [req] = await eventually(() => visits.requests, (r) => r.length === 1);
+    expect(new StandardWebhook(secret).verify(req!.body, req!.headers as Record<string, string>)).toEqual({ ...visitFixture, id: 'visit_0' });
+    expect(req!.headers['x-api-version']).toBe('2');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(visitors.requests).toHaveLength(0);
+  });
+
+  it('retries on the short WEBHOOKS_RETRY_SCHEDULE', async () => {
+    let calls = 0;
+    const flaky = await receiver((req, res, socket) => (calls++ < 2 ? respond(500)(req, res, socket) : respond(200)(req, res, socket)));
+    const created = await api('/webhooks', { method: 'POST', body: { name: 'flaky', url: flaky.url, eventTypes: ['NEW_VISITOR'] } });
+    await publish('NEW_VISITOR', 'acc_e2e');
+    await eventually(() => flaky.requests.length, (n) => n === 3);
+    const deliveries = await eventually(
+      () => api(`/webhooks/${created.json.id as string}/deliveries`),
+      (d) => (d.json.items as Array<{ status: string }>)[0]?.status === 'delivered',
+    );
+    expect((deliveries.json.items as Array<{ attemptCount: number }>)[0]?.attemptCount).toBe(3);
+  });
+
+  it('SIGTERM mid-batch loses nothing; a restart on the same data dir keeps webhooks and finishes pending deliveries', async () => {
+    const slow = await receiver((req, res, socket) => setTimeout(() => respond(200)(req, res, socket), 150));
+    const created = await api('/webhooks', { method: 'POST', body: { name: 'slow', url: slow.url, eventTypes: ['NEW_VISIT'] } });
+    const webhookId = created.json.id as string;
+    await publish('NEW_VISIT', 'acc_e2e', 30);
+    await eventually(() => slow.requests.length, (n) => n >= 1);
+    expect(await proc!.stop('SIGTERM')).toBe(0);
+    const beforeRestart = slow.requests.length;
+    expect(beforeRestart).toBeLessThan(30 * 2);
+
+    proc = await startLocalProcess(env);
+    expect(proc.demoKey).toBeUndefined(); // not an empty data dir any more
+    const listed = await api('/webhooks?limit=100');
+    expect((listed.json.items as Array<{ id: string }>).map((w) => w.id)).toContain(webhookId);
+    await eventually(() => new Set(slow.requests.map((r) => r.headers['webhook-id'])).size, (n) => n === 30, 60_000);
+    const page = await eventually(
+      () => api(`/webhooks/${webhookId}/deliveries?limit=100&status=delivered`),
+      (d) => (d.json.items as unknown[]).length === 30,
+      30_000,
+    );
+    expect(page.status).toBe(200);
+  });
+});
