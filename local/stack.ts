@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -7,6 +8,7 @@ import { createRetryHandler } from '../lambdas/retry/app';
 import { DEFAULT_EVENT_SOURCE, ENV, PIPELINE, visitEventPattern } from '../lambdas/shared/contract';
 import type { RetryMessage, RetryQueue } from '../lambdas/shared/domain/messages';
 import type { DeadLetterSink, LogSink } from '../lambdas/shared/domain/ports';
+import { LocalKeyCipher } from '../lambdas/shared/adapters/secret-cipher';
 import { redrive } from '../lambdas/shared/redrive';
 import { createDeliveryRuntime, type DeliveryRuntime } from '../lambdas/shared/runtime';
 import { LocalBus } from './bus';
@@ -130,6 +132,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   const log = terminalLog(print);
   const runtime = createDeliveryRuntime(env, {
+    cipher: new LocalKeyCipher(dataDir ? localSecretsKey(join(dataDir, 'secrets.key')) : randomBytes(32)),
     dynamoConfig: { ...LOCAL_AWS_CONFIG, endpoint: dynamo.endpoint },
     retryQueue: new LocalRetryQueue(retry),
     eventsDlq: new LocalDeadLetters(eventsDlq),
@@ -242,6 +245,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         await dynamo.close();
       })()),
   };
+}
+
+/**
+ * The local key that encrypts signing secrets at rest: made on first start, kept in the data
+ * dir with file mode 600 (the AWS stack uses KMS instead).
+ */
+export function localSecretsKey(path: string): Buffer {
+  if (!existsSync(path)) writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  chmodSync(path, 0o600);
+  const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
+  if (key.length !== 32) throw new Error(`${path} does not hold a 32-byte base64 key`);
+  return key;
 }
 
 export function send(res: ServerResponse, status: number, body: unknown): void {

@@ -127,6 +127,10 @@ export const ENV = {
   retentionDays: 'WEBHOOKS_DELIVERY_RETENTION_DAYS',
   autoDisableAfterDays: 'WEBHOOKS_AUTO_DISABLE_AFTER_DAYS',
   eventSource: 'WEBHOOKS_EVENT_SOURCE',
+  /** KMS key (id or ARN) whose data keys encrypt signing secrets (AWS). */
+  secretsKmsKeyId: 'WEBHOOKS_SECRETS_KMS_KEY_ID',
+  /** Base64 of a 32-byte key that encrypts signing secrets (local runtime, emulator). */
+  secretsKey: 'WEBHOOKS_SECRETS_KEY',
 } as const;
 
 /** Metric names (Powertools Metrics, namespace from POWERTOOLS_METRICS_NAMESPACE). */

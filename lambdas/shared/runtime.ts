@@ -1,4 +1,5 @@
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DEFAULTS, ENV } from './contract';
@@ -7,6 +8,7 @@ import { CachedWebhookStore } from './adapters/cached-webhook-store';
 import { createDocumentClient } from './adapters/dynamo-client';
 import { DynamoDeliveryStore } from './adapters/dynamo-delivery-store';
 import { DynamoWebhookStore } from './adapters/dynamo-webhook-store';
+import { KmsEnvelopeCipher, LocalKeyCipher, type SecretCipher } from './adapters/secret-cipher';
 import { SqsDeadLetterSink, SqsRetryQueue } from './adapters/sqs';
 import { DeliveryService } from './domain/delivery-service';
 import type { RetryQueue } from './domain/messages';
@@ -46,6 +48,17 @@ export interface DeliveryRuntimeOverrides {
   readonly random?: () => number;
   readonly log?: LogSink;
   readonly metrics?: MetricSink;
+  /** How signing secrets are encrypted at rest; by default from the environment (KMS or a local key). */
+  readonly cipher?: SecretCipher;
+}
+
+/** The secrets cipher the environment configures: KMS in AWS, a local key elsewhere; none is an error. */
+export function secretCipherFromEnv(env: NodeJS.ProcessEnv): SecretCipher {
+  const kmsKey = optionalEnv(ENV.secretsKmsKeyId, env);
+  if (kmsKey) return new KmsEnvelopeCipher(new KMSClient({}), kmsKey);
+  const localKey = optionalEnv(ENV.secretsKey, env);
+  if (localKey) return new LocalKeyCipher(Buffer.from(localKey, 'base64'));
+  throw new Error(`signing secrets must be encrypted at rest: set ${ENV.secretsKmsKeyId} (AWS) or ${ENV.secretsKey} (base64 of 32 bytes)`);
 }
 
 /** Reads the configuration (ENV in contract.ts) and wires the production adapters. */
@@ -54,7 +67,8 @@ export function createDeliveryRuntime(env: NodeJS.ProcessEnv = process.env, o: D
   const doc = o.doc ?? createDocumentClient(o.dynamoConfig);
   const needsSqs = !o.retryQueue || !o.eventsDlq || !o.failedSink;
   const sqs = needsSqs ? new SQSClient(o.sqsConfig ?? {}) : undefined;
-  const webhooks = new CachedWebhookStore(new DynamoWebhookStore(doc, requiredEnv(ENV.webhooksTable, env)), DEFAULTS.webhookCacheTtlMs, clock);
+  const cipher = o.cipher ?? secretCipherFromEnv(env);
+  const webhooks = new CachedWebhookStore(new DynamoWebhookStore(doc, requiredEnv(ENV.webhooksTable, env), cipher), DEFAULTS.webhookCacheTtlMs, clock);
   const deliveries = new DynamoDeliveryStore(doc, requiredEnv(ENV.deliveriesTable, env), numberEnv(ENV.retentionDays, DEFAULTS.deliveryRetentionDays, env));
   const retryQueue = o.retryQueue ?? new SqsRetryQueue(sqs as SQSClient, requiredEnv(ENV.retryQueueUrl, env));
   const eventsDlq = o.eventsDlq ?? new SqsDeadLetterSink(sqs as SQSClient, requiredEnv(ENV.eventsDlqUrl, env));

@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { LocalKeyCipher } from '../../lambdas/shared/adapters/secret-cipher';
 import { ENV, type EventType } from '../../lambdas/shared/contract';
 import type { Webhook } from '../../lambdas/shared/domain/model';
 import { createDeliveryRuntime, type DeliveryRuntime, type DeliveryRuntimeOverrides } from '../../lambdas/shared/runtime';
@@ -95,6 +96,7 @@ export async function startHarness(): Promise<Harness> {
   const metrics = new CountingMetrics();
   const log = new MemoryLog();
   const runtimes: DeliveryRuntime[] = [];
+  const cipher = new LocalKeyCipher(randomBytes(32));
   let counter = 0;
   return {
     dynamo,
@@ -110,7 +112,7 @@ export async function startHarness(): Promise<Harness> {
     runtime(overrides = {}, extraEnv = {}) {
       const runtime = createDeliveryRuntime(
         { ...env, ...extraEnv },
-        { doc, retryQueue, eventsDlq, failedSink, clock, metrics, log, random: () => 0, dynamoConfig: { ...LOCAL_AWS_CONFIG, endpoint: dynamo.endpoint }, ...overrides },
+        { doc, retryQueue, eventsDlq, failedSink, clock, metrics, log, cipher, random: () => 0, dynamoConfig: { ...LOCAL_AWS_CONFIG, endpoint: dynamo.endpoint }, ...overrides },
       );
       runtimes.push(runtime);
       return runtime;

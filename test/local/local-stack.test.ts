@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -114,6 +114,8 @@ describe('local runtime (in process): bus, queues, consumers, handlers', () => {
     dirs.push(dir);
     const r = await receiver(respond(503));
     let s = await start(dir, { WEBHOOKS_RETRY_SCHEDULE: '2' });
+    // the key that encrypts signing secrets at rest is readable by its owner only
+    expect(statSync(join(dir, 'secrets.key')).mode & 0o777).toBe(0o600);
     await putWebhook(s, { accountId: 'acc_persist', webhookId: 'wh_p', url: r.url });
     await publishVisitEvent(client(s), { eventType: 'NEW_VISIT', accountId: 'acc_persist', data: visitFixture }, { eventBusName: 'default' });
     await eventually(() => r.requests.length, (n) => n === 1);

@@ -56,9 +56,9 @@ export class CachedWebhookStore implements WebhookAdminStore {
     return this.admin().listPage(accountId, query);
   }
 
-  async update(accountId: string, webhookId: string, changes: WebhookChanges, expectSecret?: string): Promise<Webhook | undefined> {
+  async update(accountId: string, webhookId: string, changes: WebhookChanges, expectUpdatedAt?: string): Promise<Webhook | undefined> {
     try {
-      return await this.admin().update(accountId, webhookId, changes, expectSecret);
+      return await this.admin().update(accountId, webhookId, changes, expectUpdatedAt);
     } finally {
       this.cache.delete(accountId);
     }

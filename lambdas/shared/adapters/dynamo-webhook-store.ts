@@ -3,6 +3,7 @@ import { ConflictError, WebhookLimitError } from '../domain/errors';
 import type { Webhook } from '../domain/model';
 import type { Page, WebhookAdminStore, WebhookChanges } from '../domain/ports';
 import { decodeCursor, encodeCursor, isConditionalCheckFailed } from './dynamo-client';
+import type { SecretCipher } from './secret-cipher';
 
 /**
  * Sort key of the per-account counter item that enforces the webhook limit without
@@ -32,8 +33,25 @@ export class DynamoWebhookStore implements WebhookAdminStore {
   constructor(
     protected readonly doc: DynamoDBDocumentClient,
     protected readonly tableName: string,
+    /** Signing secrets are stored encrypted with this (see secret-cipher.ts). */
+    private readonly cipher: SecretCipher,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** A stored item as a webhook, its secrets decrypted. */
+  private async fromItem(item: Record<string, unknown>): Promise<Webhook> {
+    const webhook = item as unknown as Webhook;
+    const context = `${webhook.accountId}/${webhook.webhookId}`;
+    return {
+      ...webhook,
+      secret: await this.cipher.decrypt(webhook.secret, context),
+      ...(webhook.previousSecret ? { previousSecret: await this.cipher.decrypt(webhook.previousSecret, context) } : {}),
+    };
+  }
+
+  private fromItems(items: readonly Record<string, unknown>[]): Promise<Webhook[]> {
+    return Promise.all(items.filter((item) => item.webhookId !== WEBHOOK_COUNTER_ID).map((item) => this.fromItem(item)));
+  }
 
   async listByAccount(accountId: string): Promise<Webhook[]> {
     const items: Webhook[] = [];
@@ -47,7 +65,7 @@ export class DynamoWebhookStore implements WebhookAdminStore {
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) if (item.webhookId !== WEBHOOK_COUNTER_ID) items.push(item as Webhook);
+      items.push(...(await this.fromItems(page.Items ?? [])));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return items;
@@ -56,7 +74,7 @@ export class DynamoWebhookStore implements WebhookAdminStore {
   async get(accountId: string, webhookId: string): Promise<Webhook | undefined> {
     if (webhookId === WEBHOOK_COUNTER_ID) return undefined;
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { accountId, webhookId }, ConsistentRead: true }));
-    return out.Item as Webhook | undefined;
+    return out.Item ? this.fromItem(out.Item) : undefined;
   }
 
   async markFailing(accountId: string, webhookId: string, since: string): Promise<void> {
@@ -106,7 +124,7 @@ export class DynamoWebhookStore implements WebhookAdminStore {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: webhook,
+          Item: await this.toItem(webhook),
           ConditionExpression: 'attribute_not_exists(webhookId)',
         }),
       );
@@ -131,7 +149,7 @@ export class DynamoWebhookStore implements WebhookAdminStore {
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) items.push(item as Webhook);
+      items.push(...(await this.fromItems(page.Items ?? [])));
       startKey = page.LastEvaluatedKey;
       exhausted = startKey === undefined;
     }
@@ -141,13 +159,19 @@ export class DynamoWebhookStore implements WebhookAdminStore {
     return { items, ...(more && last ? { nextCursor: encodeCursor({ webhookId: last.webhookId }) } : {}) };
   }
 
-  async update(accountId: string, webhookId: string, changes: WebhookChanges, expectSecret?: string): Promise<Webhook | undefined> {
+  async update(accountId: string, webhookId: string, changes: WebhookChanges, expectUpdatedAt?: string): Promise<Webhook | undefined> {
     if (webhookId === WEBHOOK_COUNTER_ID) return undefined;
+    const context = `${accountId}/${webhookId}`;
+    const encrypted: WebhookChanges = {
+      ...changes,
+      ...(changes.secret !== undefined ? { secret: await this.cipher.encrypt(changes.secret, context) } : {}),
+      ...(changes.previousSecret !== undefined ? { previousSecret: await this.cipher.encrypt(changes.previousSecret, context) } : {}),
+    };
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':updatedAt': changes.updatedAt };
     const set = ['updatedAt = :updatedAt'];
     for (const field of SETTABLE) {
-      const value = changes[field];
+      const value = encrypted[field];
       if (value === undefined) continue;
       names[`#${field}`] = field;
       values[`:${field}`] = value;
@@ -156,10 +180,11 @@ export class DynamoWebhookStore implements WebhookAdminStore {
     const remove = (changes.clear ?? []).filter((field) => !(field in changes && changes[field as keyof WebhookChanges] !== undefined));
     for (const field of remove) names[`#${field}`] = field;
     let condition = 'attribute_exists(webhookId)';
-    if (expectSecret !== undefined) {
-      condition += ' AND #expectSecret = :expectSecret';
-      names['#expectSecret'] = 'secret';
-      values[':expectSecret'] = expectSecret;
+    if (expectUpdatedAt !== undefined) {
+      // optimistic concurrency: the webhook must not have changed since it was read
+      condition += ' AND #expectUpdatedAt = :expectUpdatedAt';
+      names['#expectUpdatedAt'] = 'updatedAt';
+      values[':expectUpdatedAt'] = expectUpdatedAt;
     }
     try {
       const out = await this.doc.send(
@@ -173,14 +198,23 @@ export class DynamoWebhookStore implements WebhookAdminStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return out.Attributes as Webhook | undefined;
+      return out.Attributes ? await this.fromItem(out.Attributes) : undefined;
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
-      if (expectSecret !== undefined && (await this.get(accountId, webhookId))) {
+      if (expectUpdatedAt !== undefined && (await this.get(accountId, webhookId))) {
         throw new ConflictError('concurrent_update', 'the webhook changed while this request ran; try again');
       }
       return undefined;
     }
+  }
+
+  private async toItem(webhook: Webhook): Promise<Webhook> {
+    const context = `${webhook.accountId}/${webhook.webhookId}`;
+    return {
+      ...webhook,
+      secret: await this.cipher.encrypt(webhook.secret, context),
+      ...(webhook.previousSecret ? { previousSecret: await this.cipher.encrypt(webhook.previousSecret, context) } : {}),
+    };
   }
 
   async delete(accountId: string, webhookId: string): Promise<boolean> {

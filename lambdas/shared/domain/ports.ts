@@ -56,9 +56,9 @@ export interface WebhookAdminStore extends WebhookStore {
   listPage(accountId: string, query: { readonly limit: number; readonly cursor?: string }): Promise<Page<Webhook>>;
   /**
    * Applies changes and returns the webhook as stored afterwards, or undefined when it does not
-   * exist. With `expectSecret`, throws `ConflictError` if the secret changed in between.
+   * exist. With `expectUpdatedAt`, throws `ConflictError` if the webhook changed in between.
    */
-  update(accountId: string, webhookId: string, changes: WebhookChanges, expectSecret?: string): Promise<Webhook | undefined>;
+  update(accountId: string, webhookId: string, changes: WebhookChanges, expectUpdatedAt?: string): Promise<Webhook | undefined>;
   /** Deletes a webhook; false when there was none. */
   delete(accountId: string, webhookId: string): Promise<boolean>;
 }

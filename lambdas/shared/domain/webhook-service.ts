@@ -190,7 +190,7 @@ export class WebhookService {
         previousSecretExpiresAt: new Date(nowMs + this.overlapMs).toISOString(),
         updatedAt: new Date(nowMs).toISOString(),
       },
-      current.secret,
+      current.updatedAt,
     );
     if (!updated) throw new NotFoundError('webhook');
     return this.secretInfo(updated);
