@@ -37,7 +37,9 @@ interface StoredMessage {
 
 type JournalEntry =
   | { op: 'send'; id: string; body: string; attributes: Record<string, string>; sentAt: number; visibleAt: number }
-  | { op: 'delete'; id: string };
+  | { op: 'delete'; id: string }
+  /** A receive: the count survives a restart, as SQS's ApproximateReceiveCount does. */
+  | { op: 'receive'; id: string };
 
 export interface ReceivedMessage {
   readonly messageId: string;
@@ -93,6 +95,7 @@ export class LocalQueue implements RedriveQueue {
         continue;
       }
       message.receiveCount++;
+      this.journal({ op: 'receive', id: message.id });
       message.firstReceivedAt ??= now;
       message.receipt = `${message.id}:${randomUUID()}`;
       message.visibleAt = now + visibilityTimeoutSeconds * 1000;
@@ -232,11 +235,17 @@ export class LocalQueue implements RedriveQueue {
         }
         if (entry.op === 'send') {
           this.messages.set(entry.id, { id: entry.id, body: entry.body, attributes: entry.attributes, sentAt: entry.sentAt, visibleAt: entry.visibleAt, receiveCount: 0 });
+        } else if (entry.op === 'receive') {
+          const message = this.messages.get(entry.id);
+          if (message) message.receiveCount++;
         } else this.messages.delete(entry.id);
       }
     }
     const compacted = [...this.messages.values()]
-      .map((m) => JSON.stringify({ op: 'send', id: m.id, body: m.body, attributes: m.attributes, sentAt: m.sentAt, visibleAt: m.visibleAt } satisfies JournalEntry))
+      .flatMap((m) => [
+        JSON.stringify({ op: 'send', id: m.id, body: m.body, attributes: m.attributes, sentAt: m.sentAt, visibleAt: m.visibleAt } satisfies JournalEntry),
+        ...Array.from({ length: m.receiveCount }, () => JSON.stringify({ op: 'receive', id: m.id } satisfies JournalEntry)),
+      ])
       .join('\n');
     writeFileSync(`${path}.tmp`, compacted ? `${compacted}\n` : '');
     renameSync(`${path}.tmp`, path);

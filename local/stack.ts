@@ -3,6 +3,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDeliveryHandler } from '../lambdas/delivery/app';
 import { createRetryHandler } from '../lambdas/retry/app';
 import { DEFAULT_EVENT_SOURCE, ENV, PIPELINE, visitEventPattern } from '../lambdas/shared/contract';
@@ -28,6 +30,11 @@ export interface LocalStackOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Human-readable log lines (deliveries, retries, errors). @default console.log */
   readonly print?: (line: string) => void;
+  /**
+   * Hook on the handlers' DynamoDB client before first use, e.g. to add SDK middleware that
+   * injects throttling or 5xx errors in the fault suite.
+   */
+  readonly configureDynamo?: (client: DynamoDBClient) => void;
   /** Handlers for `/v1` and `/_local/api-keys`, mounted by the API wiring. */
   readonly routes?: (stack: LocalStackCore) => Promise<LocalRoutes> | LocalRoutes;
 }
@@ -133,7 +140,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const log = terminalLog(print);
   const runtime = createDeliveryRuntime(env, {
     cipher: new LocalKeyCipher(dataDir ? localSecretsKey(join(dataDir, 'secrets.key')) : randomBytes(32)),
-    dynamoConfig: { ...LOCAL_AWS_CONFIG, endpoint: dynamo.endpoint },
+    doc: handlerDocumentClient(dynamo.endpoint, options.configureDynamo),
     retryQueue: new LocalRetryQueue(retry),
     eventsDlq: new LocalDeadLetters(eventsDlq),
     failedSink: new LocalDeadLetters(failedDeliveries),
@@ -245,6 +252,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         await dynamo.close();
       })()),
   };
+}
+
+function handlerDocumentClient(endpoint: string, configure?: (client: DynamoDBClient) => void): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({ ...LOCAL_AWS_CONFIG, endpoint });
+  configure?.(client);
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
 /**
