@@ -13,6 +13,25 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard is bundled for the browser: no Node built-ins, and of the server code only
+    // the dependency-free contract and sample payloads (so limits and event types cannot drift).
+    files: ['dashboard/src/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'The dashboard runs in the browser.' },
+            {
+              regex: '^(\\.\\./)+lambdas/(?!shared/(contract|sample-payloads)$)',
+              message: 'Only lambdas/shared/contract and lambdas/shared/sample-payloads are shared with the dashboard.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // focused or skipped tests never land

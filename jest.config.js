@@ -3,8 +3,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // The AWS emulator suite needs a moto server: `npm run test:aws`, not `npm test`.
-  testPathIgnorePatterns: ['/node_modules/', '/test/aws/'],
+  // The AWS emulator suite needs a moto server (`npm run test:aws`) and the browser suite
+  // Chromium (`npm run test:browser`): neither runs in `npm test`.
+  testPathIgnorePatterns: ['/node_modules/', '/test/aws/', '/test/browser/'],
   transform: {
     '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },

@@ -32,8 +32,12 @@ export interface StackConfig {
   readonly alarmEmail?: string;
   /** Maximum concurrency of each SQS event source mapping (2–1000). */
   readonly deliveryConcurrency: number;
-  /** Origin of the dashboard, for CORS on the management API (later). */
+  /** Origin of the dashboard, allowed by CORS on the management API. */
   readonly dashboardOrigin?: string;
+  /** Steady-state requests per second of the management API stage (default method throttling). */
+  readonly apiRateLimit: number;
+  /** Burst (token bucket size) of the management API stage. */
+  readonly apiBurstLimit: number;
   /** `RETAIN` in production, `DESTROY` elsewhere. */
   readonly removalPolicy: RemovalPolicy;
   /** Deletion protection on the tables (production only). */
@@ -53,6 +57,9 @@ export class ConfigError extends Error {
 const DAY_SECONDS = 86_400;
 /** What an SQS event source mapping accepts as `maxConcurrency`. */
 const MAX_CONCURRENCY_RANGE = { min: 2, max: 1000 } as const;
+/** API Gateway's default account-level quotas per region: a stage cannot usefully exceed them. */
+const API_RATE_RANGE = { min: 1, max: 10_000 } as const;
+const API_BURST_RANGE = { min: 1, max: 5_000 } as const;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const VALID_LOG_RETENTION_DAYS = new Set(
   Object.values(RetentionDays).filter((value): value is number => typeof value === 'number'),
@@ -164,6 +171,8 @@ export function readStackConfig(read: ContextReader): StackConfig {
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
     deliveryConcurrency: readInteger(read, 'deliveryConcurrency', 20, MAX_CONCURRENCY_RANGE.min, MAX_CONCURRENCY_RANGE.max),
     ...(dashboardOrigin !== undefined ? { dashboardOrigin } : {}),
+    apiRateLimit: readInteger(read, 'apiRateLimit', 50, API_RATE_RANGE.min, API_RATE_RANGE.max),
+    apiBurstLimit: readInteger(read, 'apiBurstLimit', 100, API_BURST_RANGE.min, API_BURST_RANGE.max),
     removalPolicy: isProduction ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     deletionProtection: isProduction,
   };

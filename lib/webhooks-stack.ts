@@ -1,8 +1,14 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { ENV } from '../lambdas/shared/contract';
 import type { StackConfig } from './config';
+import { DashboardHosting, readDashboardContext } from './constructs/dashboard-hosting';
 import { DELIVERY_FUNCTION_TIMEOUT, DeliveryPipeline } from './constructs/delivery-pipeline';
 import { EventsRouting } from './constructs/events-routing';
+import { API_STAGE_NAME, ManagementApi } from './constructs/management-api';
 import { Monitoring } from './constructs/monitoring';
 import { Store } from './constructs/store';
 
@@ -21,15 +27,23 @@ export const RETRY_QUEUE_MAX_AGE = Duration.minutes(30);
 
 /**
  * Outbound webhooks for visit events (DESIGN.md §1, §6): events routing, the delivery
- * pipeline, the store and monitoring. The constructs are public so that later
- * constructs (the management API) can be wired to them.
+ * pipeline, the store, the management API and monitoring. The constructs are public so
+ * that later constructs (the dashboard) can be wired to them.
  */
 export class WebhooksStack extends Stack {
   public readonly config: StackConfig;
   public readonly events: EventsRouting;
   public readonly store: Store;
   public readonly pipeline: DeliveryPipeline;
+  /**
+   * Encrypts webhook signing secrets at rest (KMS envelope, lambdas/shared/adapters/secret-cipher.ts).
+   * Losing it loses every secret: retained in production like the tables.
+   */
+  public readonly secretsKey: kms.Key;
+  public readonly managementApi: ManagementApi;
   public readonly monitoring: Monitoring;
+  /** The dashboard on S3 + CloudFront; only with context `dashboard=true`. */
+  public readonly dashboard?: DashboardHosting;
 
   constructor(scope: Construct, id: string, props: WebhooksStackProps) {
     const { config, ...stackProps } = props;
@@ -43,6 +57,13 @@ export class WebhooksStack extends Stack {
     this.store = new Store(this, 'Store', {
       removalPolicy: config.removalPolicy,
       deletionProtection: config.deletionProtection,
+    });
+
+    this.secretsKey = new kms.Key(this, 'SecretsKey', {
+      description: 'Encrypts the data keys that encrypt webhook signing secrets at rest',
+      enableKeyRotation: true,
+      removalPolicy: config.removalPolicy,
+      pendingWindow: Duration.days(config.isProduction ? 30 : 7),
     });
 
     this.events = new EventsRouting(this, 'Events', {
@@ -67,6 +88,41 @@ export class WebhooksStack extends Stack {
       logLevel: config.logLevel,
       removalPolicy: config.removalPolicy,
     });
+    // The delivery path reads signing secrets to sign with: decrypt only (the API stores them).
+    for (const fn of [this.pipeline.delivery, this.pipeline.retry]) {
+      fn.function.addEnvironment(ENV.secretsKmsKeyId, this.secretsKey.keyArn);
+      this.secretsKey.grant(fn.role, 'kms:Decrypt');
+    }
+
+    this.managementApi = new ManagementApi(this, 'ManagementApi', {
+      webhooksTable: this.store.webhooksTable,
+      deliveriesTable: this.store.deliveriesTable,
+      apiKeysTable: this.store.apiKeysTable,
+      retryQueue: this.pipeline.retryQueue,
+      secretsKey: this.secretsKey,
+      allowHttpTargets: config.allowHttpTargets,
+      retryScheduleSeconds: config.retryScheduleSeconds,
+      deliveryRetentionDays: config.deliveryRetentionDays,
+      rateLimit: config.apiRateLimit,
+      burstLimit: config.apiBurstLimit,
+      ...(config.dashboardOrigin !== undefined ? { allowedOrigins: [config.dashboardOrigin] } : {}),
+      logRetention: config.logRetention,
+      logLevel: config.logLevel,
+      removalPolicy: config.removalPolicy,
+    });
+
+    // The dashboard (optional, `-c dashboard=true`): it finds the API through the config.json it is
+    // deployed with, and the API's CORS allows its CloudFront origin.
+    const dashboard = readDashboardContext((key) => this.node.tryGetContext(key));
+    if (dashboard.enabled) {
+      this.dashboard = new DashboardHosting(this, 'Dashboard', {
+        assetPath: dashboard.assetPath,
+        apiUrl: this.managementApi.url,
+        removalPolicy: config.removalPolicy,
+        logRetention: config.logRetention,
+      });
+      this.managementApi.allowOrigin(this.dashboard.origin);
+    }
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       ...(config.alarmEmail !== undefined ? { alarmEmail: config.alarmEmail } : {}),
@@ -81,6 +137,21 @@ export class WebhooksStack extends Stack {
     m.alarmOnQueueAge('RetryQueueAge', this.pipeline.retryQueue, RETRY_QUEUE_MAX_AGE, `The oldest retry message has waited more than ${RETRY_QUEUE_MAX_AGE.toHumanString()}`);
     m.alarmOnFunction('DeliveryFunction', this.pipeline.deliveryFunction, 'delivery');
     m.alarmOnFunction('RetryFunction', this.pipeline.retryFunction, 'retry');
+    m.alarmOnFunction('ApiFunction', this.managementApi.apiFunction, 'management API');
+    // No function alarm on the authorizer: it refuses a bad key by throwing "Unauthorized" (API
+    // Gateway's contract for a 401), which Lambda counts as an error, so its Errors metric counts
+    // typos and scanners. Its real failures (crash, timeout, throttle) reach callers as 500s,
+    // which the API's 5XX alarm below catches.
+    const api5xx = new cloudwatch.Alarm(m, 'Api5xx', {
+      metric: this.managementApi.api.deploymentStage.metricServerError({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: 'The management API answered 5XX (API function or authorizer failed, timed out or was throttled)',
+    });
+    api5xx.addAlarmAction(new SnsAction(m.topic));
+    m.alarms.push(api5xx);
 
     const output = (id: string, value: string, description: string): CfnOutput => new CfnOutput(this, id, { value, description });
     output('EventBusName', this.events.eventBus.eventBusName, 'Name of the bus the tracking pipeline puts visit events on');
@@ -95,6 +166,8 @@ export class WebhooksStack extends Stack {
     output('WebhooksTableName', this.store.webhooksTable.tableName, 'DynamoDB table of webhooks');
     output('DeliveriesTableName', this.store.deliveriesTable.tableName, 'DynamoDB table of deliveries (attempt log)');
     output('ApiKeysTableName', this.store.apiKeysTable.tableName, 'DynamoDB table of API key hashes');
+    output('ApiUrl', this.managementApi.url, `Base URL of the management API (stage "${API_STAGE_NAME}", no trailing slash): requests go to <ApiUrl>/v1/webhooks, the OpenAPI document is <ApiUrl>/v1/openapi.json`);
     output('AlarmTopicArn', this.monitoring.topic.topicArn, 'SNS topic that receives every alarm');
+    if (this.dashboard) output('DashboardUrl', this.dashboard.url, 'URL of the webhooks dashboard (Settings → Webhooks), served by CloudFront');
   }
 }

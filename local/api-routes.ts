@@ -5,13 +5,11 @@ import { PUBLIC_OPERATIONS } from '../lambdas/api/operations';
 import { createApiRuntime } from '../lambdas/api/runtime';
 import { createAuthorizerHandler } from '../lambdas/authorizer/app';
 import { DynamoApiKeyStore } from '../lambdas/shared/adapters/dynamo-api-key-store';
-import { LIMITS } from '../lambdas/shared/contract';
+import { API, LIMITS } from '../lambdas/shared/contract';
 import type { ApiKeyStore } from '../lambdas/shared/domain/api-keys';
 import { createApiGateway } from './api-gateway';
 import type { LocalRoutes, LocalStackCore } from './stack';
 
-/** Authorizer result cache of the local gateway; the deployed REST API uses the same TTL. */
-export const AUTHORIZER_CACHE_SECONDS = 60;
 
 /** The account of the key `npm start` mints on an empty data dir. */
 export const DEMO_ACCOUNT = 'demo';
@@ -31,7 +29,7 @@ export function createLocalApiRoutes(core: LocalStackCore): LocalRoutes {
     handler: api,
     authorizer: createAuthorizerHandler(keys, core.runtime.log),
     publicPaths: PUBLIC_OPERATIONS.map((op) => op.path),
-    authorizerCacheSeconds: AUTHORIZER_CACHE_SECONDS,
+    authorizerCacheSeconds: API.authorizerCacheSeconds,
     // API Gateway's own limit is 10 MB; the handler answers 413 above LIMITS.apiBodyMaxBytes.
     maxBodyBytes: Math.max(LIMITS.apiBodyMaxBytes, 1024 * 1024),
   });

@@ -98,7 +98,13 @@ export class QueueConsumer {
       return;
     }
     const done = records.filter((r) => !failed.has(r.messageId));
-    if (done.length > 0) await this.source.delete(done);
+    if (done.length === 0) return;
+    try {
+      await this.source.delete(done);
+    } catch (err) {
+      // Undeleted records reappear after their visibility timeout; idempotency makes that safe.
+      this.options.onError?.(err);
+    }
   }
 }
 

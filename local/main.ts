@@ -7,26 +7,41 @@
  *   WEBHOOKS_ALLOW_PRIVATE_TARGETS   loopback/private targets (default true locally; false = production SSRF rules)
  *   WEBHOOKS_RETRY_SCHEDULE          retry delays in seconds, e.g. 1,1,2 (default 5,300,1800,7200,18000,36000,36000)
  *   AWS_ENDPOINT_URL                 emulator mode: use SQS/DynamoDB on this endpoint (moto server, LocalStack)
+ *   WEBHOOKS_EMULATOR_PREFIX         emulator mode: prefix of the resources it creates there (default visit-webhooks)
  * Flags: --memory (same as WEBHOOKS_DATA_DIR=:memory:), --port N
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 // The README states the Node versions we support; the SDK's own notice would only add noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { createLocalApiRoutes, ensureDemoKey } from './api-routes';
+import { startEmulatorMode } from './emulator';
 import { type LocalStack, startLocalStack } from './stack';
+import { createStaticRoutes } from './static';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { memory: { type: 'boolean', default: false }, port: { type: 'string' } } });
   const port = Number(values.port ?? process.env.PORT ?? 3000);
   const dataDir = values.memory ? ':memory:' : (process.env.WEBHOOKS_DATA_DIR ?? '.webhooks-data');
+  if (process.env.AWS_ENDPOINT_URL) return runEmulatorMode(process.env.AWS_ENDPOINT_URL);
 
-  const stack: LocalStack = await startLocalStack({ port, dataDir, routes: createLocalApiRoutes });
+  // The dashboard (dashboard/dist, built by `prestart`) is served at `/`; the API under /v1.
+  const statics = createStaticRoutes(join(__dirname, '..', 'dashboard', 'dist'));
+  const stack: LocalStack = await startLocalStack({
+    port,
+    dataDir,
+    routes: (core) => {
+      const api = createLocalApiRoutes(core);
+      return async (req, res, body) => (await api(req, res, body)) || (await statics(req, res, body));
+    },
+  });
   const demo = await ensureDemoKey(stack);
 
   const lines = [
     '',
     'visit-webhooks is running locally',
+    `  Dashboard      ${stack.url}/                (Settings → Webhooks; paste the API key)`,
     `  API            ${stack.url}/v1            (OpenAPI: ${stack.url}/v1/openapi.json)`,
     `  Event bus      ${stack.url}               (EventBridge PutEvents; any region and credentials)`,
     `  Data           ${stack.dataDir ?? 'in memory (nothing is kept)'}`,
@@ -50,6 +65,47 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`${signal}: stopping — finishing in-flight deliveries; queued ones are kept for the next start`);
     stack.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error('shutdown failed', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * AWS_ENDPOINT_URL set: the stack's bus, rule, queues, tables (and a secrets key) are created on
+ * the emulator from the synthesized template, and the delivery and retry handlers run against
+ * them with the production SQS/DynamoDB/KMS adapters (local/emulator.ts).
+ */
+async function runEmulatorMode(endpoint: string): Promise<void> {
+  const emulator = await startEmulatorMode({ endpoint, projectRoot: join(__dirname, '..') });
+  const { outputs } = emulator.provisioned;
+  console.log(
+    [
+      '',
+      `visit-webhooks is running in emulator mode against ${endpoint}`,
+      `  Event bus       ${emulator.eventBusName}`,
+      `  Events queue    ${emulator.eventsQueueUrl}`,
+      `  Retry queue     ${emulator.retryQueueUrl}`,
+      `  Webhooks table  ${emulator.env.WEBHOOKS_TABLE_NAME ?? ''}`,
+      `  Failed          ${outputs.FailedDeliveriesQueueUrl ?? ''}`,
+      '  Not served in this mode: the management API and the dashboard (unset AWS_ENDPOINT_URL for them).',
+      '',
+      'Try it:',
+      `  npm run send-event -- NEW_VISIT --account <id> --endpoint ${endpoint} --bus ${emulator.eventBusName}`,
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping — finishing in-flight deliveries; queued ones stay on the emulator`);
+    emulator.close().then(
       () => process.exit(0),
       (err: unknown) => {
         console.error('shutdown failed', err);

@@ -189,8 +189,8 @@ export class LocalQueue implements RedriveQueue {
   async receive(max: number): Promise<QueuedMessage[]> {
     return this.receiveMessages(max, 60).map((m) => ({ body: m.body, attributes: m.attributes, handle: m.receiptHandle }));
   }
-  async send(body: string): Promise<void> {
-    this.sendMessage(body);
+  async send(body: string, attributes: Readonly<Record<string, string>> = {}): Promise<void> {
+    this.sendMessage(body, { attributes: { ...attributes } });
   }
   async remove(handle: string): Promise<void> {
     this.deleteMessage(handle);

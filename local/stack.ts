@@ -115,7 +115,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const dynamo = await startDynalite(dataDir ? { path: join(dataDir, 'dynamodb') } : {});
   await ensureTables(dynamo.client, LOCAL_TABLES);
 
-  const visibility = PIPELINE.functionTimeoutSeconds * PIPELINE.visibilityTimeoutFactor;
+  // As on SQS, a record a handler could not process reappears after the queue's visibility
+  // timeout (6x the function timeout); WEBHOOKS_LOCAL_VISIBILITY_TIMEOUT_SECONDS shortens it for fault tests.
+  const visibility = Number(baseEnv.WEBHOOKS_LOCAL_VISIBILITY_TIMEOUT_SECONDS ?? PIPELINE.functionTimeoutSeconds * PIPELINE.visibilityTimeoutFactor);
   const journal = (name: string) => (dataDir ? { journalPath: join(dataDir, 'queues', `${name}.jsonl`) } : {});
   const eventsDlq = new LocalQueue('events-dlq', { visibilityTimeoutSeconds: 30, ...journal('events-dlq') });
   const retryDlq = new LocalQueue('retry-dlq', { visibilityTimeoutSeconds: 30, ...journal('retry-dlq') });

@@ -8,7 +8,7 @@ import type { LogSink } from '../shared/domain/ports';
 import { toFieldIssues } from '../shared/domain/webhook-schemas';
 import type { WebhookService } from '../shared/domain/webhook-service';
 import { logger } from '../shared/powertools';
-import { errorResponse, HttpError, jsonResponse, readJsonBody } from './http';
+import { errorResponse, headerValue, HttpError, jsonResponse, readJsonBody } from './http';
 import { openApiDocument } from './openapi';
 import { type Operation, type OperationId, OPERATIONS } from './operations';
 import { Router } from './router';
@@ -26,6 +26,25 @@ import {
 export interface ApiDependencies {
   readonly webhooks: WebhookService;
   readonly log: LogSink;
+  /** Browser origins allowed to read responses (the dashboard); none = no CORS headers. */
+  readonly corsOrigins?: readonly string[];
+}
+
+/**
+ * CORS on the function's own responses: a Lambda proxy integration returns only the headers
+ * the function sets, so an allowed `Origin` is echoed here (API Gateway answers the preflight).
+ */
+export function withCors(result: APIGatewayProxyResult, origin: string | undefined, allowed: readonly string[] | undefined): APIGatewayProxyResult {
+  if (!origin || !allowed || !allowed.includes(origin)) return result;
+  return {
+    ...result,
+    headers: {
+      ...(result.headers ?? {}),
+      'access-control-allow-origin': origin,
+      'access-control-expose-headers': 'Retry-After, Allow',
+      vary: 'Origin',
+    },
+  };
 }
 
 /** One parsed request, as a route handler sees it. */
@@ -138,7 +157,9 @@ function toErrorResponse(err: unknown, log: LogSink, event: APIGatewayProxyEvent
 export function createApiRequestHandler(deps: ApiDependencies): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
   const handlers = routeHandlers(deps);
   const router = new Router<Operation>(OPERATIONS.map((op) => ({ method: op.method, path: op.path, value: op })));
-  return async (event) => {
+  return async (event) => withCors(await route(event), headerValue(event, 'origin'), deps.corsOrigins);
+
+  async function route(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
     const match = router.match(event.httpMethod ?? '', event.path ?? '');
     if (match.kind === 'not-found') return errorResponse(new HttpError(404, 'not_found', 'no such route'));
     if (match.kind === 'method-not-allowed') {
@@ -159,7 +180,7 @@ export function createApiRequestHandler(deps: ApiDependencies): (event: APIGatew
     } catch (err) {
       return toErrorResponse(err, deps.log, event, op.operationId);
     }
-  };
+  }
 }
 
 /** The API Lambda handler (REST API proxy integration), with the Powertools logger context. */

@@ -1,5 +1,5 @@
-import { booleanEnv } from '../shared/config';
-import { ENV } from '../shared/contract';
+import { booleanEnv, optionalEnv } from '../shared/config';
+import { API, ENV } from '../shared/contract';
 import type { DeadLetterSink } from '../shared/domain/ports';
 import { RecoveryService } from '../shared/domain/recovery-service';
 import { createTestDeliveryService } from '../shared/domain/test-delivery';
@@ -35,7 +35,11 @@ export function createApiRuntime(runtime: DeliveryRuntime, options: ApiRuntimeOp
     allowPrivateTargets: booleanEnv(ENV.allowPrivateTargets, false, env),
     maxRetries: runtime.retryPolicy.maxRetries,
   });
-  return { webhooks, log: runtime.log };
+  const corsOrigins = (optionalEnv(API.corsOriginsEnv, env) ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  return { webhooks, log: runtime.log, corsOrigins };
 }
 
 /** The API never writes to the events DLQ or the failed-deliveries queue; a write there is a bug, not data to drop. */

@@ -6,6 +6,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { METRICS } from '../shared/contract';
 import { InvalidEventError, parseEventBridgeRecord } from '../shared/events';
 import { logger, metrics } from '../shared/powertools';
+import { REDRIVEN_ATTRIBUTE } from '../shared/redrive';
 import type { DeliveryRuntime } from '../shared/runtime';
 
 /**
@@ -25,7 +26,9 @@ export function createRecordHandler(runtime: DeliveryRuntime) {
       await runtime.eventsDlq.send(record.body, err.reason, { sourceMessageId: record.messageId });
       return;
     }
-    const redelivery = Number(record.attributes?.ApproximateReceiveCount ?? '1') > 1;
+    // A second receive, or a message redriven from a DLQ, may follow deliveries that already
+    // happened: check the records before sending (a first receive cannot have any).
+    const redelivery = Number(record.attributes?.ApproximateReceiveCount ?? '1') > 1 || record.messageAttributes?.[REDRIVEN_ATTRIBUTE] !== undefined;
     const outcome = await runtime.service.deliverEvent(event, { redelivery });
     runtime.log.debug('event processed', { eventId: event.eventId, accountId: event.accountId, matched: outcome.matched });
   };

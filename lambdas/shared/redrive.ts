@@ -1,5 +1,8 @@
 import { retryMessageSchema } from './domain/messages';
 
+/** Message attribute set on every redriven message. */
+export const REDRIVEN_ATTRIBUTE = 'redriven';
+
 /** A message as a redrive sees it. */
 export interface QueuedMessage {
   readonly body: string;
@@ -11,7 +14,8 @@ export interface QueuedMessage {
 /** The queue operations a redrive needs (SQS in AWS or on an emulator, in-process locally). */
 export interface RedriveQueue {
   receive(max: number): Promise<QueuedMessage[]>;
-  send(body: string): Promise<void>;
+  /** Sends a message; `attributes` become SQS message attributes. */
+  send(body: string, attributes?: Readonly<Record<string, string>>): Promise<void>;
   remove(handle: string): Promise<void>;
   /** Makes a received message visible again at once (used by a dry run). */
   release(handle: string): Promise<void>;
@@ -44,7 +48,8 @@ export async function redrive(source: RedriveQueue, target: RedriveQueue, option
         await source.release(message.handle);
         continue;
       }
-      await target.send(prepare(message.body));
+      // Marked, so the consumer treats it as a redelivery: webhooks already served are skipped.
+      await target.send(prepare(message.body), { [REDRIVEN_ATTRIBUTE]: 'true' });
       await source.remove(message.handle);
       moved++;
     }

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { DEFAULT_EVENT_SOURCE, DEFAULTS, ENV, PIPELINE } from '../../lambdas/shared/contract';
 import type { LogLevel } from '../config';
 import { FUNCTION_RUNTIME, WebhooksFunction } from '../function-defaults';
-import { DLQ_RETENTION, MAX_RECEIVE_COUNT, SECURE_QUEUE_PROPS, VISIBILITY_TIMEOUT_FACTOR } from './events-routing';
+import { DLQ_RETENTION, MAX_RECEIVE_COUNT, SECURE_QUEUE_PROPS, SOURCE_QUEUE_RETENTION, VISIBILITY_TIMEOUT_FACTOR } from './events-routing';
 
 /** Timeout of the delivery and retry functions. */
 export const DELIVERY_FUNCTION_TIMEOUT = Duration.seconds(PIPELINE.functionTimeoutSeconds);
@@ -121,6 +121,7 @@ export class DeliveryPipeline extends Construct {
     this.retryQueue = new sqs.Queue(this, 'RetryQueue', {
       ...SECURE_QUEUE_PROPS,
       visibilityTimeout: Duration.seconds(minVisibility),
+      retentionPeriod: SOURCE_QUEUE_RETENTION,
       deadLetterQueue: { queue: this.retryDlq, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
     this.failedDeliveriesQueue = new sqs.Queue(this, 'FailedDeliveriesQueue', {

@@ -16,6 +16,14 @@ export const MAX_RECEIVE_COUNT = PIPELINE.maxReceiveCount;
 export const DLQ_RETENTION = Duration.days(PIPELINE.dlqRetentionDays);
 
 /**
+ * Retention of the consumed queues (events, retry): the SQS default, stated so that it stays
+ * below {@link DLQ_RETENTION}. SQS keeps a message's original enqueue time when it moves the
+ * message to a DLQ, so a DLQ must keep messages longer than its source queue, or a message that
+ * waited in the source would expire in the DLQ before anyone could redrive it.
+ */
+export const SOURCE_QUEUE_RETENTION = Duration.days(4);
+
+/**
  * Settings shared by every queue: encrypted at rest and reachable over TLS only.
  * SSE-SQS rather than SSE-KMS: EventBridge can send to an SSE-SQS queue as is, while a
  * KMS-encrypted queue would need a customer-managed key whose policy admits EventBridge.
@@ -84,6 +92,7 @@ export class EventsRouting extends Construct {
     this.eventsQueue = new sqs.Queue(this, 'EventsQueue', {
       ...SECURE_QUEUE_PROPS,
       visibilityTimeout: this.eventsQueueVisibilityTimeout,
+      retentionPeriod: SOURCE_QUEUE_RETENTION,
       deadLetterQueue: { queue: this.eventsDlq, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
 

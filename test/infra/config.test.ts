@@ -22,6 +22,8 @@ describe('readStackConfig', () => {
       logRetention: 7,
       logLevel: 'DEBUG',
       deliveryConcurrency: 20,
+      apiRateLimit: 50,
+      apiBurstLimit: 100,
       removalPolicy: RemovalPolicy.DESTROY,
       deletionProtection: false,
     });
@@ -78,8 +80,19 @@ describe('readStackConfig', () => {
     ['dashboardOrigin', 'https://dash.example.com/path'],
     ['dashboardOrigin', 'ftp://dash.example.com'],
     ['eventSource', 'has spaces'],
+    ['apiRateLimit', 0],
+    ['apiRateLimit', 10_001],
+    ['apiRateLimit', 2.5],
+    ['apiRateLimit', 'fast'],
+    ['apiBurstLimit', 0],
+    ['apiBurstLimit', '5001'],
   ])('rejects %s = %j, naming the key', (key, value) => {
     expect(() => readStackConfig(fromContext({ [key]: value }))).toThrow(new RegExp(`Invalid CDK context "${key}"`));
+  });
+
+  it('reads the management API stage throttling, as numbers or as `cdk -c` strings', () => {
+    expect(readStackConfig(fromContext({ apiRateLimit: 200, apiBurstLimit: '400' }))).toMatchObject({ apiRateLimit: 200, apiBurstLimit: 400 });
+    expect(readStackConfig(fromContext({ apiRateLimit: '10000', apiBurstLimit: 5000 }))).toMatchObject({ apiRateLimit: 10_000, apiBurstLimit: 5000 });
   });
 
   it('keeps optional settings when given', () => {

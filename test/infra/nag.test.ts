@@ -33,8 +33,12 @@ describe('cdk-nag AwsSolutions checks', () => {
     for (const dir of outdirs) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(['dev', 'prod'])('report zero unacknowledged findings for stage %s (errors and warnings)', (stage) => {
-    const { app } = buildTestApp({ nag: true, outdir: tempOutdir(), context: { stage, alarmEmail: 'ops@example.com' } });
+  it.each([
+    ['dev', {}],
+    // With a dashboard origin: the CORS preflight methods (no authorizer) must pass too.
+    ['prod', { dashboardOrigin: 'https://dashboard.example.com' }],
+  ])('report zero unacknowledged findings for stage %s (errors and warnings)', (stage, extra) => {
+    const { app } = buildTestApp({ nag: true, outdir: tempOutdir(), context: { stage, alarmEmail: 'ops@example.com', ...extra } });
 
     // cdk-nag 3 is a validation plugin: an error-level finding makes synth throw with the report.
     const assembly = app.synth();
@@ -64,6 +68,18 @@ describe('cdk-nag AwsSolutions checks', () => {
       [
         'AwsSolutions-L1 Webhooks-dev/Pipeline/Delivery/Function',
         'AwsSolutions-L1 Webhooks-dev/Pipeline/Retry/Function',
+        'AwsSolutions-L1 Webhooks-dev/ManagementApi/Handler/Function',
+        'AwsSolutions-L1 Webhooks-dev/ManagementApi/Authorizer/Function',
+        // Bodies are validated by the API function's zod schemas (the OpenAPI document's source).
+        'AwsSolutions-APIG2 Webhooks-dev/ManagementApi/Api',
+        // WAF is an optional add-on of the deployment.
+        'AwsSolutions-APIG3 Webhooks-dev/ManagementApi/Api/DeploymentStage.api',
+        // The public OpenAPI document, and API keys rather than Cognito users.
+        'AwsSolutions-APIG4 Webhooks-dev/ManagementApi/Api/Default/v1/openapi.json/GET',
+        'AwsSolutions-COG4 Webhooks-dev/ManagementApi/Api/Default/v1/openapi.json/GET',
+        'AwsSolutions-COG4 Webhooks-dev/ManagementApi/Api/Default/v1/{proxy+}/ANY',
+        // API Gateway's account-level logging role (execution logs, APIG6).
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs] Webhooks-dev/ManagementApi/Api/CloudWatchRole',
         'AwsSolutions-SQS3 Webhooks-dev/Events/RuleDlq',
         'AwsSolutions-SQS3 Webhooks-dev/Pipeline/FailedDeliveriesQueue',
       ].sort(),

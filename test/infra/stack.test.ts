@@ -136,6 +136,8 @@ describe('WebhooksStack (stage dev, defaults)', () => {
         maxReceiveCount: 5,
       });
       expect(queues[id(dlq)]?.Properties?.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+      // A moved message keeps its enqueue time: the DLQ must outlast its source queue.
+      expect(queues[id(queue)]?.Properties?.MessageRetentionPeriod).toBeLessThan(14 * 24 * 3600);
     }
     expect(queues[id(app.stack.events.ruleDlq)]?.Properties?.MessageRetentionPeriod).toBe(14 * 24 * 3600);
     expect(queues[id(app.stack.pipeline.failedDeliveriesQueue)]?.Properties?.MessageRetentionPeriod).toBe(14 * 24 * 3600);
@@ -216,8 +218,11 @@ describe('WebhooksStack (stage dev, defaults)', () => {
     });
   });
 
-  it('runs both functions on arm64 Node.js 22 with an explicit log group with retention', () => {
-    expect(Object.keys(functions).sort()).toEqual([deliveryFnId, retryFnId].sort());
+  it('runs every function on arm64 Node.js 22 with an explicit log group with retention', () => {
+    // The delivery path's two, and the management API's two (test/infra/api.test.ts).
+    expect(Object.keys(functions)).toHaveLength(4);
+    expect(functions[deliveryFnId]?.Properties?.Timeout).toBe(30);
+    expect(functions[retryFnId]?.Properties?.Timeout).toBe(30);
     const logGroups = resourcesOf(template, 'AWS::Logs::LogGroup');
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
@@ -225,7 +230,6 @@ describe('WebhooksStack (stage dev, defaults)', () => {
         Runtime: 'nodejs22.x',
         Handler: 'index.handler',
         MemorySize: 512,
-        Timeout: 30,
       });
       const logGroup = logGroups[referencedId((fn.Properties?.LoggingConfig as { LogGroup: unknown }).LogGroup)];
       expect(logGroup?.Properties?.RetentionInDays).toBe(7);
@@ -298,8 +302,14 @@ describe('WebhooksStack (stage dev, defaults)', () => {
     }
   });
 
-  it('uses no AWS-managed policies and no "*" resource in any policy statement', () => {
-    for (const role of Object.values(resourcesOf(template, 'AWS::IAM::Role'))) {
+  it('uses no AWS-managed policies (but API Gateway\'s logging role) and no "*" resource in any policy statement', () => {
+    const cloudWatchRoleId = app.stack.getLogicalId(app.stack.managementApi.api.node.findChild('CloudWatchRole').node.defaultChild as never);
+    for (const [roleId, role] of Object.entries(resourcesOf(template, 'AWS::IAM::Role'))) {
+      if (roleId === cloudWatchRoleId) {
+        // The account-level role API Gateway writes execution logs with (acknowledged in nag.test.ts).
+        expect(JSON.stringify(role.Properties?.ManagedPolicyArns)).toMatch(/^\[\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":iam::aws:policy\/service-role\/AmazonAPIGatewayPushToCloudWatchLogs"\]\]\}\]$/);
+        continue;
+      }
       expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
     }
     const statements = policyStatements(template);
@@ -363,7 +373,8 @@ describe('WebhooksStack (stage dev, defaults)', () => {
         });
       }
     }
-    expect(app.stack.monitoring.alarms).toHaveLength(10);
+    // 4 DLQ depths, 2 queue ages, errors and throttles of the delivery, retry and API functions, API 5XX.
+    expect(app.stack.monitoring.alarms).toHaveLength(13);
   });
 
   it('encrypts the alarm topic with a rotated key CloudWatch may use, and enforces TLS on publish', () => {
@@ -404,6 +415,7 @@ describe('WebhooksStack (stage dev, defaults)', () => {
       'DeliveriesTableName',
       'ApiKeysTableName',
       'AlarmTopicArn',
+      'ApiUrl',
     ];
     expect(Object.keys(outputs).sort()).toEqual([...names].sort());
     for (const name of names) expect(outputs[name]?.Description).toEqual(expect.any(String));
@@ -458,18 +470,23 @@ describe('WebhooksStack (context overrides)', () => {
 
   it('flows context into the rule, the environment, the mappings and the log groups', () => {
     template.hasResourceProperties('AWS::Events::Rule', { EventPattern: visitEventPattern('tracking.v2') });
-    template.allResourcesProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: Match.objectLike({
-          [ENV.retrySchedule]: '10,60,600',
-          [ENV.allowHttp]: 'true',
-          [ENV.retentionDays]: '7',
-          [ENV.autoDisableAfterDays]: '3',
-          [ENV.eventSource]: 'tracking.v2',
-          POWERTOOLS_LOG_LEVEL: 'DEBUG',
-        }),
+    // The delivery path's functions read all of these; the API function the ones it shares (api.test.ts).
+    template.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      {
+        Environment: {
+          Variables: Match.objectLike({
+            [ENV.retrySchedule]: '10,60,600',
+            [ENV.allowHttp]: 'true',
+            [ENV.retentionDays]: '7',
+            [ENV.autoDisableAfterDays]: '3',
+            [ENV.eventSource]: 'tracking.v2',
+            POWERTOOLS_LOG_LEVEL: 'DEBUG',
+          }),
+        },
       },
-    });
+      2,
+    );
     template.allResourcesProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 50 } });
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
     template.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });

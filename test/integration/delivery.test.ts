@@ -162,3 +162,28 @@ describe('delivery handler: EventBridge event on SQS → signed POSTs (dynalite,
     expect(h.log.lines.join('\n')).not.toContain(secretBody);
   });
 });
+
+describe('delivery handler: redriven events', () => {
+  let h: Harness;
+  let receiverA: Receiver;
+  beforeAll(async () => {
+    h = await startHarness();
+    receiverA = await startReceiver();
+  });
+  afterAll(async () => {
+    await receiverA.close();
+    await h.close();
+  });
+
+  it('treats a message redriven from a DLQ as a redelivery: webhooks already served are not sent again', async () => {
+    const handler = createDeliveryHandler(h.runtime());
+    await h.putWebhook({ accountId: 'acc_redrive', url: receiverA.url });
+    const event = eventBridgeEvent('NEW_VISIT', 'acc_redrive');
+    await handler(sqsEvent(sqsRecord(event)), lambdaContext);
+    expect(receiverA.requests).toHaveLength(1);
+    const redriven = { ...sqsRecord(event, 1), messageAttributes: { redriven: { stringValue: 'true', dataType: 'String', stringListValues: [], binaryListValues: [] } } };
+    const result = await handler(sqsEvent(redriven), lambdaContext);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(receiverA.requests).toHaveLength(1);
+  });
+});

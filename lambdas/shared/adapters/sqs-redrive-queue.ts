@@ -27,8 +27,9 @@ export class SqsRedriveQueue implements RedriveQueue {
     }));
   }
 
-  async send(body: string): Promise<void> {
-    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body }));
+  async send(body: string, attributes: Readonly<Record<string, string>> = {}): Promise<void> {
+    const messageAttributes = Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]));
+    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, ...(Object.keys(messageAttributes).length ? { MessageAttributes: messageAttributes } : {}) }));
   }
 
   async remove(handle: string): Promise<void> {

@@ -1,0 +1,92 @@
+/**
+ * The management API's JSON (DESIGN.md §4, GET /v1/openapi.json), as the dashboard reads it.
+ * Written by hand rather than imported from the API's zod schemas so the browser bundle stays
+ * free of zod; the browser tests run against the real API and catch any drift.
+ */
+import type { EventType } from '../../lambdas/shared/contract';
+
+export type WebhookStatus = 'active' | 'disabled' | 'auto-disabled';
+
+export interface Webhook {
+  readonly id: string;
+  readonly name: string;
+  readonly url: string;
+  readonly eventTypes: EventType[];
+  readonly description: string;
+  readonly headers: Record<string, string>;
+  readonly enabled: boolean;
+  readonly status: WebhookStatus;
+  readonly disabledReason?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface CreatedWebhook extends Webhook {
+  readonly secret: string;
+}
+
+/** What create and edit send (PATCH sends any subset). */
+export interface WebhookInput {
+  readonly name: string;
+  readonly url: string;
+  readonly eventTypes: EventType[];
+  readonly description: string;
+  readonly headers: Record<string, string>;
+  readonly enabled?: boolean;
+}
+
+export interface SecretInfo {
+  readonly secret: string;
+  /** During a rotation: until when the previous secret also signs. */
+  readonly previousSecretExpiresAt?: string;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'skipped';
+
+export interface Attempt {
+  readonly at: string;
+  readonly trigger: 'event' | 'retry' | 'manual' | 'test';
+  readonly ok: boolean;
+  readonly statusCode?: number;
+  readonly durationMs: number;
+  readonly error?: string;
+  readonly errorKind?: string;
+  readonly responseSnippet?: string;
+}
+
+export interface Delivery {
+  readonly id: string;
+  readonly eventId: string;
+  readonly eventType: EventType;
+  readonly status: DeliveryStatus;
+  readonly attemptCount: number;
+  /** Oldest first. */
+  readonly attempts: Attempt[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly nextAttemptAt?: string;
+  readonly lastStatusCode?: number;
+  readonly lastError?: string;
+  readonly reason?: string;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+export interface TestResult {
+  readonly deliveryId: string;
+  readonly status: 'delivered' | 'failed';
+  readonly statusCode?: number;
+  readonly durationMs: number;
+  readonly errorKind?: string;
+  readonly error?: string;
+  readonly responseSnippet?: string;
+}
+
+/** One entry of an error's `details`: `path` names the field (`url`, `headers.Host`, `eventTypes[0]`). */
+export interface FieldIssue {
+  readonly path: string;
+  readonly message: string;
+}

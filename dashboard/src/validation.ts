@@ -1,0 +1,205 @@
+/**
+ * The create/edit form's model and its client-side validation. The rules mirror the API's
+ * (lambdas/shared/domain/webhook-schemas.ts and the URL checks of the webhook service); the
+ * limits, event types and reserved header names come from the contract module itself, so the
+ * form and the API cannot drift. The API stays the judge: its field errors (`details[].path`)
+ * are mapped onto the same fields by {@link mapApiIssues}.
+ *
+ * Pure TypeScript (no DOM): unit-tested under Node in test/dashboard/.
+ */
+import { EVENT_TYPES, type EventType, LIMITS, RESERVED_HEADERS } from '../../lambdas/shared/contract';
+import type { FieldIssue, Webhook, WebhookInput } from './types';
+
+export interface HeaderRow {
+  /** Stable key for rendering; not sent. */
+  readonly key: number;
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface WebhookFormValues {
+  readonly name: string;
+  readonly url: string;
+  readonly eventTypes: readonly EventType[];
+  readonly description: string;
+  readonly headers: readonly HeaderRow[];
+}
+
+/**
+ * Errors by field: `name`, `url`, `eventTypes`, `description`, `headers` (the list as a
+ * whole), `headers[i].name` / `headers[i].value` (row i), and `form` for anything else.
+ */
+export type FieldErrors = Readonly<Record<string, string>>;
+
+/** RFC 7230 `token`, as the API checks header names. */
+const TOKEN_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Printable ASCII, space and tab: what the API accepts in a header value (no CR/LF). */
+const HEADER_VALUE_PATTERN = /^[\t\x20-\x7E]*$/;
+/** No whitespace or control characters in a URL (the WHATWG parser would silently drop some). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are refused
+const URL_CHARS_PATTERN = /^[^\s\x00-\x1F\x7F]+$/;
+/** `scheme://user@host`: userinfo, even where the URL parser would normalise it away. */
+const USERINFO_PATTERN = /^[a-z][a-z0-9+.-]*:[/\\]*[^/\\?#]*@/i;
+const HEADER_NAME_MAX_LENGTH = 256;
+
+export const EMPTY_FORM: WebhookFormValues = { name: '', url: '', eventTypes: [], description: '', headers: [] };
+
+let nextRowKey = 1;
+/** A header row with a fresh key. */
+export function headerRow(name = '', value = ''): HeaderRow {
+  return { key: nextRowKey++, name, value };
+}
+
+/** The form's values for editing an existing webhook. */
+export function formFromWebhook(webhook: Webhook): WebhookFormValues {
+  return {
+    name: webhook.name,
+    url: webhook.url,
+    eventTypes: EVENT_TYPES.filter((t) => webhook.eventTypes.includes(t)),
+    description: webhook.description,
+    headers: Object.entries(webhook.headers).map(([name, value]) => headerRow(name, value)),
+  };
+}
+
+/** A header row the user left entirely empty is ignored rather than reported. */
+function isBlankRow(row: HeaderRow): boolean {
+  return row.name.trim() === '' && row.value === '';
+}
+
+export function isReservedHeaderName(name: string): boolean {
+  return (RESERVED_HEADERS as readonly string[]).includes(name.toLowerCase());
+}
+
+export function validateName(name: string): string | undefined {
+  if (name.length === 0) return 'Enter a name.';
+  if (name.length > LIMITS.nameMaxLength) return `Use at most ${LIMITS.nameMaxLength} characters (now ${name.length}).`;
+  if (!/\S/.test(name)) return 'The name must not be blank.';
+  return undefined;
+}
+
+export function validateUrl(url: string): string | undefined {
+  if (url.length === 0) return 'Enter the URL of your endpoint.';
+  if (url.length > LIMITS.urlMaxLength) return `Use at most ${LIMITS.urlMaxLength} characters (now ${url.length}).`;
+  if (!URL_CHARS_PATTERN.test(url)) return 'The URL must not contain spaces or control characters.';
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'Enter an absolute URL, such as https://example.com/webhooks.';
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return 'The URL must start with https:// (http:// only where the deployment allows it).';
+  if (parsed.username || parsed.password || USERINFO_PATTERN.test(url)) {
+    return 'The URL must not contain credentials (user:password@); send them in a header instead.';
+  }
+  if (!parsed.hostname) return 'The URL must name a host.';
+  return undefined;
+}
+
+export function validateEventTypes(eventTypes: readonly string[]): string | undefined {
+  return eventTypes.some((t) => (EVENT_TYPES as readonly string[]).includes(t)) ? undefined : 'Choose at least one event type.';
+}
+
+export function validateDescription(description: string): string | undefined {
+  return description.length > LIMITS.descriptionMaxLength
+    ? `Use at most ${LIMITS.descriptionMaxLength} characters (now ${description.length}).`
+    : undefined;
+}
+
+export function validateHeaderName(name: string): string | undefined {
+  if (name.length === 0) return 'Enter a header name.';
+  if (name.length > HEADER_NAME_MAX_LENGTH) return `Use at most ${HEADER_NAME_MAX_LENGTH} characters.`;
+  if (!TOKEN_PATTERN.test(name)) return "Header names may use only letters, digits and !#$%&'*+-.^_`|~ (no spaces or colons).";
+  if (isReservedHeaderName(name)) return `${name} is set by the service and cannot be overridden.`;
+  return undefined;
+}
+
+export function validateHeaderValue(value: string): string | undefined {
+  if (value.length > LIMITS.headerValueMaxLength) return `Use at most ${LIMITS.headerValueMaxLength} characters (now ${value.length}).`;
+  if (/[\r\n]/.test(value)) return 'Header values must not contain line breaks.';
+  if (!HEADER_VALUE_PATTERN.test(value)) return 'Header values may contain only printable ASCII characters.';
+  return undefined;
+}
+
+/** Validates the whole form; an empty object means it may be sent. */
+export function validateWebhookForm(values: WebhookFormValues): FieldErrors {
+  const errors: Record<string, string> = {};
+  const put = (field: string, message: string | undefined) => {
+    if (message !== undefined) errors[field] = message;
+  };
+  put('name', validateName(values.name));
+  put('url', validateUrl(values.url));
+  put('eventTypes', validateEventTypes(values.eventTypes));
+  put('description', validateDescription(values.description));
+
+  const seen = new Map<string, number>();
+  let count = 0;
+  values.headers.forEach((row, i) => {
+    if (isBlankRow(row)) return;
+    count++;
+    const nameError = validateHeaderName(row.name);
+    put(`headers[${i}].name`, nameError);
+    if (nameError === undefined) {
+      const lower = row.name.toLowerCase();
+      const first = seen.get(lower);
+      if (first !== undefined) put(`headers[${i}].name`, `Duplicate of header ${first + 1} (names are case-insensitive).`);
+      else seen.set(lower, i);
+    }
+    put(`headers[${i}].value`, validateHeaderValue(row.value));
+  });
+  if (count > LIMITS.headersMaxCount) put('headers', `Use at most ${LIMITS.headersMaxCount} headers (now ${count}).`);
+  return errors;
+}
+
+/** The request body for create (and for a full PATCH on edit). */
+export function toWebhookInput(values: WebhookFormValues): WebhookInput {
+  const headers: Record<string, string> = {};
+  for (const row of values.headers) if (!isBlankRow(row)) headers[row.name] = row.value;
+  return {
+    name: values.name,
+    url: values.url,
+    eventTypes: EVENT_TYPES.filter((t) => values.eventTypes.includes(t)),
+    description: values.description,
+    headers,
+  };
+}
+
+/**
+ * Maps the API's field errors onto the form: `url` → `url`, `eventTypes[1]` → `eventTypes`,
+ * `headers.Host` → the name of the row holding `Host` (or `headers` if none), `headers` →
+ * `headers`. Anything else lands on `form`, so no message is ever dropped.
+ */
+export function mapApiIssues(details: readonly FieldIssue[], values: WebhookFormValues): FieldErrors {
+  const errors: Record<string, string> = {};
+  const add = (field: string, message: string) => {
+    errors[field] = errors[field] ? `${errors[field]} ${message}` : message;
+  };
+  for (const { path, message } of details) {
+    const top = /^[A-Za-z]+/.exec(path)?.[0] ?? '';
+    if (top === 'headers' && path.startsWith('headers.')) {
+      const name = path.slice('headers.'.length);
+      const index = values.headers.findIndex((row) => row.name === name);
+      const byCase = index >= 0 ? index : values.headers.findIndex((row) => row.name.toLowerCase() === name.toLowerCase());
+      if (byCase >= 0) add(`headers[${byCase}].name`, message);
+      else add('headers', `${name}: ${message}`);
+    } else if (['name', 'url', 'eventTypes', 'description', 'headers'].includes(top)) {
+      add(top, message);
+    } else {
+      add('form', path ? `${path}: ${message}` : message);
+    }
+  }
+  return errors;
+}
+
+/** Where a field sits in the form, top to bottom (`form` last). */
+function fieldRank(field: string): number {
+  const base = ['name', 'url', 'eventTypes', 'description'].indexOf(field);
+  if (base >= 0) return base;
+  const row = /^headers\[(\d+)\]\.(name|value)$/.exec(field);
+  if (row) return 10 + Number(row[1]) * 2 + (row[2] === 'value' ? 1 : 0);
+  return field === 'headers' ? 5 : Number.MAX_SAFE_INTEGER;
+}
+
+/** The fields with errors in the form's order, for the error summary (the first one is focused). */
+export function orderedErrorFields(errors: FieldErrors): string[] {
+  return Object.keys(errors).sort((a, b) => fieldRank(a) - fieldRank(b));
+}

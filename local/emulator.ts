@@ -1,0 +1,389 @@
+/**
+ * Emulator mode of the local runtime: the same delivery and retry handlers, with the production
+ * SQS and DynamoDB adapters, against an AWS emulator endpoint (moto server, LocalStack). Where
+ * `local/stack.ts` replaces SQS with in-process queues, this mode leaves every queue operation
+ * (delay, visibility, receive count, redrive to the DLQ) to the emulator, and plays only what
+ * Lambda would: the event source mappings (`QueueConsumer` over `SqsPollSource`) and the
+ * function invocations.
+ */
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
+import { createDeliveryHandler } from '../lambdas/delivery/app';
+import { createRetryHandler } from '../lambdas/retry/app';
+import { ENV, PIPELINE } from '../lambdas/shared/contract';
+import { KmsEnvelopeCipher, type SecretCipher } from '../lambdas/shared/adapters/secret-cipher';
+import type { LogSink } from '../lambdas/shared/domain/ports';
+import { createDeliveryRuntime, type DeliveryRuntime, secretCipherFromEnv } from '../lambdas/shared/runtime';
+import { type PollSource, QueueConsumer, type SqsHandler } from './consumer';
+import { type CfnTemplate, loadStackTemplate, provisionTemplate, type ProvisionedStack, webhooksPipeline } from './provision';
+
+/**
+ * URL of the queue the delivery function consumes. Lambda learns it from its event source
+ * mapping, not from its environment, so the contract's `ENV` does not list it.
+ */
+export const EVENTS_QUEUE_URL_ENV = 'EVENTS_QUEUE_URL';
+
+/** Endpoint, region and credentials for every AWS client of the emulator mode. */
+export interface EmulatorAwsConfig {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+}
+
+/**
+ * The client configuration for `endpoint`: region from `AWS_REGION`/`AWS_DEFAULT_REGION`
+ * (default us-east-1), credentials from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` or fixed
+ * dummy ones (emulators accept any; fixed ones keep the SDK from searching for a profile).
+ */
+export function emulatorAwsConfig(endpoint: string, env: NodeJS.ProcessEnv = process.env): EmulatorAwsConfig {
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1';
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
+  const credentials =
+    accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : { accessKeyId: 'testing', secretAccessKey: 'testing' };
+  return { endpoint, region, credentials };
+}
+
+export interface SqsPollSourceOptions {
+  /**
+   * Visibility timeout of received messages. Lambda's mapping uses the queue's own, which is
+   * what happens when this is absent; tests set a short one to see redeliveries quickly.
+   * @default - the queue's visibility timeout
+   */
+  readonly visibilityTimeoutSeconds?: number;
+  /** Told about a delete that failed (the message then comes back, as it would on AWS). */
+  readonly onError?: (err: unknown) => void;
+}
+
+/**
+ * An SQS queue as a poll source for {@link QueueConsumer}: what Lambda's SQS event source mapping
+ * does, through the public SQS API. Records have the shape Lambda gives them (`attributes` with
+ * `ApproximateReceiveCount`, `messageAttributes`, `eventSourceARN`).
+ */
+export class SqsPollSource implements PollSource {
+  private queueArn: Promise<string> | undefined;
+
+  constructor(
+    private readonly sqs: SQSClient,
+    readonly queueUrl: string,
+    private readonly options: SqsPollSourceOptions = {},
+  ) {}
+
+  async receive(max: number, waitMs: number): Promise<SQSRecord[]> {
+    const arn = await this.arn();
+    const out = await this.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.queueUrl,
+        MaxNumberOfMessages: Math.max(1, Math.min(10, max)),
+        // SQS long-polls in whole seconds (at most 20); below half a second this is a short poll.
+        WaitTimeSeconds: Math.max(0, Math.min(20, Math.round(waitMs / 1000))),
+        // All system attributes (ApproximateReceiveCount above all); the current name of the
+        // deprecated `AttributeNames`.
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+        ...(this.options.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: this.options.visibilityTimeoutSeconds } : {}),
+      }),
+    );
+    return (out.Messages ?? []).map((m) => toRecord(m, arn));
+  }
+
+  /**
+   * Deletes with `DeleteMessageBatch`. Never throws: a message whose delete failed becomes visible
+   * again after its visibility timeout and is processed again, which is what Lambda does too
+   * (at-least-once; the handlers are idempotent). Failures go to `onError`.
+   */
+  async delete(records: readonly SQSRecord[]): Promise<void> {
+    for (let i = 0; i < records.length; i += 10) {
+      const chunk = records.slice(i, i + 10);
+      try {
+        const out = await this.sqs.send(
+          new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: chunk.map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })) }),
+        );
+        if (out.Failed && out.Failed.length > 0) {
+          this.options.onError?.(new Error(`DeleteMessageBatch failed for ${out.Failed.length} of ${chunk.length}: ${out.Failed[0]?.Code ?? ''} ${out.Failed[0]?.Message ?? ''}`));
+        }
+      } catch (err) {
+        this.options.onError?.(err);
+      }
+    }
+  }
+
+  private arn(): Promise<string> {
+    this.queueArn ??= this.sqs
+      .send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['QueueArn'] }))
+      .then((out) => out.Attributes?.QueueArn ?? '')
+      .catch((err: unknown) => {
+        this.queueArn = undefined; // ask again next time
+        throw err;
+      });
+    return this.queueArn;
+  }
+}
+
+function toRecord(m: Message, queueArn: string): SQSRecord {
+  const a = m.Attributes ?? {};
+  const attributes: SQSRecordAttributes = {
+    ...a,
+    ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
+    SentTimestamp: a.SentTimestamp ?? '',
+    SenderId: a.SenderId ?? '',
+    ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? '',
+  };
+  return {
+    messageId: m.MessageId ?? '',
+    receiptHandle: m.ReceiptHandle ?? '',
+    body: m.Body ?? '',
+    attributes,
+    messageAttributes: toMessageAttributes(m.MessageAttributes ?? {}),
+    md5OfBody: m.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: queueArn.split(':')[3] ?? '',
+  };
+}
+
+function toMessageAttributes(attributes: Record<string, MessageAttributeValue>): SQSMessageAttributes {
+  const base64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+  return Object.fromEntries(
+    Object.entries(attributes).map(([name, v]) => [
+      name,
+      {
+        dataType: v.DataType ?? 'String',
+        ...(v.StringValue !== undefined ? { stringValue: v.StringValue } : {}),
+        ...(v.BinaryValue !== undefined ? { binaryValue: base64(v.BinaryValue) } : {}),
+        stringListValues: v.StringListValues ?? [],
+        binaryListValues: (v.BinaryListValues ?? []).map(base64),
+      },
+    ]),
+  );
+}
+
+/** Which mapping an invocation came from. */
+export type EmulatorQueue = 'events' | 'retry';
+
+export interface EmulatorStackOptions {
+  /** The emulator's endpoint (`AWS_ENDPOINT_URL`). */
+  readonly endpoint: string;
+  /**
+   * The functions' environment: table names, queue URLs (`ENV` of the contract) and
+   * {@link EVENTS_QUEUE_URL_ENV}; region and credentials as for any AWS client.
+   * @default process.env
+   */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Human-readable log lines. @default console.log */
+  readonly print?: (line: string) => void;
+  /** Concurrent invocations per mapping. @default 2 */
+  readonly concurrency?: number;
+  /** See {@link SqsPollSourceOptions.visibilityTimeoutSeconds}. @default - each queue's own */
+  readonly visibilityTimeoutSeconds?: number;
+  /** Called after every invocation with its records and response (undefined if it threw); for tests and tracing. */
+  readonly onInvocation?: (queue: EmulatorQueue, records: readonly SQSRecord[], response: SQSBatchResponse | undefined) => void;
+}
+
+export interface EmulatorStack {
+  readonly runtime: DeliveryRuntime;
+  /** How the stores encrypt signing secrets: KMS on the emulator, or the local key. */
+  readonly cipher: SecretCipher;
+  /** The environment the handlers run with. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly aws: EmulatorAwsConfig;
+  readonly eventsQueueUrl: string;
+  readonly retryQueueUrl: string;
+  /** Stops polling and lets in-flight invocations finish; their records stay or go as they end. */
+  close(): Promise<void>;
+}
+
+/** Concise terminal log lines (the same format as the in-process runtime's). */
+export function terminalLog(print: (line: string) => void): LogSink {
+  const fmt = (level: string, message: string, extra: Record<string, unknown>[]) => {
+    const fields = Object.assign({}, ...extra) as Record<string, unknown>;
+    const kv = Object.entries(fields)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(' ');
+    print(`${new Date().toISOString()} ${level.padEnd(5)} ${message}${kv ? ` ${kv}` : ''}`);
+  };
+  return {
+    debug: () => undefined,
+    info: (m, ...e) => fmt('info', m, e),
+    warn: (m, ...e) => fmt('warn', m, e),
+    error: (m, ...e) => fmt('error', m, e),
+  };
+}
+
+function requireVar(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`emulator mode needs ${name} (the URL of a queue on the emulator) in its environment`);
+  return value;
+}
+
+/**
+ * Runs the delivery and retry handlers against an emulator: the runtime is built by
+ * `createDeliveryRuntime` with the real SQS and DynamoDB adapters pointed at `endpoint`, and one
+ * `QueueConsumer` per mapping polls the events queue and the retry queue with the mapping's
+ * settings from the contract (`PIPELINE`: batch size, batching window, function timeout).
+ * The resources must exist (see `provisionTemplate`).
+ */
+export async function startEmulatorStack(options: EmulatorStackOptions): Promise<EmulatorStack> {
+  const baseEnv = options.env ?? process.env;
+  const print = options.print ?? ((line: string) => console.log(line));
+  const aws = emulatorAwsConfig(options.endpoint, baseEnv);
+  const env: NodeJS.ProcessEnv = {
+    ...baseEnv,
+    // As in the in-process runtime: loopback receivers and plain http work unless turned off.
+    [ENV.allowPrivateTargets]: baseEnv[ENV.allowPrivateTargets] ?? 'true',
+    [ENV.allowHttp]: baseEnv[ENV.allowHttp] ?? 'true',
+  };
+  const eventsQueueUrl = requireVar(env, EVENTS_QUEUE_URL_ENV);
+  const retryQueueUrl = requireVar(env, ENV.retryQueueUrl);
+
+  const log = terminalLog(print);
+  const clientConfig = { endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials };
+  // Signing secrets: with a KMS key id, KMS on the emulator (the production cipher); otherwise the
+  // local key (WEBHOOKS_SECRETS_KEY), as the runtime would choose.
+  const kmsKeyId = env[ENV.secretsKmsKeyId];
+  const kms = kmsKeyId ? new KMSClient(clientConfig) : undefined;
+  const cipher = kms && kmsKeyId ? new KmsEnvelopeCipher(kms, kmsKeyId) : secretCipherFromEnv(env);
+  const runtime = createDeliveryRuntime(env, { dynamoConfig: clientConfig, sqsConfig: clientConfig, log, cipher });
+
+  // The mappings' own client: receive and delete, as Lambda's poller does outside the function.
+  const sqs = new SQSClient(clientConfig);
+  const onError = (functionName: string) => (err: unknown) =>
+    log.error('consumer error', { functionName, error: err instanceof Error ? err.message : String(err) });
+  const pollOptions = (functionName: string) => ({
+    onError: onError(functionName),
+    ...(options.visibilityTimeoutSeconds !== undefined ? { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds } : {}),
+  });
+  const consumerOptions = (functionName: string) => ({
+    batchSize: PIPELINE.batchSize,
+    batchingWindowMs: PIPELINE.maxBatchingWindowSeconds * 1000,
+    concurrency: options.concurrency ?? 2,
+    waitMs: 1000,
+    functionName,
+    timeoutMs: PIPELINE.functionTimeoutSeconds * 1000,
+    onError: onError(functionName),
+  });
+  const observed = (queue: EmulatorQueue, handler: SqsHandler): SqsHandler => {
+    if (!options.onInvocation) return handler;
+    const observe = options.onInvocation;
+    return async (event: SQSEvent, context: Context) => {
+      let response: SQSBatchResponse | undefined;
+      try {
+        response = await handler(event, context);
+        return response;
+      } finally {
+        observe(queue, event.Records, response);
+      }
+    };
+  };
+  const consumers = [
+    new QueueConsumer(new SqsPollSource(sqs, eventsQueueUrl, pollOptions('delivery')), observed('events', createDeliveryHandler(runtime)), consumerOptions('delivery')),
+    new QueueConsumer(new SqsPollSource(sqs, retryQueueUrl, pollOptions('retry')), observed('retry', createRetryHandler(runtime)), consumerOptions('retry')),
+  ];
+  for (const c of consumers) c.start();
+
+  let closing: Promise<void> | undefined;
+  return {
+    runtime,
+    cipher,
+    env,
+    aws,
+    eventsQueueUrl,
+    retryQueueUrl,
+    close: () =>
+      (closing ??= (async () => {
+        await Promise.all(consumers.map((c) => c.stop()));
+        await runtime.sender.close();
+        sqs.destroy();
+        kms?.destroy();
+      })()),
+  };
+}
+
+/**
+ * The id of the KMS key with this alias on the emulator, created on first use: a stable alias
+ * lets a restart decrypt the secrets it stored before.
+ */
+export async function ensureEmulatorKey(aws: EmulatorAwsConfig, aliasName: string): Promise<string> {
+  const kms = new KMSClient(aws);
+  try {
+    const existing = await kms.send(new DescribeKeyCommand({ KeyId: aliasName })).catch((err: unknown) => {
+      if ((err as { name?: string }).name === 'NotFoundException') return undefined;
+      throw err;
+    });
+    if (existing?.KeyMetadata?.KeyId) return existing.KeyMetadata.KeyId;
+    const created = await kms.send(new CreateKeyCommand({ Description: 'visit-webhooks signing secrets (emulator)' }));
+    const keyId = created.KeyMetadata?.KeyId ?? '';
+    await kms.send(new CreateAliasCommand({ AliasName: aliasName, TargetKeyId: keyId }));
+    return keyId;
+  } finally {
+    kms.destroy();
+  }
+}
+
+export interface EmulatorModeOptions {
+  readonly endpoint: string;
+  /** Repository root (cdk.json, cdk.out). */
+  readonly projectRoot: string;
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly print?: (line: string) => void;
+  /**
+   * Prefix of the resources created on the emulator; a stable one lets a restart against the
+   * same emulator find its queues and tables again.
+   * @default env.WEBHOOKS_EMULATOR_PREFIX or 'visit-webhooks'
+   */
+  readonly prefix?: string;
+  /** Take the template from `cdk.out` when present instead of synthesizing. @default false */
+  readonly preferCdkOut?: boolean;
+  /** An already loaded template (tests). */
+  readonly template?: CfnTemplate;
+}
+
+export interface EmulatorMode extends EmulatorStack {
+  readonly provisioned: ProvisionedStack;
+  /** Name of the bus to put visit events on (stack output `EventBusName`). */
+  readonly eventBusName: string;
+}
+
+/**
+ * `npm start` with `AWS_ENDPOINT_URL` set: creates the stack's bus, rule, queues and tables on
+ * the emulator from the synthesized template, then runs the handlers against them with the
+ * environment the template gives the delivery function (local overrides from `env` win).
+ */
+export async function startEmulatorMode(options: EmulatorModeOptions): Promise<EmulatorMode> {
+  const env = options.env ?? process.env;
+  const aws = emulatorAwsConfig(options.endpoint, env);
+  const template = options.template ?? (await loadStackTemplate({ projectRoot: options.projectRoot, preferCdkOut: options.preferCdkOut ?? false }));
+  const prefix = options.prefix ?? env.WEBHOOKS_EMULATOR_PREFIX ?? 'visit-webhooks';
+  const provisioned = await provisionTemplate(template, { ...aws, prefix });
+  const pipeline = webhooksPipeline(template, provisioned);
+  const functionEnv = provisioned.functionEnvironment(pipeline.deliveryFunction);
+  // The deployed functions refuse http and private targets; locally the same switches default to on.
+  delete functionEnv[ENV.allowHttp];
+  delete functionEnv[ENV.allowPrivateTargets];
+  // Secrets encrypted with KMS on the emulator, unless the template or the caller chose a key.
+  const secrets =
+    functionEnv[ENV.secretsKmsKeyId] || env[ENV.secretsKmsKeyId] || env[ENV.secretsKey]
+      ? {}
+      : { [ENV.secretsKmsKeyId]: await ensureEmulatorKey(aws, `alias/${prefix}-secrets`) };
+  const stack = await startEmulatorStack({
+    endpoint: options.endpoint,
+    env: {
+      ...functionEnv,
+      ...secrets,
+      [EVENTS_QUEUE_URL_ENV]: pipeline.eventsQueue.queueUrl,
+      ...(provisioned.outputs.ApiKeysTableName ? { [ENV.apiKeysTable]: provisioned.outputs.ApiKeysTableName } : {}),
+      ...env,
+    },
+    ...(options.print ? { print: options.print } : {}),
+  });
+  return { ...stack, provisioned, eventBusName: provisioned.refs[pipeline.busLogicalId] ?? '' };
+}

@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, relative, resolve, sep } from 'node:path';
+import type { LocalRoutes } from './stack';
+
+/** Content types of what a Vite build emits (anything else is served as bytes). */
+export const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.webmanifest': 'application/manifest+json',
+};
+
+/**
+ * The same policy the CloudFront distribution sends (lib/constructs/dashboard-hosting.ts), with
+ * the API on this origin: no inline script, nothing framed, no third-party requests.
+ */
+export const LOCAL_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'strict-origin-when-cross-origin',
+  'x-frame-options': 'DENY',
+} as const;
+
+/** Paths the static handler never answers: the API, the local admin routes. */
+function isReserved(pathname: string): boolean {
+  return pathname === '/v1' || pathname.startsWith('/v1/') || pathname === '/_local' || pathname.startsWith('/_local/');
+}
+
+interface StaticFile {
+  readonly path: string;
+  /** Path relative to the dist directory, with `/` separators. */
+  readonly relativePath: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** A regular file whose real path (symlinks resolved) is inside `root`; undefined otherwise. */
+async function regularFile(path: string, root: string): Promise<StaticFile | undefined> {
+  try {
+    const [real, realRoot] = await Promise.all([fs.realpath(path), fs.realpath(root)]);
+    if (!real.startsWith(realRoot + sep)) return undefined;
+    const stat = await fs.stat(real);
+    return stat.isFile() ? { path: real, relativePath: relative(realRoot, real).split(sep).join('/'), size: stat.size, mtimeMs: stat.mtimeMs } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Serves the built dashboard (dashboard/dist) from the local runtime, as CloudFront does in AWS:
+ * files by path with their content type, `index.html` for `/` and for any other path without a
+ * file extension (the single-page app's routes, e.g. `/settings/webhooks/wh_1`). GET and HEAD
+ * only; `/v1`, `/_local` and the bus's `POST /` fall through (returns false), as does everything
+ * when the dashboard has not been built. Paths are resolved inside `distDir` only: `..`,
+ * encoded separators and NUL bytes never reach the file system.
+ */
+export function createStaticRoutes(distDir: string): LocalRoutes {
+  const root = resolve(distDir);
+  const index = resolve(root, 'index.html');
+
+  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    let pathname: string;
+    try {
+      pathname = new URL(req.url ?? '/', 'http://local').pathname;
+    } catch {
+      return false;
+    }
+    if (isReserved(pathname)) return false;
+
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(pathname);
+    } catch {
+      return notFound(req, res);
+    }
+    // An encoded slash or backslash, or a NUL, is never part of a file we emit.
+    if (decoded.includes('\0') || decoded.includes('\\') || /%2f|%5c/i.test(pathname)) return notFound(req, res);
+
+    const target = resolve(root, `.${decoded}`);
+    if (target !== root && !target.startsWith(root + sep)) return notFound(req, res);
+
+    let file = target === root ? undefined : await regularFile(target, root);
+    if (!file) {
+      // A missing asset is a 404; a missing route of the app is the app.
+      if (extname(decoded) !== '') return notFound(req, res);
+      file = await regularFile(index, root);
+      if (!file) return false; // not built: leave `/` to the runtime's own answer
+    }
+    await serve(req, res, file);
+    return true;
+  };
+}
+
+async function serve(req: IncomingMessage, res: ServerResponse, file: StaticFile): Promise<void> {
+  const etag = `W/"${createHash('sha1').update(`${file.relativePath}:${file.size}:${file.mtimeMs}`).digest('base64url').slice(0, 20)}"`;
+  const isHtml = extname(file.path) === '.html';
+  // Vite puts content hashes in the names under assets/: those never change.
+  const immutable = file.relativePath.startsWith('assets/');
+  const headers: Record<string, string> = {
+    ...SECURITY_HEADERS,
+    'content-type': CONTENT_TYPES[extname(file.path).toLowerCase()] ?? 'application/octet-stream',
+    'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+    etag,
+    ...(isHtml ? { 'content-security-policy': LOCAL_CSP } : {}),
+  };
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  const body = req.method === 'HEAD' ? undefined : await fs.readFile(file.path);
+  res.writeHead(200, { ...headers, 'content-length': String(file.size) });
+  res.end(body);
+}
+
+function notFound(req: IncomingMessage, res: ServerResponse): true {
+  res.writeHead(404, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' });
+  res.end(req.method === 'HEAD' ? undefined : 'Not found\n');
+  return true;
+}

@@ -1,0 +1,392 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { PUT_EVENTS_TARGET } from '../../local/bus';
+import { createLocalApiRoutes, ensureDemoKey } from '../../local/api-routes';
+import { type LocalRoutes, type LocalStack, startLocalStack } from '../../local/stack';
+import { createStaticRoutes } from '../../local/static';
+import { PROJECT_ROOT } from '../../lib/function-defaults';
+import { visitFixture } from '../helpers/harness';
+import { type Receiver, respond, startReceiver } from '../helpers/receiver';
+import { type Chromium, launchChromium } from './chromium';
+
+/**
+ * The dashboard in a real browser (Debian Chromium via playwright-core) against the local
+ * runtime in this process: the built dashboard/dist served at /, the management API at /v1.
+ * One journey through the seed's Settings → Webhooks page; the tests run in order and share
+ * the webhook they create.
+ */
+
+const DIST = join(PROJECT_ROOT, 'dashboard', 'dist');
+const SHOTS = join(PROJECT_ROOT, 'test-results');
+const NAME = 'Notify My CRM';
+
+async function eventually<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await fn();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met in ${ms} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The local stack with the API and the dashboard, as `npm start` mounts them. */
+async function startStack(env: NodeJS.ProcessEnv = {}): Promise<{ stack: LocalStack; apiKey: string }> {
+  const statics = createStaticRoutes(DIST);
+  const stack = await startLocalStack({
+    port: 0,
+    dataDir: ':memory:',
+    env: { ...process.env, ...env },
+    print: () => undefined,
+    routes: (core): LocalRoutes => {
+      const api = createLocalApiRoutes(core);
+      return async (req, res, body) => (await api(req, res, body)) || (await statics(req, res, body));
+    },
+  });
+  const demo = await ensureDemoKey(stack);
+  if (!demo.apiKey) throw new Error('no demo key minted');
+  return { stack, apiKey: demo.apiKey };
+}
+
+/**
+ * Page-side expressions as strings: this file is type-checked without the DOM library (the
+ * root tsconfig is for Node), and the browser evaluates them as they are.
+ */
+const IN_PAGE = {
+  focused: "(() => { const el = document.activeElement; return { tag: el ? el.tagName.toLowerCase() : '', text: el ? (el.textContent || '').trim() : '', id: el ? el.id : '' }; })()",
+  focusedIsErrorSummary: "document.activeElement !== null && document.activeElement.classList.contains('error-summary')",
+  sessionStorageKeys: 'Object.keys(sessionStorage)',
+  scrollWidth: 'document.documentElement.scrollWidth',
+} as const;
+
+async function activeElement(page: Page): Promise<{ tag: string; text: string; id: string }> {
+  return page.evaluate<{ tag: string; text: string; id: string }>(IN_PAGE.focused);
+}
+
+async function enterKey(page: Page, url: string, apiKey: string): Promise<void> {
+  await page.goto(`${url}/`);
+  await page.getByLabel('API key').fill(apiKey);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Settings → Webhooks' }).waitFor();
+}
+
+describe('dashboard in Chromium', () => {
+  let chromium: Chromium;
+  let receiver: Receiver;
+  let main: { stack: LocalStack; apiKey: string };
+  let page: Page;
+  let secret = '';
+  let webhookId = '';
+  const pageErrors: string[] = [];
+
+  const api = async (path: string, init: { method?: string; body?: unknown } = {}) => {
+    const res = await fetch(`${main.stack.url}/v1${path}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${main.apiKey}`, 'content-type': 'application/json' },
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, json: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+  };
+  /** The page's content (not the empty viewport below it). */
+  const shot = (name: string) => page.locator('body').screenshot({ path: join(SHOTS, `${name}.png`) });
+  const row = () => page.locator('tr', { has: page.getByRole('link', { name: NAME, exact: true }) });
+
+  beforeAll(async () => {
+    if (!existsSync(join(DIST, 'index.html'))) throw new Error('dashboard/dist is missing: run npm run build:dashboard (npm run test:browser does)');
+    mkdirSync(SHOTS, { recursive: true });
+    receiver = await startReceiver();
+    // A one-step retry schedule, so a failing delivery ends `failed` within seconds.
+    main = await startStack({ WEBHOOKS_RETRY_SCHEDULE: '1' });
+    chromium = await launchChromium();
+    page = await chromium.context.newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+  });
+
+  afterEach(() => {
+    // An uncaught error in the page fails the test that caused it.
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await chromium?.close();
+    await main?.stack.close();
+    await receiver?.close();
+  });
+
+  it('serves the app at / and at deep links, and asks for the API key once per session', async () => {
+    await page.goto(`${main.stack.url}/settings/webhooks/wh_missing/edit`);
+    await page.getByLabel('API key').fill('vwk_not_a_key');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByText('The API refused this key').waitFor();
+    expect(await page.getByLabel('API key').getAttribute('aria-invalid')).toBe('true');
+
+    await enterKey(page, main.stack.url, main.apiKey);
+    await page.getByText('No webhooks yet').waitFor();
+    expect(await page.evaluate<string[]>(IN_PAGE.sessionStorageKeys)).toEqual(['visit-webhooks.apiKey']);
+
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Settings → Webhooks' }).waitFor();
+    expect(await page.getByLabel('API key').count()).toBe(0);
+  });
+
+  it('creates a webhook through the form (client-side errors first) and shows its secret once', async () => {
+    await page.getByRole('link', { name: 'Create webhook' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Create webhook' }).waitFor();
+    expect(await activeElement(page)).toMatchObject({ tag: 'h1', text: 'Create webhook' });
+
+    await page.getByLabel('Name', { exact: true }).fill(NAME);
+    await page.getByLabel('URL').fill('ftp://user:pw@example.com/hook');
+    await page.getByLabel('NEW_VISITOR').check();
+    await page.getByLabel('Description').fill('Triggers Slack notifications');
+    await page.getByRole('button', { name: 'Add header' }).click();
+    expect(await activeElement(page)).toMatchObject({ tag: 'input', id: 'wh-headers-0-name' });
+    await page.getByLabel('Name of header 1').fill('Host');
+    await page.getByLabel('Value of header 1').fill('evil.example.com');
+    await page.getByRole('button', { name: 'Add header' }).click();
+    await page.getByLabel('Name of header 2').fill('X-Api-Version');
+    await page.getByLabel('Value of header 2').fill('2');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+
+    // Errors: a summary that takes focus, and each message next to its field.
+    await page.getByRole('heading', { name: 'Fix these 2 problems to continue' }).waitFor();
+    expect(await page.evaluate<boolean>(IN_PAGE.focusedIsErrorSummary)).toBe(true);
+    const url = page.getByLabel('URL');
+    expect(await url.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#wh-url-error').textContent()).toMatch(/https:\/\//);
+    expect(await url.getAttribute('aria-describedby')).toContain('wh-url-error');
+    expect(await page.locator('#wh-headers-0-name-error').textContent()).toMatch(/Host is set by the service/);
+    await shot('dashboard-form-errors');
+
+    await url.fill(receiver.url);
+    await page.getByLabel('Name of header 1').fill('Authorization');
+    await page.getByLabel('Value of header 1').fill('Bearer crm-token');
+    await page.getByRole('heading', { level: 1 }).scrollIntoViewIfNeeded();
+    await shot('dashboard-form');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+
+    await page.getByRole('heading', { name: 'Webhook created: copy its signing secret' }).waitFor();
+    expect(await activeElement(page)).toMatchObject({ tag: 'h1', text: NAME });
+    secret = await page.getByRole('textbox', { name: 'Signing secret', exact: true }).inputValue();
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/=]+$/);
+    await page.getByText("import { Webhook } from 'standardwebhooks'").waitFor();
+    webhookId = new URL(page.url()).pathname.split('/').at(-1) ?? '';
+    expect(webhookId).toMatch(/^wh_/);
+
+    const stored = await api(`/webhooks/${webhookId}`);
+    expect(stored.json).toMatchObject({
+      name: NAME,
+      url: receiver.url,
+      eventTypes: ['NEW_VISIT', 'NEW_VISITOR'],
+      description: 'Triggers Slack notifications',
+      headers: { Authorization: 'Bearer crm-token', 'X-Api-Version': '2' },
+      status: 'active',
+    });
+    expect((await api(`/webhooks/${webhookId}/secret`)).json.secret).toBe(secret);
+
+    // Shown once: after leaving the page, the created panel is gone.
+    await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
+    await row().waitFor();
+    await page.goBack();
+    await page.getByRole('heading', { level: 1, name: NAME }).waitFor();
+    expect(await page.getByRole('heading', { name: /Webhook created/ }).count()).toBe(0);
+  });
+
+  it('lists the webhook with its URL, event types and status', async () => {
+    await page.goto(`${main.stack.url}/settings/webhooks`);
+    await row().getByText('none yet').waitFor();
+    const cells = await row().locator('th, td').allTextContents();
+    expect(cells.slice(0, 5)).toEqual([NAME, receiver.url, 'NEW_VISIT, NEW_VISITOR', 'active', 'none yet']);
+  });
+
+  it("shows the API's field error for a private-address URL next to the URL field", async () => {
+    const strict = await startStack({ WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'false' });
+    const other = await chromium.context.newPage();
+    try {
+      await enterKey(other, strict.stack.url, strict.apiKey);
+      await other.getByRole('link', { name: 'Create webhook' }).click();
+      await other.getByLabel('Name', { exact: true }).fill('Internal');
+      await other.getByLabel('URL').fill('http://169.254.169.254/latest/meta-data');
+      await other.getByRole('button', { name: 'Create', exact: true }).click();
+      const error = other.locator('#wh-url-error');
+      await error.waitFor();
+      expect(await error.textContent()).toMatch(/not allowed/i);
+      expect(await other.getByLabel('URL').getAttribute('aria-invalid')).toBe('true');
+      expect(await other.getByRole('heading', { level: 1 }).textContent()).toBe('Create webhook');
+    } finally {
+      await other.close();
+      await strict.stack.close();
+    }
+  });
+
+  it('switches the webhook off and on from the list', async () => {
+    const toggle = page.getByRole('switch', { name: `${NAME} enabled` });
+    expect(await toggle.getAttribute('aria-checked')).toBe('true');
+
+    await toggle.click();
+    await page.getByRole('status').getByText(`“${NAME}” disabled.`).waitFor();
+    expect(await toggle.getAttribute('aria-checked')).toBe('false');
+    expect(await row().locator('.badge-disabled').textContent()).toBe('disabled');
+    expect((await api(`/webhooks/${webhookId}`)).json).toMatchObject({ enabled: false, status: 'disabled' });
+
+    await toggle.press('Space'); // keyboard works too
+    await page.getByRole('status').getByText(`“${NAME}” enabled.`).waitFor();
+    expect(await toggle.getAttribute('aria-checked')).toBe('true');
+    expect((await api(`/webhooks/${webhookId}`)).json).toMatchObject({ enabled: true, status: 'active' });
+  });
+
+  it('sends a test event to the loopback receiver and shows the result and the delivery row', async () => {
+    await row().getByRole('link', { name: NAME, exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: NAME }).waitFor();
+    await page.getByLabel('Event type').selectOption('NEW_VISITOR');
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await page.getByText(/Delivered: HTTP 200 in \d+ ms/).waitFor();
+
+    expect(receiver.requests).toHaveLength(1);
+    const received = receiver.requests[0]!;
+    expect(received.headers['x-webhook-event']).toBe('NEW_VISITOR');
+    expect(received.headers.authorization).toBe('Bearer crm-token');
+    // The secret the dashboard showed verifies the delivery, as the snippet says.
+    expect(new StandardWebhook(secret).verify(received.body, received.headers as Record<string, string>)).toMatchObject({ id: 'unique_visit_id' });
+
+    const delivery = page.locator('table.deliveries tbody tr').first();
+    await delivery.getByText('delivered').waitFor();
+    const cells = await delivery.locator('td').allTextContents();
+    expect(cells[1]).toBe('NEW_VISITOR (test)');
+    expect(cells[2]).toBe('delivered');
+    expect(cells[3]).toBe('200');
+    expect(cells[4]).toMatch(/^\d+ ms$/);
+    expect(await delivery.locator('td[data-label="Attempts"] summary').textContent()).toBe('1');
+    await shot('dashboard-detail');
+  });
+
+  it('retries a failed delivery and recovers failed deliveries since a time', async () => {
+    receiver.behave(respond(500, 'down for maintenance'));
+    const out = main.stack.bus.handle(
+      PUT_EVENTS_TARGET,
+      JSON.stringify({ Entries: [{ Source: 'tracking', DetailType: 'NEW_VISIT', Detail: JSON.stringify({ accountId: 'demo', data: { ...visitFixture, id: 'visit_browser' } }) }] }),
+    );
+    expect(JSON.parse(out.body)).toMatchObject({ FailedEntryCount: 0 });
+    // First attempt and the one retry of the schedule both fail: the delivery ends failed.
+    await eventually(
+      () => api(`/webhooks/${webhookId}/deliveries?status=failed`),
+      (r) => (r.json.items as unknown[]).length === 1,
+    );
+
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const failed = page.locator('table.deliveries tbody tr', { hasText: 'failed' }).first();
+    await failed.waitFor();
+    expect(await failed.locator('td').nth(3).textContent()).toBe('500');
+    expect(await failed.locator('td[data-label="Attempts"] summary').textContent()).toBe('2');
+
+    receiver.behave(respond(200, 'ok'));
+    await failed.getByRole('button', { name: /^Retry NEW_VISIT delivery/ }).click();
+    await page.getByRole('status').getByText('Retry of the NEW_VISIT delivery queued.').waitFor();
+    await eventually(
+      () => api(`/webhooks/${webhookId}/deliveries?status=delivered`),
+      (r) => (r.json.items as { eventType: string }[]).some((d) => d.eventType === 'NEW_VISIT'),
+    );
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const newVisit = page.locator('table.deliveries tbody tr').filter({ has: page.locator('code', { hasText: /^NEW_VISIT$/ }) });
+    await newVisit.locator('.badge-delivered').waitFor();
+
+    // Nothing failed is left, so recovering since yesterday re-queues nothing and says so.
+    await page.getByLabel('Recover deliveries since').fill('2020-01-01T00:00');
+    await page.getByRole('button', { name: 'Recover', exact: true }).click();
+    await page.getByText('Nothing to recover: no failed or skipped deliveries since then.').waitFor();
+  });
+
+  it('reveals and rotates the signing secret; deliveries then carry both signatures', async () => {
+    await page.getByRole('button', { name: 'Reveal secret' }).click();
+    expect(await page.getByRole('textbox', { name: 'Signing secret', exact: true }).inputValue()).toBe(secret);
+
+    const rotate = page.getByRole('button', { name: 'Rotate secret…' });
+    await rotate.click();
+    const dialog = page.getByRole('dialog', { name: 'Rotate the signing secret?' });
+    await dialog.waitFor();
+    expect(await activeElement(page)).toMatchObject({ tag: 'button', text: 'Cancel' });
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await activeElement(page)).toMatchObject({ tag: 'button', text: 'Rotate secret…' });
+    expect((await api(`/webhooks/${webhookId}/secret`)).json.secret).toBe(secret);
+
+    await rotate.click();
+    await dialog.getByRole('button', { name: 'Rotate secret' }).click();
+    const rotatedField = page.getByRole('textbox', { name: 'New signing secret', exact: true });
+    await rotatedField.waitFor();
+    const rotated = await rotatedField.inputValue();
+    expect(rotated).toMatch(/^whsec_/);
+    expect(rotated).not.toBe(secret);
+    await page.getByText(/The previous secret also signs until/).waitFor();
+    expect((await api(`/webhooks/${webhookId}/secret`)).json.secret).toBe(rotated);
+
+    const before = receiver.requests.length;
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await page.getByText(/Delivered: HTTP 200/).waitFor();
+    const received = receiver.requests[before]!;
+    expect(String(received.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    for (const key of [secret, rotated]) expect(() => new StandardWebhook(key).verify(received.body, received.headers as Record<string, string>)).not.toThrow();
+  });
+
+  it('shows the sample payload of each event type', async () => {
+    await page.locator('details.sample summary', { hasText: 'NEW_VISITOR' }).click();
+    const sample = page.getByRole('region', { name: 'Sample payloads' }).getByLabel('Sample NEW_VISITOR payload');
+    await sample.waitFor();
+    expect(JSON.parse((await sample.textContent()) ?? '')).toEqual(visitFixture);
+  });
+
+  it('edits the webhook with the same form, prefilled', async () => {
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Edit webhook' }).waitFor();
+    expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe(NAME);
+    expect(await page.getByLabel('Value of header 1').inputValue()).toBe('Bearer crm-token');
+    await page.getByLabel('NEW_VISIT', { exact: true }).uncheck();
+    await page.getByRole('button', { name: 'Remove header 2' }).click();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('heading', { level: 1, name: NAME }).waitFor();
+    expect((await api(`/webhooks/${webhookId}`)).json).toMatchObject({ eventTypes: ['NEW_VISITOR'], headers: { Authorization: 'Bearer crm-token' } });
+  });
+
+  it('is readable at 375 px and usable from the keyboard', async () => {
+    const paused = await api('/webhooks', {
+      method: 'POST',
+      body: { name: 'Slack alerts', url: 'https://hooks.example.com/slack', eventTypes: ['NEW_VISITOR'], enabled: false },
+    });
+    expect(paused.status).toBe(201);
+    await page.goto(`${main.stack.url}/settings/webhooks`);
+    await row().waitFor();
+    await row().getByText('delivered').waitFor(); // the last-delivery column has loaded
+    await shot('dashboard-list');
+    await page.setViewportSize({ width: 375, height: 812 });
+    expect(await page.evaluate<number>(IN_PAGE.scrollWidth)).toBeLessThanOrEqual(375);
+    await shot('dashboard-list-375');
+
+    await page.getByRole('link', { name: 'Create webhook' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Create webhook' }).waitFor();
+    expect(await activeElement(page)).toMatchObject({ tag: 'h1' });
+    await page.keyboard.press('Tab');
+    expect(await activeElement(page)).toMatchObject({ id: 'wh-name' });
+    expect(await page.evaluate<number>(IN_PAGE.scrollWidth)).toBeLessThanOrEqual(375);
+    await page.setViewportSize({ width: 1200, height: 900 });
+  });
+
+  it('deletes the webhook only after confirmation', async () => {
+    await page.goto(`${main.stack.url}/settings/webhooks`);
+    await row().waitFor();
+    await page.getByRole('button', { name: `Delete ${NAME}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete this webhook?' });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect((await api(`/webhooks/${webhookId}`)).status).toBe(200);
+
+    await page.getByRole('button', { name: `Delete ${NAME}` }).click();
+    await dialog.getByRole('button', { name: 'Delete webhook' }).click();
+    await page.getByRole('status').getByText(`“${NAME}” deleted.`).waitFor();
+    await row().waitFor({ state: 'detached' });
+    expect(await page.getByRole('link', { name: 'Slack alerts', exact: true }).count()).toBe(1);
+    expect((await api(`/webhooks/${webhookId}`)).status).toBe(404);
+  });
+});

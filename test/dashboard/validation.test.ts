@@ -1,0 +1,201 @@
+import { EVENT_TYPES, LIMITS, RESERVED_HEADERS } from '../../lambdas/shared/contract';
+import {
+  EMPTY_FORM,
+  formFromWebhook,
+  headerRow,
+  mapApiIssues,
+  orderedErrorFields,
+  toWebhookInput,
+  validateDescription,
+  validateHeaderName,
+  validateHeaderValue,
+  validateName,
+  validateUrl,
+  validateWebhookForm,
+  type WebhookFormValues,
+} from '../../dashboard/src/validation';
+import type { Webhook } from '../../dashboard/src/types';
+
+const valid = (overrides: Partial<WebhookFormValues> = {}): WebhookFormValues => ({
+  ...EMPTY_FORM,
+  name: 'Notify My CRM',
+  url: 'https://crm.example.com/hooks',
+  eventTypes: ['NEW_VISIT'],
+  ...overrides,
+});
+
+describe('dashboard form validation (mirrors the API)', () => {
+  it('accepts the seed example', () => {
+    const values = valid({ description: 'Triggers Slack notifications', headers: [headerRow('X-Webhook-Signature', 'my-shared-token'), headerRow('X-Api-Version', '2')] });
+    expect(validateWebhookForm(values)).toEqual({});
+  });
+
+  it('reports every missing required field by name', () => {
+    expect(validateWebhookForm(EMPTY_FORM)).toEqual({
+      name: expect.stringMatching(/name/i),
+      url: expect.stringMatching(/URL/),
+      eventTypes: expect.stringMatching(/at least one/i),
+    });
+  });
+
+  describe('name', () => {
+    it.each([
+      ['', /Enter a name/],
+      ['   ', /blank/],
+      ['x'.repeat(LIMITS.nameMaxLength + 1), /at most 100/],
+    ])('refuses %j', (name, message) => {
+      expect(validateName(name)).toMatch(message);
+    });
+    it('accepts 1 and 100 characters', () => {
+      expect(validateName('x')).toBeUndefined();
+      expect(validateName('x'.repeat(LIMITS.nameMaxLength))).toBeUndefined();
+    });
+  });
+
+  describe('url', () => {
+    it.each([
+      ['https://example.com/hook'],
+      ['http://127.0.0.1:4000/webhook'],
+      ['https://example.com:8443/a/b?c=d#e'],
+      [`https://example.com/${'a'.repeat(LIMITS.urlMaxLength - 'https://example.com/'.length)}`],
+    ])('accepts %s', (url) => {
+      expect(validateUrl(url)).toBeUndefined();
+    });
+
+    it.each([
+      ['', /Enter the URL/],
+      ['example.com/hook', /absolute URL/],
+      ['/relative/path', /absolute URL/],
+      ['ftp://example.com/hook', /https:\/\//],
+      ['javascript:alert(1)', /https:\/\//],
+      ['https://user:pass@example.com/hook', /credentials/],
+      ['https://user@example.com/hook', /credentials/],
+      ['https://@example.com/hook', /credentials/],
+      ['https://exa mple.com/hook', /spaces or control/],
+      ['https://example.com/\nhook', /spaces or control/],
+      [`https://example.com/${'a'.repeat(LIMITS.urlMaxLength)}`, /at most 2048/],
+    ])('refuses %j', (url, message) => {
+      expect(validateUrl(url)).toMatch(message);
+    });
+  });
+
+  it('needs at least one known event type', () => {
+    expect(validateWebhookForm(valid({ eventTypes: [] })).eventTypes).toMatch(/at least one/);
+    for (const type of EVENT_TYPES) expect(validateWebhookForm(valid({ eventTypes: [type] })).eventTypes).toBeUndefined();
+  });
+
+  it('limits the description to 500 characters', () => {
+    expect(validateDescription('d'.repeat(LIMITS.descriptionMaxLength))).toBeUndefined();
+    expect(validateDescription('d'.repeat(LIMITS.descriptionMaxLength + 1))).toMatch(/at most 500/);
+  });
+
+  describe('headers', () => {
+    it('accepts RFC 7230 tokens and refuses other names', () => {
+      for (const name of ['X-Api-Version', 'Authorization', "x!#$%&'*+.^_`|~-1"]) expect(validateHeaderName(name)).toBeUndefined();
+      for (const name of ['X Api', 'X-Api:', 'Ä-Header', 'X(1)', 'X/Y', '']) expect(validateHeaderName(name)).toBeDefined();
+    });
+
+    it('refuses every reserved name from the contract, in any letter case', () => {
+      for (const reserved of RESERVED_HEADERS) {
+        expect(validateHeaderName(reserved)).toMatch(/cannot be overridden/);
+        expect(validateHeaderName(reserved.toUpperCase())).toMatch(/cannot be overridden/);
+      }
+      // The seed's shared-secret header is allowed on purpose.
+      expect(validateHeaderName('X-Webhook-Signature')).toBeUndefined();
+    });
+
+    it('refuses CR/LF and non-printable values and values over 1000 characters', () => {
+      expect(validateHeaderValue('Bearer abc\tdef')).toBeUndefined();
+      expect(validateHeaderValue('')).toBeUndefined();
+      expect(validateHeaderValue('a\r\nX-Injected: 1')).toMatch(/line breaks/);
+      expect(validateHeaderValue('a\nb')).toMatch(/line breaks/);
+      expect(validateHeaderValue('caf\u00e9')).toMatch(/printable ASCII/);
+      expect(validateHeaderValue('\u0000')).toMatch(/printable ASCII/);
+      expect(validateHeaderValue('v'.repeat(LIMITS.headerValueMaxLength))).toBeUndefined();
+      expect(validateHeaderValue('v'.repeat(LIMITS.headerValueMaxLength + 1))).toMatch(/at most 1000/);
+    });
+
+    it('reports errors on the row and field they belong to', () => {
+      const errors = validateWebhookForm(valid({ headers: [headerRow('X-Ok', '1'), headerRow('Host', 'evil'), headerRow('', 'value without name'), headerRow('X-Bad', 'a\nb')] }));
+      expect(Object.keys(errors).sort()).toEqual(['headers[1].name', 'headers[2].name', 'headers[3].value']);
+    });
+
+    it('finds case-insensitive duplicates', () => {
+      const errors = validateWebhookForm(valid({ headers: [headerRow('X-Token', 'a'), headerRow('x-token', 'b')] }));
+      expect(errors).toEqual({ 'headers[1].name': expect.stringMatching(/Duplicate of header 1/) });
+    });
+
+    it('allows 20 headers, refuses 21, and ignores blank rows', () => {
+      const rows = (n: number) => Array.from({ length: n }, (_, i) => headerRow(`X-H${i}`, 'v'));
+      expect(validateWebhookForm(valid({ headers: [...rows(LIMITS.headersMaxCount), headerRow(), headerRow()] }))).toEqual({});
+      expect(validateWebhookForm(valid({ headers: rows(LIMITS.headersMaxCount + 1) })).headers).toMatch(/at most 20/);
+    });
+  });
+});
+
+describe('form values ↔ API', () => {
+  const webhook: Webhook = {
+    id: 'wh_1',
+    name: 'CRM',
+    url: 'https://crm.example.com/hooks',
+    eventTypes: ['NEW_VISITOR', 'NEW_VISIT'],
+    description: 'd',
+    headers: { 'X-Api-Version': '2', Authorization: 'Bearer t' },
+    enabled: true,
+    status: 'active',
+    createdAt: '2026-11-01T00:00:00.000Z',
+    updatedAt: '2026-11-01T00:00:00.000Z',
+  };
+
+  it('round-trips a webhook through the form', () => {
+    const values = formFromWebhook(webhook);
+    expect(values.eventTypes).toEqual(['NEW_VISIT', 'NEW_VISITOR']);
+    expect(new Set(values.headers.map((r) => r.key)).size).toBe(2);
+    expect(toWebhookInput(values)).toEqual({
+      name: 'CRM',
+      url: 'https://crm.example.com/hooks',
+      eventTypes: ['NEW_VISIT', 'NEW_VISITOR'],
+      description: 'd',
+      headers: { 'X-Api-Version': '2', Authorization: 'Bearer t' },
+    });
+  });
+
+  it('drops blank header rows from the request', () => {
+    expect(toWebhookInput(valid({ headers: [headerRow(), headerRow('X-A', '1'), headerRow('  ', '')] })).headers).toEqual({ 'X-A': '1' });
+  });
+
+  it("maps the API's field errors (details[].path) onto the form's fields", () => {
+    const values = valid({ headers: [headerRow('X-Ok', '1'), headerRow('host', 'h')] });
+    const errors = mapApiIssues(
+      [
+        { path: 'url', message: 'target is not allowed: loopback address 127.0.0.1' },
+        { path: 'eventTypes[1]', message: 'must be one of NEW_VISIT, NEW_VISITOR' },
+        { path: 'headers.Host', message: 'header name is reserved' },
+        { path: 'headers.X-Gone', message: 'unknown row' },
+        { path: 'headers', message: 'at most 20 headers are allowed' },
+        { path: 'body', message: 'is required' },
+        { path: 'extra', message: 'is not a known field' },
+      ],
+      values,
+    );
+    expect(errors).toEqual({
+      url: 'target is not allowed: loopback address 127.0.0.1',
+      eventTypes: 'must be one of NEW_VISIT, NEW_VISITOR',
+      'headers[1].name': 'header name is reserved',
+      headers: 'X-Gone: unknown row at most 20 headers are allowed',
+      form: 'body: is required extra: is not a known field',
+    });
+  });
+
+  it('orders errors as the form shows its fields', () => {
+    expect(orderedErrorFields({ form: 'x', 'headers[1].value': 'x', 'headers[0].name': 'x', headers: 'x', url: 'x', name: 'x', eventTypes: 'x' })).toEqual([
+      'name',
+      'url',
+      'eventTypes',
+      'headers',
+      'headers[0].name',
+      'headers[1].value',
+      'form',
+    ]);
+  });
+});
