@@ -70,9 +70,12 @@ export class WebhooksFunction extends Construct {
   public readonly function: NodejsFunction;
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
+  /** `POWERTOOLS_SERVICE_NAME`: the `service` dimension of the function's metrics. */
+  public readonly serviceName: string;
 
   constructor(scope: Construct, id: string, props: WebhooksFunctionProps) {
     super(scope, id);
+    this.serviceName = props.serviceName;
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_WEEK,

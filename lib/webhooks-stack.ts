@@ -11,6 +11,7 @@ import { EventsRouting } from './constructs/events-routing';
 import { API_STAGE_NAME, ManagementApi } from './constructs/management-api';
 import { Monitoring } from './constructs/monitoring';
 import { Store } from './constructs/store';
+import { METRICS_NAMESPACE } from './function-defaults';
 
 export interface WebhooksStackProps extends StackProps {
   /** The validated configuration (see `readStackConfig`). */
@@ -152,6 +153,27 @@ export class WebhooksStack extends Stack {
     });
     api5xx.addAlarmAction(new SnsAction(m.topic));
     m.alarms.push(api5xx);
+    const deliveryServices = [this.pipeline.delivery.serviceName, this.pipeline.retry.serviceName];
+    m.alarmOnDeliveryFailureRate('DeliveryFailureRate', { namespace: METRICS_NAMESPACE, services: deliveryServices });
+    m.addDashboard({
+      namespace: METRICS_NAMESPACE,
+      deliveryServices,
+      queues: [
+        { label: 'events', queue: this.events.eventsQueue },
+        { label: 'events DLQ', queue: this.events.eventsDlq },
+        { label: 'rule DLQ', queue: this.events.ruleDlq },
+        { label: 'retry', queue: this.pipeline.retryQueue },
+        { label: 'retry DLQ', queue: this.pipeline.retryDlq },
+        { label: 'failed deliveries', queue: this.pipeline.failedDeliveriesQueue },
+      ],
+      functions: [
+        { label: 'delivery', fn: this.pipeline.deliveryFunction },
+        { label: 'retry', fn: this.pipeline.retryFunction },
+        { label: 'api', fn: this.managementApi.apiFunction },
+        { label: 'authorizer', fn: this.managementApi.authorizerFunction },
+      ],
+      apiStage: this.managementApi.api.deploymentStage,
+    });
 
     const output = (id: string, value: string, description: string): CfnOutput => new CfnOutput(this, id, { value, description });
     output('EventBusName', this.events.eventBus.eventBusName, 'Name of the bus the tracking pipeline puts visit events on');

@@ -8,6 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS } from '../../lambdas/shared/contract';
 
 export interface MonitoringProps {
   /**
@@ -119,6 +120,98 @@ export class Monitoring extends Construct {
         alarmDescription: `The ${name} function was throttled`,
       }),
     ];
+  }
+
+  /**
+   * Alarms when more than `threshold` of delivery attempts fail over 15 minutes (with at least
+   * `minAttempts` attempts, so one failure in a quiet hour does not page anyone). Reads the
+   * Powertools EMF metrics of the delivery and retry functions (dimension `service`).
+   */
+  public alarmOnDeliveryFailureRate(id: string, props: { namespace: string; services: readonly string[]; threshold?: number; minAttempts?: number }): cloudwatch.Alarm {
+    const period = Duration.minutes(15);
+    const metrics: Record<string, cloudwatch.IMetric> = {};
+    const sum = (metricName: string, prefix: string) =>
+      props.services.map((service, i) => {
+        const key = `${prefix}${i}`;
+        metrics[key] = new cloudwatch.Metric({ namespace: props.namespace, metricName, dimensionsMap: { service }, period, statistic: cloudwatch.Stats.SUM });
+        return `FILL(${key}, 0)`;
+      });
+    const failed = sum(METRICS.failedAttempt, 'f').join(' + ');
+    const succeeded = sum(METRICS.delivered, 's').join(' + ');
+    const minAttempts = props.minAttempts ?? 20;
+    return this.addAlarm(id, {
+      metric: new cloudwatch.MathExpression({
+        // 0 below the minimum volume; otherwise the failed share of all attempts, in percent
+        expression: `IF((${failed}) + (${succeeded}) >= ${minAttempts}, 100 * (${failed}) / ((${failed}) + (${succeeded})), 0)`,
+        usingMetrics: metrics,
+        period,
+        label: 'Failed delivery attempts (%)',
+      }),
+      threshold: props.threshold ?? 50,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription: `More than ${props.threshold ?? 50} % of delivery attempts failed in 15 minutes (at least ${minAttempts} attempts): customer endpoints are down, or something on our side is`,
+    });
+  }
+
+  /** A CloudWatch dashboard of the service: deliveries, latency, queues, functions, API. */
+  public addDashboard(props: {
+    namespace: string;
+    deliveryServices: readonly string[];
+    queues: ReadonlyArray<{ label: string; queue: sqs.IQueue }>;
+    functions: ReadonlyArray<{ label: string; fn: lambda.IFunction }>;
+    apiStage?: { metricServerError(p?: cloudwatch.MetricOptions): cloudwatch.Metric; metricClientError(p?: cloudwatch.MetricOptions): cloudwatch.Metric; metricLatency(p?: cloudwatch.MetricOptions): cloudwatch.Metric };
+  }): cloudwatch.Dashboard {
+    const m = (metricName: string, statistic: string = cloudwatch.Stats.SUM) =>
+      props.deliveryServices.map(
+        (service) => new cloudwatch.Metric({ namespace: props.namespace, metricName, dimensionsMap: { service }, period: PERIOD, statistic, label: `${metricName} (${service})` }),
+      );
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(6) });
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Deliveries',
+        width: 12,
+        left: [...m(METRICS.delivered), ...m(METRICS.failedAttempt), ...m(METRICS.exhausted), ...m(METRICS.skipped), ...m(METRICS.invalidEvent)],
+      }),
+      new cloudwatch.GraphWidget({ title: 'Attempt latency (ms)', width: 12, left: [...m(METRICS.latency, 'p50'), ...m(METRICS.latency, 'p99')] }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Queue depth',
+        width: 12,
+        left: props.queues.map(({ label, queue }) => queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM, label })),
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Oldest message age (s)',
+        width: 12,
+        left: props.queues.map(({ label, queue }) => queue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM, label })),
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Function errors and throttles',
+        width: 12,
+        left: props.functions.flatMap(({ label, fn }) => [
+          fn.metricErrors({ period: PERIOD, label: `${label} errors` }),
+          fn.metricThrottles({ period: PERIOD, label: `${label} throttles` }),
+        ]),
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Function duration p99 (ms)',
+        width: 12,
+        left: props.functions.map(({ label, fn }) => fn.metricDuration({ period: PERIOD, statistic: 'p99', label })),
+      }),
+    );
+    if (props.apiStage) {
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'Management API',
+          width: 24,
+          left: [props.apiStage.metricClientError({ period: PERIOD, label: '4XX' }), props.apiStage.metricServerError({ period: PERIOD, label: '5XX' })],
+          right: [props.apiStage.metricLatency({ period: PERIOD, statistic: 'p99', label: 'latency p99 (ms)' })],
+        }),
+      );
+    }
+    return dashboard;
   }
 
   private addAlarm(id: string, props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'>): cloudwatch.Alarm {

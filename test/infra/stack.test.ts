@@ -373,8 +373,28 @@ describe('WebhooksStack (stage dev, defaults)', () => {
         });
       }
     }
-    // 4 DLQ depths, 2 queue ages, errors and throttles of the delivery, retry and API functions, API 5XX.
-    expect(app.stack.monitoring.alarms).toHaveLength(13);
+    // 4 DLQ depths, 2 queue ages, errors and throttles of the delivery, retry and API functions, API 5XX, failure rate.
+    expect(app.stack.monitoring.alarms).toHaveLength(14);
+  });
+
+  it('alarms on the delivery failure rate from the functions own metrics, above a minimum volume', () => {
+    const alarms = template.findResources('AWS::CloudWatch::Alarm');
+    const rate = Object.values(alarms).find((a) => JSON.stringify(a).includes('DeliveryAttemptFailed'));
+    expect(rate).toBeDefined();
+    const props = (rate as { Properties: { Threshold: number; Metrics: Array<{ Expression?: string; MetricStat?: { Metric: { Namespace: string; Dimensions: Array<{ Value: string }> } } }> } }).Properties;
+    expect(props.Threshold).toBe(50);
+    const expression = props.Metrics.find((m) => m.Expression)?.Expression ?? '';
+    expect(expression).toMatch(/^IF\(.* >= 20, 100 \* /);
+    const services = props.Metrics.flatMap((m) => m.MetricStat?.Metric.Dimensions.map((d) => d.Value) ?? []);
+    expect(new Set(services)).toEqual(new Set(['webhook-delivery', 'webhook-retry']));
+    expect(props.Metrics.every((m) => !m.MetricStat || m.MetricStat.Metric.Namespace === 'VisitWebhooks')).toBe(true);
+  });
+
+  it('has a CloudWatch dashboard of deliveries, queues, functions and the API', () => {
+    const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
+    expect(Object.keys(dashboards)).toHaveLength(1);
+    const body = JSON.stringify(Object.values(dashboards)[0]);
+    for (const text of ['Deliveries', 'DeliverySucceeded', 'Queue depth', 'Oldest message age', 'Function errors and throttles', 'Management API']) expect(body).toContain(text);
   });
 
   it('encrypts the alarm topic with a rotated key CloudWatch may use, and enforces TLS on publish', () => {
