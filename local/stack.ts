@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -94,7 +94,7 @@ function terminalLog(print: (line: string) => void): LogSink {
     print(`${new Date().toISOString()} ${level.padEnd(5)} ${message}${kv ? ` ${kv}` : ''}`);
   };
   return {
-    debug: () => undefined,
+    debug: (m, ...e) => fmt('debug', m, e),
     info: (m, ...e) => fmt('info', m, e),
     warn: (m, ...e) => fmt('warn', m, e),
     error: (m, ...e) => fmt('error', m, e),
@@ -186,7 +186,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const body = Buffer.concat(chunks);
       handle(req, res, body).catch((err: unknown) => {
         log.error('request failed', { path: req.url, error: err instanceof Error ? err.message : String(err) });
-        if (!res.headersSent) send(res, 500, { error: { code: 'internal_error', message: 'internal error' } });
+        if (!res.headersSent) send(res, 500, { error: { code: 'internal_error', message: 'internal error', details: [] } });
       });
     });
   });
@@ -209,10 +209,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       try {
         input = JSON.parse(body.toString('utf8') || '{}') as typeof input;
       } catch {
-        return send(res, 400, { error: { code: 'bad_request', message: 'body is not JSON' } });
+        return send(res, 400, { error: { code: 'bad_request', message: 'body is not JSON', details: [] } });
       }
       const pair = redriveRoutes[input.queue ?? ''];
-      if (!pair) return send(res, 400, { error: { code: 'bad_request', message: `queue must be one of ${Object.keys(redriveRoutes).join(', ')}` } });
+      if (!pair) return send(res, 400, { error: { code: 'bad_request', message: `queue must be one of ${Object.keys(redriveRoutes).join(', ')}`, details: [] } });
       const depth = await pair[0].depth();
       const result = await redrive(pair[0], pair[1], { dryRun: input.dryRun ?? false, ...(input.max !== undefined ? { max: input.max } : {}) });
       return send(res, 200, { depth, ...result });
@@ -221,8 +221,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (url.pathname === '/' && req.method === 'GET') {
       return send(res, 200, { service: 'visit-webhooks (local)', api: '/v1', openapi: '/v1/openapi.json', bus: 'POST / (EventBridge PutEvents)' });
     }
-    send(res, 404, { error: { code: 'not_found', message: 'no such route' } });
+    send(res, 404, { error: { code: 'not_found', message: 'no such route', details: [] } });
   }
+
+  // A request node's HTTP parser refuses (bare CR or LF in a header, a malformed request line,
+  // conflicting lengths, an oversized head) gets the API's JSON error shape too, not node's
+  // bodiless 400.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = JSON.stringify({
+      error: { code: status === 431 ? 'payload_too_large' : 'validation_error', message: status === 431 ? 'request head too large' : 'malformed HTTP request', details: [] },
+    });
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
 
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type EventType, EVENT_TYPES, LIMITS } from './contract';
 
 /**
@@ -8,15 +8,15 @@ import { type EventType, EVENT_TYPES, LIMITS } from './contract';
  * object is what gets delivered, never the schema's output).
  */
 
-const text = z.string().nullable().optional();
+const text = z.optional(z.nullable(z.string()));
 /** Fields that the seed shows as strings but that producers commonly send as numbers/booleans. */
-const scalar = z.union([z.string(), z.number(), z.boolean()]).nullable().optional();
-const obj = <T extends z.ZodRawShape>(shape: T) => z.looseObject(shape).nullable().optional();
+const scalar = z.optional(z.nullable(z.union([z.string(), z.number(), z.boolean()])));
+const obj = <T extends z.core.$ZodLooseShape>(shape: T) => z.optional(z.nullable(z.looseObject(shape)));
 
 export const visitSchema = z.looseObject({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   url: text,
-  params: z.record(z.string(), scalar).nullable().optional(),
+  params: z.optional(z.nullable(z.record(z.string(), scalar))),
   referrer: text,
   date: text,
   ip: text,
@@ -34,13 +34,13 @@ export const visitSchema = z.looseObject({
 });
 
 export const envelopeSchema = z.looseObject({
-  accountId: z.string().min(1).max(128),
+  accountId: z.string().check(z.minLength(1), z.maxLength(128)),
   data: visitSchema,
 });
 
 /** The EventBridge event as an SQS target receives it. */
 export const eventBridgeEventSchema = z.looseObject({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   'detail-type': z.enum(EVENT_TYPES),
   source: z.string(),
   time: z.string(),
@@ -70,7 +70,7 @@ export class InvalidEventError extends Error {
   }
 }
 
-function describe(error: z.ZodError): string {
+function describe(error: z.core.$ZodError): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)

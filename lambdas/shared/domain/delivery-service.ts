@@ -154,7 +154,7 @@ export class DeliveryService {
       if (webhook.failingSince) await this.deps.webhooks.clearFailing(job.accountId, job.webhookId);
       metrics.count(METRICS.delivered);
       metrics.milliseconds(METRICS.latency, result.durationMs);
-      log.info('delivered', { ...logContext, statusCode: result.statusCode, durationMs: result.durationMs });
+      log.debug('delivered', { ...logContext, statusCode: result.statusCode, durationMs: result.durationMs });
       return { kind: 'delivered', attempt };
     }
     metrics.count(METRICS.failedAttempt);

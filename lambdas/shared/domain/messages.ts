@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { EVENT_TYPES } from '../contract';
 
 /**
@@ -8,15 +8,15 @@ import { EVENT_TYPES } from '../contract';
  */
 export const retryMessageSchema = z.object({
   kind: z.literal('delivery-retry'),
-  accountId: z.string().min(1),
-  webhookId: z.string().min(1),
-  deliveryId: z.string().min(1),
-  eventId: z.string().min(1),
+  accountId: z.string().check(z.minLength(1)),
+  webhookId: z.string().check(z.minLength(1)),
+  deliveryId: z.string().check(z.minLength(1)),
+  eventId: z.string().check(z.minLength(1)),
   eventType: z.enum(EVENT_TYPES),
   /** Event time (ISO): the delivery record's `createdAt`. */
   createdAt: z.string(),
   /** Index into the retry schedule of the delay to use if this attempt fails. */
-  retryIndex: z.number().int().min(0),
+  retryIndex: z.int().check(z.minimum(0)),
   /** Epoch ms at which the attempt is due. */
   dueAt: z.number(),
   trigger: z.enum(['retry', 'manual']),
