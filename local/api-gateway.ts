@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type {
@@ -110,6 +111,9 @@ export function createApiGateway(options: ApiGatewayOptions) {
       (multiQuery[k] ??= []).push(v);
     }
     const hasQuery = Object.keys(query).length > 0;
+    // Bytes that are not UTF-8 would not survive a string: pass them base64-encoded, as API
+    // Gateway does for binary payloads, so the handler sees (and refuses) what was sent.
+    const binary = body.length > 0 && !isUtf8(body);
     const event: APIGatewayProxyEvent = {
       resource: '/{proxy+}',
       path: url.pathname,
@@ -120,8 +124,8 @@ export function createApiGateway(options: ApiGatewayOptions) {
       multiValueQueryStringParameters: hasQuery ? multiQuery : null,
       pathParameters: { proxy: url.pathname.replace(/^\//, '') },
       stageVariables: null,
-      body: body.length > 0 ? body.toString('utf8') : null,
-      isBase64Encoded: false,
+      body: body.length === 0 ? null : binary ? body.toString('base64') : body.toString('utf8'),
+      isBase64Encoded: binary,
       requestContext: {
         accountId: '000000000000',
         apiId: 'local',

@@ -34,6 +34,16 @@ function error(type: string, message: string, status = 400): AwsJsonResponse {
   return { status, body: JSON.stringify({ __type: type, message }) };
 }
 
+/**
+ * An entry's size as EventBridge counts it against the 256 KB PutEvents limit: the UTF-8 bytes
+ * of Source, DetailType, Detail and each resource, plus 14 when Time is set.
+ */
+function entrySize(entry: PutEventsEntry): number {
+  const bytes = (value: unknown) => (typeof value === 'string' ? Buffer.byteLength(value) : 0);
+  const resources = Array.isArray(entry.Resources) ? (entry.Resources as unknown[]).reduce<number>((n, r) => n + bytes(r), 0) : 0;
+  return (entry.Time !== undefined ? 14 : 0) + bytes(entry.Source) + bytes(entry.DetailType) + bytes(entry.Detail) + resources;
+}
+
 export class LocalBus {
   constructor(
     readonly name: string,
@@ -58,7 +68,10 @@ export class LocalBus {
     const entries = request.Entries;
     if (!Array.isArray(entries) || entries.length === 0) return error('ValidationException', 'Entries must contain 1 to 10 entries');
     if (entries.length > 10) return error('ValidationException', "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10");
-    if (Buffer.byteLength(rawBody) > LIMITS.eventMaxBytes + 4096) return error('ValidationException', 'Total size of the entries in the request is over the limit.');
+    // EventBridge counts the entries, not the request: an entry over the limit is refused
+    // however little JSON surrounds it.
+    const size = (entries as PutEventsEntry[]).reduce((total, e) => total + entrySize(e), 0);
+    if (size > LIMITS.eventMaxBytes) return error('ValidationException', 'Total size of the entries in the request is over the limit.');
     const results = (entries as PutEventsEntry[]).map((entry) => this.put(entry));
     const failed = results.filter((r) => 'ErrorCode' in r).length;
     return { status: 200, body: JSON.stringify({ FailedEntryCount: failed, Entries: results }) };

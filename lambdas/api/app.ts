@@ -187,6 +187,8 @@ export function createApiRequestHandler(deps: ApiDependencies): (event: APIGatew
 export function createApiHandler(deps: ApiDependencies) {
   const handle = createApiRequestHandler(deps);
   return middy(async (event: APIGatewayProxyEvent, _context: Context): Promise<APIGatewayProxyResult> => handle(event)).use(
-    injectLambdaContext(logger, { resetKeys: true }),
+    // Never log the request event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it carries the
+    // caller's API key (Authorization) and request bodies (shared-secret header values).
+    injectLambdaContext(logger, { resetKeys: true, logEvent: false }),
   );
 }

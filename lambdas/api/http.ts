@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { LIMITS } from '../shared/contract';
 import type { FieldIssue } from '../shared/domain/errors';
@@ -82,6 +83,9 @@ export function readJsonBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase6
   if (!isJsonMediaType(headerValue(event, 'content-type'))) {
     throw new HttpError(415, 'unsupported_media_type', 'the request body must be sent as Content-Type: application/json');
   }
+  // JSON is UTF-8 (RFC 8259): decoding other bytes would silently turn them into U+FFFD and
+  // store text the client never sent.
+  if (!isUtf8(bytes)) throw new HttpError(400, 'malformed_json', 'the request body is not valid UTF-8');
   try {
     return JSON.parse(bytes.toString('utf8')) as unknown;
   } catch {

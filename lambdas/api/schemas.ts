@@ -133,7 +133,15 @@ const limit = z.coerce
   .max(100, 'limit must be between 1 and 100')
   .default(20)
   .meta({ description: 'Page size (1-100).' });
-const cursor = z.string().min(1).max(2048).optional().meta({ description: '`nextCursor` of the previous page.' });
+// Cursors are base64url (adapters/dynamo-client.ts `encodeCursor`) of a key of ids at most 512
+// characters long: documenting that keeps schema-valid requests inside the platform's URL limits.
+const cursor = z
+  .string()
+  .min(1)
+  .max(1024)
+  .regex(/^[A-Za-z0-9_-]+$/, 'cursor is not a cursor this API returned')
+  .optional()
+  .meta({ description: '`nextCursor` of the previous page.' });
 
 export const listWebhooksQuerySchema = z.object({ limit, cursor });
 export const listDeliveriesQuerySchema = z.object({

@@ -36,10 +36,12 @@ export function createRecordHandler(runtime: DeliveryRuntime) {
 
 /** The Lambda handler: Powertools batch processing, logger context and metrics through middy. */
 export function createDeliveryHandler(runtime: DeliveryRuntime) {
-  const processor = new BatchProcessor(EventType.SQS);
   const recordHandler = createRecordHandler(runtime);
+  // One processor per invocation: a BatchProcessor keeps the batch's successes and failures on
+  // itself, so a shared one lets concurrent invocations (the local runtime's consumers run
+  // several) wipe each other's failures, and a failed record would be deleted as if delivered.
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false }),
+    processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false }),
   )
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }));

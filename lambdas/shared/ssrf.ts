@@ -27,6 +27,9 @@ export function isPublicAddress(address: string): boolean {
   if (parsed.kind() === 'ipv6') {
     const v6 = parsed as ipaddr.IPv6;
     const range = v6.range();
+    // ::/96, the deprecated IPv4-compatible form (`[::127.0.0.1]`): ipaddr.js calls it unicast,
+    // but it is no public address, and some stacks route it to the embedded IPv4 address.
+    if (v6.parts.slice(0, 6).every((part) => part === 0)) return false;
     if (range === 'ipv4Mapped') return isPublicAddress(v6.toIPv4Address().toString());
     if (range === 'rfc6052' || range === 'rfc6145') {
       // NAT64 forms embed an IPv4 address in their last 32 bits.

@@ -32,7 +32,9 @@ export function decodeCursor(cursor: string, fields: readonly string[]): Record<
     const out: Record<string, string> = {};
     for (const field of fields) {
       const value = record[field];
-      if (typeof value !== 'string' || value.length === 0 || value.length > 512) throw new InvalidCursorError();
+      // Ids are printable ASCII: anything else (multi-byte text past DynamoDB's 1024-byte key
+      // limit, lone surrogates) was never issued by this API, and DynamoDB would refuse it as a key.
+      if (typeof value !== 'string' || !/^[\x21-\x7e]{1,512}$/.test(value)) throw new InvalidCursorError();
       out[field] = value;
     }
     return out;

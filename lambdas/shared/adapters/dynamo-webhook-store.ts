@@ -193,7 +193,8 @@ export class DynamoWebhookStore implements WebhookAdminStore {
           Key: { accountId, webhookId },
           UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.map((f) => `#${f}`).join(', ')}` : ''}`,
           ConditionExpression: condition,
-          ExpressionAttributeNames: names,
+          // An empty PATCH sets only updatedAt: DynamoDB refuses an empty names map.
+          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),

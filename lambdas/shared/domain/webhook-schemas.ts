@@ -33,6 +33,13 @@ const URL_CHARS_PATTERN = /^[^\s\x00-\x1F\x7F]+$/;
 /** Something other than whitespace. */
 const NOT_BLANK_PATTERN = /\S/;
 
+/**
+ * A lone UTF-16 surrogate (`"\ud800"` in JSON): not a character, and not encodable as the UTF-8
+ * that DynamoDB strings are. Checked with a refinement: the `u` flag it needs has no JSON Schema form.
+ */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+const wellFormed = (value: string) => !LONE_SURROGATE.test(value);
+
 export const headerNameSchema = z
   .string()
   .min(1, 'header name must not be empty')
@@ -63,7 +70,8 @@ export const nameSchema = z
   .string('name must be a string')
   .min(1, 'name must not be empty')
   .max(LIMITS.nameMaxLength, `name must be at most ${LIMITS.nameMaxLength} characters`)
-  .regex(NOT_BLANK_PATTERN, 'name must not be blank');
+  .regex(NOT_BLANK_PATTERN, 'name must not be blank')
+  .refine(wellFormed, 'name must be valid Unicode text (no lone surrogates)');
 
 export const urlSchema = z
   .string('url must be a string')
@@ -88,7 +96,8 @@ export const eventTypesSchema = z
 
 export const descriptionSchema = z
   .string('description must be a string')
-  .max(LIMITS.descriptionMaxLength, `description must be at most ${LIMITS.descriptionMaxLength} characters`);
+  .max(LIMITS.descriptionMaxLength, `description must be at most ${LIMITS.descriptionMaxLength} characters`)
+  .refine(wellFormed, 'description must be valid Unicode text (no lone surrogates)');
 
 export const enabledSchema = z.boolean('enabled must be true or false');
 
