@@ -10,6 +10,7 @@ import { PROJECT_ROOT } from '../../lib/function-defaults';
 import { visitFixture } from '../helpers/harness';
 import { type Receiver, respond, startReceiver } from '../helpers/receiver';
 import { type Chromium, launchChromium } from './chromium';
+import { eventually } from '../helpers/eventually';
 
 /**
  * The dashboard in a real browser (Debian Chromium via playwright-core) against the local
@@ -21,16 +22,6 @@ import { type Chromium, launchChromium } from './chromium';
 const DIST = join(PROJECT_ROOT, 'dashboard', 'dist');
 const SHOTS = join(PROJECT_ROOT, 'test-results');
 const NAME = 'Notify My CRM';
-
-async function eventually<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met in ${ms} ms; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The local stack with the API and the dashboard, as `npm start` mounts them. */
 async function startStack(env: NodeJS.ProcessEnv = {}): Promise<{ stack: LocalStack; apiKey: string }> {

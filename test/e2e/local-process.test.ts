@@ -7,18 +7,9 @@ import { publishVisitEvent } from '../../lambdas/shared/publisher';
 import { visitFixture } from '../helpers/harness';
 import { type LocalProcess, runScript, startLocalProcess } from '../helpers/local-process';
 import { type Receiver, respond, startReceiver } from '../helpers/receiver';
+import { eventually } from '../helpers/eventually';
 
 jest.setTimeout(120_000);
-
-async function eventually<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met in ${ms} ms; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('npm start, end to end through the running process', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'webhooks-e2e-'));

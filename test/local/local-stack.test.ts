@@ -11,16 +11,7 @@ import { LOCAL_AWS_CONFIG } from '../../local/dynamo';
 import { LOCAL_TABLES, type LocalStack, startLocalStack } from '../../local/stack';
 import { visitFixture } from '../helpers/harness';
 import { type Receiver, respond, startReceiver } from '../helpers/receiver';
-
-async function eventually<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met in ${ms} ms; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { eventually } from '../helpers/eventually';
 
 async function putWebhook(stack: LocalStack, partial: Partial<Webhook> & Pick<Webhook, 'accountId' | 'url' | 'webhookId'>): Promise<Webhook> {
   const doc = DynamoDBDocumentClient.from(stack.dynamo.client);

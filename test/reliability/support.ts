@@ -20,15 +20,7 @@ import { visitFixture } from '../helpers/harness';
  * DynamoDB fault injector (SDK middleware), and the accounting that proves nothing was lost.
  */
 
-export async function eventually<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, ms = 20_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not met in ${ms} ms; last value: ${JSON.stringify(value)?.slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { eventually } from '../helpers/eventually';
 
 /** One request a receiver saw: its `webhook-id` and whether the receiver answered it with a 2xx. */
 export interface Seen {
