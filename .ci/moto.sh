@@ -28,5 +28,5 @@ echo "cfn-lint: $(ls cdk.out/*.template.json | tr '\n' ' ')"
 echo "cfn-lint: no errors or warnings"
 
 start=$(date +%s)
-MOTO_BIN="$PWD/.venv/bin/moto_server" npm run test:aws -- --ci
+MOTO_BIN="$PWD/.venv/bin/moto_server" npm run test:aws -- --ci --json --outputFile=test-results/jest-aws.json
 echo "aws emulator suite took $(( $(date +%s) - start )) s"
