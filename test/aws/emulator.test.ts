@@ -71,6 +71,7 @@ import { ROUTES } from '../../scripts/redrive';
 import { visitFixture } from '../helpers/harness';
 import { type Receiver, respond, startReceiver } from '../helpers/receiver';
 import { type MotoServer, startMoto } from './moto';
+import { webhookFixture } from '../helpers/webhook-fixture';
 
 const PROJECT_ROOT = join(__dirname, '..', '..');
 
@@ -160,19 +161,7 @@ describe('AWS conformance on moto: production adapters against the synthesized s
   };
   const putWebhook = async (partial: Partial<Webhook> & Pick<Webhook, 'accountId' | 'url'>): Promise<Webhook> => {
     const now = new Date().toISOString();
-    const webhook: Webhook = {
-      webhookId: `wh_${randomUUID()}`,
-      name: 'conformance',
-      eventTypes: ['NEW_VISIT', 'NEW_VISITOR'],
-      description: '',
-      headers: {},
-      enabled: true,
-      status: 'active',
-      createdAt: now,
-      updatedAt: now,
-      secret: generateSecret(),
-      ...partial,
-    };
+    const webhook = webhookFixture({ name: 'conformance', ...partial }, now);
     await store.create(webhook, 100);
     return webhook;
   };

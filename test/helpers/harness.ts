@@ -7,9 +7,9 @@ import { LocalKeyCipher } from '../../lambdas/shared/adapters/secret-cipher';
 import { ENV, type EventType } from '../../lambdas/shared/contract';
 import type { Webhook } from '../../lambdas/shared/domain/model';
 import { createDeliveryRuntime, type DeliveryRuntime, type DeliveryRuntimeOverrides } from '../../lambdas/shared/runtime';
-import { generateSecret } from '../../lambdas/shared/signing';
 import { ensureTables, LOCAL_AWS_CONFIG, type LocalDynamo, startDynalite, type TableNames } from '../../local/dynamo';
 import { CollectingDeadLetters, CollectingRetryQueue, CountingMetrics, ManualClock, MemoryLog } from './fakes';
+import { webhookFixture } from './webhook-fixture';
 
 export const visitFixture = JSON.parse(readFileSync(join(__dirname, '../fixtures/visit.json'), 'utf8')) as Record<string, unknown> & { id: string };
 
@@ -120,19 +120,7 @@ export async function startHarness(): Promise<Harness> {
     async putWebhook(partial) {
       counter++;
       const now = new Date(clock.now()).toISOString();
-      const webhook: Webhook = {
-        webhookId: `wh_test${counter}`,
-        name: `hook ${counter}`,
-        eventTypes: ['NEW_VISIT', 'NEW_VISITOR'],
-        description: '',
-        headers: {},
-        enabled: true,
-        status: 'active',
-        createdAt: now,
-        updatedAt: now,
-        secret: generateSecret(),
-        ...partial,
-      };
+      const webhook = webhookFixture({ webhookId: `wh_test${counter}`, name: `hook ${counter}`, ...partial }, now);
       await doc.send(new PutCommand({ TableName: tables.webhooks, Item: webhook }));
       return webhook;
     },

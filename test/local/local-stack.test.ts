@@ -6,17 +6,17 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import type { Webhook } from '../../lambdas/shared/domain/model';
 import { publishVisitEvent } from '../../lambdas/shared/publisher';
-import { generateSecret } from '../../lambdas/shared/signing';
 import { LOCAL_AWS_CONFIG } from '../../local/dynamo';
 import { LOCAL_TABLES, type LocalStack, startLocalStack } from '../../local/stack';
 import { visitFixture } from '../helpers/harness';
 import { type Receiver, respond, startReceiver } from '../helpers/receiver';
 import { eventually } from '../helpers/eventually';
+import { webhookFixture } from '../helpers/webhook-fixture';
 
 async function putWebhook(stack: LocalStack, partial: Partial<Webhook> & Pick<Webhook, 'accountId' | 'url' | 'webhookId'>): Promise<Webhook> {
   const doc = DynamoDBDocumentClient.from(stack.dynamo.client);
   const now = new Date().toISOString();
-  const webhook: Webhook = { name: 'n', eventTypes: ['NEW_VISIT'], description: '', headers: {}, enabled: true, status: 'active', createdAt: now, updatedAt: now, secret: generateSecret(), ...partial };
+  const webhook = webhookFixture({ eventTypes: ['NEW_VISIT'], ...partial }, now);
   await doc.send(new PutCommand({ TableName: LOCAL_TABLES.webhooks, Item: webhook }));
   return webhook;
 }

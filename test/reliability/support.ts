@@ -10,10 +10,10 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventType } from '../../lambdas/shared/contract';
 import type { Webhook } from '../../lambdas/shared/domain/model';
 import { publishVisitEvent } from '../../lambdas/shared/publisher';
-import { generateSecret } from '../../lambdas/shared/signing';
 import { LOCAL_AWS_CONFIG } from '../../local/dynamo';
 import { LOCAL_TABLES, type LocalStack } from '../../local/stack';
 import { visitFixture } from '../helpers/harness';
+import { webhookFixture } from '../helpers/webhook-fixture';
 
 /**
  * Support for the fault suite: hostile receivers that HTTP servers cannot play (raw TCP), a
@@ -105,18 +105,7 @@ export const resetMidBody = (socket: Socket): void => {
 export async function putWebhook(stack: LocalStack, partial: Partial<Webhook> & Pick<Webhook, 'accountId' | 'webhookId' | 'url'>): Promise<Webhook> {
   const doc = DynamoDBDocumentClient.from(stack.dynamo.client);
   const now = new Date().toISOString();
-  const webhook: Webhook = {
-    name: partial.webhookId,
-    eventTypes: ['NEW_VISIT', 'NEW_VISITOR'],
-    description: '',
-    headers: {},
-    enabled: true,
-    status: 'active',
-    createdAt: now,
-    updatedAt: now,
-    secret: generateSecret(),
-    ...partial,
-  };
+  const webhook = webhookFixture({ name: partial.webhookId, ...partial }, now);
   await doc.send(new PutCommand({ TableName: LOCAL_TABLES.webhooks, Item: webhook }));
   return webhook;
 }
