@@ -20,10 +20,10 @@ import { createDeliveryHandler } from '../lambdas/delivery/app';
 import { createRetryHandler } from '../lambdas/retry/app';
 import { ENV, PIPELINE } from '../lambdas/shared/contract';
 import { KmsEnvelopeCipher, type SecretCipher } from '../lambdas/shared/adapters/secret-cipher';
-import type { LogSink } from '../lambdas/shared/domain/ports';
 import { createDeliveryRuntime, type DeliveryRuntime, secretCipherFromEnv } from '../lambdas/shared/runtime';
 import { type PollSource, QueueConsumer, type SqsHandler } from './consumer';
 import { type CfnTemplate, loadStackTemplate, provisionTemplate, type ProvisionedStack, webhooksPipeline } from './provision';
+import { terminalLog } from './stack';
 
 /**
  * URL of the queue the delivery function consumes. Lambda learns it from its event source
@@ -198,24 +198,6 @@ export interface EmulatorStack {
   readonly retryQueueUrl: string;
   /** Stops polling and lets in-flight invocations finish; their records stay or go as they end. */
   close(): Promise<void>;
-}
-
-/** Concise terminal log lines (the same format as the in-process runtime's). */
-export function terminalLog(print: (line: string) => void): LogSink {
-  const fmt = (level: string, message: string, extra: Record<string, unknown>[]) => {
-    const fields = Object.assign({}, ...extra) as Record<string, unknown>;
-    const kv = Object.entries(fields)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-      .join(' ');
-    print(`${new Date().toISOString()} ${level.padEnd(5)} ${message}${kv ? ` ${kv}` : ''}`);
-  };
-  return {
-    debug: () => undefined,
-    info: (m, ...e) => fmt('info', m, e),
-    warn: (m, ...e) => fmt('warn', m, e),
-    error: (m, ...e) => fmt('error', m, e),
-  };
 }
 
 function requireVar(env: NodeJS.ProcessEnv, name: string): string {

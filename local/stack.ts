@@ -83,8 +83,8 @@ class LocalDeadLetters implements DeadLetterSink {
   }
 }
 
-/** Concise human log lines for the terminal; secrets are never passed to it. */
-function terminalLog(print: (line: string) => void): LogSink {
+/** Concise human log lines for the terminal (local and emulator modes); secrets are never passed to it. */
+export function terminalLog(print: (line: string) => void): LogSink {
   const fmt = (level: string, message: string, extra: Record<string, unknown>[]) => {
     const fields = Object.assign({}, ...extra) as Record<string, unknown>;
     const kv = Object.entries(fields)
