@@ -7,6 +7,7 @@ import { METRICS } from '../shared/contract';
 import { InvalidEventError, parseEventBridgeRecord } from '../shared/events';
 import { logger, metrics } from '../shared/powertools';
 import { REDRIVEN_ATTRIBUTE } from '../shared/redrive';
+import type { DeliveredBatch } from '../shared/domain/delivered-batch';
 import type { DeliveryRuntime } from '../shared/runtime';
 
 /**
@@ -15,7 +16,7 @@ import type { DeliveryRuntime } from '../shared/runtime';
  * the events DLQ with its reason and never fails the rest of the batch.
  */
 export function createRecordHandler(runtime: DeliveryRuntime) {
-  return async (record: SQSRecord): Promise<void> => {
+  return async (record: SQSRecord, delivered?: DeliveredBatch): Promise<void> => {
     let event;
     try {
       event = parseEventBridgeRecord(record.body);
@@ -29,7 +30,7 @@ export function createRecordHandler(runtime: DeliveryRuntime) {
     // A second receive, or a message redriven from a DLQ, may follow deliveries that already
     // happened: check the records before sending (a first receive cannot have any).
     const redelivery = Number(record.attributes?.ApproximateReceiveCount ?? '1') > 1 || record.messageAttributes?.[REDRIVEN_ATTRIBUTE] !== undefined;
-    const outcome = await runtime.service.deliverEvent(event, { redelivery });
+    const outcome = await runtime.service.deliverEvent(event, { redelivery, ...(delivered ? { batch: { owner: record.messageId, delivered } } : {}) });
     runtime.log.debug('event processed', { eventId: event.eventId, accountId: event.accountId, matched: outcome.matched });
   };
 }
@@ -40,9 +41,20 @@ export function createDeliveryHandler(runtime: DeliveryRuntime) {
   // One processor per invocation: a BatchProcessor keeps the batch's successes and failures on
   // itself, so a shared one lets concurrent invocations (the local runtime's consumers run
   // several) wipe each other's failures, and a failed record would be deleted as if delivered.
-  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false }),
-  )
+  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    // Successful first attempts are recorded together once every record is done; a record whose
+    // success could not be recorded fails, so SQS redelivers it (see DeliveredBatch).
+    const delivered = runtime.service.deliveredBatch();
+    const response = await processPartialResponse(event, (record: SQSRecord) => recordHandler(record, delivered), new BatchProcessor(EventType.SQS), {
+      context,
+      throwOnFullBatchFailure: false,
+    });
+    const unstored = await delivered.flush();
+    if (unstored.size === 0) return response;
+    const failures = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+    for (const messageId of unstored) failures.add(messageId);
+    return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
+  })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }

@@ -16,7 +16,7 @@ const HOOKS: ReadonlyArray<readonly [suffix: string, status: number]> = [
   ['down', 500],
 ];
 
-describe('DynamoDB throttling and 5xx during lookup (Query) and attempt recording (UpdateItem)', () => {
+describe('DynamoDB throttling and 5xx during lookup (Query) and attempt recording (BatchWriteItem, UpdateItem)', () => {
   let stack: LocalStack;
   const receivers: Receiver[] = [];
   afterAll(async () => {
@@ -27,9 +27,10 @@ describe('DynamoDB throttling and 5xx during lookup (Query) and attempt recordin
   it('loses nothing: every pair ends delivered (duplicates keep their webhook-id) or failed and dead-lettered', async () => {
     const started = Date.now();
     // The first three webhook lookups fail (each fails a whole batch), then a fifth of the
-    // UpdateItem calls fail at random, up to a budget: the run ends, and no message fails often
-    // enough to reach its queue's DLQ.
-    const faults = new DynamoFaults({ QueryCommand: { rate: 1, max: 3 }, UpdateItemCommand: { rate: 0.2, max: 40 } });
+    // UpdateItem calls (failures, retries, fallbacks) and a third of the BatchWriteItem calls
+    // (successes) fail at random, up to a budget: the run ends, and no message fails often enough
+    // to reach its queue's DLQ.
+    const faults = new DynamoFaults({ QueryCommand: { rate: 1, max: 3 }, UpdateItemCommand: { rate: 0.2, max: 40 }, BatchWriteItemCommand: { rate: 0.33, max: 12 } });
     stack = await startLocalStack({
       port: 0,
       dataDir: ':memory:',
@@ -93,13 +94,15 @@ describe('DynamoDB throttling and 5xx during lookup (Query) and attempt recordin
       accounts: ACCOUNTS.length,
       'Query faults / calls': `${faults.total('QueryCommand')} / ${faults.callCount('QueryCommand')}`,
       'UpdateItem faults / calls': `${faults.total('UpdateItemCommand')} / ${faults.callCount('UpdateItemCommand')}`,
+      'BatchWriteItem faults / calls': `${faults.total('BatchWriteItemCommand')} / ${faults.callCount('BatchWriteItemCommand')}`,
       kinds: faults.summary(),
       'wall time (s)': ((Date.now() - started) / 1000).toFixed(1),
     });
 
-    // The faults really reached our code (not absorbed by SDK retries): both commands, throttling and 5xx.
+    // The faults really reached our code (not absorbed by SDK retries): every command, throttling and 5xx.
     expect(faults.total('QueryCommand')).toBe(3);
     expect(faults.total('UpdateItemCommand')).toBeGreaterThan(10);
+    expect(faults.total('BatchWriteItemCommand')).toBeGreaterThan(2);
     for (const name of ['ProvisionedThroughputExceededException', 'ThrottlingException', 'InternalServerError']) expect(faults.summary()).toContain(name);
     expect(faults.attemptsSeen.length).toBe(faults.total());
     expect(new Set(faults.attemptsSeen)).toEqual(new Set([1]));

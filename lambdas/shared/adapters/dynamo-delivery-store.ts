@@ -1,9 +1,13 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeliveryRecord } from '../domain/model';
 import type { AttemptWrite, DeliveryQuery, DeliveryStore, Page } from '../domain/ports';
 import { decodeCursor, encodeCursor, isConditionalCheckFailed } from './dynamo-client';
 
 const DAY_SECONDS = 86_400;
+/** DynamoDB's limit of items per BatchWriteItem. */
+const BATCH_WRITE_MAX = 25;
+/** Rounds of BatchWriteItem for unprocessed items before falling back to one write each. */
+const BATCH_WRITE_ROUNDS = 3;
 
 /**
  * Deliveries table: partition `pk` = `<accountId>#<webhookId>`, sort `deliveryId` (time-ordered,
@@ -100,6 +104,60 @@ export class DynamoDeliveryStore implements DeliveryStore {
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
     }
+  }
+
+  /**
+   * First attempts' `delivered` records, 25 per `BatchWriteItem` (puts: the item is new, and a
+   * delivered record is final anyway). Unprocessed items are retried with backoff, then written
+   * one by one with the conditional update; what still fails is returned.
+   */
+  async writeDelivered(writes: readonly AttemptWrite[]): Promise<readonly AttemptWrite[]> {
+    const failed: AttemptWrite[] = [];
+    for (let start = 0; start < writes.length; start += BATCH_WRITE_MAX) {
+      const chunk = writes.slice(start, start + BATCH_WRITE_MAX);
+      const byKey = new Map(chunk.map((w) => [`${DynamoDeliveryStore.pk(w.accountId, w.webhookId)}\n${w.deliveryId}`, w]));
+      let requests = chunk.map((w) => ({ PutRequest: { Item: this.deliveredItem(w) } }));
+      try {
+        for (let round = 0; requests.length > 0 && round < BATCH_WRITE_ROUNDS; round++) {
+          if (round > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
+          const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+          requests = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+        }
+      } catch {
+        // The whole request failed (throttled, network): every item of the chunk falls back.
+      }
+      for (const request of requests) {
+        const item = request.PutRequest?.Item as { pk?: string; deliveryId?: string } | undefined;
+        const write = item ? byKey.get(`${item.pk}\n${item.deliveryId}`) : undefined;
+        if (!write) continue;
+        try {
+          await this.write(write);
+        } catch {
+          failed.push(write);
+        }
+      }
+    }
+    return failed;
+  }
+
+  private deliveredItem(w: AttemptWrite): Record<string, unknown> {
+    const attempt = w.attempt;
+    return {
+      pk: DynamoDeliveryStore.pk(w.accountId, w.webhookId),
+      deliveryId: w.deliveryId,
+      accountId: w.accountId,
+      webhookId: w.webhookId,
+      eventId: w.eventId,
+      eventType: w.eventType,
+      createdAt: w.createdAt,
+      updatedAt: attempt?.at ?? new Date().toISOString(),
+      status: 'delivered',
+      expiresAt: Math.floor(Date.now() / 1000) + this.retentionDays * DAY_SECONDS,
+      attemptCount: attempt ? 1 : 0,
+      attempts: attempt ? [attempt] : [],
+      ...(attempt?.statusCode !== undefined ? { lastStatusCode: attempt.statusCode } : {}),
+      ...(attempt?.error !== undefined ? { lastError: attempt.error } : {}),
+    };
   }
 
   async list(accountId: string, webhookId: string, query: DeliveryQuery): Promise<Page<DeliveryRecord>> {

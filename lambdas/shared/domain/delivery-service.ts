@@ -4,7 +4,8 @@ import type { HttpSender, SendResult } from '../http-sender';
 import { secretKey, signatureHeader } from '../signing';
 import { type RetryMessage, type RetryQueue } from './messages';
 import { type AttemptRecord, type AttemptTrigger, deliveryIdFor, isSubscribed, type Webhook } from './model';
-import type { Clock, DeadLetterSink, DeliveryStore, LogSink, MetricSink, WebhookStore } from './ports';
+import type { AttemptWrite, Clock, DeadLetterSink, DeliveryStore, LogSink, MetricSink, WebhookStore } from './ports';
+import { DeliveredBatch } from './delivered-batch';
 import type { RetryPolicy } from './retry-policy';
 import { mapLimit } from './concurrency';
 
@@ -81,7 +82,7 @@ export class DeliveryService {
    * receive count is above 1) turns on the idempotency check: deliveries already recorded are
    * not attempted again. Throws if any step could not be recorded, so the queue redelivers.
    */
-  async deliverEvent(event: VisitEvent, options: { redelivery: boolean }): Promise<EventOutcome> {
+  async deliverEvent(event: VisitEvent, options: { redelivery: boolean; batch?: { owner: string; delivered: DeliveredBatch } }): Promise<EventOutcome> {
     const { webhooks: store, log } = this.deps;
     const all = await store.listByAccount(event.accountId);
     const matching = all.filter((w) => isSubscribed(w, event.eventType) && (w.enabled || w.status === 'auto-disabled'));
@@ -114,7 +115,7 @@ export class DeliveryService {
           log.info('circuit open: scheduling without an inline attempt', { webhookId: webhook.webhookId, deliveryId });
           return { webhookId: webhook.webhookId, deliveryId, outcome: await this.scheduleRetry(job, webhook, undefined, undefined) };
         }
-        return { webhookId: webhook.webhookId, deliveryId, outcome: await this.attempt(webhook, job) };
+        return { webhookId: webhook.webhookId, deliveryId, outcome: await this.attempt(webhook, job, options.batch) };
       } catch (err) {
         errors.push(err);
         log.error('delivery could not be completed or recorded; the event will be redelivered', {
@@ -143,14 +144,24 @@ export class DeliveryService {
     return this.attempt(webhook, job);
   }
 
-  /** Signs and sends one attempt, then records it and decides what comes next. */
-  async attempt(webhook: Webhook, job: DeliveryJob): Promise<AttemptOutcome> {
+  /** A batch for the `delivered` records of one invocation's first attempts (see DeliveredBatch). */
+  deliveredBatch(): DeliveredBatch {
+    return new DeliveredBatch(this.deps.deliveries, this.deps.log);
+  }
+
+  /**
+   * Signs and sends one attempt, then records it and decides what comes next. With `batch`, a
+   * success is recorded when the batch is flushed (the caller owns that), not before returning.
+   */
+  async attempt(webhook: Webhook, job: DeliveryJob, batch?: { owner: string; delivered: DeliveredBatch }): Promise<AttemptOutcome> {
     const { clock, metrics, log } = this.deps;
     const result = await this.send(webhook, job);
     const attempt = toAttemptRecord(result, job, clock.now());
     const logContext = { webhookId: job.webhookId, deliveryId: job.deliveryId, eventId: job.eventId, trigger: job.trigger };
     if (result.ok) {
-      await this.deps.deliveries.write({ ...recordBase(job), status: 'delivered', attempt });
+      const write: AttemptWrite = { ...recordBase(job), status: 'delivered', attempt };
+      if (batch) batch.delivered.add(batch.owner, write);
+      else await this.deps.deliveries.write(write);
       if (webhook.failingSince) await this.deps.webhooks.clearFailing(job.accountId, job.webhookId);
       metrics.count(METRICS.delivered);
       metrics.milliseconds(METRICS.latency, result.durationMs);

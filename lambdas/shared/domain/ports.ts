@@ -102,6 +102,11 @@ export interface DeliveryStore {
    * never downgrades it (conditional write).
    */
   write(write: AttemptWrite): Promise<void>;
+  /**
+   * Writes the `delivered` records of first attempts (no earlier record expected), many per
+   * request. Returns the writes that could not be stored. Optional: without it, `write` each.
+   */
+  writeDelivered?(writes: readonly AttemptWrite[]): Promise<readonly AttemptWrite[]>;
   list(accountId: string, webhookId: string, query: DeliveryQuery): Promise<Page<DeliveryRecord>>;
 }
 
