@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
+import { BUNDLE_EXTERNALS } from '../lib/bundling';
 import { BUILD_DIR, ROOT } from './build';
 import { type Summary, summarize } from './stats';
 
@@ -61,8 +62,8 @@ function contributor(input: string): string {
   return input.split('/').slice(0, 2).join('/');
 }
 
-/** Bundles one entry with the options of lib/function-defaults.ts (bundling: minify, sourceMap, node22, cjs, external @aws-sdk/*). */
-export async function bundle(entry: string, outdir: string, root: string = ROOT, external: string[] = ['@aws-sdk/*']): Promise<{ file: string; metafile: Metafile }> {
+/** Bundles one entry with the options of lib/function-defaults.ts (bundling: minify, sourceMap, node22, cjs, BUNDLE_EXTERNALS). */
+export async function bundle(entry: string, outdir: string, root: string = ROOT, external: readonly string[] = BUNDLE_EXTERNALS): Promise<{ file: string; metafile: Metafile }> {
   const result = await build({
     entryPoints: [join(root, entry)],
     outfile: join(outdir, 'index.js'),
@@ -72,7 +73,7 @@ export async function bundle(entry: string, outdir: string, root: string = ROOT,
     format: 'cjs',
     minify: true,
     sourcemap: true,
-    external,
+    external: [...external],
     metafile: true,
     logLevel: 'silent',
   });

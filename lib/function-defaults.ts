@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { BUNDLE_EXTERNALS } from './bundling';
 import type { LogLevel } from './config';
 
 /** The repository root: entries, the lock file and esbuild's working directory hang off it. */
@@ -15,6 +16,7 @@ export const METRICS_NAMESPACE = 'VisitWebhooks';
 
 /** The Lambda runtime of every function; the code itself also runs on Node 20 for tests. */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_22_X;
+
 
 export interface WebhooksFunctionProps {
   /** Handler file, relative to the repository root (e.g. `lambdas/delivery/handler.ts`). */
@@ -114,7 +116,7 @@ export class WebhooksFunction extends Construct {
         minify: true,
         sourceMap: true,
         // AWS SDK v3 ships in the nodejs22.x runtime; leaving it out keeps bundles small.
-        externalModules: ['@aws-sdk/*'],
+        externalModules: [...BUNDLE_EXTERNALS],
       },
     });
   }

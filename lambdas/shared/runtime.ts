@@ -1,6 +1,5 @@
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import type { SQSClientConfig } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DEFAULTS, ENV } from './contract';
 import { booleanEnv, numberEnv, optionalEnv, parseRetrySchedule, requiredEnv } from './config';
@@ -9,7 +8,7 @@ import { createDocumentClient } from './adapters/dynamo-client';
 import { DynamoDeliveryStore } from './adapters/dynamo-delivery-store';
 import { DynamoWebhookStore } from './adapters/dynamo-webhook-store';
 import { KmsEnvelopeCipher, LocalKeyCipher, type SecretCipher } from './adapters/secret-cipher';
-import { SqsDeadLetterSink, SqsRetryQueue } from './adapters/sqs';
+import { lazySqsClient, SqsDeadLetterSink, SqsRetryQueue } from './adapters/sqs';
 import { DeliveryService } from './domain/delivery-service';
 import type { RetryQueue } from './domain/messages';
 import { type Clock, type DeadLetterSink, type LogSink, type MetricSink, systemClock } from './domain/ports';
@@ -55,7 +54,7 @@ export interface DeliveryRuntimeOverrides {
 /** The secrets cipher the environment configures: KMS in AWS, a local key elsewhere; none is an error. */
 export function secretCipherFromEnv(env: NodeJS.ProcessEnv): SecretCipher {
   const kmsKey = optionalEnv(ENV.secretsKmsKeyId, env);
-  if (kmsKey) return new KmsEnvelopeCipher(new KMSClient({}), kmsKey);
+  if (kmsKey) return new KmsEnvelopeCipher(undefined, kmsKey); // KMS client created on first use
   const localKey = optionalEnv(ENV.secretsKey, env);
   if (localKey) return new LocalKeyCipher(Buffer.from(localKey, 'base64'));
   throw new Error(`signing secrets must be encrypted at rest: set ${ENV.secretsKmsKeyId} (AWS) or ${ENV.secretsKey} (base64 of 32 bytes)`);
@@ -65,14 +64,14 @@ export function secretCipherFromEnv(env: NodeJS.ProcessEnv): SecretCipher {
 export function createDeliveryRuntime(env: NodeJS.ProcessEnv = process.env, o: DeliveryRuntimeOverrides = {}): DeliveryRuntime {
   const clock = o.clock ?? systemClock;
   const doc = o.doc ?? createDocumentClient(o.dynamoConfig);
-  const needsSqs = !o.retryQueue || !o.eventsDlq || !o.failedSink;
-  const sqs = needsSqs ? new SQSClient(o.sqsConfig ?? {}) : undefined;
+  // Created (and @aws-sdk/client-sqs loaded) on first use: only failures write to SQS.
+  const sqs = lazySqsClient(o.sqsConfig ?? {});
   const cipher = o.cipher ?? secretCipherFromEnv(env);
   const webhooks = new CachedWebhookStore(new DynamoWebhookStore(doc, requiredEnv(ENV.webhooksTable, env), cipher), DEFAULTS.webhookCacheTtlMs, clock);
   const deliveries = new DynamoDeliveryStore(doc, requiredEnv(ENV.deliveriesTable, env), numberEnv(ENV.retentionDays, DEFAULTS.deliveryRetentionDays, env));
-  const retryQueue = o.retryQueue ?? new SqsRetryQueue(sqs as SQSClient, requiredEnv(ENV.retryQueueUrl, env));
-  const eventsDlq = o.eventsDlq ?? new SqsDeadLetterSink(sqs as SQSClient, requiredEnv(ENV.eventsDlqUrl, env));
-  const failedSink = o.failedSink ?? new SqsDeadLetterSink(sqs as SQSClient, requiredEnv(ENV.failedQueueUrl, env));
+  const retryQueue = o.retryQueue ?? new SqsRetryQueue(sqs, requiredEnv(ENV.retryQueueUrl, env));
+  const eventsDlq = o.eventsDlq ?? new SqsDeadLetterSink(sqs, requiredEnv(ENV.eventsDlqUrl, env));
+  const failedSink = o.failedSink ?? new SqsDeadLetterSink(sqs, requiredEnv(ENV.failedQueueUrl, env));
   const schedule = optionalEnv(ENV.retrySchedule, env);
   const retryPolicy = createRetryPolicy(schedule ? parseRetrySchedule(schedule) : DEFAULTS.retryScheduleSeconds, o.random);
   const sender =

@@ -1,5 +1,13 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
+
+type KmsSdk = typeof import('@aws-sdk/client-kms');
+let sdk: KmsSdk | undefined;
+/** `@aws-sdk/client-kms`, required on first use (the first secret to decrypt), not at init. */
+function kmsSdk(): KmsSdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (sdk ??= require('@aws-sdk/client-kms') as KmsSdk);
+}
 
 /**
  * Signing secrets are encrypted at rest beyond the table's own encryption: AES-256-GCM with
@@ -62,13 +70,22 @@ export class KmsEnvelopeCipher implements SecretCipher {
   private dataKey: Promise<{ plaintext: Buffer; encrypted: string }> | undefined;
   private readonly decrypted = new Map<string, Promise<Buffer>>();
 
+  private kmsClient: KMSClient | undefined;
+
+  /** Without a client, one is created on first use. */
   constructor(
-    private readonly kms: KMSClient,
+    kms: KMSClient | undefined,
     private readonly keyId: string,
-  ) {}
+  ) {
+    this.kmsClient = kms;
+  }
+
+  private get kms(): KMSClient {
+    return (this.kmsClient ??= new (kmsSdk().KMSClient)({}));
+  }
 
   async encrypt(plaintext: string, context: string): Promise<string> {
-    this.dataKey ??= this.kms.send(new GenerateDataKeyCommand({ KeyId: this.keyId, KeySpec: 'AES_256' })).then((out) => {
+    this.dataKey ??= this.kms.send(new (kmsSdk().GenerateDataKeyCommand)({ KeyId: this.keyId, KeySpec: 'AES_256' })).then((out) => {
       if (!out.Plaintext || !out.CiphertextBlob) throw new Error('KMS returned no data key');
       return { plaintext: Buffer.from(out.Plaintext), encrypted: Buffer.from(out.CiphertextBlob).toString('base64url') };
     });
@@ -87,7 +104,7 @@ export class KmsEnvelopeCipher implements SecretCipher {
     if (!encryptedKey || !sealed) throw new Error('malformed encrypted secret');
     let key = this.decrypted.get(encryptedKey);
     if (!key) {
-      key = this.kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(encryptedKey, 'base64url'), KeyId: this.keyId })).then((out) => {
+      key = this.kms.send(new (kmsSdk().DecryptCommand)({ CiphertextBlob: Buffer.from(encryptedKey, 'base64url'), KeyId: this.keyId })).then((out) => {
         if (!out.Plaintext) throw new Error('KMS returned no plaintext');
         return Buffer.from(out.Plaintext);
       });
