@@ -40,7 +40,7 @@ export interface BundleFigures {
   readonly name: string;
   readonly entry: string;
   readonly error?: string;
-  /** index.js as CDK's NodejsFunction builds it (minified, node22, cjs, @aws-sdk/* external). */
+  /** index.js as CDK's NodejsFunction builds it (minified, node22, cjs, the externals of lib/bundling.ts). */
   readonly bytes?: number;
   readonly sourceMapBytes?: number;
   /** Largest contributors to the bundle, by package or project directory. */

@@ -7,6 +7,7 @@
  *   npm run bench -- --quick           smoke run (< 60 s; also BENCH_QUICK=1), numbers printed, not asserted
  *   npm run bench -- --only throughput,coldstart
  *   npm run bench -- --profile         CPU profiles of the handler (bench/*.cpuprofile) with a summary
+ *   npm run bench -- --profile --profile-mode handler-stub-dynamo   the same, DynamoDB answered in memory
  *   npm run bench -- --runs 7 --rate 50 --payload-bytes 1536
  */
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,7 @@ import { benchPayload } from './payload';
 import { printProfile, type ProfileSummary, summarizeProfile } from './profile';
 import type { ReceiverReady } from './receiver';
 import { fmt } from './stats';
-import type { RunResult, SubjectSpec } from './subject';
+import type { RunResult, SubjectMode, SubjectSpec } from './subject';
 import { runThroughput, type ThroughputCase } from './throughput';
 
 const TARGETS = { ratio: 0.85, p99Ms: 50, deliveryBundleKiB: 250, initMs: 100 } as const;
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string' },
     'payload-bytes': { type: 'string', default: '1536' },
     profile: { type: 'boolean', default: false },
+    'profile-mode': { type: 'string', default: 'handler' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results.json') },
   },
 });
@@ -99,7 +101,7 @@ function printLatency(l: LatencyFigures): void {
 }
 
 function printColdStart(bundles: BundleFigures[]): void {
-  print('Cold start: bundles as CDK builds them (minify, node22, cjs, @aws-sdk/* external); init = require() in a fresh node process');
+  print('Cold start: bundles as CDK builds them (minify, node22, cjs; externals: @aws-sdk/* and two lazily required undici files, lib/bundling.ts); init = require() in a fresh node process');
   print('  (@aws-sdk/* resolved from node_modules here, as the Lambda runtime provides it)');
   print(`${pad('  function', 14)}${padL('bundle KiB', 12)}${padL('map KiB', 10)}${padL('init ms (as deployed)', 24)}${padL('init ms (no src maps)', 24)}${padL('process ms', 14)}  largest contents`);
   for (const b of bundles) {
@@ -130,6 +132,8 @@ function printMemory(cases: ThroughputCase[]): void {
 }
 
 async function profile(children: Awaited<ReturnType<typeof buildChildren>>): Promise<Record<string, ProfileSummary>> {
+  const profileMode = args['profile-mode'] as SubjectMode;
+  if (profileMode !== 'handler' && profileMode !== 'handler-stub-dynamo') throw new Error('--profile-mode is handler or handler-stub-dynamo');
   const dynamo = await forkChild<DynamoReady>(children['dynamo-server']);
   const out: Record<string, ProfileSummary> = {};
   try {
@@ -145,7 +149,7 @@ async function profile(children: Awaited<ReturnType<typeof buildChildren>>): Pro
         execArgv: ['--enable-source-maps', '--cpu-prof', `--cpu-prof-dir=${dir}`],
       });
       const spec: SubjectSpec = {
-        mode: 'handler',
+        mode: profileMode,
         urls: receiver.ready.ports.map((p, i) => `http://127.0.0.1:${p}/hook/${i}`),
         secrets: receiver.ready.ports.map(() => generateSecret()),
         batchSize: PIPELINE.batchSize,
@@ -164,7 +168,7 @@ async function profile(children: Awaited<ReturnType<typeof buildChildren>>): Pro
       out[`fanOut${fanOut}`] = summary;
       print();
       print(`(${result.deliveries} deliveries, ${((result.cpuMicros / result.deliveries) * 1000 / 1e6).toFixed(3)} CPU-s/1k under the profiler; profile kept in ${kept.slice(ROOT.length + 1)})`);
-      printProfile(`Handler CPU profile, fan-out ${fanOut}`, summary, print);
+      printProfile(`Handler CPU profile (${profileMode}), fan-out ${fanOut}`, summary, print);
     }
   } finally {
     await dynamo.close();

@@ -424,15 +424,29 @@ interface CpuFigures {
   readonly perEventMs: number;
   /** ms of CPU per delivery on the HTTP path (sign, send, log), without AWS calls. */
   readonly perDeliveryHttpMs: number;
-  /** ms of CPU per AWS SDK call (DynamoDB/SQS), measured as handler minus DynamoDB-stubbed handler. */
+  /**
+   * ms of CPU per delivered attempt for its attempt-log record, written with the batch's other
+   * successes (one BatchWriteItem per invocation): handler minus DynamoDB-stubbed handler at fan-out 1.
+   */
+  readonly perDeliveredRecordMs: number;
+  /** ms of CPU per single-item AWS SDK call (UpdateItem, GetItem, SendMessage) on the failure path. */
   readonly perAwsCallMs: number;
 }
 
 /**
- * Measured by `npm run bench` on 2026-11-28 (Node 20, 2-vCPU Xeon VM; handler 1.76, stubbed 0.31 and
- * 0.27 CPU-s/1k at fan-out 1 and 10); used when bench/results.json is absent or from a quick run.
+ * Measured by `npm run bench` on 2026-11-28 (Node 20, 2-vCPU Xeon VM; handler 0.81, stubbed 0.35 and
+ * 0.22 CPU-s/1k at fan-out 1 and 10, successes recorded in batches); used when bench/results.json
+ * is absent or from a quick run. A single-item SDK call (1.45 ms) was measured by A/B when every
+ * attempt made one UpdateItem; results.json cannot give it any more, so it stays built in.
  */
-const DEFAULT_CPU: CpuFigures = { source: 'built-in figures measured by npm run bench on 2026-11-28', perEventMs: 0.05, perDeliveryHttpMs: 0.27, perAwsCallMs: 1.45 };
+const SINGLE_CALL_MS = 1.45;
+const DEFAULT_CPU: CpuFigures = {
+  source: 'built-in figures measured by npm run bench on 2026-11-28',
+  perEventMs: 0.14,
+  perDeliveryHttpMs: 0.2,
+  perDeliveredRecordMs: 0.46,
+  perAwsCallMs: SINGLE_CALL_MS,
+};
 
 function cpuFigures(): CpuFigures {
   const file = args.bench as string;
@@ -448,7 +462,13 @@ function cpuFigures(): CpuFigures {
   // CPU-s per 1k deliveries = ms per delivery. Per event e, per delivery d: fan-out 1 → e + d, fan-out 10 → e/10 + d.
   const d = (10 * s10 - s1) / 9;
   const e = Math.max(0, s1 - d);
-  return { source: `bench/results.json of ${results.date ?? '?'}`, perEventMs: e, perDeliveryHttpMs: Math.max(0, d), perAwsCallMs: Math.max(0, h1 - s1) };
+  return {
+    source: `bench/results.json of ${results.date ?? '?'}`,
+    perEventMs: e,
+    perDeliveryHttpMs: Math.max(0, d),
+    perDeliveredRecordMs: Math.max(0, h1 - s1),
+    perAwsCallMs: SINGLE_CALL_MS,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -535,8 +555,7 @@ async function main(): Promise<void> {
   // and on AWS calls does not. Duration = waits + CPU / share (no overlap assumed: conservative).
   const share = (mb: number) => Math.min(1, mb / priceTable.assumptions.lambdaFullVcpuAtMb);
   const gbSecondPrice = (arch: string) => (arch === 'arm64' ? prices.lambda.gbSecondArm64 : prices.lambda.gbSecondX86);
-  const awsCallsOk = [...sim.success.dynamo.values()].reduce((n, v) => n + v.calls, 0);
-  const cpuPerOkDeliveryMs = (cpu.perDeliveryHttpMs + awsCallsOk * cpu.perAwsCallMs) * input.cpuFactor;
+  const cpuPerOkDeliveryMs = (cpu.perDeliveryHttpMs + cpu.perDeliveredRecordMs) * input.cpuFactor;
   const cpuPerEventMs = cpu.perEventMs * input.cpuFactor;
   const failingInBatch = 1 - (1 - input.failureRate) ** (batchFill * input.fanOut);
   const deliveryCpuMs = batchFill * (cpuPerEventMs + input.fanOut * cpuPerOkDeliveryMs);
@@ -645,7 +664,7 @@ async function main(): Promise<void> {
     `From the code (real handlers on dynalite): a delivered attempt = ${describeOps(sim.success)}; a failing delivery = ${describeOps(sim.failing)}, ` +
       `${sim.retryHops} re-delay hops + ${sim.retryAttempts} due retries`,
   );
-  console.log(`CPU: ${cpu.perEventMs.toFixed(2)} ms/event + ${cpu.perDeliveryHttpMs.toFixed(2)} ms/delivery + ${cpu.perAwsCallMs.toFixed(2)} ms per AWS call (${cpu.source}${input.cpuFactor !== 1 ? `, ×${input.cpuFactor}` : ''})`);
+  console.log(`CPU: ${cpu.perEventMs.toFixed(2)} ms/event + ${cpu.perDeliveryHttpMs.toFixed(2)} ms/delivery + ${cpu.perDeliveredRecordMs.toFixed(2)} ms per delivered record (batched) + ${cpu.perAwsCallMs.toFixed(2)} ms per single-item AWS call (${cpu.source}${input.cpuFactor !== 1 ? `, ×${input.cpuFactor}` : ''})`);
   console.log(`Assumed: slowest endpoint response per batch ${input.endpointMs} ms (failing ${input.failingEndpointMs} ms), AWS call ${input.awsCallMs} ms, ${input.accounts} active accounts, batch fill ${batchFill.toFixed(1)}`);
   console.log('');
   console.log(`${'service'.padEnd(14)}${'item'.padEnd(84)}${'quantity'.padStart(16)}${'monthly'.padStart(10)}${'per M dlv'.padStart(11)}`);
@@ -670,10 +689,6 @@ async function main(): Promise<void> {
     [
       `retries wait without 15-minute re-delay hops (visibility timeout up to 12 h, or EventBridge Scheduler): ${sim.failing.retryRecords} → ${sim.retryAttempts} records per failing delivery`,
       (line('SQS', 'retry + failed queues') + line('SQS', 'retry queue') + line('Lambda', 'retry')) * (1 - sim.retryAttempts / Math.max(1, sim.failing.retryRecords)),
-    ],
-    [
-      'successful deliveries logged at DEBUG, not INFO (the attempt log and the DeliverySucceeded metric already record them)',
-      (Dok * sim.success.logBytes * 0.95 / 1e9) * prices.cloudwatch.logsIngestionPerGb,
     ],
     [
       'successes recorded several to an attempt-log item (e.g. per webhook and minute) instead of one item each (estimate: -80 % of their writes, -50 % of storage)',
