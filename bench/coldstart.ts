@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { BUNDLE_EXTERNALS } from '../lib/bundling';
@@ -51,6 +51,59 @@ export interface BundleFigures {
   readonly initMsNoSourceMaps?: Summary;
   /** Wall time of the whole `node -e require(...)` process, ms (node's own startup included). */
   readonly processMs?: Summary;
+  /**
+   * Where the init goes, as deployed: the AWS SDK clients the bundle loads at init, required first
+   * from where the Lambda runtime would provide them, then the bundle itself (reusing them).
+   */
+  readonly initSplit?: { readonly sdkModules: readonly string[]; readonly sdkMs: Summary; readonly restMs: Summary };
+}
+
+/**
+ * The AWS SDK packages a bundle names: esbuild keeps external requires as `require("@aws-sdk/x")`,
+ * at top level or (loaded on first use) inside functions; sdkLoadedAtInit keeps the former.
+ */
+function sdkModulesAtInit(code: string): string[] {
+  return [...new Set([...code.matchAll(/require\("(@aws-sdk\/[a-z0-9-]+)"\)/g)].map((m) => m[1] as string))];
+}
+
+/** One fresh process: require the given SDK packages first (timed), then the bundle (timed). */
+function initSplitOnce(file: string, sdk: readonly string[], nodeOptions: string): Promise<{ sdkMs: number; restMs: number; loaded: string[] }> {
+  const script = [
+    `const { createRequire } = require('node:module'); const r = createRequire(${JSON.stringify(file)});`,
+    `const t0 = performance.now(); for (const m of ${JSON.stringify(sdk)}) r(m); const t1 = performance.now();`,
+    `require(${JSON.stringify(file)}); const t2 = performance.now();`,
+    `process.stdout.write(JSON.stringify({ sdkMs: t1 - t0, restMs: t2 - t1 })); process.exit(0);`,
+  ].join('\n');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_OPTIONS: nodeOptions, ...HANDLER_ENV },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`init split failed (${code}): ${err.slice(0, 300)}`));
+      try {
+        resolve({ ...(JSON.parse(out) as { sdkMs: number; restMs: number }), loaded: [...sdk] });
+      } catch {
+        reject(new Error(`unexpected output: ${out.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
+/** Which of the bundle's `@aws-sdk/*` requires run at init: those in require.cache right after loading it. */
+function sdkLoadedAtInit(file: string, candidates: readonly string[]): Promise<string[]> {
+  const script = `require(${JSON.stringify(file)}); const { createRequire } = require('node:module'); const r = createRequire(${JSON.stringify(file)});
+process.stdout.write(JSON.stringify(${JSON.stringify(candidates)}.filter((m) => { try { return require.cache[r.resolve(m)] !== undefined; } catch { return false; } }))); process.exit(0);`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...HANDLER_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`sdk probe failed (${code})`))));
+  });
 }
 
 function contributor(input: string): string {
@@ -147,11 +200,15 @@ export async function runColdStart(options: { runs: number; log: (line: string) 
         asDeployed.push(await initOnce(built.file, '--enable-source-maps'));
         bare.push(await initOnce(built.file, ''));
       }
+      const sdkModules = await sdkLoadedAtInit(built.file, sdkModulesAtInit(readFileSync(built.file, 'utf8')));
+      const split: Array<{ sdkMs: number; restMs: number }> = [];
+      for (let i = 0; i < options.runs; i++) split.push(await initSplitOnce(built.file, sdkModules, '--enable-source-maps'));
       out.push({
         ...figures,
         initMs: summarize(asDeployed.map((s) => s.requireMs)),
         initMsNoSourceMaps: summarize(bare.map((s) => s.requireMs)),
         processMs: summarize(asDeployed.map((s) => s.processMs)),
+        initSplit: { sdkModules, sdkMs: summarize(split.map((x) => x.sdkMs)), restMs: summarize(split.map((x) => x.restMs)) },
       });
     } catch (err) {
       out.push({ ...figures, error: err instanceof Error ? err.message : String(err) });

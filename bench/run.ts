@@ -122,6 +122,12 @@ function printColdStart(bundles: BundleFigures[]): void {
   if (delivery?.bytes !== undefined) {
     print(`  delivery bundle ${(delivery.bytes / 1024).toFixed(0)} KiB: ${verdict(delivery.bytes / 1024 <= TARGETS.deliveryBundleKiB)} (≤ ${TARGETS.deliveryBundleKiB} KB)`);
   }
+  print('  where init goes (as deployed): the AWS SDK clients loaded at init, required first as the runtime provides them, then the rest of the bundle');
+  for (const b of bundles) {
+    if (!b.initSplit) continue;
+    const sdk = b.initSplit.sdkModules.map((m) => m.replace('@aws-sdk/', '')).join(' + ') || 'none';
+    print(`    ${pad(b.name, 11)} SDK (${sdk}) ${fmt(b.initSplit.sdkMs, 0, ' ms')}   the rest ${fmt(b.initSplit.restMs, 0, ' ms')}`);
+  }
   if (delivery?.initMs) print(`  delivery init ${delivery.initMs.median.toFixed(0)} ms: ${verdict(delivery.initMs.median <= TARGETS.initMs)} (≤ ${TARGETS.initMs} ms)`);
 }
 
