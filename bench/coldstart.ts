@@ -66,16 +66,14 @@ function sdkModulesAtInit(code: string): string[] {
   return [...new Set([...code.matchAll(/require\("(@aws-sdk\/[a-z0-9-]+)"\)/g)].map((m) => m[1] as string))];
 }
 
-/** One fresh process: require the given SDK packages first (timed), then the bundle (timed). */
-function initSplitOnce(file: string, sdk: readonly string[], nodeOptions: string): Promise<{ sdkMs: number; restMs: number; loaded: string[] }> {
-  const script = [
-    `const { createRequire } = require('node:module'); const r = createRequire(${JSON.stringify(file)});`,
-    `const t0 = performance.now(); for (const m of ${JSON.stringify(sdk)}) r(m); const t1 = performance.now();`,
-    `require(${JSON.stringify(file)}); const t2 = performance.now();`,
-    `process.stdout.write(JSON.stringify({ sdkMs: t1 - t0, restMs: t2 - t1 })); process.exit(0);`,
-  ].join('\n');
+/**
+ * Runs `script` in a fresh `node` process with the stack's environment and returns the JSON it
+ * writes to stdout, with the process's wall time (node's own startup included).
+ */
+function freshNode<T>(script: string, nodeOptions: string, what: string): Promise<{ value: T; processMs: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script], {
+    const started = performance.now();
+    const child = spawn(process.execPath, ['-e', `${script}\nprocess.exit(0);`], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_OPTIONS: nodeOptions, ...HANDLER_ENV },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -84,26 +82,33 @@ function initSplitOnce(file: string, sdk: readonly string[], nodeOptions: string
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`init split failed (${code}): ${err.slice(0, 300)}`));
+      const processMs = performance.now() - started;
+      if (code !== 0) return reject(new Error(`${what} failed (${code}): ${err.split('\n').find((l) => l.includes('Error')) ?? err.slice(0, 300)}`));
       try {
-        resolve({ ...(JSON.parse(out) as { sdkMs: number; restMs: number }), loaded: [...sdk] });
+        resolve({ value: JSON.parse(out) as T, processMs });
       } catch {
-        reject(new Error(`unexpected output: ${out.slice(0, 200)}`));
+        reject(new Error(`${what}: unexpected output: ${out.slice(0, 200)}`));
       }
     });
   });
 }
 
+/** One fresh process: require the given SDK packages first (timed), then the bundle (timed). */
+async function initSplitOnce(file: string, sdk: readonly string[], nodeOptions: string): Promise<{ sdkMs: number; restMs: number }> {
+  const script = [
+    `const { createRequire } = require('node:module'); const r = createRequire(${JSON.stringify(file)});`,
+    `const t0 = performance.now(); for (const m of ${JSON.stringify(sdk)}) r(m); const t1 = performance.now();`,
+    `require(${JSON.stringify(file)}); const t2 = performance.now();`,
+    `process.stdout.write(JSON.stringify({ sdkMs: t1 - t0, restMs: t2 - t1 }));`,
+  ].join('\n');
+  return (await freshNode<{ sdkMs: number; restMs: number }>(script, nodeOptions, 'init split')).value;
+}
+
 /** Which of the bundle's `@aws-sdk/*` requires run at init: those in require.cache right after loading it. */
-function sdkLoadedAtInit(file: string, candidates: readonly string[]): Promise<string[]> {
+async function sdkLoadedAtInit(file: string, candidates: readonly string[]): Promise<string[]> {
   const script = `require(${JSON.stringify(file)}); const { createRequire } = require('node:module'); const r = createRequire(${JSON.stringify(file)});
-process.stdout.write(JSON.stringify(${JSON.stringify(candidates)}.filter((m) => { try { return require.cache[r.resolve(m)] !== undefined; } catch { return false; } }))); process.exit(0);`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...HANDLER_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`sdk probe failed (${code})`))));
-  });
+process.stdout.write(JSON.stringify(${JSON.stringify(candidates)}.filter((m) => { try { return require.cache[r.resolve(m)] !== undefined; } catch { return false; } })));`;
+  return (await freshNode<string[]>(script, '', 'SDK probe')).value;
 }
 
 function contributor(input: string): string {
@@ -139,28 +144,10 @@ export interface InitSample {
 }
 
 /** One fresh `node` process that requires the bundle and prints how long the require took. */
-export function initOnce(file: string, nodeOptions: string): Promise<InitSample> {
-  const script = `const t0=performance.now();require(${JSON.stringify(file)});const t1=performance.now();process.stdout.write(JSON.stringify({requireMs:t1-t0}));process.exit(0);`;
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, ['-e', script], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_OPTIONS: nodeOptions, ...HANDLER_ENV },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('exit', (code) => {
-      const processMs = performance.now() - started;
-      if (code !== 0) return reject(new Error(`require failed (${code}): ${err.split('\n').find((l) => l.includes('Error')) ?? err.slice(0, 300)}`));
-      try {
-        resolve({ requireMs: (JSON.parse(out) as { requireMs: number }).requireMs, processMs });
-      } catch {
-        reject(new Error(`unexpected output: ${out.slice(0, 200)}`));
-      }
-    });
-  });
+export async function initOnce(file: string, nodeOptions: string): Promise<InitSample> {
+  const script = `const t0=performance.now();require(${JSON.stringify(file)});const t1=performance.now();process.stdout.write(JSON.stringify({requireMs:t1-t0}));`;
+  const { value, processMs } = await freshNode<{ requireMs: number }>(script, nodeOptions, 'require');
+  return { requireMs: value.requireMs, processMs };
 }
 
 export async function runColdStart(options: { runs: number; log: (line: string) => void }): Promise<BundleFigures[]> {
