@@ -5,6 +5,7 @@
  *   npm run cost                                   the issue's reference case (10 M events, fan-out 1, 1.5 KB, 1 % failing)
  *   npm run cost -- --region eu-west-1 --events 50000000 --fan-out 3 --payload-kb 4 --failure-rate 0.02
  *   npm run cost -- --failure-mode recover         failing deliveries succeed at their first retry (default: exhaust the schedule)
+ *   npm run cost -- --retention-days 90 --log-retention-days 30   attempt log and CloudWatch Logs retention (default: the stack's)
  *   npm run cost -- --json                         machine-readable
  *
  * Nothing here is a guess that the code could answer instead:
@@ -50,6 +51,7 @@ const { values: args } = parseArgs({
     'failure-rate': { type: 'string', default: '0.01' },
     'failure-mode': { type: 'string', default: 'exhaust' },
     'retention-days': { type: 'string' },
+    'log-retention-days': { type: 'string' },
     'endpoint-ms': { type: 'string', default: '200' },
     'failing-endpoint-ms': { type: 'string' },
     'aws-call-ms': { type: 'string', default: '8' },
@@ -501,6 +503,7 @@ function dynamoTotals(ops: Ops, table: string, kind: 'read' | 'write'): { calls:
 async function main(): Promise<void> {
   const stackFacts = readStack();
   const retentionDays = args['retention-days'] !== undefined ? num('retention-days', 1) : stackFacts.attemptLogRetentionDays;
+  const logRetentionDays = args['log-retention-days'] !== undefined ? num('log-retention-days', 1) : stackFacts.delivery.logRetentionDays;
   const sim = await simulate(input.payloadBytes, input.fanOut);
   const cpu = cpuFigures();
   const fr = priceTable.freeTier;
@@ -620,8 +623,8 @@ async function main(): Promise<void> {
     retryInvocations * platformBytesPerInvocation;
   const logGb = logBytes / 1e9;
   add({ service: 'CloudWatch', item: `log ingestion (${sim.success.logBytes.toFixed(0)} B per delivery, ${(sim.logBytesPerInvocation + platformBytesPerInvocation).toFixed(0)} B per invocation)`, quantity: logGb, unit: 'GB', usd: Math.max(0, logGb - free('logsGb')) * prices.cloudwatch.logsIngestionPerGb });
-  const logStoredGb = logGb * priceTable.assumptions.logsCompressionRatio * (d.logRetentionDays / DAYS_PER_MONTH);
-  add({ service: 'CloudWatch', item: `log storage (${d.logRetentionDays}-day retention, compressed)`, quantity: logStoredGb, unit: 'GB-month', usd: logStoredGb * prices.cloudwatch.logsStoragePerGbMonth });
+  const logStoredGb = logGb * priceTable.assumptions.logsCompressionRatio * (logRetentionDays / DAYS_PER_MONTH);
+  add({ service: 'CloudWatch', item: `log storage (${logRetentionDays}-day retention, compressed)`, quantity: logStoredGb, unit: 'GB-month', usd: logStoredGb * prices.cloudwatch.logsStoragePerGbMonth });
   // Custom metrics from EMF: the contract's six metric names and ColdStart, per function (service dimension).
   const customMetrics = 2 * 7;
   add({ service: 'CloudWatch', item: 'custom metrics (EMF: 7 names × 2 functions)', quantity: customMetrics, unit: 'metrics', usd: Math.max(0, customMetrics - free('customMetrics')) * prices.cloudwatch.customMetricMonth, fixed: true });
@@ -644,7 +647,7 @@ async function main(): Promise<void> {
   const topItems = [...lines].sort((a, b) => b.usd - a.usd).slice(0, 3);
 
   if (args.json) {
-    console.log(JSON.stringify({ input: { ...input, retentionDays }, prices: { region: input.region, dated: priceTable.dated, verified: prices.verified }, stack: stackFacts, simulation: serializable(sim), cpu, batchFill, lines, total, perMillionDeliveries: perMillion, variablePerMillionDeliveries: variable / (D / 1e6) }, null, 2));
+    console.log(JSON.stringify({ input: { ...input, retentionDays, logRetentionDays }, prices: { region: input.region, dated: priceTable.dated, verified: prices.verified }, stack: stackFacts, simulation: serializable(sim), cpu, batchFill, lines, total, perMillionDeliveries: perMillion, variablePerMillionDeliveries: variable / (D / 1e6) }, null, 2));
     return;
   }
 
@@ -658,7 +661,7 @@ async function main(): Promise<void> {
   );
   console.log(
     `Stack (synthesized): delivery ${d.memoryMb} MB ${d.architecture}, batch ${d.batchSize}, window ${d.batchingWindowSeconds} s, max concurrency ${d.maxConcurrency ?? '-'}; ` +
-      `log retention ${d.logRetentionDays} d; retry schedule ${stackFacts.retryScheduleSeconds.join(',')} s; ${stackFacts.alarms} alarms; ${stackFacts.kmsKeys} KMS keys; ${stackFacts.inVpc ? 'in a VPC (NAT not modelled!)' : 'no VPC (no NAT)'}`,
+      `log retention ${logRetentionDays} d${args['log-retention-days'] !== undefined ? ' (--log-retention-days)' : ''}; retry schedule ${stackFacts.retryScheduleSeconds.join(',')} s; ${stackFacts.alarms} alarms; ${stackFacts.kmsKeys} KMS keys; ${stackFacts.inVpc ? 'in a VPC (NAT not modelled!)' : 'no VPC (no NAT)'}`,
   );
   console.log(
     `From the code (real handlers on dynalite): a delivered attempt = ${describeOps(sim.success)}; a failing delivery = ${describeOps(sim.failing)}, ` +
