@@ -3,10 +3,9 @@
  * at the bench receiver. The latency run puts events on its bus with the real EventBridge
  * client and times them to the receiver.
  */
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { generateSecret } from '../lambdas/shared/signing';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startLocalStack } from '../local/stack';
+import { webhookFixture } from '../test/helpers/webhook-fixture';
 import { serveCommands } from './ipc';
 
 export interface LocalStackReady {
@@ -19,27 +18,8 @@ async function main(): Promise<void> {
   if (!receiverUrl) throw new Error('BENCH_RECEIVER_URL is required');
   const stack = await startLocalStack({ port: 0, dataDir: ':memory:', print: () => undefined, env: { ...process.env } });
   const accountId = 'acct_latency';
-  const now = new Date().toISOString();
-  const doc = DynamoDBDocumentClient.from(stack.dynamo.client);
-  await doc.send(
-    new PutCommand({
-      TableName: stack.tables.webhooks,
-      Item: {
-        accountId,
-        webhookId: 'wh_latency',
-        name: 'latency',
-        url: receiverUrl,
-        eventTypes: ['NEW_VISIT', 'NEW_VISITOR'],
-        description: '',
-        headers: {},
-        enabled: true,
-        status: 'active',
-        createdAt: now,
-        updatedAt: now,
-        secret: generateSecret(),
-      },
-    }),
-  );
+  const webhook = webhookFixture({ accountId, webhookId: 'wh_latency', name: 'latency', url: receiverUrl });
+  await DynamoDBDocumentClient.from(stack.dynamo.client).send(new PutCommand({ TableName: stack.tables.webhooks, Item: webhook }));
   serveCommands(
     { url: stack.url, accountId } satisfies LocalStackReady,
     {

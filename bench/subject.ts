@@ -18,6 +18,7 @@ import type { Webhook } from '../lambdas/shared/domain/model';
 import { createDeliveryRuntime } from '../lambdas/shared/runtime';
 import { secretKey } from '../lambdas/shared/signing';
 import { CollectingDeadLetters, CollectingRetryQueue } from '../test/helpers/fakes';
+import { webhookFixture } from '../test/helpers/webhook-fixture';
 import { serveCommands } from './ipc';
 
 export type SubjectMode = 'handler' | 'handler-stub-dynamo' | 'limit';
@@ -102,20 +103,9 @@ function record(payload: Record<string, unknown>): SQSRecord {
 
 function webhooksFor(spec: SubjectSpec): Webhook[] {
   const now = new Date().toISOString();
-  return spec.urls.map((url, i) => ({
-    accountId: ACCOUNT,
-    webhookId: `wh_bench${String(i).padStart(2, '0')}`,
-    name: `bench ${i}`,
-    url,
-    eventTypes: ['NEW_VISIT', 'NEW_VISITOR'],
-    description: '',
-    headers: {},
-    enabled: true,
-    status: 'active',
-    createdAt: now,
-    updatedAt: now,
-    secret: spec.secrets[i] as string,
-  }));
+  return spec.urls.map((url, i) =>
+    webhookFixture({ accountId: ACCOUNT, webhookId: `wh_bench${String(i).padStart(2, '0')}`, name: `bench ${i}`, url, secret: spec.secrets[i] as string }, now),
+  );
 }
 
 async function setupHandler(spec: SubjectSpec): Promise<{ runBatch(): Promise<{ failures: number }>; retries(): number }> {

@@ -2,7 +2,7 @@ import { createRetryHandler } from '../../lambdas/retry/app';
 import type { EventType } from '../../lambdas/shared/contract';
 import { type DeliveryStatus, deliveryIdFor } from '../../lambdas/shared/domain/model';
 import { lambdaContext, sqsEvent, sqsRecord, visitFixture } from '../helpers/harness';
-import { type Receiver, startReceiver } from '../helpers/receiver';
+import { receiverPool } from '../helpers/receiver';
 import { type ApiTestContext, startApi, webhookBody } from './support';
 
 interface DeliveryJson {
@@ -34,7 +34,7 @@ const PAYLOAD = JSON.stringify(visitFixture);
 describe('management API: attempt log, retry and recover (dynalite, harness retry queue)', () => {
   let t: ApiTestContext;
   let key: string;
-  const receivers: Receiver[] = [];
+  const receivers = receiverPool();
 
   /** Writes a delivery record as the delivery path would (one attempt unless skipped). */
   const record = async (webhookId: string, minute: number, status: DeliveryStatus, n = minute) => {
@@ -65,7 +65,7 @@ describe('management API: attempt log, retry and recover (dynalite, harness retr
     key = await t.keyFor('acc_log');
   });
   afterAll(async () => {
-    for (const r of receivers) await r.close();
+    await receivers.closeAll();
     await t.close();
   });
 
@@ -116,8 +116,7 @@ describe('management API: attempt log, retry and recover (dynalite, harness retr
   });
 
   it('retry re-queues one delivery (202) on the retry queue, and the retry handler sends it with the same webhook-id', async () => {
-    const r = await startReceiver();
-    receivers.push(r);
+    const r = await receivers.start();
     const id = await hook(r.url);
     const deliveryId = await record(id, 100, 'failed');
     t.h.retryQueue.take();

@@ -3,7 +3,7 @@ import { createDeliveryHandler } from '../../lambdas/delivery/app';
 import { DEFAULTS } from '../../lambdas/shared/contract';
 import { secretKey, sign } from '../../lambdas/shared/signing';
 import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord, visitFixture } from '../helpers/harness';
-import { type Receiver, respond, startReceiver } from '../helpers/receiver';
+import { respond, receiverPool } from '../helpers/receiver';
 import { type ApiTestContext, startApi, webhookBody } from './support';
 
 interface Created {
@@ -29,12 +29,8 @@ const HOUR = 3_600_000;
 describe('management API: secrets, rotation and test sends (real delivery path, loopback receivers)', () => {
   let t: ApiTestContext;
   let key: string;
-  const receivers: Receiver[] = [];
-  const receiver = async (...args: Parameters<typeof startReceiver>) => {
-    const r = await startReceiver(...args);
-    receivers.push(r);
-    return r;
-  };
+  const receivers = receiverPool();
+  const receiver = receivers.start;
   const createHook = async (url: string, extra: Record<string, unknown> = {}) =>
     (await t.api.call<Created>('POST', '/v1/webhooks', { key, body: webhookBody(url, extra) })).body;
 
@@ -43,7 +39,7 @@ describe('management API: secrets, rotation and test sends (real delivery path, 
     key = await t.keyFor('acc_sec');
   });
   afterAll(async () => {
-    for (const r of receivers) await r.close();
+    await receivers.closeAll();
     await t.close();
   });
 

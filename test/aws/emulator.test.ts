@@ -69,7 +69,7 @@ import { EVENTS_QUEUE_URL_ENV, type EmulatorQueue, type EmulatorStack, type Emul
 import { type CfnTemplate, loadStackTemplate, provisionTemplate, type ProvisionedStack, webhooksPipeline, type WebhooksPipeline } from '../../local/provision';
 import { ROUTES } from '../../scripts/redrive';
 import { visitFixture } from '../helpers/harness';
-import { type Receiver, respond, startReceiver } from '../helpers/receiver';
+import { respond, receiverPool } from '../helpers/receiver';
 import { type MotoServer, startMoto } from './moto';
 import { webhookFixture } from '../helpers/webhook-fixture';
 
@@ -123,7 +123,7 @@ describe('AWS conformance on moto: production adapters against the synthesized s
   let kmsKeyId: string;
   /** The delivery function's environment from the template, resolved on moto. */
   let functionEnv: Record<string, string>;
-  const receivers: Receiver[] = [];
+  const receivers = receiverPool();
   const stacks: EmulatorStack[] = [];
   const dirs: string[] = [];
 
@@ -132,11 +132,7 @@ describe('AWS conformance on moto: production adapters against the synthesized s
     if (!url) throw new Error(`stack output ${output} is missing`);
     return url;
   };
-  const receiver = async (...args: Parameters<typeof startReceiver>) => {
-    const r = await startReceiver(...args);
-    receivers.push(r);
-    return r;
-  };
+  const receiver = receivers.start;
   /** The runtime as the delivery function would run, loopback receivers allowed. */
   const startStack = async (env: NodeJS.ProcessEnv = {}, options: Partial<EmulatorStackOptions> = {}) => {
     const stack = await startEmulatorStack({
@@ -196,7 +192,7 @@ describe('AWS conformance on moto: production adapters against the synthesized s
 
   afterAll(async () => {
     await stopStacks();
-    for (const r of receivers) await r.close();
+    await receivers.closeAll();
     sqs?.destroy();
     doc?.destroy();
     events?.destroy();

@@ -6,7 +6,7 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { publishVisitEvent } from '../../lambdas/shared/publisher';
 import { visitFixture } from '../helpers/harness';
 import { type LocalProcess, runScript, startLocalProcess } from '../helpers/local-process';
-import { type Receiver, respond, startReceiver } from '../helpers/receiver';
+import { respond, receiverPool } from '../helpers/receiver';
 import { eventually } from '../helpers/eventually';
 
 jest.setTimeout(120_000);
@@ -14,16 +14,12 @@ jest.setTimeout(120_000);
 describe('npm start, end to end through the running process', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'webhooks-e2e-'));
   const env = { WEBHOOKS_DATA_DIR: dataDir, WEBHOOKS_RETRY_SCHEDULE: '1,1' };
-  const receivers: Receiver[] = [];
+  const receivers = receiverPool();
   let proc: LocalProcess | undefined;
-  const receiver = async (b?: Parameters<typeof startReceiver>[0]) => {
-    const r = await startReceiver(b);
-    receivers.push(r);
-    return r;
-  };
+  const receiver = receivers.start;
   afterAll(async () => {
     await proc?.stop('SIGKILL');
-    for (const r of receivers) await r.close();
+    await receivers.closeAll();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

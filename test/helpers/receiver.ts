@@ -61,3 +61,18 @@ export async function startReceiver(behaviour: Behaviour = respond(200, 'ok')): 
       }),
   };
 }
+
+/** Receivers started by one test file, closed together in its `afterAll`. */
+export function receiverPool(): { start: typeof startReceiver; closeAll(): Promise<void> } {
+  const started: Receiver[] = [];
+  return {
+    start: async (...args) => {
+      const r = await startReceiver(...args);
+      started.push(r);
+      return r;
+    },
+    closeAll: async () => {
+      for (const r of started.splice(0)) await r.close();
+    },
+  };
+}

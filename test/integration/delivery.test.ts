@@ -3,18 +3,14 @@ import { createDeliveryHandler } from '../../lambdas/delivery/app';
 import { METRICS } from '../../lambdas/shared/contract';
 import type { DeliveryRuntime } from '../../lambdas/shared/runtime';
 import { eventBridgeEvent, type Harness, lambdaContext, sqsEvent, sqsRecord, startHarness, visitFixture } from '../helpers/harness';
-import { type Receiver, respond, startReceiver } from '../helpers/receiver';
+import { type Receiver, respond, startReceiver, receiverPool } from '../helpers/receiver';
 
 describe('delivery handler: EventBridge event on SQS → signed POSTs (dynalite, loopback receivers)', () => {
   let h: Harness;
   let runtime: DeliveryRuntime;
   let handler: ReturnType<typeof createDeliveryHandler>;
-  const receivers: Receiver[] = [];
-  const receiver = async (...args: Parameters<typeof startReceiver>) => {
-    const r = await startReceiver(...args);
-    receivers.push(r);
-    return r;
-  };
+  const receivers = receiverPool();
+  const receiver = receivers.start;
 
   beforeAll(async () => {
     h = await startHarness();
@@ -24,7 +20,7 @@ describe('delivery handler: EventBridge event on SQS → signed POSTs (dynalite,
     handler = createDeliveryHandler(runtime);
   });
   afterAll(async () => {
-    for (const r of receivers) await r.close();
+    await receivers.closeAll();
     await h.close();
   });
 

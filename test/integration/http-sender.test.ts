@@ -1,15 +1,11 @@
 import { UndiciHttpSender, parseRetryAfter } from '../../lambdas/shared/http-sender';
 import { checkTargetHost, type Resolver } from '../../lambdas/shared/ssrf';
-import { type Receiver, respond, startReceiver } from '../helpers/receiver';
+import { respond, receiverPool } from '../helpers/receiver';
 
 describe('UndiciHttpSender (loopback receivers)', () => {
-  const receivers: Receiver[] = [];
+  const receivers = receiverPool();
   const senders: UndiciHttpSender[] = [];
-  const receiver = async (...args: Parameters<typeof startReceiver>) => {
-    const r = await startReceiver(...args);
-    receivers.push(r);
-    return r;
-  };
+  const receiver = receivers.start;
   const sender = (options: ConstructorParameters<typeof UndiciHttpSender>[0]) => {
     const s = new UndiciHttpSender(options);
     senders.push(s);
@@ -17,7 +13,7 @@ describe('UndiciHttpSender (loopback receivers)', () => {
   };
   afterAll(async () => {
     for (const s of senders) await s.close();
-    for (const r of receivers) await r.close();
+    await receivers.closeAll();
   });
   const post = { headers: { 'content-type': 'application/json' }, body: '{"id":"v"}' };
 

@@ -7,7 +7,7 @@ import { RecoveryService } from '../../lambdas/shared/domain/recovery-service';
 import type { DeliveryStore } from '../../lambdas/shared/domain/ports';
 import type { DeliveryRuntime } from '../../lambdas/shared/runtime';
 import { eventBridgeEvent, type Harness, lambdaContext, sqsEvent, sqsRecord, startHarness } from '../helpers/harness';
-import { type Behaviour, type Receiver, respond, startReceiver } from '../helpers/receiver';
+import { type Behaviour, respond, receiverPool } from '../helpers/receiver';
 import { driveRetries } from '../helpers/retry-driver';
 
 const SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
@@ -17,12 +17,8 @@ describe('retries with backoff, dead letters, auto-disable and recovery (manual 
   let runtime: DeliveryRuntime;
   let deliver: ReturnType<typeof createDeliveryHandler>;
   let retry: ReturnType<typeof createRetryHandler>;
-  const receivers: Receiver[] = [];
-  const receiver = async (b?: Behaviour) => {
-    const r = await startReceiver(b);
-    receivers.push(r);
-    return r;
-  };
+  const receivers = receiverPool();
+  const receiver = receivers.start;
   const useRuntime = (r: DeliveryRuntime) => {
     runtime = r;
     deliver = createDeliveryHandler(r);
@@ -39,7 +35,7 @@ describe('retries with backoff, dead letters, auto-disable and recovery (manual 
     useRuntime(h.runtime({}, { WEBHOOKS_DELIVERY_TIMEOUT_MS: '500' }));
   });
   afterAll(async () => {
-    for (const r of receivers) await r.close();
+    await receivers.closeAll();
     await h.close();
   });
 

@@ -9,7 +9,7 @@ import { publishVisitEvent } from '../../lambdas/shared/publisher';
 import { LOCAL_AWS_CONFIG } from '../../local/dynamo';
 import { LOCAL_TABLES, type LocalStack, startLocalStack } from '../../local/stack';
 import { visitFixture } from '../helpers/harness';
-import { type Receiver, respond, startReceiver } from '../helpers/receiver';
+import { respond, receiverPool } from '../helpers/receiver';
 import { eventually } from '../helpers/eventually';
 import { webhookFixture } from '../helpers/webhook-fixture';
 
@@ -22,14 +22,10 @@ async function putWebhook(stack: LocalStack, partial: Partial<Webhook> & Pick<We
 }
 
 describe('local runtime (in process): bus, queues, consumers, handlers', () => {
-  const receivers: Receiver[] = [];
+  const receivers = receiverPool();
   const stacks: LocalStack[] = [];
   const dirs: string[] = [];
-  const receiver = async (...a: Parameters<typeof startReceiver>) => {
-    const r = await startReceiver(...a);
-    receivers.push(r);
-    return r;
-  };
+  const receiver = receivers.start;
   const start = async (dataDir = ':memory:', env: NodeJS.ProcessEnv = {}) => {
     const s = await startLocalStack({ port: 0, dataDir, env, print: () => undefined });
     stacks.push(s);
@@ -38,7 +34,7 @@ describe('local runtime (in process): bus, queues, consumers, handlers', () => {
   const client = (s: LocalStack) => new EventBridgeClient({ ...LOCAL_AWS_CONFIG, endpoint: s.url });
   afterAll(async () => {
     for (const s of stacks) await s.close();
-    for (const r of receivers) await r.close();
+    await receivers.closeAll();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 

@@ -1,7 +1,7 @@
 import { createDeliveryHandler } from '../../lambdas/delivery/app';
 import { createRetryHandler } from '../../lambdas/retry/app';
 import { eventBridgeEvent, type Harness, lambdaContext, sqsEvent, sqsRecord, startHarness } from '../helpers/harness';
-import { type Receiver, respond, startReceiver } from '../helpers/receiver';
+import { respond, receiverPool } from '../helpers/receiver';
 
 /**
  * The local runtime (and the emulator mode) runs several invocations of one handler instance at
@@ -11,17 +11,13 @@ import { type Receiver, respond, startReceiver } from '../helpers/receiver';
  */
 describe('one handler instance, concurrent invocations: each reports its own failures', () => {
   let h: Harness;
-  const receivers: Receiver[] = [];
-  const receiver = async (...a: Parameters<typeof startReceiver>) => {
-    const r = await startReceiver(...a);
-    receivers.push(r);
-    return r;
-  };
+  const receivers = receiverPool();
+  const receiver = receivers.start;
   beforeAll(async () => {
     h = await startHarness();
   });
   afterAll(async () => {
-    for (const r of receivers) await r.close();
+    await receivers.closeAll();
     await h.close();
   });
   /** Resolves once the injected retry-queue failure has happened (A's failing record failed). */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalQueue } from '../../local/queue';
 import { type LocalProcess, startLocalProcess } from '../helpers/local-process';
-import { type Receiver, respond, startReceiver } from '../helpers/receiver';
+import { type Receiver, respond, receiverPool } from '../helpers/receiver';
 import { eventually, printTally, publishVisits, type RecordView, tally } from './support';
 
 jest.setTimeout(90_000);
@@ -22,11 +22,11 @@ interface QueueDepths {
 describe('the delivery process killed with SIGKILL mid-batch (events, then retries), restarted on the same data dir each time', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'webhooks-crash-'));
   const env = { WEBHOOKS_DATA_DIR: dataDir, WEBHOOKS_RETRY_SCHEDULE: '1,1', WEBHOOKS_DELIVERY_TIMEOUT_MS: '5000' };
-  const receivers: Receiver[] = [];
+  const receivers = receiverPool();
   let proc: LocalProcess | undefined;
   afterAll(async () => {
     await proc?.stop('SIGKILL');
-    for (const r of receivers) await r.close();
+    await receivers.closeAll();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -44,11 +44,7 @@ describe('the delivery process killed with SIGKILL mid-batch (events, then retri
       const text = await res.text();
       return { status: res.status, json: (text ? JSON.parse(text) : {}) as T };
     };
-    const receiver = async (b: Parameters<typeof startReceiver>[0]) => {
-      const r = await startReceiver(b);
-      receivers.push(r);
-      return r;
-    };
+    const receiver = receivers.start;
     // Slow answers keep batches in flight long enough to kill the process in the middle of one.
     const slowOk = (ms: number) => (req: Parameters<ReturnType<typeof respond>>[0], res: Parameters<ReturnType<typeof respond>>[1], socket: Parameters<ReturnType<typeof respond>>[2]) =>
       setTimeout(() => respond(200, 'ok')(req, res, socket), ms);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type ApiTestContext, proxyEvent, startApi, webhookBody } from '../api/support';
 import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord } from '../helpers/harness';
 import { type LocalProcess, runScript, startLocalProcess } from '../helpers/local-process';
-import { type Receiver, respond, startReceiver } from '../helpers/receiver';
+import { respond, receiverPool } from '../helpers/receiver';
 import { driveRetries } from '../helpers/retry-driver';
 import { eventually, publishVisits } from '../reliability/support';
 
@@ -31,14 +31,10 @@ function leaks(text: string, secrets: Iterable<string>): string[] {
 }
 
 describe('no secret or API key in any log line of a full run', () => {
-  const receivers: Receiver[] = [];
-  const receiver = async (...a: Parameters<typeof startReceiver>) => {
-    const r = await startReceiver(...a);
-    receivers.push(r);
-    return r;
-  };
+  const receivers = receiverPool();
+  const receiver = receivers.start;
   afterAll(async () => {
-    for (const r of receivers) await r.close();
+    await receivers.closeAll();
   });
 
   it('the local runtime process: stdout and stderr, Powertools at DEBUG with event logging on', async () => {

@@ -4,7 +4,7 @@ import type { DeliveryRuntime } from '../../lambdas/shared/runtime';
 import type { Resolver } from '../../lambdas/shared/ssrf';
 import { type ApiClient, type ApiTestContext, startApi, webhookBody } from '../api/support';
 import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord } from '../helpers/harness';
-import { type Receiver, respond, startReceiver } from '../helpers/receiver';
+import { respond, receiverPool } from '../helpers/receiver';
 
 interface Created {
   id: string;
@@ -44,17 +44,13 @@ describe('SSRF through the API and the delivery path: rebinding is caught at con
     const accountId = `acc_ssrf_${++accounts}`;
     return { accountId, key: await t.keyFor(accountId) };
   };
-  const receivers: Receiver[] = [];
-  const receiver = async (...a: Parameters<typeof startReceiver>) => {
-    const r = await startReceiver(...a);
-    receivers.push(r);
-    return r;
-  };
+  const receivers = receiverPool();
+  const receiver = receivers.start;
   beforeAll(async () => {
     t = await startApi();
   });
   afterAll(async () => {
-    for (const r of receivers) await r.close();
+    await receivers.closeAll();
     await t.close();
   });
 

@@ -59,6 +59,12 @@ export interface EventOutcome {
   readonly outcomes: ReadonlyArray<{ webhookId: string; deliveryId: string; outcome: AttemptOutcome | { kind: 'duplicate' } }>;
 }
 
+/** Where a success is kept until the invocation flushes it: the batch, and the queue message that owns the write. */
+export interface BatchSlot {
+  readonly owner: string;
+  readonly delivered: DeliveredBatch;
+}
+
 const DAY_MS = 86_400_000;
 
 /**
@@ -82,7 +88,7 @@ export class DeliveryService {
    * receive count is above 1) turns on the idempotency check: deliveries already recorded are
    * not attempted again. Throws if any step could not be recorded, so the queue redelivers.
    */
-  async deliverEvent(event: VisitEvent, options: { redelivery: boolean; batch?: { owner: string; delivered: DeliveredBatch } }): Promise<EventOutcome> {
+  async deliverEvent(event: VisitEvent, options: { redelivery: boolean; batch?: BatchSlot }): Promise<EventOutcome> {
     const { webhooks: store, log } = this.deps;
     const all = await store.listByAccount(event.accountId);
     const matching = all.filter((w) => isSubscribed(w, event.eventType) && (w.enabled || w.status === 'auto-disabled'));
@@ -153,7 +159,7 @@ export class DeliveryService {
    * Signs and sends one attempt, then records it and decides what comes next. With `batch`, a
    * success is recorded when the batch is flushed (the caller owns that), not before returning.
    */
-  async attempt(webhook: Webhook, job: DeliveryJob, batch?: { owner: string; delivered: DeliveredBatch }): Promise<AttemptOutcome> {
+  async attempt(webhook: Webhook, job: DeliveryJob, batch?: BatchSlot): Promise<AttemptOutcome> {
     const { clock, metrics, log } = this.deps;
     const result = await this.send(webhook, job);
     const attempt = toAttemptRecord(result, job, clock.now());
