@@ -8,15 +8,17 @@ import { type LocalRoutes, type LocalStack, startLocalStack } from '../../local/
 import { createStaticRoutes } from '../../local/static';
 import { PROJECT_ROOT } from '../../lib/function-defaults';
 import { visitFixture } from '../helpers/harness';
-import { type Receiver, respond, startReceiver } from '../helpers/receiver';
+import { receiverPool, respond } from '../helpers/receiver';
 import { type Chromium, launchChromium } from './chromium';
-import { eventually } from '../helpers/eventually';
+import { eventually, expectEventually } from '../helpers/eventually';
 
 /**
  * The dashboard in a real browser (Debian Chromium via playwright-core) against the local
  * runtime in this process: the built dashboard/dist served at /, the management API at /v1.
- * One journey through the seed's Settings → Webhooks page; the tests run in order and share
- * the webhook they create.
+ * A walk through the Settings → Webhooks page. Each test has its own account (its own API key,
+ * so its own list of webhooks), its own page and its own receiver, and creates through the API
+ * what it needs: one failure is one failure, and any test runs alone (`-t`). Assertions wait for
+ * the state they check (locator waits or `expectEventually`), never read the page once.
  */
 
 const DIST = join(PROJECT_ROOT, 'dashboard', 'dist');
@@ -52,8 +54,14 @@ const IN_PAGE = {
   scrollWidth: 'document.documentElement.scrollWidth',
 } as const;
 
-async function activeElement(page: Page): Promise<{ tag: string; text: string; id: string }> {
-  return page.evaluate<{ tag: string; text: string; id: string }>(IN_PAGE.focused);
+type Focused = { tag: string; text: string; id: string };
+
+/** Waits until the focused element matches `expected` (focus may move a frame after the action). */
+async function expectFocus(page: Page, expected: Partial<Focused>): Promise<void> {
+  await expectEventually(
+    () => page.evaluate<Focused>(IN_PAGE.focused),
+    (el) => expect(el).toMatchObject(expected),
+  );
 }
 
 async function enterKey(page: Page, url: string, apiKey: string): Promise<void> {
@@ -65,56 +73,98 @@ async function enterKey(page: Page, url: string, apiKey: string): Promise<void> 
 
 describe('dashboard in Chromium', () => {
   let chromium: Chromium;
-  let receiver: Receiver;
   let main: { stack: LocalStack; apiKey: string };
-  let page: Page;
-  let secret = '';
-  let webhookId = '';
-  const pageErrors: string[] = [];
-
-  const api = async (path: string, init: { method?: string; body?: unknown } = {}) => {
-    const res = await fetch(`${main.stack.url}/v1${path}`, {
-      method: init.method ?? 'GET',
-      headers: { authorization: `Bearer ${main.apiKey}`, 'content-type': 'application/json' },
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, json: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
-  };
-  /** The page's content (not the empty viewport below it). */
-  const shot = (name: string) => page.locator('body').screenshot({ path: join(SHOTS, `${name}.png`) });
-  const row = () => page.locator('tr', { has: page.getByRole('link', { name: NAME, exact: true }) });
+  const receivers = receiverPool();
+  let accounts = 0;
 
   beforeAll(async () => {
     if (!existsSync(join(DIST, 'index.html'))) throw new Error('dashboard/dist is missing: run npm run build:dashboard (npm run test:browser does)');
     mkdirSync(SHOTS, { recursive: true });
-    receiver = await startReceiver();
     // A one-step retry schedule, so a failing delivery ends `failed` within seconds.
     main = await startStack({ WEBHOOKS_RETRY_SCHEDULE: '1' });
     chromium = await launchChromium();
-    page = await chromium.context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-  });
-
-  afterEach(() => {
-    // An uncaught error in the page fails the test that caused it.
-    expect(pageErrors.splice(0)).toEqual([]);
   });
 
   afterAll(async () => {
     await chromium?.close();
     await main?.stack.close();
-    await receiver?.close();
+    await receivers.closeAll();
+  });
+
+  /** What one test works with: its own account and key, a page, and an API client for that account. */
+  interface Tenant {
+    readonly accountId: string;
+    readonly apiKey: string;
+    readonly page: Page;
+    api(path: string, init?: { method?: string; body?: unknown }): Promise<{ status: number; json: Record<string, unknown> }>;
+    /** Creates a webhook through the API (201 asserted) and returns it with its secret. */
+    createWebhook(body: Record<string, unknown>): Promise<{ id: string; secret: string }>;
+    /** Opens a dashboard path with the key already in this tab's session (as after the key gate). */
+    open(path: string): Promise<void>;
+    /** The list row of the webhook called `name`. */
+    row(name: string): ReturnType<Page['locator']>;
+    shot(name: string): Promise<unknown>;
+  }
+
+  let tenant: Tenant | undefined;
+  const pageErrors: string[] = [];
+
+  async function newTenant(): Promise<Tenant> {
+    const accountId = `browser-${++accounts}`;
+    const minted = await fetch(`${main.stack.url}/_local/api-keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ accountId }),
+    });
+    expect(minted.status).toBe(201);
+    const { apiKey } = (await minted.json()) as { apiKey: string };
+    const page = await chromium.context.newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    const api: Tenant['api'] = async (path, init = {}) => {
+      const res = await fetch(`${main.stack.url}/v1${path}`, {
+        method: init.method ?? 'GET',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+      });
+      const text = await res.text();
+      return { status: res.status, json: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+    };
+    tenant = {
+      accountId,
+      apiKey,
+      page,
+      api,
+      createWebhook: async (body) => {
+        const created = await api('/webhooks', { method: 'POST', body });
+        expect(created.status).toBe(201);
+        return { id: String(created.json.id), secret: String(created.json.secret) };
+      },
+      open: async (path) => {
+        await page.addInitScript(`sessionStorage.setItem('visit-webhooks.apiKey', ${JSON.stringify(apiKey)})`);
+        await page.goto(`${main.stack.url}${path}`);
+      },
+      row: (name) => page.locator('tr', { has: page.getByRole('link', { name, exact: true }) }),
+      shot: (name) => page.locator('body').screenshot({ path: join(SHOTS, `${name}.png`) }),
+    };
+    return tenant;
+  }
+
+  afterEach(async () => {
+    await tenant?.page.close();
+    tenant = undefined;
+    // An uncaught error in the page fails the test that caused it.
+    expect(pageErrors.splice(0)).toEqual([]);
   });
 
   it('serves the app at / and at deep links, and asks for the API key once per session', async () => {
+    const { page, apiKey } = await newTenant();
     await page.goto(`${main.stack.url}/settings/webhooks/wh_missing/edit`);
     await page.getByLabel('API key').fill('vwk_not_a_key');
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByText('The API refused this key').waitFor();
-    expect(await page.getByLabel('API key').getAttribute('aria-invalid')).toBe('true');
+    await expectEventually(() => page.getByLabel('API key').getAttribute('aria-invalid'), (v) => expect(v).toBe('true'));
 
-    await enterKey(page, main.stack.url, main.apiKey);
+    await enterKey(page, main.stack.url, apiKey);
     await page.getByText('No webhooks yet').waitFor();
     expect(await page.evaluate<string[]>(IN_PAGE.sessionStorageKeys)).toEqual(['visit-webhooks.apiKey']);
 
@@ -124,16 +174,19 @@ describe('dashboard in Chromium', () => {
   });
 
   it('creates a webhook through the form (client-side errors first) and shows its secret once', async () => {
+    const { page, api, open, row, shot } = await newTenant();
+    const receiver = await receivers.start();
+    await open('/settings/webhooks');
     await page.getByRole('link', { name: 'Create webhook' }).click();
     await page.getByRole('heading', { level: 1, name: 'Create webhook' }).waitFor();
-    expect(await activeElement(page)).toMatchObject({ tag: 'h1', text: 'Create webhook' });
+    await expectFocus(page, { tag: 'h1', text: 'Create webhook' });
 
     await page.getByLabel('Name', { exact: true }).fill(NAME);
     await page.getByLabel('URL').fill('ftp://user:pw@example.com/hook');
     await page.getByLabel('NEW_VISITOR').check();
     await page.getByLabel('Description').fill('Triggers Slack notifications');
     await page.getByRole('button', { name: 'Add header' }).click();
-    expect(await activeElement(page)).toMatchObject({ tag: 'input', id: 'wh-headers-0-name' });
+    await expectFocus(page, { tag: 'input', id: 'wh-headers-0-name' });
     await page.getByLabel('Name of header 1').fill('Host');
     await page.getByLabel('Value of header 1').fill('evil.example.com');
     await page.getByRole('button', { name: 'Add header' }).click();
@@ -143,9 +196,9 @@ describe('dashboard in Chromium', () => {
 
     // Errors: a summary that takes focus, and each message next to its field.
     await page.getByRole('heading', { name: 'Fix these 2 problems to continue' }).waitFor();
-    expect(await page.evaluate<boolean>(IN_PAGE.focusedIsErrorSummary)).toBe(true);
+    await expectEventually(() => page.evaluate<boolean>(IN_PAGE.focusedIsErrorSummary), (v) => expect(v).toBe(true));
     const url = page.getByLabel('URL');
-    expect(await url.getAttribute('aria-invalid')).toBe('true');
+    await expectEventually(() => url.getAttribute('aria-invalid'), (v) => expect(v).toBe('true'));
     expect(await page.locator('#wh-url-error').textContent()).toMatch(/https:\/\//);
     expect(await url.getAttribute('aria-describedby')).toContain('wh-url-error');
     expect(await page.locator('#wh-headers-0-name-error').textContent()).toMatch(/Host is set by the service/);
@@ -159,11 +212,11 @@ describe('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Create', exact: true }).click();
 
     await page.getByRole('heading', { name: 'Webhook created: copy its signing secret' }).waitFor();
-    expect(await activeElement(page)).toMatchObject({ tag: 'h1', text: NAME });
-    secret = await page.getByRole('textbox', { name: 'Signing secret', exact: true }).inputValue();
+    await expectFocus(page, { tag: 'h1', text: NAME });
+    const secret = await page.getByRole('textbox', { name: 'Signing secret', exact: true }).inputValue();
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/=]+$/);
     await page.getByText("import { Webhook } from 'standardwebhooks'").waitFor();
-    webhookId = new URL(page.url()).pathname.split('/').at(-1) ?? '';
+    const webhookId = new URL(page.url()).pathname.split('/').at(-1) ?? '';
     expect(webhookId).toMatch(/^wh_/);
 
     const stored = await api(`/webhooks/${webhookId}`);
@@ -179,57 +232,74 @@ describe('dashboard in Chromium', () => {
 
     // Shown once: after leaving the page, the created panel is gone.
     await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
-    await row().waitFor();
+    await row(NAME).waitFor();
     await page.goBack();
     await page.getByRole('heading', { level: 1, name: NAME }).waitFor();
     expect(await page.getByRole('heading', { name: /Webhook created/ }).count()).toBe(0);
   });
 
   it('lists the webhook with its URL, event types and status', async () => {
-    await page.goto(`${main.stack.url}/settings/webhooks`);
-    await row().getByText('none yet').waitFor();
-    const cells = await row().locator('th, td').allTextContents();
+    const { page, open, row, createWebhook } = await newTenant();
+    const receiver = await receivers.start();
+    await createWebhook({ name: NAME, url: receiver.url, eventTypes: ['NEW_VISIT', 'NEW_VISITOR'] });
+    await open('/settings/webhooks');
+    await row(NAME).getByText('none yet').waitFor();
+    const cells = await row(NAME).locator('th, td').allTextContents();
     expect(cells.slice(0, 5)).toEqual([NAME, receiver.url, 'NEW_VISIT, NEW_VISITOR', 'active', 'none yet']);
+    expect(await page.getByText('No webhooks yet').count()).toBe(0);
   });
 
   it("shows the API's field error for a private-address URL next to the URL field", async () => {
     const strict = await startStack({ WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'false' });
-    const other = await chromium.context.newPage();
+    const { page } = await newTenant();
     try {
-      await enterKey(other, strict.stack.url, strict.apiKey);
-      await other.getByRole('link', { name: 'Create webhook' }).click();
-      await other.getByLabel('Name', { exact: true }).fill('Internal');
-      await other.getByLabel('URL').fill('http://169.254.169.254/latest/meta-data');
-      await other.getByRole('button', { name: 'Create', exact: true }).click();
-      const error = other.locator('#wh-url-error');
+      await enterKey(page, strict.stack.url, strict.apiKey);
+      await page.getByRole('link', { name: 'Create webhook' }).click();
+      await page.getByLabel('Name', { exact: true }).fill('Internal');
+      await page.getByLabel('URL').fill('http://169.254.169.254/latest/meta-data');
+      await page.getByRole('button', { name: 'Create', exact: true }).click();
+      const error = page.locator('#wh-url-error');
       await error.waitFor();
       expect(await error.textContent()).toMatch(/not allowed/i);
-      expect(await other.getByLabel('URL').getAttribute('aria-invalid')).toBe('true');
-      expect(await other.getByRole('heading', { level: 1 }).textContent()).toBe('Create webhook');
+      await expectEventually(() => page.getByLabel('URL').getAttribute('aria-invalid'), (v) => expect(v).toBe('true'));
+      expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Create webhook');
     } finally {
-      await other.close();
       await strict.stack.close();
     }
   });
 
   it('switches the webhook off and on from the list', async () => {
+    const { page, api, open, row, createWebhook } = await newTenant();
+    const receiver = await receivers.start();
+    const { id } = await createWebhook({ name: NAME, url: receiver.url, eventTypes: ['NEW_VISIT'] });
+    await open('/settings/webhooks');
     const toggle = page.getByRole('switch', { name: `${NAME} enabled` });
-    expect(await toggle.getAttribute('aria-checked')).toBe('true');
+    await expectEventually(() => toggle.getAttribute('aria-checked'), (v) => expect(v).toBe('true'));
 
     await toggle.click();
     await page.getByRole('status').getByText(`“${NAME}” disabled.`).waitFor();
-    expect(await toggle.getAttribute('aria-checked')).toBe('false');
-    expect(await row().locator('.badge-disabled').textContent()).toBe('disabled');
-    expect((await api(`/webhooks/${webhookId}`)).json).toMatchObject({ enabled: false, status: 'disabled' });
+    await expectEventually(() => toggle.getAttribute('aria-checked'), (v) => expect(v).toBe('false'));
+    await row(NAME).locator('.badge-disabled').waitFor();
+    expect(await row(NAME).locator('.badge-disabled').textContent()).toBe('disabled');
+    expect((await api(`/webhooks/${id}`)).json).toMatchObject({ enabled: false, status: 'disabled' });
 
     await toggle.press('Space'); // keyboard works too
     await page.getByRole('status').getByText(`“${NAME}” enabled.`).waitFor();
-    expect(await toggle.getAttribute('aria-checked')).toBe('true');
-    expect((await api(`/webhooks/${webhookId}`)).json).toMatchObject({ enabled: true, status: 'active' });
+    await expectEventually(() => toggle.getAttribute('aria-checked'), (v) => expect(v).toBe('true'));
+    expect((await api(`/webhooks/${id}`)).json).toMatchObject({ enabled: true, status: 'active' });
   });
 
   it('sends a test event to the loopback receiver and shows the result and the delivery row', async () => {
-    await row().getByRole('link', { name: NAME, exact: true }).click();
+    const { page, open, row, createWebhook, shot } = await newTenant();
+    const receiver = await receivers.start();
+    const { secret } = await createWebhook({
+      name: NAME,
+      url: receiver.url,
+      eventTypes: ['NEW_VISIT', 'NEW_VISITOR'],
+      headers: { Authorization: 'Bearer crm-token' },
+    });
+    await open('/settings/webhooks');
+    await row(NAME).getByRole('link', { name: NAME, exact: true }).click();
     await page.getByRole('heading', { level: 1, name: NAME }).waitFor();
     await page.getByLabel('Event type').selectOption('NEW_VISITOR');
     await page.getByRole('button', { name: 'Send test event' }).click();
@@ -239,7 +309,7 @@ describe('dashboard in Chromium', () => {
     const received = receiver.requests[0]!;
     expect(received.headers['x-webhook-event']).toBe('NEW_VISITOR');
     expect(received.headers.authorization).toBe('Bearer crm-token');
-    // The secret the dashboard showed verifies the delivery, as the snippet says.
+    // The secret the API returned at creation verifies the delivery, as the snippet says.
     expect(new StandardWebhook(secret).verify(received.body, received.headers as Record<string, string>)).toMatchObject({ id: 'unique_visit_id' });
 
     const delivery = page.locator('table.deliveries tbody tr').first();
@@ -254,19 +324,22 @@ describe('dashboard in Chromium', () => {
   });
 
   it('retries a failed delivery and recovers failed deliveries since a time', async () => {
-    receiver.behave(respond(500, 'down for maintenance'));
+    const { page, api, open, accountId, createWebhook } = await newTenant();
+    const receiver = await receivers.start(respond(500, 'down for maintenance'));
+    const { id } = await createWebhook({ name: NAME, url: receiver.url, eventTypes: ['NEW_VISIT', 'NEW_VISITOR'] });
     const out = main.stack.bus.handle(
       PUT_EVENTS_TARGET,
-      JSON.stringify({ Entries: [{ Source: 'tracking', DetailType: 'NEW_VISIT', Detail: JSON.stringify({ accountId: 'demo', data: { ...visitFixture, id: 'visit_browser' } }) }] }),
+      JSON.stringify({ Entries: [{ Source: 'tracking', DetailType: 'NEW_VISIT', Detail: JSON.stringify({ accountId, data: { ...visitFixture, id: 'visit_browser' } }) }] }),
     );
     expect(JSON.parse(out.body)).toMatchObject({ FailedEntryCount: 0 });
     // First attempt and the one retry of the schedule both fail: the delivery ends failed.
     await eventually(
-      () => api(`/webhooks/${webhookId}/deliveries?status=failed`),
+      () => api(`/webhooks/${id}/deliveries?status=failed`),
       (r) => (r.json.items as unknown[]).length === 1,
     );
 
-    await page.getByRole('button', { name: 'Refresh' }).click();
+    await open(`/settings/webhooks/${id}`);
+    await page.getByRole('heading', { level: 1, name: NAME }).waitFor();
     const failed = page.locator('table.deliveries tbody tr', { hasText: 'failed' }).first();
     await failed.waitFor();
     expect(await failed.locator('td').nth(3).textContent()).toBe('500');
@@ -276,32 +349,38 @@ describe('dashboard in Chromium', () => {
     await failed.getByRole('button', { name: /^Retry NEW_VISIT delivery/ }).click();
     await page.getByRole('status').getByText('Retry of the NEW_VISIT delivery queued.').waitFor();
     await eventually(
-      () => api(`/webhooks/${webhookId}/deliveries?status=delivered`),
+      () => api(`/webhooks/${id}/deliveries?status=delivered`),
       (r) => (r.json.items as { eventType: string }[]).some((d) => d.eventType === 'NEW_VISIT'),
     );
     await page.getByRole('button', { name: 'Refresh' }).click();
     const newVisit = page.locator('table.deliveries tbody tr').filter({ has: page.locator('code', { hasText: /^NEW_VISIT$/ }) });
     await newVisit.locator('.badge-delivered').waitFor();
 
-    // Nothing failed is left, so recovering since yesterday re-queues nothing and says so.
+    // Nothing failed is left, so recovering since 2020 re-queues nothing and says so.
     await page.getByLabel('Recover deliveries since').fill('2020-01-01T00:00');
     await page.getByRole('button', { name: 'Recover', exact: true }).click();
     await page.getByText('Nothing to recover: no failed or skipped deliveries since then.').waitFor();
   });
 
   it('reveals and rotates the signing secret; deliveries then carry both signatures', async () => {
+    const { page, api, open, createWebhook } = await newTenant();
+    const receiver = await receivers.start();
+    const { id, secret } = await createWebhook({ name: NAME, url: receiver.url, eventTypes: ['NEW_VISIT', 'NEW_VISITOR'] });
+    await open(`/settings/webhooks/${id}`);
+    await page.getByRole('heading', { level: 1, name: NAME }).waitFor();
+
     await page.getByRole('button', { name: 'Reveal secret' }).click();
-    expect(await page.getByRole('textbox', { name: 'Signing secret', exact: true }).inputValue()).toBe(secret);
+    await expectEventually(() => page.getByRole('textbox', { name: 'Signing secret', exact: true }).inputValue(), (v) => expect(v).toBe(secret));
 
     const rotate = page.getByRole('button', { name: 'Rotate secret…' });
     await rotate.click();
     const dialog = page.getByRole('dialog', { name: 'Rotate the signing secret?' });
     await dialog.waitFor();
-    expect(await activeElement(page)).toMatchObject({ tag: 'button', text: 'Cancel' });
+    await expectFocus(page, { tag: 'button', text: 'Cancel' });
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
-    expect(await activeElement(page)).toMatchObject({ tag: 'button', text: 'Rotate secret…' });
-    expect((await api(`/webhooks/${webhookId}/secret`)).json.secret).toBe(secret);
+    await expectFocus(page, { tag: 'button', text: 'Rotate secret…' });
+    expect((await api(`/webhooks/${id}/secret`)).json.secret).toBe(secret);
 
     await rotate.click();
     await dialog.getByRole('button', { name: 'Rotate secret' }).click();
@@ -311,17 +390,20 @@ describe('dashboard in Chromium', () => {
     expect(rotated).toMatch(/^whsec_/);
     expect(rotated).not.toBe(secret);
     await page.getByText(/The previous secret also signs until/).waitFor();
-    expect((await api(`/webhooks/${webhookId}/secret`)).json.secret).toBe(rotated);
+    expect((await api(`/webhooks/${id}/secret`)).json.secret).toBe(rotated);
 
-    const before = receiver.requests.length;
     await page.getByRole('button', { name: 'Send test event' }).click();
     await page.getByText(/Delivered: HTTP 200/).waitFor();
-    const received = receiver.requests[before]!;
+    expect(receiver.requests).toHaveLength(1);
+    const received = receiver.requests[0]!;
     expect(String(received.headers['webhook-signature']).split(' ')).toHaveLength(2);
     for (const key of [secret, rotated]) expect(() => new StandardWebhook(key).verify(received.body, received.headers as Record<string, string>)).not.toThrow();
   });
 
   it('shows the sample payload of each event type', async () => {
+    const { page, open, createWebhook } = await newTenant();
+    const { id } = await createWebhook({ name: NAME, url: 'https://hooks.example.com/crm', eventTypes: ['NEW_VISIT', 'NEW_VISITOR'] });
+    await open(`/settings/webhooks/${id}`);
     await page.locator('details.sample summary', { hasText: 'NEW_VISITOR' }).click();
     const sample = page.getByRole('region', { name: 'Sample payloads' }).getByLabel('Sample NEW_VISITOR payload');
     await sample.waitFor();
@@ -329,55 +411,65 @@ describe('dashboard in Chromium', () => {
   });
 
   it('edits the webhook with the same form, prefilled', async () => {
+    const { page, api, open, createWebhook } = await newTenant();
+    const { id } = await createWebhook({
+      name: NAME,
+      url: 'https://hooks.example.com/crm',
+      eventTypes: ['NEW_VISIT', 'NEW_VISITOR'],
+      headers: { Authorization: 'Bearer crm-token', 'X-Api-Version': '2' },
+    });
+    await open(`/settings/webhooks/${id}`);
     await page.getByRole('link', { name: 'Edit', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Edit webhook' }).waitFor();
-    expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe(NAME);
-    expect(await page.getByLabel('Value of header 1').inputValue()).toBe('Bearer crm-token');
+    await expectEventually(() => page.getByLabel('Name', { exact: true }).inputValue(), (v) => expect(v).toBe(NAME));
+    await expectEventually(() => page.getByLabel('Value of header 1').inputValue(), (v) => expect(v).toBe('Bearer crm-token'));
     await page.getByLabel('NEW_VISIT', { exact: true }).uncheck();
     await page.getByRole('button', { name: 'Remove header 2' }).click();
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.getByRole('heading', { level: 1, name: NAME }).waitFor();
-    expect((await api(`/webhooks/${webhookId}`)).json).toMatchObject({ eventTypes: ['NEW_VISITOR'], headers: { Authorization: 'Bearer crm-token' } });
+    expect((await api(`/webhooks/${id}`)).json).toMatchObject({ eventTypes: ['NEW_VISITOR'], headers: { Authorization: 'Bearer crm-token' } });
   });
 
   it('is readable at 375 px and usable from the keyboard', async () => {
-    const paused = await api('/webhooks', {
-      method: 'POST',
-      body: { name: 'Slack alerts', url: 'https://hooks.example.com/slack', eventTypes: ['NEW_VISITOR'], enabled: false },
-    });
-    expect(paused.status).toBe(201);
-    await page.goto(`${main.stack.url}/settings/webhooks`);
-    await row().waitFor();
-    await row().getByText('delivered').waitFor(); // the last-delivery column has loaded
+    const { page, api, open, row, createWebhook, shot } = await newTenant();
+    const receiver = await receivers.start();
+    const { id } = await createWebhook({ name: NAME, url: receiver.url, eventTypes: ['NEW_VISIT', 'NEW_VISITOR'] });
+    expect((await api(`/webhooks/${id}/test`, { method: 'POST', body: { eventType: 'NEW_VISIT' } })).status).toBe(200);
+    await createWebhook({ name: 'Slack alerts', url: 'https://hooks.example.com/slack', eventTypes: ['NEW_VISITOR'], enabled: false });
+    await open('/settings/webhooks');
+    await row(NAME).getByText('delivered').waitFor(); // the last-delivery column has loaded
+    await row('Slack alerts').waitFor();
     await shot('dashboard-list');
     await page.setViewportSize({ width: 375, height: 812 });
-    expect(await page.evaluate<number>(IN_PAGE.scrollWidth)).toBeLessThanOrEqual(375);
+    await expectEventually(() => page.evaluate<number>(IN_PAGE.scrollWidth), (w) => expect(w).toBeLessThanOrEqual(375));
     await shot('dashboard-list-375');
 
     await page.getByRole('link', { name: 'Create webhook' }).focus();
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { level: 1, name: 'Create webhook' }).waitFor();
-    expect(await activeElement(page)).toMatchObject({ tag: 'h1' });
+    await expectFocus(page, { tag: 'h1' });
     await page.keyboard.press('Tab');
-    expect(await activeElement(page)).toMatchObject({ id: 'wh-name' });
-    expect(await page.evaluate<number>(IN_PAGE.scrollWidth)).toBeLessThanOrEqual(375);
-    await page.setViewportSize({ width: 1200, height: 900 });
+    await expectFocus(page, { id: 'wh-name' });
+    await expectEventually(() => page.evaluate<number>(IN_PAGE.scrollWidth), (w) => expect(w).toBeLessThanOrEqual(375));
   });
 
   it('deletes the webhook only after confirmation', async () => {
-    await page.goto(`${main.stack.url}/settings/webhooks`);
-    await row().waitFor();
+    const { page, api, open, row, createWebhook } = await newTenant();
+    const { id } = await createWebhook({ name: NAME, url: 'https://hooks.example.com/crm', eventTypes: ['NEW_VISIT'] });
+    await createWebhook({ name: 'Slack alerts', url: 'https://hooks.example.com/slack', eventTypes: ['NEW_VISITOR'], enabled: false });
+    await open('/settings/webhooks');
+    await row(NAME).waitFor();
     await page.getByRole('button', { name: `Delete ${NAME}` }).click();
     const dialog = page.getByRole('dialog', { name: 'Delete this webhook?' });
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });
-    expect((await api(`/webhooks/${webhookId}`)).status).toBe(200);
+    expect((await api(`/webhooks/${id}`)).status).toBe(200);
 
     await page.getByRole('button', { name: `Delete ${NAME}` }).click();
     await dialog.getByRole('button', { name: 'Delete webhook' }).click();
     await page.getByRole('status').getByText(`“${NAME}” deleted.`).waitFor();
-    await row().waitFor({ state: 'detached' });
-    expect(await page.getByRole('link', { name: 'Slack alerts', exact: true }).count()).toBe(1);
-    expect((await api(`/webhooks/${webhookId}`)).status).toBe(404);
+    await row(NAME).waitFor({ state: 'detached' });
+    await expectEventually(() => page.getByRole('link', { name: 'Slack alerts', exact: true }).count(), (n) => expect(n).toBe(1));
+    expect((await api(`/webhooks/${id}`)).status).toBe(404);
   });
 });

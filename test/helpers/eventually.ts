@@ -8,3 +8,21 @@ export async function eventually<T>(fn: () => T | Promise<T>, ok: (v: T) => bool
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * Retries `check` on a fresh `read()` until it passes (or rethrows its last failure after `ms`):
+ * for assertions on a page or a system that reaches the checked state a little later.
+ */
+export async function expectEventually<T>(read: () => T | Promise<T>, check: (v: T) => void, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    try {
+      check(value);
+      return value;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

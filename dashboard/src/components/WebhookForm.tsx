@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { EVENT_TYPES, type EventType, LIMITS } from '../../../lambdas/shared/contract';
 import { ApiError, type ApiClient } from '../api';
 import { Link, navigate, paths } from '../router';
@@ -57,8 +57,9 @@ export function WebhookForm({ api, webhookId, onCreated }: { readonly api: ApiCl
     );
   }, [api, webhookId]);
 
-  // Focus moves after render, once the element to focus exists.
-  useEffect(() => {
+  // Focus moves as soon as the element to focus is in the DOM, before the browser paints, so a
+  // keystroke typed right after "Add header" lands in the new field, not on the button.
+  useLayoutEffect(() => {
     if (!focusTarget) return;
     const el = focusTarget.field === 'summary' ? summary.current : document.getElementById(fieldId(focusTarget.field));
     (el as HTMLElement | null)?.focus();
