@@ -20,16 +20,21 @@ interface WebhookJson {
 describe('two accounts, both directions, through the local runtime', () => {
   let stack: LocalStack;
   const receivers: Receiver[] = [];
-  const accounts = ['acc_iso_alpha', 'acc_iso_beta'] as const;
-  const keys: Record<string, string> = {};
-  const hooks: Record<string, { webhook: WebhookJson; receiver: Receiver; failing: Receiver; failingId: string; secret: string }> = {};
+  let tests = 0;
 
   const call = (key: string, method: string, path: string, body?: unknown): Promise<RawResponse> =>
     httpCall(stack.port, method, path, { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body !== undefined ? JSON.stringify(body) : undefined);
 
-  beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, dataDir: ':memory:', print: () => undefined, routes: createLocalApiRoutes, env: { WEBHOOKS_RETRY_SCHEDULE: '1' } });
-    for (const accountId of accounts) {
+  /**
+   * Two accounts of the calling test's own (alpha, beta), each with a key, a healthy webhook for
+   * both event types and a failing one for NEW_VISIT only.
+   */
+  const twoAccounts = async () => {
+    const n = ++tests;
+    const [alpha, beta] = [`acc_iso_alpha_${n}`, `acc_iso_beta_${n}`] as const;
+    const keys: Record<string, string> = {};
+    const hooks: Record<string, { webhook: WebhookJson; receiver: Receiver; failing: Receiver; failingId: string; secret: string }> = {};
+    for (const accountId of [alpha, beta]) {
       keys[accountId] = await mintKey(stack, accountId);
       const receiver = await startReceiver();
       const failing = await startReceiver(respond(500));
@@ -41,6 +46,11 @@ describe('two accounts, both directions, through the local runtime', () => {
       const webhook = JSON.parse(created.body) as WebhookJson & { secret: string };
       hooks[accountId] = { webhook, receiver, failing, failingId: (JSON.parse(down.body) as WebhookJson).id, secret: webhook.secret };
     }
+    return { alpha, beta, keys, hooks };
+  };
+
+  beforeAll(async () => {
+    stack = await startLocalStack({ port: 0, dataDir: ':memory:', print: () => undefined, routes: createLocalApiRoutes, env: { WEBHOOKS_RETRY_SCHEDULE: '1' } });
   });
   afterAll(async () => {
     await stack?.close();
@@ -48,13 +58,14 @@ describe('two accounts, both directions, through the local runtime', () => {
   });
 
   it("events of one account never reach the other's endpoints", async () => {
-    const alpha = await publishVisits(stack.url, 'acc_iso_alpha', 6, 'alpha');
-    const beta = await publishVisits(stack.url, 'acc_iso_beta', 6, 'beta', 'NEW_VISITOR');
+    const { alpha: alphaAccount, beta: betaAccount, hooks } = await twoAccounts();
+    const alpha = await publishVisits(stack.url, alphaAccount, 6, 'alpha');
+    const beta = await publishVisits(stack.url, betaAccount, 6, 'beta', 'NEW_VISITOR');
     // An event naming an account that has no webhooks goes nowhere.
     await publishVisits(stack.url, 'acc_iso_nobody', 3, 'nobody');
     for (const [accountId, ids] of [
-      ['acc_iso_alpha', alpha],
-      ['acc_iso_beta', beta],
+      [alphaAccount, alpha],
+      [betaAccount, beta],
     ] as const) {
       const { receiver } = hooks[accountId]!;
       await eventually(() => receiver.requests.length, (n) => n === ids.length, 15_000, `${accountId} got its events`);
@@ -62,8 +73,8 @@ describe('two accounts, both directions, through the local runtime', () => {
     await eventually(() => stack.queues.retry.size(), (n) => n === 0, 15_000, 'retries done');
     await new Promise((r) => setTimeout(r, 300));
     for (const [accountId, prefix] of [
-      ['acc_iso_alpha', 'alpha'],
-      ['acc_iso_beta', 'beta'],
+      [alphaAccount, 'alpha'],
+      [betaAccount, 'beta'],
     ] as const) {
       const { receiver, failing } = hooks[accountId]!;
       const bodies = receiver.requests.map((q) => (JSON.parse(q.body) as { id: string }).id);
@@ -72,17 +83,31 @@ describe('two accounts, both directions, through the local runtime', () => {
       expect(failing.requests.every((q) => (JSON.parse(q.body) as { id: string }).id.startsWith(`${prefix}_`))).toBe(true);
     }
     // beta published NEW_VISITOR only: beta's NEW_VISIT-only failing endpoint saw nothing at all
-    expect(hooks.acc_iso_beta!.failing.requests).toHaveLength(0);
+    expect(hooks[betaAccount]!.failing.requests).toHaveLength(0);
   });
 
   it("no read, list, edit, delete, secret, test, deliveries, retry or recover of the other's webhooks", async () => {
+    const { alpha, beta, keys, hooks } = await twoAccounts();
+    // Each victim gets a real failed delivery: one NEW_VISIT that its failing endpoint refuses
+    // until the schedule ends. Then nothing is left to retry, so the retry queue holds still.
+    for (const accountId of [alpha, beta]) await publishVisits(stack.url, accountId, 1, `${accountId}_failed`);
+    for (const accountId of [alpha, beta]) {
+      await eventually(
+        async () => (JSON.parse((await call(keys[accountId]!, 'GET', `/v1/webhooks/${hooks[accountId]!.failingId}/deliveries?status=failed`)).body) as { items: unknown[] }).items.length,
+        (n) => n === 1,
+        15_000,
+        `${accountId} has a failed delivery`,
+      );
+      await eventually(() => hooks[accountId]!.receiver.requests.length, (n) => n === 1, 15_000, `${accountId}'s healthy endpoint got the event`);
+    }
+    await eventually(() => stack.queues.retry.size(), (n) => n === 0, 15_000, 'retries done');
     for (const [intruder, victim] of [
-      ['acc_iso_alpha', 'acc_iso_beta'],
-      ['acc_iso_beta', 'acc_iso_alpha'],
+      [alpha, beta],
+      [beta, alpha],
     ] as const) {
       const key = keys[intruder]!;
       const { webhook, failingId, secret } = hooks[victim]!;
-      // a real delivery of the victim (alpha's failing endpoint has failed ones)
+      // a real delivery of the victim (its failing endpoint has a failed one)
       const victimDeliveries = JSON.parse((await call(keys[victim]!, 'GET', `/v1/webhooks/${failingId}/deliveries?limit=100`)).body) as { items: Array<{ id: string }> };
       const deliveryId = victimDeliveries.items[0]?.id ?? 'msg_0000000000AAAAAAAAAAAAAAAA';
       const attempts: Array<[string, string, unknown]> = [
@@ -118,8 +143,8 @@ describe('two accounts, both directions, through the local runtime', () => {
       expect((JSON.parse((await call(keys[victim]!, 'GET', `/v1/webhooks/${webhook.id}/secret`)).body) as { secret: string }).secret).toBe(secret);
     }
     // ... and deliveries still go to the owner's endpoint only.
-    const before = hooks.acc_iso_alpha!.receiver.requests.length;
-    await publishVisits(stack.url, 'acc_iso_alpha', 1, 'alpha_after');
-    await eventually(() => hooks.acc_iso_alpha!.receiver.requests.length, (n) => n === before + 1, 10_000, 'alpha still receives');
+    const before = hooks[alpha]!.receiver.requests.length;
+    await publishVisits(stack.url, alpha, 1, 'alpha_after');
+    await eventually(() => hooks[alpha]!.receiver.requests.length, (n) => n === before + 1, 10_000, 'alpha still receives');
   });
 });
