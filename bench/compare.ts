@@ -11,7 +11,7 @@ import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PIPELINE } from '../lambdas/shared/contract';
-import { generateSecret } from '../lambdas/shared/signing';
+import { generateSecret } from '../lambdas/shared/domain/signing';
 import { BUILD_DIR, buildChildren } from './build';
 import { bundle, initOnce } from './coldstart';
 import type { DynamoReady } from './dynamo-server';

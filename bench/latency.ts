@@ -1,5 +1,5 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { publishVisitEvent } from '../lambdas/shared/publisher';
+import { publishVisitEvent } from '../lambdas/shared/adapters/eventbridge-publisher';
 import { epochNow, forkChild } from './ipc';
 import type { LocalStackReady } from './local-stack-child';
 import type { ReceiverReady } from './receiver';

@@ -15,7 +15,7 @@ import { cpus, hostname, loadavg, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PIPELINE } from '../lambdas/shared/contract';
-import { generateSecret } from '../lambdas/shared/signing';
+import { generateSecret } from '../lambdas/shared/domain/signing';
 import { BUILD_DIR, buildChildren, ROOT } from './build';
 import { type BundleFigures, runColdStart } from './coldstart';
 import type { DynamoReady } from './dynamo-server';

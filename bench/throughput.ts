@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { generateSecret } from '../lambdas/shared/signing';
+import { generateSecret } from '../lambdas/shared/domain/signing';
 import type { DynamoReady } from './dynamo-server';
 import { type ChildHandle, forkChild } from './ipc';
 import type { ReceiverMode, ReceiverReady, ReceiverStats } from './receiver';

@@ -1,14 +1,14 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createApiHandler } from '../lambdas/api/app';
-import { createLocalAdminListener } from '../lambdas/api/local-admin';
+import { createLocalAdminListener } from './admin-routes';
 import { PUBLIC_OPERATIONS } from '../lambdas/api/operations';
-import { createApiRuntime } from '../lambdas/api/runtime';
+import { createApiRuntime } from '../lambdas/shared/composition/api-runtime';
 import { createAuthorizerHandler } from '../lambdas/authorizer/app';
 import { DynamoApiKeyStore } from '../lambdas/shared/adapters/dynamo-api-key-store';
 import { API, LIMITS } from '../lambdas/shared/contract';
-import type { ApiKeyStore } from '../lambdas/shared/domain/api-keys';
 import { createApiGateway } from './api-gateway';
 import type { LocalRoutes, LocalStackCore } from './stack';
+import type { ApiKeyStore } from '../lambdas/shared/domain/ports';
 
 
 /** The account of the key `npm start` mints on an empty data dir. */

@@ -19,11 +19,12 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSReco
 import { createDeliveryHandler } from '../lambdas/delivery/app';
 import { createRetryHandler } from '../lambdas/retry/app';
 import { ENV, PIPELINE } from '../lambdas/shared/contract';
-import { KmsEnvelopeCipher, type SecretCipher } from '../lambdas/shared/adapters/secret-cipher';
-import { createDeliveryRuntime, type DeliveryRuntime, secretCipherFromEnv } from '../lambdas/shared/runtime';
+import { KmsEnvelopeCipher } from '../lambdas/shared/adapters/secret-cipher';
+import { createDeliveryRuntime, type DeliveryRuntime, secretCipherFromEnv } from '../lambdas/shared/composition/delivery-runtime';
 import { type PollSource, QueueConsumer, type SqsHandler } from './consumer';
 import { type CfnTemplate, loadStackTemplate, provisionTemplate, type ProvisionedStack, webhooksPipeline } from './provision';
 import { terminalLog } from './stack';
+import type { SecretCipher } from '../lambdas/shared/domain/ports';
 
 /**
  * URL of the queue the delivery function consumes. Lambda learns it from its event source

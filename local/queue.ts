@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SQSRecord } from 'aws-lambda';
-import type { Clock } from '../lambdas/shared/domain/ports';
-import type { QueuedMessage, RedriveQueue } from '../lambdas/shared/redrive';
+import type { Clock, QueuedMessage, RedriveQueue } from '../lambdas/shared/domain/ports';
 
 /**
  * An in-process queue with the SQS semantics the handlers rely on: delay, visibility timeout,

@@ -15,11 +15,12 @@
 import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../lambdas/shared/adapters/dynamo-client';
 import { DynamoApiKeyStore } from '../lambdas/shared/adapters/dynamo-api-key-store';
-import { optionalEnv } from '../lambdas/shared/config';
+import { optionalEnv } from '../lambdas/shared/composition/env';
 import { ENV } from '../lambdas/shared/contract';
-import { type ApiKeyInfo, isWellFormedApiKey, keyIdOf } from '../lambdas/shared/domain/api-keys';
+import { isWellFormedApiKey, keyIdOf } from '../lambdas/shared/domain/api-keys';
 import { ValidationError } from '../lambdas/shared/domain/errors';
-import { LOCAL_ADMIN_PREFIX } from '../lambdas/api/local-admin';
+import { LOCAL_ADMIN_PREFIX } from '../local/admin-routes';
+import type { ApiKeyInfo } from '../lambdas/shared/domain/ports';
 
 const USAGE = `usage:
   npm run apikey -- create --account <id> [--json]

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsRedriveQueue } from '../lambdas/shared/adapters/sqs-redrive-queue';
-import { redrive } from '../lambdas/shared/redrive';
+import { redrive } from '../lambdas/shared/domain/redrive';
 
 /** Which DLQ drains into which queue, by stack output name. */
 export const ROUTES = {

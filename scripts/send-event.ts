@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { isEventType } from '../lambdas/shared/contract';
-import { publishVisitEvent } from '../lambdas/shared/publisher';
+import { publishVisitEvent } from '../lambdas/shared/adapters/eventbridge-publisher';
 import { SAMPLE_PAYLOADS } from '../lambdas/shared/sample-payloads';
 
 async function main(): Promise<void> {

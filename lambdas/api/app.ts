@@ -2,12 +2,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { InvalidCursorError } from '../shared/adapters/dynamo-client';
-import { ConflictError, NotFoundError, ValidationError } from '../shared/domain/errors';
+import { ConflictError, NotFoundError, ValidationError, InvalidCursorError } from '../shared/domain/errors';
 import type { LogSink } from '../shared/domain/ports';
 import { toFieldIssues } from '../shared/domain/webhook-schemas';
 import type { WebhookService } from '../shared/domain/webhook-service';
-import { logger } from '../shared/powertools';
+import { logger } from '../shared/adapters/powertools';
 import { errorResponse, headerValue, HttpError, jsonResponse, readJsonBody } from './http';
 import { openApiDocument } from './openapi';
 import { type Operation, type OperationId, OPERATIONS } from './operations';
@@ -22,7 +21,7 @@ import {
   toWebhookJson,
 } from './schemas';
 
-/** What the API handler runs on; `createApiRuntime` (runtime.ts) builds it from the environment. */
+/** What the API handler runs on; `createApiRuntime` (shared/composition/api-runtime.ts) builds it from the environment. */
 export interface ApiDependencies {
   readonly webhooks: WebhookService;
   readonly log: LogSink;

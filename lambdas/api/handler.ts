@@ -1,6 +1,5 @@
-import { createDeliveryRuntime } from '../shared/runtime';
+import { apiPartsFromEnv, createApiRuntime } from '../shared/composition/api-runtime';
 import { createApiHandler } from './app';
-import { API_RUNTIME_OVERRIDES, createApiRuntime } from './runtime';
 
 /**
  * Lambda entry point: the management API (REST API, Lambda proxy integration behind the
@@ -8,4 +7,4 @@ import { API_RUNTIME_OVERRIDES, createApiRuntime } from './runtime';
  * WEBHOOKS_ALLOW_HTTP, WEBHOOKS_ALLOW_PRIVATE_TARGETS, WEBHOOKS_DELIVERY_TIMEOUT_MS,
  * WEBHOOKS_RETRY_SCHEDULE, WEBHOOKS_DELIVERY_RETENTION_DAYS.
  */
-export const handler = createApiHandler(createApiRuntime(createDeliveryRuntime(process.env, API_RUNTIME_OVERRIDES)));
+export const handler = createApiHandler(createApiRuntime(apiPartsFromEnv()));

@@ -4,8 +4,8 @@ import type {
   APIGatewayTokenAuthorizerEvent,
   Context,
 } from 'aws-lambda';
-import { type ApiKeyStore, keyIdOf, parseBearer } from '../shared/domain/api-keys';
-import type { LogSink } from '../shared/domain/ports';
+import { keyIdOf, parseBearer } from '../shared/domain/api-keys';
+import type { LogSink, ApiKeyStore } from '../shared/domain/ports';
 
 /** What the API handler reads from `event.requestContext.authorizer`. */
 export interface ApiAuthorizerContext {

@@ -4,11 +4,11 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { METRICS } from '../shared/contract';
-import { InvalidEventError, parseEventBridgeRecord } from '../shared/events';
-import { logger, metrics } from '../shared/powertools';
-import { REDRIVEN_ATTRIBUTE } from '../shared/redrive';
+import { InvalidEventError, parseEventBridgeRecord } from '../shared/domain/events';
+import { logger, metrics } from '../shared/adapters/powertools';
+import { REDRIVEN_ATTRIBUTE } from '../shared/domain/redrive';
 import type { DeliveredBatch } from '../shared/domain/delivered-batch';
-import type { DeliveryRuntime } from '../shared/runtime';
+import type { DeliveryRuntime } from '../shared/composition/delivery-runtime';
 
 /**
  * The events-queue consumer: each record is one EventBridge event. A record fails (and is

@@ -1,4 +1,4 @@
-import { createDeliveryRuntime } from '../shared/runtime';
+import { createDeliveryRuntime } from '../shared/composition/delivery-runtime';
 import { createDeliveryHandler } from './app';
 
 /** Lambda entry point: consumes the events queue (EventBridge rule target). */

@@ -4,8 +4,8 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { hopDelaySeconds, retryMessageSchema } from '../shared/domain/messages';
-import { logger, metrics } from '../shared/powertools';
-import type { DeliveryRuntime } from '../shared/runtime';
+import { logger, metrics } from '../shared/adapters/powertools';
+import type { DeliveryRuntime } from '../shared/composition/delivery-runtime';
 
 /** A message this close to its due time is attempted now rather than hopped again. */
 const DUE_TOLERANCE_MS = 1_000;

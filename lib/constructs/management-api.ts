@@ -210,7 +210,7 @@ export class ManagementApi extends Construct {
       serviceName: 'webhook-api',
       description: 'Management API: webhooks, secrets, test sends, delivery log, retry and recover',
       timeout: API_FUNCTION_TIMEOUT,
-      // Exactly what createDeliveryRuntime reads with API_RUNTIME_OVERRIDES, each paired with its grant below.
+      // Exactly what apiPartsFromEnv and createApiRuntime read, each paired with its grant below.
       environment: {
         [ENV.webhooksTable]: props.webhooksTable.tableName,
         [ENV.deliveriesTable]: props.deliveriesTable.tableName,

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { createLocalAdminListener, createLocalAdminRoutes } from '../../lambdas/api/local-admin';
+import { createLocalAdminListener, createLocalAdminRoutes } from '../../local/admin-routes';
 import { stageWildcardArn } from '../../lambdas/authorizer/app';
 import { API_KEY_PATTERN, BEARER_HEADER_PATTERN, hashApiKey } from '../../lambdas/shared/domain/api-keys';
 import { ENV } from '../../lambdas/shared/contract';

@@ -130,12 +130,11 @@ describe('management API: HTTP behaviour (routing, bodies, errors, OpenAPI)', ()
         store: failingStore(err),
         deliveries: base.deliveries,
         recovery: undefined as never,
-        tester: { attempt: () => Promise.reject(err) },
+        sender: { send: () => Promise.reject(err), close: async () => undefined },
         clock: base.clock,
         resolver: async () => [],
         allowHttp: true,
         allowPrivateTargets: true,
-        maxRetries: 7,
       });
       return createApiHandler({ webhooks, log });
     };

@@ -7,13 +7,13 @@ import { GATEWAY_ERROR_RESPONSES } from '../../lambdas/api/http';
 import { openApiDocument } from '../../lambdas/api/openapi';
 import { type Operation, OPERATIONS } from '../../lambdas/api/operations';
 import { Router } from '../../lambdas/api/router';
-import { type ApiRuntimeOptions, createApiRuntime } from '../../lambdas/api/runtime';
+import { type ApiRuntimeOptions, createApiRuntime } from '../../lambdas/shared/composition/api-runtime';
 import { createAuthorizerHandler } from '../../lambdas/authorizer/app';
 import { DynamoApiKeyStore } from '../../lambdas/shared/adapters/dynamo-api-key-store';
-import type { DeliveryRuntime } from '../../lambdas/shared/runtime';
+import type { DeliveryRuntime } from '../../lambdas/shared/composition/delivery-runtime';
 import type { LookupAddress } from 'node:dns';
-import type { Resolver } from '../../lambdas/shared/ssrf';
 import { type Harness, lambdaContext, startHarness } from '../helpers/harness';
+import type { Resolver } from '../../lambdas/shared/domain/ports';
 
 /**
  * Test support for the management API: plays API Gateway (TOKEN authorizer on

@@ -62,9 +62,9 @@ import { SqsRedriveQueue } from '../../lambdas/shared/adapters/sqs-redrive-queue
 import { ENV, PIPELINE, visitEventPattern } from '../../lambdas/shared/contract';
 import { retryMessageSchema } from '../../lambdas/shared/domain/messages';
 import type { Webhook } from '../../lambdas/shared/domain/model';
-import { publishVisitEvent } from '../../lambdas/shared/publisher';
-import { redrive } from '../../lambdas/shared/redrive';
-import { generateSecret } from '../../lambdas/shared/signing';
+import { publishVisitEvent } from '../../lambdas/shared/adapters/eventbridge-publisher';
+import { redrive } from '../../lambdas/shared/domain/redrive';
+import { generateSecret } from '../../lambdas/shared/domain/signing';
 import { EVENTS_QUEUE_URL_ENV, type EmulatorQueue, type EmulatorStack, type EmulatorStackOptions, startEmulatorStack } from '../../local/emulator';
 import { type CfnTemplate, loadStackTemplate, provisionTemplate, type ProvisionedStack, webhooksPipeline, type WebhooksPipeline } from '../../local/provision';
 import { ROUTES } from '../../scripts/redrive';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { publishVisitEvent } from '../../lambdas/shared/publisher';
+import { publishVisitEvent } from '../../lambdas/shared/adapters/eventbridge-publisher';
 import { visitFixture } from '../helpers/harness';
 import { type LocalProcess, runScript, startLocalProcess } from '../helpers/local-process';
 import { respond, receiverPool } from '../helpers/receiver';

@@ -1,5 +1,5 @@
-import type { RetryMessage, RetryQueue } from '../../lambdas/shared/domain/messages';
-import type { Clock, DeadLetterSink, LogSink, MetricSink } from '../../lambdas/shared/domain/ports';
+import type { RetryMessage } from '../../lambdas/shared/domain/messages';
+import type { Clock, DeadLetterSink, LogSink, MetricSink, RetryQueue } from '../../lambdas/shared/domain/ports';
 
 /** A clock the test moves by hand. */
 export class ManualClock implements Clock {

@@ -6,7 +6,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { LocalKeyCipher } from '../../lambdas/shared/adapters/secret-cipher';
 import { ENV, type EventType } from '../../lambdas/shared/contract';
 import type { Webhook } from '../../lambdas/shared/domain/model';
-import { createDeliveryRuntime, type DeliveryRuntime, type DeliveryRuntimeOverrides } from '../../lambdas/shared/runtime';
+import { createDeliveryRuntime, type DeliveryRuntime, type DeliveryRuntimeOverrides } from '../../lambdas/shared/composition/delivery-runtime';
 import { ensureTables, LOCAL_AWS_CONFIG, type LocalDynamo, startDynalite, type TableNames } from '../../local/dynamo';
 import { CollectingDeadLetters, CollectingRetryQueue, CountingMetrics, ManualClock, MemoryLog } from './fakes';
 import { webhookFixture } from './webhook-fixture';

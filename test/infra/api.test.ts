@@ -177,7 +177,7 @@ describe('ManagementApi (stage dev, defaults)', () => {
     });
   });
 
-  it('gives the API function exactly the environment createDeliveryRuntime reads with API_RUNTIME_OVERRIDES', () => {
+  it('gives the API function exactly the environment apiPartsFromEnv and createApiRuntime read', () => {
     const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'webhook-api' }) } } })) as Resource[];
     const vars = (fn?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(vars).toEqual({

@@ -1,7 +1,7 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { createDeliveryHandler } from '../../lambdas/delivery/app';
 import { METRICS } from '../../lambdas/shared/contract';
-import type { DeliveryRuntime } from '../../lambdas/shared/runtime';
+import type { DeliveryRuntime } from '../../lambdas/shared/composition/delivery-runtime';
 import { eventBridgeEvent, type Harness, lambdaContext, sqsEvent, sqsRecord, startHarness, visitFixture } from '../helpers/harness';
 import { type Receiver, respond, startReceiver, receiverPool } from '../helpers/receiver';
 

@@ -1,6 +1,7 @@
-import { UndiciHttpSender, parseRetryAfter } from '../../lambdas/shared/http-sender';
-import { checkTargetHost, type Resolver } from '../../lambdas/shared/ssrf';
+import { UndiciHttpSender, parseRetryAfter } from '../../lambdas/shared/adapters/http-sender';
+import { checkTargetHost } from '../../lambdas/shared/domain/target-policy';
 import { respond, receiverPool } from '../helpers/receiver';
+import type { Resolver } from '../../lambdas/shared/domain/ports';
 
 describe('UndiciHttpSender (loopback receivers)', () => {
   const receivers = receiverPool();

@@ -5,7 +5,7 @@ import { METRICS } from '../../lambdas/shared/contract';
 import { DeliveryService } from '../../lambdas/shared/domain/delivery-service';
 import { RecoveryService } from '../../lambdas/shared/domain/recovery-service';
 import type { DeliveryStore } from '../../lambdas/shared/domain/ports';
-import type { DeliveryRuntime } from '../../lambdas/shared/runtime';
+import type { DeliveryRuntime } from '../../lambdas/shared/composition/delivery-runtime';
 import { eventBridgeEvent, type Harness, lambdaContext, sqsEvent, sqsRecord, startHarness } from '../helpers/harness';
 import { type Behaviour, respond, receiverPool } from '../helpers/receiver';
 import { driveRetries } from '../helpers/retry-driver';

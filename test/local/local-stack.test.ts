@@ -5,7 +5,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import type { Webhook } from '../../lambdas/shared/domain/model';
-import { publishVisitEvent } from '../../lambdas/shared/publisher';
+import { publishVisitEvent } from '../../lambdas/shared/adapters/eventbridge-publisher';
 import { LOCAL_AWS_CONFIG } from '../../local/dynamo';
 import { LOCAL_TABLES, type LocalStack, startLocalStack } from '../../local/stack';
 import { visitFixture } from '../helpers/harness';

@@ -9,7 +9,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventType } from '../../lambdas/shared/contract';
 import type { Webhook } from '../../lambdas/shared/domain/model';
-import { publishVisitEvent } from '../../lambdas/shared/publisher';
+import { publishVisitEvent } from '../../lambdas/shared/adapters/eventbridge-publisher';
 import { LOCAL_AWS_CONFIG } from '../../local/dynamo';
 import { LOCAL_TABLES, type LocalStack } from '../../local/stack';
 import { visitFixture } from '../helpers/harness';

@@ -131,20 +131,20 @@ describe('no secret or API key in any log line of a full run', () => {
     const previous = process.env.POWERTOOLS_LOG_LEVEL;
     process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
     let m!: {
-      powertools: typeof import('../../lambdas/shared/powertools');
+      powertools: typeof import('../../lambdas/shared/adapters/powertools');
       delivery: typeof import('../../lambdas/delivery/app');
       retry: typeof import('../../lambdas/retry/app');
       api: typeof import('../../lambdas/api/app');
-      apiRuntime: typeof import('../../lambdas/api/runtime');
+      apiRuntime: typeof import('../../lambdas/shared/composition/api-runtime');
       authorizer: typeof import('../../lambdas/authorizer/app');
     };
     jest.isolateModules(() => {
       m = {
-        powertools: jest.requireActual('../../lambdas/shared/powertools'),
+        powertools: jest.requireActual('../../lambdas/shared/adapters/powertools'),
         delivery: jest.requireActual('../../lambdas/delivery/app'),
         retry: jest.requireActual('../../lambdas/retry/app'),
         api: jest.requireActual('../../lambdas/api/app'),
-        apiRuntime: jest.requireActual('../../lambdas/api/runtime'),
+        apiRuntime: jest.requireActual('../../lambdas/shared/composition/api-runtime'),
         authorizer: jest.requireActual('../../lambdas/authorizer/app'),
       };
     });

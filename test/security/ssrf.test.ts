@@ -1,10 +1,10 @@
 import type { LookupAddress } from 'node:dns';
 import { createDeliveryHandler } from '../../lambdas/delivery/app';
-import type { DeliveryRuntime } from '../../lambdas/shared/runtime';
-import type { Resolver } from '../../lambdas/shared/ssrf';
+import type { DeliveryRuntime } from '../../lambdas/shared/composition/delivery-runtime';
 import { type ApiClient, type ApiTestContext, startApi, webhookBody } from '../api/support';
 import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord } from '../helpers/harness';
 import { respond, receiverPool } from '../helpers/receiver';
+import type { Resolver } from '../../lambdas/shared/domain/ports';
 
 interface Created {
   id: string;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidEventError, parseEventBridgeRecord } from '../../lambdas/shared/events';
+import { InvalidEventError, parseEventBridgeRecord } from '../../lambdas/shared/domain/events';
 
 const fixture = JSON.parse(readFileSync(join(__dirname, '../fixtures/eventbridge-new-visit.json'), 'utf8')) as Record<string, unknown> & {
   detail: { accountId: string; data: Record<string, unknown> };

@@ -20,7 +20,7 @@ describe('powertools: Metrics reports through the logger', () => {
     jest.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => void written.push(args.map(String).join(' ')));
     jest.isolateModules(() => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { metrics } = require('../../lambdas/shared/powertools') as typeof import('../../lambdas/shared/powertools');
+      const { metrics } = require('../../lambdas/shared/adapters/powertools') as typeof import('../../lambdas/shared/adapters/powertools');
       metrics.publishStoredMetrics();
     });
     jest.restoreAllMocks();

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { redrive } from '../../lambdas/shared/redrive';
+import { redrive } from '../../lambdas/shared/domain/redrive';
 import { LocalQueue } from '../../local/queue';
 import { ManualClock } from '../helpers/fakes';
 

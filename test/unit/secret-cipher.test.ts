@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { KmsEnvelopeCipher, LocalKeyCipher } from '../../lambdas/shared/adapters/secret-cipher';
-import { secretCipherFromEnv } from '../../lambdas/shared/runtime';
+import { secretCipherFromEnv } from '../../lambdas/shared/composition/delivery-runtime';
 
 const kms = mockClient(KMSClient);
 

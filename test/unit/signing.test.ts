@@ -1,5 +1,5 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { generateSecret, secretKey, sign, signatureHeader } from '../../lambdas/shared/signing';
+import { generateSecret, secretKey, sign, signatureHeader } from '../../lambdas/shared/domain/signing';
 
 describe('signing (Standard Webhooks)', () => {
   it('reproduces the published Svix test vector', () => {

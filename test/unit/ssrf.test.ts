@@ -1,5 +1,7 @@
 import type { LookupAddress } from 'node:dns';
-import { checkTargetHost, createSafeLookup, isPublicAddress, type Resolver, SsrfError } from '../../lambdas/shared/ssrf';
+import { checkTargetHost, isPublicAddress, SsrfError } from '../../lambdas/shared/domain/target-policy';
+import type { Resolver } from '../../lambdas/shared/domain/ports';
+import { createSafeLookup } from '../../lambdas/shared/adapters/dns';
 
 const resolverOf =
   (answers: Record<string, string[]>): Resolver =>

@@ -1,18 +1,8 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  ACCOUNT_ID_PATTERN,
-  type ApiKeyInfo,
-  type ApiKeyRef,
-  type ApiKeyStore,
-  type CreatedApiKey,
-  generateApiKey,
-  hashApiKey,
-  isWellFormedApiKey,
-  KEY_ID_PATTERN,
-  keyIdOf,
-} from '../domain/api-keys';
+import { ACCOUNT_ID_PATTERN, generateApiKey, hashApiKey, isWellFormedApiKey, KEY_ID_PATTERN, keyIdOf } from '../domain/api-keys';
 import { ValidationError } from '../domain/errors';
 import { isConditionalCheckFailed } from './dynamo-client';
+import type { ApiKeyInfo, ApiKeyRef, ApiKeyStore, CreatedApiKey } from '../domain/ports';
 
 /** The GSI of the api keys table (lib/table-definitions.ts): `accountId`, `createdAt`. */
 const BY_ACCOUNT_INDEX = 'byAccount';

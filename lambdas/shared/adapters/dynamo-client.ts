@@ -1,5 +1,6 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { InvalidCursorError } from '../domain/errors';
 
 /** A DocumentClient that drops `undefined` attributes (optional fields stay absent). */
 export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
@@ -15,13 +16,6 @@ export function isConditionalCheckFailed(err: unknown): boolean {
 /** Opaque pagination cursors: base64url JSON of the last key. */
 export function encodeCursor(key: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-export class InvalidCursorError extends Error {
-  constructor() {
-    super('cursor is not valid');
-    this.name = 'InvalidCursorError';
-  }
 }
 
 export function decodeCursor(cursor: string, fields: readonly string[]): Record<string, string> {

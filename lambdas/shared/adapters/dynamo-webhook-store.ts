@@ -1,9 +1,8 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, WebhookLimitError } from '../domain/errors';
 import type { Webhook } from '../domain/model';
-import type { Page, WebhookAdminStore, WebhookChanges } from '../domain/ports';
+import type { Page, WebhookAdminStore, WebhookChanges, SecretCipher } from '../domain/ports';
 import { decodeCursor, encodeCursor, isConditionalCheckFailed } from './dynamo-client';
-import type { SecretCipher } from './secret-cipher';
 
 /**
  * Sort key of the per-account counter item that enforces the webhook limit without

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { KMSClient } from '@aws-sdk/client-kms';
+import type { SecretCipher } from '../domain/ports';
 
 type KmsSdk = typeof import('@aws-sdk/client-kms');
 let sdk: KmsSdk | undefined;
@@ -7,17 +8,6 @@ let sdk: KmsSdk | undefined;
 function kmsSdk(): KmsSdk {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (sdk ??= require('@aws-sdk/client-kms') as KmsSdk);
-}
-
-/**
- * Signing secrets are encrypted at rest beyond the table's own encryption: AES-256-GCM with
- * the row (`accountId/webhookId`) as additional data, so a ciphertext copied to another row
- * does not decrypt. In AWS the data key comes from KMS (envelope encryption, one data key per
- * container, cached); locally the key material lives in the data dir (file mode 600).
- */
-export interface SecretCipher {
-  encrypt(plaintext: string, context: string): Promise<string>;
-  decrypt(stored: string, context: string): Promise<string>;
 }
 
 const PLAINTEXT_PREFIX = 'whsec_';

@@ -1,5 +1,5 @@
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { QueuedMessage, RedriveQueue } from '../redrive';
+import type { QueuedMessage, RedriveQueue } from '../domain/ports';
 
 /** An SQS queue for the redrive tool (AWS or an emulator endpoint). */
 export class SqsRedriveQueue implements RedriveQueue {

@@ -1,6 +1,6 @@
 import type { SQSClient, SQSClientConfig } from '@aws-sdk/client-sqs';
-import { MAX_QUEUE_DELAY_SECONDS, type RetryMessage, type RetryQueue } from '../domain/messages';
-import type { DeadLetterSink } from '../domain/ports';
+import { MAX_QUEUE_DELAY_SECONDS, type RetryMessage } from '../domain/messages';
+import type { DeadLetterSink, RetryQueue } from '../domain/ports';
 
 type SqsSdk = typeof import('@aws-sdk/client-sqs');
 let sdk: SqsSdk | undefined;

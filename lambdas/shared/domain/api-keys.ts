@@ -48,33 +48,3 @@ export function parseBearer(header: string | undefined): string | undefined {
   return key && isWellFormedApiKey(key) ? key : undefined;
 }
 
-/** A key as listed: never the key or its hash. */
-export interface ApiKeyInfo {
-  readonly keyId: string;
-  readonly accountId: string;
-  readonly createdAt: string;
-  readonly revoked: boolean;
-  readonly revokedAt?: string;
-}
-
-export interface CreatedApiKey {
-  readonly accountId: string;
-  /** The plaintext key: shown once, never stored. */
-  readonly apiKey: string;
-  readonly keyId: string;
-  readonly createdAt: string;
-}
-
-/** Which key to revoke: the key itself, or its public id. */
-export type ApiKeyRef = { readonly keyId: string } | { readonly apiKey: string };
-
-/** Port: where key hashes live (DynamoDB in AWS and locally). */
-export interface ApiKeyStore {
-  create(accountId: string): Promise<CreatedApiKey>;
-  /** The account of a valid, unrevoked key; undefined otherwise. */
-  resolve(apiKey: string): Promise<string | undefined>;
-  /** An account's keys, oldest first, revoked ones included. */
-  list(accountId: string): Promise<ApiKeyInfo[]>;
-  /** Revokes a key; the revoked key's info, or undefined when no such key exists. */
-  revoke(ref: ApiKeyRef): Promise<ApiKeyInfo | undefined>;
-}

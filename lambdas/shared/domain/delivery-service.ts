@@ -1,28 +1,12 @@
-import { DELIVERY_HEADERS, DEFAULTS, type EventType, isReservedHeader, METRICS, USER_AGENT } from '../contract';
-import type { VisitEvent } from '../events';
-import type { HttpSender, SendResult } from '../http-sender';
-import { secretKey, signatureHeader } from '../signing';
-import { type RetryMessage, type RetryQueue } from './messages';
-import { type AttemptRecord, type AttemptTrigger, deliveryIdFor, isSubscribed, type Webhook } from './model';
-import type { AttemptWrite, Clock, DeadLetterSink, DeliveryStore, LogSink, MetricSink, WebhookStore } from './ports';
+import { DEFAULTS, METRICS } from '../contract';
+import { type DeliveryJob, sendAttempt } from './attempt';
+import type { VisitEvent } from './events';
+import { type RetryMessage } from './messages';
+import { type AttemptRecord, deliveryIdFor, isSubscribed, type Webhook } from './model';
+import type { AttemptWrite, Clock, DeadLetterSink, DeliveryStore, LogSink, MetricSink, WebhookStore, RetryQueue, HttpSender } from './ports';
 import { DeliveredBatch } from './delivered-batch';
 import type { RetryPolicy } from './retry-policy';
 import { mapLimit } from './concurrency';
-
-/** Everything one attempt needs, whether it comes from an event or from the retry queue. */
-export interface DeliveryJob {
-  readonly accountId: string;
-  readonly webhookId: string;
-  readonly deliveryId: string;
-  readonly eventId: string;
-  readonly eventType: EventType;
-  /** Event time, ISO: the record's `createdAt`. */
-  readonly createdAt: string;
-  readonly payload: string;
-  /** Index into the retry schedule of the delay to use if this attempt fails. */
-  readonly retryIndex: number;
-  readonly trigger: AttemptTrigger;
-}
 
 export type AttemptOutcome =
   | { readonly kind: 'delivered'; readonly attempt: AttemptRecord }
@@ -161,8 +145,7 @@ export class DeliveryService {
    */
   async attempt(webhook: Webhook, job: DeliveryJob, batch?: BatchSlot): Promise<AttemptOutcome> {
     const { clock, metrics, log } = this.deps;
-    const result = await this.send(webhook, job);
-    const attempt = toAttemptRecord(result, job, clock.now());
+    const { result, record: attempt } = await sendAttempt(this.deps, webhook, job);
     const logContext = { webhookId: job.webhookId, deliveryId: job.deliveryId, eventId: job.eventId, trigger: job.trigger };
     if (result.ok) {
       const write: AttemptWrite = { ...recordBase(job), status: 'delivered', attempt };
@@ -190,16 +173,6 @@ export class DeliveryService {
       return this.fail(job, attempt, `webhook auto-disabled: ${reason}`, true);
     }
     return this.scheduleRetry(job, webhook, attempt, result.retryAfterSeconds);
-  }
-
-  private async send(webhook: Webhook, job: DeliveryJob): Promise<SendResult> {
-    const timestamp = Math.floor(this.deps.clock.now() / 1000);
-    const keys = [secretKey(webhook.secret)];
-    if (webhook.previousSecret && webhook.previousSecretExpiresAt && Date.parse(webhook.previousSecretExpiresAt) > this.deps.clock.now()) {
-      keys.push(secretKey(webhook.previousSecret));
-    }
-    const signature = signatureHeader(keys, job.deliveryId, timestamp, job.payload);
-    return this.deps.sender.send({ url: webhook.url, headers: buildHeaders(webhook, job, timestamp, signature), body: job.payload });
   }
 
   private isCircuitOpen(webhook: Webhook): boolean {
@@ -290,36 +263,3 @@ function toFailedMessage(job: DeliveryJob): RetryMessage {
   };
 }
 
-/** The request headers of one attempt (DESIGN.md §3). Custom headers cannot override the contract's. */
-export function buildHeaders(webhook: Webhook, job: DeliveryJob, timestamp: number, signature: string): Record<string, string> {
-  const headers: Record<string, string> = {};
-  let legacySignature = signature;
-  for (const [name, value] of Object.entries(webhook.headers)) {
-    // The seed's "shared secret header": a static X-Webhook-Signature replaces the HMAC copy.
-    if (name.toLowerCase() === DELIVERY_HEADERS.legacySignature.toLowerCase()) legacySignature = value;
-    else if (!isReservedHeader(name)) headers[name] = value;
-  }
-  return {
-    ...headers,
-    'content-type': 'application/json',
-    'user-agent': USER_AGENT,
-    [DELIVERY_HEADERS.id]: job.deliveryId,
-    [DELIVERY_HEADERS.timestamp]: String(timestamp),
-    [DELIVERY_HEADERS.signature]: signature,
-    [DELIVERY_HEADERS.legacySignature]: legacySignature,
-    [DELIVERY_HEADERS.event]: job.eventType,
-  };
-}
-
-function toAttemptRecord(result: SendResult, job: DeliveryJob, now: number): AttemptRecord {
-  return {
-    at: new Date(now).toISOString(),
-    trigger: job.trigger,
-    ok: result.ok,
-    durationMs: result.durationMs,
-    ...(result.statusCode !== undefined ? { statusCode: result.statusCode } : {}),
-    ...(result.errorKind ? { errorKind: result.errorKind } : {}),
-    ...(result.error ? { error: result.error } : {}),
-    ...(result.responseSnippet ? { responseSnippet: result.responseSnippet } : {}),
-  };
-}

@@ -47,3 +47,11 @@ export class WebhookLimitError extends ConflictError {
     this.name = 'WebhookLimitError';
   }
 }
+
+/** A pagination cursor that this service did not hand out (or that was altered). */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor is not valid');
+    this.name = 'InvalidCursorError';
+  }
+}

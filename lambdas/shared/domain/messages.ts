@@ -26,11 +26,6 @@ export const retryMessageSchema = z.object({
 
 export type RetryMessage = z.infer<typeof retryMessageSchema>;
 
-/** Port: schedules a retry message, delivered no earlier than `delaySeconds` (≤ 900) from now. */
-export interface RetryQueue {
-  enqueue(message: RetryMessage, delaySeconds: number): Promise<void>;
-}
-
 /** The longest delay SQS supports on one message. */
 export const MAX_QUEUE_DELAY_SECONDS = 900;
 

@@ -1,9 +1,12 @@
 import type { EventType } from '../contract';
+import type { RetryMessage } from './messages';
 import type { AttemptRecord, DeliveryRecord, DeliveryStatus, Webhook, WebhookStatus } from './model';
 
 /**
- * Ports: the domain talks to storage, queues and telemetry only through these. DynamoDB/SQS
- * adapters implement them in AWS and in the local runtime (dynalite, in-process queues).
+ * Ports: every boundary of the domain, in one place. The domain talks to storage, queues, the
+ * network, key material and telemetry only through these; `adapters/` implements them (DynamoDB,
+ * SQS, undici, DNS, KMS, Powertools) in AWS and in the local runtime, and the unit tier implements
+ * them in memory (test/helpers/memory-ports.ts).
  */
 
 export interface Page<T> {
@@ -133,4 +136,116 @@ export interface LogSink {
 export interface MetricSink {
   count(name: string, value?: number): void;
   milliseconds(name: string, value: number): void;
+}
+
+// --- Queues ---
+
+/** Port: schedules a retry message, delivered no earlier than `delaySeconds` (≤ 900) from now. */
+export interface RetryQueue {
+  enqueue(message: RetryMessage, delaySeconds: number): Promise<void>;
+}
+
+/** A message as a redrive sees it. */
+export interface QueuedMessage {
+  readonly body: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  /** Opaque handle to delete it from its queue. */
+  readonly handle: string;
+}
+
+/** The queue operations a redrive needs (SQS in AWS or on an emulator, in-process locally). */
+export interface RedriveQueue {
+  receive(max: number): Promise<QueuedMessage[]>;
+  /** Sends a message; `attributes` become SQS message attributes. */
+  send(body: string, attributes?: Readonly<Record<string, string>>): Promise<void>;
+  remove(handle: string): Promise<void>;
+  /** Makes a received message visible again at once (used by a dry run). */
+  release(handle: string): Promise<void>;
+  /** Approximate number of visible messages. */
+  depth(): Promise<number>;
+}
+
+// --- Delivery over HTTP ---
+
+/** What one HTTP attempt produced. Never thrown: every outcome is data. */
+export interface SendResult {
+  readonly ok: boolean;
+  readonly statusCode?: number;
+  readonly durationMs: number;
+  /** Why the attempt failed, when it did (`http` = a non-2xx answer). */
+  readonly errorKind?: 'http' | 'timeout' | 'connect' | 'reset' | 'ssrf' | 'policy' | 'other';
+  readonly error?: string;
+  /** First bytes of the response body, for the attempt log. */
+  readonly responseSnippet?: string;
+  /** Parsed `Retry-After` of a 429/503, in seconds. */
+  readonly retryAfterSeconds?: number;
+}
+
+export interface SendRequest {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** Port: sends one signed POST. */
+export interface HttpSender {
+  send(req: SendRequest): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+// --- Name resolution ---
+
+/** Resolves a host name to all its addresses (injectable so tests can simulate rebinding). */
+export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+
+/** One address a name resolves to (the shape of `node:dns` lookup results). */
+export interface ResolvedAddress {
+  readonly address: string;
+  readonly family: number;
+}
+
+// --- API keys ---
+
+/** A key as listed: never the key or its hash. */
+export interface ApiKeyInfo {
+  readonly keyId: string;
+  readonly accountId: string;
+  readonly createdAt: string;
+  readonly revoked: boolean;
+  readonly revokedAt?: string;
+}
+
+export interface CreatedApiKey {
+  readonly accountId: string;
+  /** The plaintext key: shown once, never stored. */
+  readonly apiKey: string;
+  readonly keyId: string;
+  readonly createdAt: string;
+}
+
+/** Which key to revoke: the key itself, or its public id. */
+export type ApiKeyRef = { readonly keyId: string } | { readonly apiKey: string };
+
+/** Port: where key hashes live (DynamoDB in AWS and locally). */
+export interface ApiKeyStore {
+  create(accountId: string): Promise<CreatedApiKey>;
+  /** The account of a valid, unrevoked key; undefined otherwise. */
+  resolve(apiKey: string): Promise<string | undefined>;
+  /** An account's keys, oldest first, revoked ones included. */
+  list(accountId: string): Promise<ApiKeyInfo[]>;
+  /** Revokes a key; the revoked key's info, or undefined when no such key exists. */
+  revoke(ref: ApiKeyRef): Promise<ApiKeyInfo | undefined>;
+}
+
+// --- Secrets at rest ---
+
+/**
+ * Signing secrets are encrypted at rest beyond the table's own encryption: AES-256-GCM with
+ * the row (`accountId/webhookId`) as additional data, so a ciphertext copied to another row
+ * does not decrypt. In AWS the data key comes from KMS (envelope encryption, one data key per
+ * container, cached); locally the key material lives in the data dir (file mode 600).
+ */
+export interface SecretCipher {
+  encrypt(plaintext: string, context: string): Promise<string>;
+  decrypt(stored: string, context: string): Promise<string>;
 }

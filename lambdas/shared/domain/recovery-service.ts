@@ -1,6 +1,6 @@
-import type { RetryMessage, RetryQueue } from './messages';
+import type { RetryMessage } from './messages';
 import { type DeliveryRecord, deliveryIdLowerBound } from './model';
-import type { Clock, DeliveryStore } from './ports';
+import type { Clock, DeliveryStore, RetryQueue } from './ports';
 
 export class DeliveryNotFoundError extends Error {
   constructor() {

@@ -2,12 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { DEFAULTS, LIMITS } from '../contract';
 import { SAMPLE_PAYLOADS } from '../sample-payloads';
-import { generateSecret } from '../signing';
-import { checkTargetHost, type Resolver } from '../ssrf';
-import type { AttemptOutcome, DeliveryJob } from './delivery-service';
+import { generateSecret } from './signing';
+import { checkTargetHost } from './target-policy';
+import { type DeliveryJob, sendAttempt } from './attempt';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { type DeliveryRecord, type DeliveryStatus, deliveryIdFor, type Webhook } from './model';
-import type { Clock, DeliveryStore, Page, WebhookAdminStore, WebhookChanges } from './ports';
+import type { Clock, DeliveryStore, Page, WebhookAdminStore, WebhookChanges, HttpSender, Resolver } from './ports';
 import { DeliveryNotFoundError, DeliveryNotRetryableError, type RecoveryService } from './recovery-service';
 import { recoverRequestSchema, testRequestSchema, toFieldIssues, webhookCreateSchema, webhookPatchSchema } from './webhook-schemas';
 
@@ -36,24 +36,17 @@ export interface TestResult {
   readonly responseSnippet?: string;
 }
 
-/** The part of `DeliveryService` a test send uses (see `createTestDeliveryService`). */
-export interface DeliveryAttempter {
-  attempt(webhook: Webhook, job: DeliveryJob): Promise<AttemptOutcome>;
-}
-
 export interface WebhookServiceDeps {
   readonly store: WebhookAdminStore;
   readonly deliveries: DeliveryStore;
   readonly recovery: RecoveryService;
-  /** Sends test events; build it with `createTestDeliveryService` so a test leaves no trace in the webhook's health or the DLQ. */
-  readonly tester: DeliveryAttempter;
+  /** Sends test events (one attempt each, signed like any delivery). */
+  readonly sender: HttpSender;
   readonly clock: Clock;
   /** Resolves a target host at create/update time (SSRF check). */
   readonly resolver: Resolver;
   readonly allowHttp: boolean;
   readonly allowPrivateTargets: boolean;
-  /** Length of the retry schedule: a test attempt starts past its end, so a failure is final. */
-  readonly maxRetries: number;
   /** @default LIMITS.webhooksPerAccount */
   readonly maxWebhooksPerAccount?: number;
   /** @default DEFAULTS.secretRotationOverlapHours */
@@ -198,8 +191,9 @@ export class WebhookService {
 
   /**
    * Sends the sample payload of an event type now, signed like any delivery, and returns the
-   * attempt. It is logged like a delivery (trigger `test`) but never retried, never recovered,
-   * and never counts towards the webhook's failure run.
+   * attempt. It is logged like a delivery (trigger `test`) but keeps no payload (the sample is
+   * not the customer's data and is never re-sent by a retry or a recover), is never retried, and
+   * leaves the webhook's health alone (no failure run, no auto-disable, nothing dead-lettered).
    */
   async sendTest(accountId: string, webhookId: string, body: unknown): Promise<TestResult> {
     const { eventType } = parse(testRequestSchema, body);
@@ -214,19 +208,30 @@ export class WebhookService {
       eventType,
       createdAt: new Date(nowMs).toISOString(),
       payload: JSON.stringify(SAMPLE_PAYLOADS[eventType]),
-      retryIndex: this.deps.maxRetries,
+      retryIndex: 0,
       trigger: 'test',
     };
-    const outcome = await this.deps.tester.attempt(webhook, job);
-    const attempt = outcome.kind === 'skipped' ? undefined : outcome.attempt;
+    const { record: attempt } = await sendAttempt(this.deps, webhook, job);
+    const error = attempt.ok ? undefined : (attempt.error ?? 'no response');
+    await this.deps.deliveries.write({
+      accountId,
+      webhookId,
+      deliveryId: job.deliveryId,
+      eventId,
+      eventType,
+      createdAt: job.createdAt,
+      status: attempt.ok ? 'delivered' : 'failed',
+      attempt,
+      ...(error !== undefined ? { reason: `test send failed: ${error}` } : {}),
+    });
     return {
       deliveryId: job.deliveryId,
-      status: outcome.kind === 'delivered' ? 'delivered' : 'failed',
-      durationMs: attempt?.durationMs ?? 0,
-      ...(attempt?.statusCode !== undefined ? { statusCode: attempt.statusCode } : {}),
-      ...(attempt?.errorKind ? { errorKind: attempt.errorKind } : {}),
-      ...(outcome.kind !== 'delivered' ? { error: attempt?.error ?? ('reason' in outcome ? outcome.reason : 'failed') } : {}),
-      ...(attempt?.responseSnippet ? { responseSnippet: attempt.responseSnippet } : {}),
+      status: attempt.ok ? 'delivered' : 'failed',
+      durationMs: attempt.durationMs,
+      ...(attempt.statusCode !== undefined ? { statusCode: attempt.statusCode } : {}),
+      ...(attempt.errorKind ? { errorKind: attempt.errorKind } : {}),
+      ...(error !== undefined ? { error } : {}),
+      ...(attempt.responseSnippet ? { responseSnippet: attempt.responseSnippet } : {}),
     };
   }
 

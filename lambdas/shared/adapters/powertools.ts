@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { MetricSink } from './domain/ports';
+import type { MetricSink } from '../domain/ports';
 
 /** Module-scope Powertools instances (service name and namespace come from the environment). */
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'visit-webhooks' });

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { type EventType, EVENT_TYPES, LIMITS } from './contract';
+import { type EventType, EVENT_TYPES, LIMITS } from '../contract';
 
 /**
  * The event contract (DESIGN.md §2): the bus carries `{accountId, data}` where `data` is the

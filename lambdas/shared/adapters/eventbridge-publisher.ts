@@ -1,6 +1,6 @@
 import { type EventBridgeClient, PutEventsCommand, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
-import { DEFAULT_EVENT_SOURCE, type EventType, LIMITS } from './contract';
-import { envelopeSchema, type VisitData } from './events';
+import { DEFAULT_EVENT_SOURCE, type EventType, LIMITS } from '../contract';
+import { envelopeSchema, type VisitData } from '../domain/events';
 
 export interface PublishVisitEventInput {
   readonly eventType: EventType;

@@ -1,27 +1,8 @@
-import { retryMessageSchema } from './domain/messages';
+import { retryMessageSchema } from './messages';
+import type { RedriveQueue } from './ports';
 
 /** Message attribute set on every redriven message. */
 export const REDRIVEN_ATTRIBUTE = 'redriven';
-
-/** A message as a redrive sees it. */
-export interface QueuedMessage {
-  readonly body: string;
-  readonly attributes: Readonly<Record<string, string>>;
-  /** Opaque handle to delete it from its queue. */
-  readonly handle: string;
-}
-
-/** The queue operations a redrive needs (SQS in AWS or on an emulator, in-process locally). */
-export interface RedriveQueue {
-  receive(max: number): Promise<QueuedMessage[]>;
-  /** Sends a message; `attributes` become SQS message attributes. */
-  send(body: string, attributes?: Readonly<Record<string, string>>): Promise<void>;
-  remove(handle: string): Promise<void>;
-  /** Makes a received message visible again at once (used by a dry run). */
-  release(handle: string): Promise<void>;
-  /** Approximate number of visible messages. */
-  depth(): Promise<number>;
-}
 
 export interface RedriveResult {
   readonly moved: number;

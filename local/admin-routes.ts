@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import type { ApiKeyInfo, ApiKeyStore } from '../shared/domain/api-keys';
-import { ValidationError } from '../shared/domain/errors';
-import { errorBody } from './http';
+import { ValidationError } from '../lambdas/shared/domain/errors';
+import { errorBody } from '../lambdas/api/http';
+import type { ApiKeyInfo, ApiKeyStore } from '../lambdas/shared/domain/ports';
 
 /**
  * Local-only admin endpoints for API keys, served by the local runtime (`npm start`) so that

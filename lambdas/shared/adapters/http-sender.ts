@@ -4,34 +4,11 @@ import Agent from 'undici/lib/dispatcher/agent';
 import buildConnector from 'undici/lib/core/connect';
 import undiciErrors from 'undici/lib/core/errors';
 import requestApi from 'undici/lib/api/api-request';
-import { DEFAULTS, LIMITS } from './contract';
-import { createSafeLookup, isPublicAddress, type Resolver, SsrfError, systemResolver } from './ssrf';
-
-/** What one HTTP attempt produced. Never thrown: every outcome is data. */
-export interface SendResult {
-  readonly ok: boolean;
-  readonly statusCode?: number;
-  readonly durationMs: number;
-  /** Why the attempt failed, when it did (`http` = a non-2xx answer). */
-  readonly errorKind?: 'http' | 'timeout' | 'connect' | 'reset' | 'ssrf' | 'policy' | 'other';
-  readonly error?: string;
-  /** First bytes of the response body, for the attempt log. */
-  readonly responseSnippet?: string;
-  /** Parsed `Retry-After` of a 429/503, in seconds. */
-  readonly retryAfterSeconds?: number;
-}
-
-export interface SendRequest {
-  readonly url: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
-
-/** Port: sends one signed POST. */
-export interface HttpSender {
-  send(req: SendRequest): Promise<SendResult>;
-  close(): Promise<void>;
-}
+import { DEFAULTS, LIMITS } from '../contract';
+import { isPublicAddress, SsrfError } from '../domain/target-policy';
+import type { Resolver } from '../domain/ports';
+import type { HttpSender, SendRequest, SendResult } from '../domain/ports';
+import { createSafeLookup, systemResolver } from './dns';
 
 export interface UndiciSenderOptions {
   /** Total budget of one attempt. @default DEFAULTS.deliveryTimeoutMs */

@@ -1,11 +1,11 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import type { ResolvedAddress, Resolver } from './ports';
 
 /**
- * SSRF rules (DESIGN.md §3): a webhook may only reach public unicast addresses. Checked at
- * create time on the resolved names and again at connect time on the address the socket
- * really uses, so DNS rebinding cannot slip a private address in between.
+ * The target policy (SSRF rules, docs/design.md): a webhook may only reach public unicast
+ * addresses. Checked at create time on the resolved names (here) and again at connect time on
+ * the address the socket really uses (adapters/dns.ts), so DNS rebinding cannot slip a private
+ * address in between. Pure: names are resolved through the `Resolver` port.
  */
 
 export class SsrfError extends Error {
@@ -41,37 +41,9 @@ export function isPublicAddress(address: string): boolean {
   return parsed.range() === 'unicast';
 }
 
-export type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
-export type LookupFunction = (hostname: string, options: { all?: boolean; family?: number | string }, callback: LookupCallback) => void;
-
-/** Resolves a host name to all its addresses (injectable so tests can simulate rebinding). */
-export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
-
-export const systemResolver: Resolver = (hostname) =>
-  new Promise((resolve, reject) => {
-    dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)));
-  });
-
-/**
- * A `lookup` for `net.connect` that only ever hands the socket public addresses. With
- * `allowPrivate` every address passes (local runtime, tests).
- */
-export function createSafeLookup(resolver: Resolver, allowPrivate: boolean): LookupFunction {
-  return (hostname, options, callback) => {
-    resolver(hostname).then(
-      (addresses) => {
-        const usable = allowPrivate ? addresses : addresses.filter((a) => isPublicAddress(a.address));
-        const first = usable[0];
-        if (!first) {
-          callback(new SsrfError(`${hostname} resolves only to non-public addresses`), []);
-          return;
-        }
-        if (options.all) callback(null, usable);
-        else callback(null, first.address, first.family);
-      },
-      (err: NodeJS.ErrnoException) => callback(err, []),
-    );
-  };
+/** An IPv4 dotted quad or an IPv6 address, as `net.isIP` accepts them. */
+function isIpLiteral(value: string): boolean {
+  return ipaddr.IPv4.isValidFourPartDecimal(value) || ipaddr.IPv6.isValid(value);
 }
 
 /** Names that are private by definition, whatever DNS says. */
@@ -87,9 +59,9 @@ function isPrivateName(hostname: string): boolean {
 export async function checkTargetHost(hostname: string, resolver: Resolver, allowPrivate: boolean): Promise<string | undefined> {
   if (allowPrivate) return undefined;
   const bare = hostname.replace(/^\[|\]$/g, '');
-  if (isIP(bare)) return isPublicAddress(bare) ? undefined : `${hostname} is not a public address`;
+  if (isIpLiteral(bare)) return isPublicAddress(bare) ? undefined : `${hostname} is not a public address`;
   if (isPrivateName(bare)) return `${hostname} is a private host name`;
-  let addresses: LookupAddress[];
+  let addresses: ResolvedAddress[];
   try {
     addresses = await resolver(bare);
   } catch {

@@ -1,0 +1,77 @@
+import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import type { SQSClientConfig } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CachedWebhookStore } from '../adapters/cached-webhook-store';
+import { createDocumentClient } from '../adapters/dynamo-client';
+import { DynamoDeliveryStore } from '../adapters/dynamo-delivery-store';
+import { DynamoWebhookStore } from '../adapters/dynamo-webhook-store';
+import { UndiciHttpSender } from '../adapters/http-sender';
+import { KmsEnvelopeCipher, LocalKeyCipher } from '../adapters/secret-cipher';
+import { lazySqsClient, SqsRetryQueue } from '../adapters/sqs';
+import { DEFAULTS, ENV } from '../contract';
+import type { Clock, HttpSender, Resolver, RetryQueue, SecretCipher } from '../domain/ports';
+import { createRetryPolicy, type RetryPolicy } from '../domain/retry-policy';
+import { booleanEnv, numberEnv, optionalEnv, parseRetrySchedule, requiredEnv } from './env';
+
+/**
+ * The adapters that more than one function's runtime is built from, each read from the
+ * environment (names in `ENV`, contract.ts) in one place. Overrides replace an adapter or a
+ * client configuration for the local runtime and tests; production passes none.
+ */
+
+export interface AdapterOverrides {
+  readonly doc?: DynamoDBDocumentClient;
+  readonly dynamoConfig?: DynamoDBClientConfig;
+  readonly sqsConfig?: SQSClientConfig;
+  readonly sender?: HttpSender;
+  readonly resolver?: Resolver;
+  readonly retryQueue?: RetryQueue;
+  readonly random?: () => number;
+  /** How signing secrets are encrypted at rest; by default from the environment (KMS or a local key). */
+  readonly cipher?: SecretCipher;
+}
+
+/** The secrets cipher the environment configures: KMS in AWS, a local key elsewhere; none is an error. */
+export function secretCipherFromEnv(env: NodeJS.ProcessEnv): SecretCipher {
+  const kmsKey = optionalEnv(ENV.secretsKmsKeyId, env);
+  if (kmsKey) return new KmsEnvelopeCipher(undefined, kmsKey); // KMS client created on first use
+  const localKey = optionalEnv(ENV.secretsKey, env);
+  if (localKey) return new LocalKeyCipher(Buffer.from(localKey, 'base64'));
+  throw new Error(`signing secrets must be encrypted at rest: set ${ENV.secretsKmsKeyId} (AWS) or ${ENV.secretsKey} (base64 of 32 bytes)`);
+}
+
+/** The webhooks table (cached for the delivery path's reads) and the attempt log. */
+export function storesFromEnv(env: NodeJS.ProcessEnv, clock: Clock, o: AdapterOverrides): { webhooks: CachedWebhookStore; deliveries: DynamoDeliveryStore } {
+  const doc = o.doc ?? createDocumentClient(o.dynamoConfig);
+  const cipher = o.cipher ?? secretCipherFromEnv(env);
+  const webhooks = new CachedWebhookStore(new DynamoWebhookStore(doc, requiredEnv(ENV.webhooksTable, env), cipher), DEFAULTS.webhookCacheTtlMs, clock);
+  const deliveries = new DynamoDeliveryStore(doc, requiredEnv(ENV.deliveriesTable, env), numberEnv(ENV.retentionDays, DEFAULTS.deliveryRetentionDays, env));
+  return { webhooks, deliveries };
+}
+
+/** The retry queue (SQS; the client and @aws-sdk/client-sqs are loaded on first use). */
+export function retryQueueFromEnv(env: NodeJS.ProcessEnv, o: AdapterOverrides): RetryQueue {
+  return o.retryQueue ?? new SqsRetryQueue(lazySqsClient(o.sqsConfig ?? {}), requiredEnv(ENV.retryQueueUrl, env));
+}
+
+export function retryPolicyFromEnv(env: NodeJS.ProcessEnv, o: AdapterOverrides): RetryPolicy {
+  const schedule = optionalEnv(ENV.retrySchedule, env);
+  return createRetryPolicy(schedule ? parseRetrySchedule(schedule) : DEFAULTS.retryScheduleSeconds, o.random);
+}
+
+/** Whether plain http and private targets are allowed (both false unless the environment says so). */
+export function targetRulesFromEnv(env: NodeJS.ProcessEnv): { allowHttp: boolean; allowPrivateTargets: boolean } {
+  return { allowHttp: booleanEnv(ENV.allowHttp, false, env), allowPrivateTargets: booleanEnv(ENV.allowPrivateTargets, false, env) };
+}
+
+/** The undici sender with the attempt timeout and target rules of the environment. */
+export function senderFromEnv(env: NodeJS.ProcessEnv, o: AdapterOverrides): HttpSender {
+  return (
+    o.sender ??
+    new UndiciHttpSender({
+      timeoutMs: numberEnv(ENV.deliveryTimeoutMs, DEFAULTS.deliveryTimeoutMs, env),
+      ...targetRulesFromEnv(env),
+      ...(o.resolver ? { resolver: o.resolver } : {}),
+    })
+  );
+}

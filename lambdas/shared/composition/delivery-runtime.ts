@@ -1,0 +1,65 @@
+import type { CachedWebhookStore } from '../adapters/cached-webhook-store';
+import type { DynamoDeliveryStore } from '../adapters/dynamo-delivery-store';
+import { logger, metricSink } from '../adapters/powertools';
+import { lazySqsClient, SqsDeadLetterSink } from '../adapters/sqs';
+import { DEFAULTS, ENV } from '../contract';
+import { DeliveryService } from '../domain/delivery-service';
+import { type Clock, type DeadLetterSink, type HttpSender, type LogSink, type MetricSink, type RetryQueue, systemClock } from '../domain/ports';
+import type { RetryPolicy } from '../domain/retry-policy';
+import { type AdapterOverrides, retryPolicyFromEnv, retryQueueFromEnv, senderFromEnv, storesFromEnv } from './adapters-from-env';
+import { numberEnv, requiredEnv } from './env';
+
+export { secretCipherFromEnv } from './adapters-from-env';
+
+/** Everything the delivery and retry handlers run on, built once per container. */
+export interface DeliveryRuntime {
+  readonly service: DeliveryService;
+  readonly webhooks: CachedWebhookStore;
+  readonly deliveries: DynamoDeliveryStore;
+  readonly retryQueue: RetryQueue;
+  /** Where events that fail validation go, with their reason. */
+  readonly eventsDlq: DeadLetterSink;
+  readonly failedSink: DeadLetterSink;
+  readonly sender: HttpSender;
+  readonly retryPolicy: RetryPolicy;
+  readonly clock: Clock;
+  readonly log: LogSink;
+  readonly metrics: MetricSink;
+}
+
+/** Overrides for tests and the local runtime; production passes none. */
+export interface DeliveryRuntimeOverrides extends AdapterOverrides {
+  readonly eventsDlq?: DeadLetterSink;
+  readonly failedSink?: DeadLetterSink;
+  readonly clock?: Clock;
+  readonly log?: LogSink;
+  readonly metrics?: MetricSink;
+}
+
+/** Reads the configuration (ENV in contract.ts) and wires the delivery and retry functions' adapters. */
+export function createDeliveryRuntime(env: NodeJS.ProcessEnv = process.env, o: DeliveryRuntimeOverrides = {}): DeliveryRuntime {
+  const clock = o.clock ?? systemClock;
+  const { webhooks, deliveries } = storesFromEnv(env, clock, o);
+  // Created (and @aws-sdk/client-sqs loaded) on first use: only failures write to SQS.
+  const sqs = lazySqsClient(o.sqsConfig ?? {});
+  const retryQueue = retryQueueFromEnv(env, o);
+  const eventsDlq = o.eventsDlq ?? new SqsDeadLetterSink(sqs, requiredEnv(ENV.eventsDlqUrl, env));
+  const failedSink = o.failedSink ?? new SqsDeadLetterSink(sqs, requiredEnv(ENV.failedQueueUrl, env));
+  const retryPolicy = retryPolicyFromEnv(env, o);
+  const sender = senderFromEnv(env, o);
+  const log = o.log ?? logger;
+  const metrics = o.metrics ?? metricSink;
+  const service = new DeliveryService({
+    webhooks,
+    deliveries,
+    sender,
+    retryQueue,
+    failedSink,
+    retryPolicy,
+    clock,
+    log,
+    metrics,
+    autoDisableAfterMs: numberEnv(ENV.autoDisableAfterDays, DEFAULTS.autoDisableAfterDays, env) * 86_400_000,
+  });
+  return { service, webhooks, deliveries, retryQueue, eventsDlq, failedSink, sender, retryPolicy, clock, log, metrics };
+}
