@@ -25,6 +25,8 @@ export interface Receiver {
   readonly requests: ReceivedRequest[];
   /** Replaces what the receiver does with the next requests. */
   behave(behaviour: Behaviour): void;
+  /** Forgets the requests recorded so far and goes back to the behaviour it was started with. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,10 @@ export async function startReceiver(behaviour: Behaviour = respond(200, 'ok')): 
     requests,
     behave: (b) => {
       current = b;
+    },
+    reset: () => {
+      requests.splice(0);
+      current = behaviour;
     },
     close: () =>
       new Promise<void>((resolve) => {

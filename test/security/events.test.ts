@@ -3,7 +3,7 @@ import { LIMITS } from '../../lambdas/shared/contract';
 import { LOCAL_AWS_CONFIG } from '../../local/dynamo';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { visitFixture } from '../helpers/harness';
-import { type Receiver, startReceiver } from '../helpers/receiver';
+import { type Receiver, receiverPool } from '../helpers/receiver';
 import { eventually, putWebhook } from '../reliability/support';
 
 jest.setTimeout(30_000);
@@ -18,18 +18,25 @@ const ACCOUNT = 'acc_events_hostile';
  */
 describe('hostile events: malformed envelopes, wrong types, oversized data, unknown detail-types', () => {
   let stack: LocalStack;
-  let receiver: Receiver;
   let client: EventBridgeClient;
+  const receivers = receiverPool();
+  /** Each test's own account, with one webhook to its own receiver. */
+  let account = '';
+  let receiver: Receiver;
+  let tests = 0;
   beforeAll(async () => {
     stack = await startLocalStack({ port: 0, dataDir: ':memory:', print: () => undefined });
-    receiver = await startReceiver();
-    await putWebhook(stack, { accountId: ACCOUNT, webhookId: 'wh_events', url: receiver.url });
     client = new EventBridgeClient({ ...LOCAL_AWS_CONFIG, endpoint: stack.url });
+  });
+  beforeEach(async () => {
+    account = `${ACCOUNT}_${++tests}`;
+    receiver = await receivers.start();
+    await putWebhook(stack, { accountId: account, webhookId: 'wh_events', url: receiver.url });
   });
   afterAll(async () => {
     client?.destroy();
     await stack?.close();
-    await receiver?.close();
+    await receivers.closeAll();
   });
 
   const entry = (detail: unknown, detailType = 'NEW_VISIT', source = 'tracking'): PutEventsRequestEntry => ({
@@ -38,8 +45,8 @@ describe('hostile events: malformed envelopes, wrong types, oversized data, unkn
     Detail: typeof detail === 'string' ? detail : JSON.stringify(detail),
     EventBusName: 'default',
   });
-  const good = (id: string) => entry({ accountId: ACCOUNT, data: { ...visitFixture, id } });
-  const visit = (patch: Record<string, unknown>) => entry({ accountId: ACCOUNT, data: { ...visitFixture, id: 'bad', ...patch } });
+  const good = (id: string) => entry({ accountId: account, data: { ...visitFixture, id } });
+  const visit = (patch: Record<string, unknown>) => entry({ accountId: account, data: { ...visitFixture, id: 'bad', ...patch } });
 
   it('routes contract violations to the events DLQ with a reason, and delivers the rest of each batch', async () => {
     // [entry, what the DLQ reason must name]
@@ -48,11 +55,11 @@ describe('hostile events: malformed envelopes, wrong types, oversized data, unkn
       [entry({ accountId: 42, data: visitFixture }), /accountId/],
       [entry({ accountId: '', data: visitFixture }), /accountId/],
       [entry({ accountId: 'a'.repeat(129), data: visitFixture }), /accountId/],
-      [entry({ accountId: ACCOUNT }), /data/],
-      [entry({ accountId: ACCOUNT, data: 'a visit' }), /data/],
-      [entry({ accountId: ACCOUNT, data: [visitFixture] }), /data/],
-      [entry({ accountId: ACCOUNT, data: null }), /data/],
-      [entry({ accountId: ACCOUNT, data: { url: 'no id' } }), /data\.id/],
+      [entry({ accountId: account }), /data/],
+      [entry({ accountId: account, data: 'a visit' }), /data/],
+      [entry({ accountId: account, data: [visitFixture] }), /data/],
+      [entry({ accountId: account, data: null }), /data/],
+      [entry({ accountId: account, data: { url: 'no id' } }), /data\.id/],
       [visit({ id: 7 }), /data\.id/],
       [visit({ id: '' }), /data\.id/],
       [visit({ url: 5 }), /data\.url/],
@@ -64,19 +71,20 @@ describe('hostile events: malformed envelopes, wrong types, oversized data, unkn
       [visit({ date: false }), /data\.date/],
     ];
     // Unknown fields pass through untouched, however deep: this one is valid and delivered.
-    const deep = entry({ accountId: ACCOUNT, data: { ...visitFixture, id: 'deep', extra: JSON.parse('['.repeat(2000) + ']'.repeat(2000)) as unknown } });
+    const deep = entry({ accountId: account, data: { ...visitFixture, id: 'deep', extra: JSON.parse('['.repeat(2000) + ']'.repeat(2000)) as unknown } });
     const goods = Array.from({ length: 12 }, (_, i) => good(`good_${i}`));
     // Mix them: each PutEvents call carries good and bad entries (at most 10 entries a call).
     const all = [...bad.map(([e]) => e), deep, ...goods];
     const mixed: PutEventsRequestEntry[] = [];
     for (let i = 0; i < all.length; i++) mixed.push(all[(i * 7) % all.length]!);
     expect(new Set(mixed).size).toBe(all.length);
+    const dlqBefore = stack.queues.eventsDlq.size();
     for (let i = 0; i < mixed.length; i += 10) {
       const out = await client.send(new PutEventsCommand({ Entries: mixed.slice(i, i + 10) }));
       expect(out.FailedEntryCount).toBe(0); // EventBridge accepts them all: the Detail is a JSON object
     }
 
-    const dead = await eventually(() => stack.queues.eventsDlq.peek(100), (d) => d.length >= bad.length, 15_000, 'every bad event in the DLQ');
+    const dead = await eventually(() => stack.queues.eventsDlq.peek(1000).slice(dlqBefore), (d) => d.length >= bad.length, 15_000, 'every bad event in the DLQ');
     await eventually(() => receiver.requests.length, (n) => n >= goods.length + 1, 15_000, 'the good events delivered');
     await new Promise((r) => setTimeout(r, 300));
     expect(stack.queues.events.size()).toBe(0);
@@ -95,11 +103,11 @@ describe('hostile events: malformed envelopes, wrong types, oversized data, unkn
     const dlqBefore = stack.queues.eventsDlq.size();
     // Unknown detail-types, other sources, other letter case: accepted by PutEvents, matched by no rule.
     const unrouted = [
-      entry({ accountId: ACCOUNT, data: { ...visitFixture, id: 'x1' } }, 'NEW_SESSION'),
-      entry({ accountId: ACCOUNT, data: { ...visitFixture, id: 'x2' } }, 'new_visit'),
-      entry({ accountId: ACCOUNT, data: { ...visitFixture, id: 'x3' } }, 'NEW_VISIT ', 'tracking'),
-      entry({ accountId: ACCOUNT, data: { ...visitFixture, id: 'x4' } }, 'NEW_VISIT', 'tracking-evil'),
-      entry({ accountId: ACCOUNT, data: { ...visitFixture, id: 'x5' } }, 'NEW_VISITOR', 'Tracking'),
+      entry({ accountId: account, data: { ...visitFixture, id: 'x1' } }, 'NEW_SESSION'),
+      entry({ accountId: account, data: { ...visitFixture, id: 'x2' } }, 'new_visit'),
+      entry({ accountId: account, data: { ...visitFixture, id: 'x3' } }, 'NEW_VISIT ', 'tracking'),
+      entry({ accountId: account, data: { ...visitFixture, id: 'x4' } }, 'NEW_VISIT', 'tracking-evil'),
+      entry({ accountId: account, data: { ...visitFixture, id: 'x5' } }, 'NEW_VISITOR', 'Tracking'),
     ];
     const routed = await client.send(new PutEventsCommand({ Entries: unrouted }));
     expect(routed.FailedEntryCount).toBe(0);
@@ -109,7 +117,7 @@ describe('hostile events: malformed envelopes, wrong types, oversized data, unkn
     expect(malformed.Entries?.slice(0, 3).map((e) => e.ErrorCode)).toEqual(['MalformedDetail', 'MalformedDetail', 'MalformedDetail']);
     // Oversized: over EventBridge's 256 KB request limit, refused whole.
     const huge = good('huge');
-    huge.Detail = JSON.stringify({ accountId: ACCOUNT, data: { ...visitFixture, id: 'huge', blob: 'x'.repeat(LIMITS.eventMaxBytes) } });
+    huge.Detail = JSON.stringify({ accountId: account, data: { ...visitFixture, id: 'huge', blob: 'x'.repeat(LIMITS.eventMaxBytes) } });
     await expect(client.send(new PutEventsCommand({ Entries: [huge] }))).rejects.toThrow(/over the limit|ValidationException/);
 
     await eventually(() => receiver.requests.length, (n) => n === before + 1, 10_000, 'the one good entry delivered');
@@ -121,7 +129,7 @@ describe('hostile events: malformed envelopes, wrong types, oversized data, unkn
   it('what reaches the queue another way (a misrouted producer, a redrive) is checked all the same', async () => {
     const dlqBefore = stack.queues.eventsDlq.size();
     const envelope = (over: Record<string, unknown>) =>
-      JSON.stringify({ version: '0', id: `direct-${Math.random()}`, 'detail-type': 'NEW_VISIT', source: 'tracking', account: '1', time: '2026-01-01T00:00:00Z', region: 'local', resources: [], detail: { accountId: ACCOUNT, data: { ...visitFixture, id: 'direct' } }, ...over });
+      JSON.stringify({ version: '0', id: `direct-${Math.random()}`, 'detail-type': 'NEW_VISIT', source: 'tracking', account: '1', time: '2026-01-01T00:00:00Z', region: 'local', resources: [], detail: { accountId: account, data: { ...visitFixture, id: 'direct' } }, ...over });
     const direct: Array<[string, RegExp]> = [
       ['not json at all', /not JSON/],
       ['{}', /detail-type|id/],
@@ -129,7 +137,7 @@ describe('hostile events: malformed envelopes, wrong types, oversized data, unkn
       [envelope({ 'detail-type': 'NEW_SESSION' }), /detail-type/],
       [envelope({ time: 'yesterday' }), /time/],
       [envelope({ id: '' }), /id/],
-      [envelope({ detail: { accountId: ACCOUNT, data: { ...visitFixture, id: 'big', blob: 'x'.repeat(LIMITS.eventMaxBytes + 8192) } } }), /larger than/],
+      [envelope({ detail: { accountId: account, data: { ...visitFixture, id: 'big', blob: 'x'.repeat(LIMITS.eventMaxBytes + 8192) } } }), /larger than/],
     ];
     for (const [body] of direct) stack.queues.events.sendMessage(body);
     const dead = await eventually(() => stack.queues.eventsDlq.peek(1000).slice(dlqBefore), (d) => d.length === direct.length, 10_000, 'every direct message in the DLQ');
