@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { ValidationError } from '../lambdas/shared/domain/errors';
-import { errorBody } from '../lambdas/api/http';
+import { errorBody } from '../lambdas/shared/contract';
 import type { ApiKeyInfo, ApiKeyStore } from '../lambdas/shared/domain/ports';
 
 /**

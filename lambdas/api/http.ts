@@ -1,8 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { LIMITS } from '../shared/contract';
+import { type ErrorCode, errorBody, LIMITS } from '../shared/contract';
 import type { FieldIssue } from '../shared/domain/errors';
-import type { ErrorCode } from './schemas';
 
 /**
  * HTTP plumbing of the API Lambda: request body reading (size, media type, JSON) and the
@@ -37,27 +36,9 @@ export function jsonResponse(statusCode: number, body: unknown, headers: Readonl
   return { statusCode, headers: { ...BASE_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
-/** The error body; also what the API Gateway gateway responses should carry (see GATEWAY_ERROR_RESPONSES). */
-export function errorBody(code: ErrorCode, message: string, details: readonly FieldIssue[] = []) {
-  return { error: { code, message, details: details.map((d) => ({ path: d.path, message: d.message })) } };
-}
-
 export function errorResponse(err: HttpError): APIGatewayProxyResult {
   return jsonResponse(err.statusCode, errorBody(err.code, err.message, err.details), err.headers);
 }
-
-/**
- * Gateway responses for the errors API Gateway answers itself (the authorizer's 401, its own
- * throttling), in the same JSON shape: the CDK stack sets these as `GatewayResponse`s, and the
- * local runtime answers the same when its key check fails.
- */
-export const GATEWAY_ERROR_RESPONSES = {
-  UNAUTHORIZED: { statusCode: 401, body: errorBody('unauthorized', 'missing, invalid or revoked API key (Authorization: Bearer <key>)') },
-  THROTTLED: { statusCode: 429, body: errorBody('rate_limited', 'too many requests; retry later') },
-  REQUEST_TOO_LARGE: { statusCode: 413, body: errorBody('payload_too_large', `request body larger than ${LIMITS.apiBodyMaxBytes} bytes`) },
-  MISSING_AUTHENTICATION_TOKEN: { statusCode: 404, body: errorBody('not_found', 'no such route') },
-  DEFAULT_5XX: { statusCode: 500, body: errorBody('internal_error', 'internal error') },
-} as const;
 
 /** A header's value whatever its letter case (API Gateway keeps the client's). */
 export function headerValue(event: Pick<APIGatewayProxyEvent, 'headers'>, name: string): string | undefined {

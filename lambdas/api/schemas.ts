@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EVENT_TYPES } from '../shared/contract';
+import { ERROR_CODES, EVENT_TYPES } from '../shared/contract';
 import type { DeliveryRecord, Webhook } from '../shared/domain/model';
 import type { SecretInfo, TestResult } from '../shared/domain/webhook-service';
 
@@ -98,23 +98,6 @@ const nextCursor = z.string().nullable().meta({ description: 'Pass as `cursor` t
 export const webhookPageSchema = z.object({ items: z.array(webhookSchema), nextCursor }).meta({ description: 'A page of webhooks (creation order).' });
 export const deliveryPageSchema = z.object({ items: z.array(deliverySchema), nextCursor }).meta({ description: 'A page of deliveries, newest first.' });
 
-export const ERROR_CODES = [
-  'validation_error',
-  'malformed_json',
-  'unauthorized',
-  'not_found',
-  'method_not_allowed',
-  'webhook_limit_reached',
-  'concurrent_update',
-  'not_retryable',
-  'webhook_disabled',
-  'payload_too_large',
-  'unsupported_media_type',
-  'rate_limited',
-  'request_rejected',
-  'internal_error',
-] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export const errorSchema = z
   .object({

@@ -179,3 +179,43 @@ export const API = {
    */
   corsOriginsEnv: 'WEBHOOKS_API_CORS_ORIGINS',
 } as const;
+
+/** The error codes of the API's one JSON error shape (docs/api.md). */
+export const ERROR_CODES = [
+  'validation_error',
+  'malformed_json',
+  'unauthorized',
+  'not_found',
+  'method_not_allowed',
+  'webhook_limit_reached',
+  'concurrent_update',
+  'not_retryable',
+  'webhook_disabled',
+  'payload_too_large',
+  'unsupported_media_type',
+  'rate_limited',
+  'request_rejected',
+  'internal_error',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * The API's error body, `{"error":{"code","message","details":[{"path","message"}]}}`: what the
+ * API function answers and what API Gateway's own gateway responses carry.
+ */
+export function errorBody(code: ErrorCode, message: string, details: ReadonlyArray<{ readonly path: string; readonly message: string }> = []) {
+  return { error: { code, message, details: details.map((d) => ({ path: d.path, message: d.message })) } };
+}
+
+/**
+ * Gateway responses for the errors API Gateway answers itself (the authorizer's 401, its own
+ * throttling), in the same JSON shape: the CDK stack sets these as `GatewayResponse`s, and the
+ * local runtime answers the same when its key check fails.
+ */
+export const GATEWAY_ERROR_RESPONSES = {
+  UNAUTHORIZED: { statusCode: 401, body: errorBody('unauthorized', 'missing, invalid or revoked API key (Authorization: Bearer <key>)') },
+  THROTTLED: { statusCode: 429, body: errorBody('rate_limited', 'too many requests; retry later') },
+  REQUEST_TOO_LARGE: { statusCode: 413, body: errorBody('payload_too_large', `request body larger than ${LIMITS.apiBodyMaxBytes} bytes`) },
+  MISSING_AUTHENTICATION_TOKEN: { statusCode: 404, body: errorBody('not_found', 'no such route') },
+  DEFAULT_5XX: { statusCode: 500, body: errorBody('internal_error', 'internal error') },
+} as const;

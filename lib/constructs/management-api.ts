@@ -7,8 +7,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { errorBody, GATEWAY_ERROR_RESPONSES } from '../../lambdas/api/http';
-import { API, DEFAULTS, ENV } from '../../lambdas/shared/contract';
+import { API, DEFAULTS, ENV, errorBody, GATEWAY_ERROR_RESPONSES } from '../../lambdas/shared/contract';
 import type { LogLevel } from '../config';
 import { FUNCTION_RUNTIME, WebhooksFunction } from '../function-defaults';
 

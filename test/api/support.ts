@@ -3,7 +3,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { createApiHandler } from '../../lambdas/api/app';
-import { GATEWAY_ERROR_RESPONSES } from '../../lambdas/api/http';
+import { GATEWAY_ERROR_RESPONSES } from '../../lambdas/shared/contract';
 import { openApiDocument } from '../../lambdas/api/openapi';
 import { type Operation, OPERATIONS } from '../../lambdas/api/operations';
 import { Router } from '../../lambdas/api/router';

@@ -1,5 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { GATEWAY_ERROR_RESPONSES } from '../../lambdas/api/http';
+import { GATEWAY_ERROR_RESPONSES } from '../../lambdas/shared/contract';
 import { errorSchema } from '../../lambdas/api/schemas';
 import { API, DEFAULTS, ENV } from '../../lambdas/shared/contract';
 import type { WebhooksApp } from '../../lib/build-app';
