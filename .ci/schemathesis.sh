@@ -18,7 +18,7 @@
 # Excluded on purpose: `positive_data_acceptance` (and the data-acceptance side of the other
 # checks). A webhook URL that is valid per the JSON Schema (`format: uri`) is still refused with
 # 400 when it is not https, names a private/loopback/link-local target, or does not resolve
-# (DESIGN.md §3): those rules need configuration and DNS and cannot be written in JSON Schema, so
+# (docs/design.md §10): those rules need configuration and DNS and cannot be written in JSON Schema, so
 # almost every generated "valid" create/patch body is rightly answered 400. We keep our
 # validation and do not ask schemathesis to expect a 2xx.
 #

@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../lambdas/shared/contract';
 import { BUNDLE_EXTERNALS } from './bundling';
 import type { LogLevel } from './config';
 
@@ -12,7 +13,7 @@ import type { LogLevel } from './config';
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
 /** CloudWatch namespace of the Powertools metrics (names in `METRICS` of the contract). */
-export const METRICS_NAMESPACE = 'VisitWebhooks';
+export { METRICS_NAMESPACE };
 
 /** The Lambda runtime of every function; the code itself also runs on Node 20 for tests. */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_22_X;

@@ -1,5 +1,5 @@
 /**
- * The key schemas of the DynamoDB tables (DESIGN.md §5), as plain data.
+ * The key schemas of the DynamoDB tables (docs/design.md §7), as plain data.
  *
  * The CDK store construct builds its tables from this object, and the local runtime
  * creates identical tables on dynalite from it, so the two can never drift apart.

@@ -27,7 +27,7 @@ export const EVENTS_QUEUE_MAX_AGE = Duration.minutes(5);
 export const RETRY_QUEUE_MAX_AGE = Duration.minutes(30);
 
 /**
- * Outbound webhooks for visit events (DESIGN.md §1, §6): events routing, the delivery
+ * Outbound webhooks for visit events (docs/design.md §1, §2): events routing, the delivery
  * pipeline, the store, the management API and monitoring. The constructs are public so
  * that later constructs (the dashboard) can be wired to them.
  */

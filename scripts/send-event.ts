@@ -1,5 +1,5 @@
 /**
- * Publishes a sample visit event (the seed's payload) on the bus.
+ * Publishes a sample visit event (the customer guide's payload) on the bus.
  *
  *   npm run send-event -- NEW_VISIT --account acc_123            (the local stack of `npm start`)
  *   npm run send-event -- NEW_VISITOR --account acc_123 --bus Webhooks-prod-bus --aws

@@ -1,5 +1,5 @@
 /**
- * A small client for the management API (DESIGN.md §4). Every call sends the API key as a
+ * A small client for the management API (docs/design.md §6). Every call sends the API key as a
  * bearer token; every failure becomes an {@link ApiError} carrying the API's error code and
  * field details, so the views can show them next to the fields they name.
  */

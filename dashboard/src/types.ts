@@ -1,5 +1,5 @@
 /**
- * The management API's JSON (DESIGN.md §4, GET /v1/openapi.json), as the dashboard reads it.
+ * The management API's JSON (docs/design.md §6, GET /v1/openapi.json), as the dashboard reads it.
  * Written by hand rather than imported from the API's zod schemas so the browser bundle stays
  * free of zod; the browser tests run against the real API and catch any drift.
  */

@@ -7,7 +7,7 @@
  *
  * Pure TypeScript (no DOM): unit-tested under Node in test/dashboard/.
  */
-import { EVENT_TYPES, type EventType, LIMITS, RESERVED_HEADERS } from '../../lambdas/shared/contract';
+import { EVENT_TYPES, type EventType, FIELD_PATTERNS, LIMITS, RESERVED_HEADERS } from '../../lambdas/shared/contract';
 import type { FieldIssue, Webhook, WebhookInput } from './types';
 
 export interface HeaderRow {
@@ -31,13 +31,8 @@ export interface WebhookFormValues {
  */
 export type FieldErrors = Readonly<Record<string, string>>;
 
-/** RFC 7230 `token`, as the API checks header names. */
-const TOKEN_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** Printable ASCII, space and tab: what the API accepts in a header value (no CR/LF). */
-const HEADER_VALUE_PATTERN = /^[\t\x20-\x7E]*$/;
-/** No whitespace or control characters in a URL (the WHATWG parser would silently drop some). */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are refused
-const URL_CHARS_PATTERN = /^[^\s\x00-\x1F\x7F]+$/;
+/** The API's own patterns (contract.ts), so the form and the API cannot disagree. */
+const { headerName: TOKEN_PATTERN, headerValue: HEADER_VALUE_PATTERN, urlChars: URL_CHARS_PATTERN } = FIELD_PATTERNS;
 /** `scheme://user@host`: userinfo, even where the URL parser would normalise it away. */
 const USERINFO_PATTERN = /^[a-z][a-z0-9+.-]*:[/\\]*[^/\\?#]*@/i;
 const HEADER_NAME_MAX_LENGTH = 256;

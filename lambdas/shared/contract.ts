@@ -1,5 +1,5 @@
 /**
- * The single source of truth for the webhook contracts (DESIGN.md §2–§5).
+ * The single source of truth for the webhook contracts (docs/design.md §4–§7).
  *
  * The CDK stack (event rule, env defaults), the Lambda handlers and the local
  * runtime all import from here, so a change to an event type, a limit or a
@@ -7,7 +7,7 @@
  * dependencies: it is bundled into every Lambda.
  */
 
-/** Event types a webhook can subscribe to (the seed guide's list). */
+/** Event types a webhook can subscribe to (the customer guide's list). */
 export const EVENT_TYPES = ['NEW_VISIT', 'NEW_VISITOR'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -63,7 +63,7 @@ export const LIMITS = {
 /**
  * Header names a webhook's custom headers may never set, in any letter case: they are
  * framing headers or the signature contract itself. `X-Webhook-Signature` is absent on
- * purpose: the seed lets a customer set it to a static shared-secret token.
+ * purpose: the customer guide lets a customer set it to a static shared-secret token.
  */
 export const RESERVED_HEADERS = [
   'host',
@@ -82,7 +82,25 @@ export function isReservedHeader(name: string): boolean {
   return (RESERVED_HEADERS as readonly string[]).includes(name.toLowerCase());
 }
 
-/** Headers of the delivery contract (DESIGN.md §3). */
+/**
+ * What the API accepts in a webhook's fields, shared by the API's schemas and the dashboard's
+ * form checks. Each is also a valid JSON Schema pattern (no flags): it goes into the OpenAPI
+ * document verbatim.
+ */
+export const FIELD_PATTERNS = {
+  /** RFC 7230 `token`: the characters a header field name may have. */
+  headerName: /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/,
+  /** Printable ASCII, space and tab: no CR/LF (header injection), no other control characters. */
+  headerValue: /^[\t\x20-\x7E]*$/,
+  /** A URL as typed: no whitespace or control characters (the WHATWG parser would silently drop some). */
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are refused
+  urlChars: /^[^\s\x00-\x1F\x7F]+$/,
+} as const;
+
+/** The prefix of a Standard Webhooks signing secret (`whsec_` + base64 of the key). */
+export const SIGNING_SECRET_PREFIX = 'whsec_';
+
+/** Headers of the delivery contract (docs/design.md §5). */
 export const DELIVERY_HEADERS = {
   id: 'webhook-id',
   timestamp: 'webhook-timestamp',
@@ -134,6 +152,9 @@ export const ENV = {
 } as const;
 
 /** Metric names (Powertools Metrics, namespace from POWERTOOLS_METRICS_NAMESPACE). */
+/** The CloudWatch namespace of the functions' metrics (Powertools) and of the alarms that read them. */
+export const METRICS_NAMESPACE = 'VisitWebhooks';
+
 export const METRICS = {
   delivered: 'DeliverySucceeded',
   failedAttempt: 'DeliveryAttemptFailed',

@@ -1,6 +1,6 @@
 import type { EventType } from './contract';
 
-/** The visit payload of the seed guide's "Expected Payload" (what `/test` sends). */
+/** The visit payload of the customer guide's "Expected Payload" (what `/test` sends). */
 export interface SampleVisit {
   readonly id: string;
   readonly url: string;
@@ -21,7 +21,7 @@ export interface SampleVisit {
   readonly screen: { readonly height: string; readonly width: string; readonly touch: string };
 }
 
-/** The seed's example, verbatim (test/fixtures/visit.json holds the same document). */
+/** The customer guide's example, verbatim (test/fixtures/visit.json holds the same document). */
 export const SAMPLE_VISIT: SampleVisit = {
   id: 'unique_visit_id',
   url: 'https://example.com/entry-point',
@@ -72,7 +72,7 @@ export const SAMPLE_VISIT: SampleVisit = {
 
 /**
  * The sample body of each event type: both events carry a visit (a NEW_VISITOR event's visit is
- * the one that created the visitor), so both samples are the seed's visit.
+ * the one that created the visitor), so both samples are the guide's visit.
  */
 export const SAMPLE_PAYLOADS: Readonly<Record<EventType, SampleVisit>> = {
   NEW_VISIT: SAMPLE_VISIT,

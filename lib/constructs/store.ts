@@ -27,7 +27,7 @@ function toAttribute(key: KeyAttribute): dynamodb.Attribute {
 }
 
 /**
- * The DynamoDB tables (DESIGN.md §5), built from {@link TABLE_DEFINITIONS}: on-demand,
+ * The DynamoDB tables (docs/design.md §7), built from {@link TABLE_DEFINITIONS}: on-demand,
  * point-in-time recovery, encrypted with the AWS-managed key, generated names.
  */
 export class Store extends Construct {

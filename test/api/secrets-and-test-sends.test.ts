@@ -95,7 +95,7 @@ describe('management API: secrets, rotation and test sends (real delivery path, 
     expect([stored?.secret, stored?.previousSecret]).not.toContain(created.secret);
   });
 
-  it('/test sends the seed payload now, signed, and returns the attempt', async () => {
+  it('/test sends the sample payload now, signed, and returns the attempt', async () => {
     const r = await receiver(respond(202, 'thanks'));
     const created = await createHook(r.url, { headers: { 'X-Api-Version': '2' } });
     const res = await t.api.call<TestResultJson>('POST', `/v1/webhooks/${created.id}/test`, { key, body: { eventType: 'NEW_VISITOR' } });

@@ -25,7 +25,7 @@ const valid = (overrides: Partial<WebhookFormValues> = {}): WebhookFormValues =>
 });
 
 describe('dashboard form validation (mirrors the API)', () => {
-  it('accepts the seed example', () => {
+  it('accepts the customer guide example', () => {
     const values = valid({ description: 'Triggers Slack notifications', headers: [headerRow('X-Webhook-Signature', 'my-shared-token'), headerRow('X-Api-Version', '2')] });
     expect(validateWebhookForm(values)).toEqual({});
   });
@@ -100,7 +100,7 @@ describe('dashboard form validation (mirrors the API)', () => {
         expect(validateHeaderName(reserved)).toMatch(/cannot be overridden/);
         expect(validateHeaderName(reserved.toUpperCase())).toMatch(/cannot be overridden/);
       }
-      // The seed's shared-secret header is allowed on purpose.
+      // The customer guide's shared-secret header is allowed on purpose.
       expect(validateHeaderName('X-Webhook-Signature')).toBeUndefined();
     });
 

@@ -4,7 +4,7 @@ import dynalite from 'dynalite';
 import { TABLE_DEFINITIONS, type TableId, toCreateTableInput } from '../../lib/table-definitions';
 
 describe('TABLE_DEFINITIONS', () => {
-  it('describes the key schemas of DESIGN.md §5', () => {
+  it('describes the key schemas of docs/design.md §7', () => {
     expect(TABLE_DEFINITIONS).toEqual({
       webhooks: { partitionKey: { name: 'accountId', type: 'S' }, sortKey: { name: 'webhookId', type: 'S' } },
       deliveries: { partitionKey: { name: 'pk', type: 'S' }, sortKey: { name: 'deliveryId', type: 'S' }, ttlAttribute: 'expiresAt' },

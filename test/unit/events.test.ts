@@ -23,7 +23,7 @@ function reasonOf(body: string): string {
 }
 
 describe('event validation', () => {
-  it('accepts the seed event and delivers data exactly as received', () => {
+  it('accepts the customer guide sample event and delivers data exactly as received', () => {
     const event = parseEventBridgeRecord(JSON.stringify(fixture));
     expect(event).toMatchObject({ eventType: 'NEW_VISIT', accountId: 'acc_123', eventId: fixture.id });
     expect(JSON.parse(event.body)).toEqual(fixture.detail.data);
@@ -39,7 +39,7 @@ describe('event validation', () => {
     expect(JSON.parse(event.body).custom).toEqual({ nested: [1, 'two'] });
   });
 
-  it('accepts numbers where the seed shows numeric strings', () => {
+  it('accepts numbers where the customer guide sample shows numeric strings', () => {
     const event = parseEventBridgeRecord(withDetail((e) => ((e.detail.data.screen as Record<string, unknown>).height = 2532)));
     expect(JSON.parse(event.body).screen.height).toBe(2532);
   });

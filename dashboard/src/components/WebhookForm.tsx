@@ -16,7 +16,7 @@ import {
 } from '../validation';
 import { busyButton, Loading, useHeadingFocus, useNotifier } from './common';
 
-/** The seed guide's words for each event type. */
+/** The customer guide's words for each event type. */
 export const EVENT_DESCRIPTIONS: Readonly<Record<EventType, string>> = {
   NEW_VISIT: 'Fired when a new visit occurs.',
   NEW_VISITOR: 'Fired when a new visitor is created.',
@@ -31,7 +31,7 @@ const labelOf = (field: string): string => {
   return m ? `Header ${Number(m[1]) + 1} ${m[2]}` : (FIELD_LABELS[field] ?? 'Form');
 };
 
-/** Create webhook (no `webhookId`) or edit one: the seed's fields, validated here and by the API. */
+/** Create webhook (no `webhookId`) or edit one: the customer guide's fields, validated here and by the API. */
 export function WebhookForm({ api, webhookId, onCreated }: { readonly api: ApiClient; readonly webhookId?: string; readonly onCreated: (w: CreatedWebhook) => void }) {
   const { notify } = useNotifier();
   const editing = webhookId !== undefined;

@@ -186,7 +186,7 @@ app.post('/webhook', express.raw({ type: 'application/json' }), (req, res) => {
   handle(eventType, dedupeKey, visit);
 });`;
 
-/** How a receiver checks a delivery (DESIGN.md §3): Standard Webhooks, Node. */
+/** How a receiver checks a delivery (docs/design.md §5): Standard Webhooks, Node. */
 export function SignatureSnippet() {
   return (
     <div class="snippet">

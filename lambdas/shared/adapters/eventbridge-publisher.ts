@@ -5,7 +5,7 @@ import { envelopeSchema, type VisitData } from '../domain/events';
 export interface PublishVisitEventInput {
   readonly eventType: EventType;
   readonly accountId: string;
-  /** The visit (the seed's "Expected Payload"); `id` is required. */
+  /** The visit (the customer guide's "Expected Payload"); `id` is required. */
   readonly data: VisitData;
 }
 

@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE } from '../contract';
 import type { MetricSink } from '../domain/ports';
 
 /** Module-scope Powertools instances (service name and namespace come from the environment). */
@@ -16,7 +17,7 @@ const metricsLog = {
   error: (message: string) => logger.error(message),
 };
 export const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'VisitWebhooks',
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'visit-webhooks',
   logger: metricsLog,
 });

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { KMSClient } from '@aws-sdk/client-kms';
+import { SIGNING_SECRET_PREFIX } from '../contract';
 import type { SecretCipher } from '../domain/ports';
 
 type KmsSdk = typeof import('@aws-sdk/client-kms');
@@ -10,7 +11,7 @@ function kmsSdk(): KmsSdk {
   return (sdk ??= require('@aws-sdk/client-kms') as KmsSdk);
 }
 
-const PLAINTEXT_PREFIX = 'whsec_';
+const PLAINTEXT_PREFIX = SIGNING_SECRET_PREFIX;
 
 function seal(key: Buffer, plaintext: string, context: string): string {
   const iv = randomBytes(12);

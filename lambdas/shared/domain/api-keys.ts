@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 /**
- * API keys (DESIGN.md §4): `vwk_` + 32 random bytes in base64url. A key is shown once, when it
+ * API keys (docs/design.md §11): `vwk_` + 32 random bytes in base64url. A key is shown once, when it
  * is minted; only its SHA-256 hash is stored. Its first characters (`keyId`) are public: they
  * name the key in listings and revocations without revealing it.
  */

@@ -46,7 +46,7 @@ export async function sendAttempt(deps: { readonly sender: HttpSender; readonly 
   return { result, record: toAttemptRecord(result, job, deps.clock.now()) };
 }
 
-/** The request headers of one attempt (docs/design.md, "The delivery request"). Custom headers cannot override the contract's. */
+/** The request headers of one attempt (docs/design.md §5). Custom headers cannot override the contract's. */
 export function buildHeaders(webhook: Webhook, job: DeliveryJob, timestamp: number, signature: string): Record<string, string> {
   const headers: Record<string, string> = {};
   let legacySignature = signature;

@@ -1,7 +1,7 @@
 import { DEFAULTS, METRICS } from '../contract';
 import { type DeliveryJob, sendAttempt } from './attempt';
 import type { VisitEvent } from './events';
-import { type RetryMessage } from './messages';
+import { MAX_QUEUE_DELAY_SECONDS, type RetryMessage } from './messages';
 import { type AttemptRecord, deliveryIdFor, isSubscribed, type Webhook } from './model';
 import type { AttemptWrite, Clock, DeadLetterSink, DeliveryStore, LogSink, MetricSink, WebhookStore, RetryQueue, HttpSender } from './ports';
 import { DeliveredBatch } from './delivered-batch';
@@ -205,7 +205,7 @@ export class DeliveryService {
       payload: job.payload,
     };
     // Queue first, record second: a crash in between costs a duplicate attempt, never a loss.
-    await this.deps.retryQueue.enqueue(message, Math.min(delaySeconds, 900));
+    await this.deps.retryQueue.enqueue(message, Math.min(delaySeconds, MAX_QUEUE_DELAY_SECONDS));
     await this.deps.deliveries.write({
       ...recordBase(job),
       status: 'pending',

@@ -2,14 +2,14 @@ import * as z from 'zod/mini';
 import { type EventType, EVENT_TYPES, LIMITS } from '../contract';
 
 /**
- * The event contract (DESIGN.md §2): the bus carries `{accountId, data}` where `data` is the
- * seed's visit. `accountId` and `data.id` are required strings; other known fields are
+ * The event contract (docs/design.md §4): the bus carries `{accountId, data}` where `data` is the
+ * visit of the customer guide's payload. `accountId` and `data.id` are required strings; other known fields are
  * type-checked when present; unknown fields pass through untouched (the original parsed
  * object is what gets delivered, never the schema's output).
  */
 
 const text = z.optional(z.nullable(z.string()));
-/** Fields that the seed shows as strings but that producers commonly send as numbers/booleans. */
+/** Fields that the customer guide shows as strings but that producers commonly send as numbers/booleans. */
 const scalar = z.optional(z.nullable(z.union([z.string(), z.number(), z.boolean()])));
 const obj = <T extends z.core.$ZodLooseShape>(shape: T) => z.optional(z.nullable(z.looseObject(shape)));
 

@@ -21,7 +21,7 @@ const RECOVERABLE = new Set(['failed', 'skipped']);
 const PAGE_SIZE = 100;
 
 /**
- * Manual recovery (DESIGN.md §3, §4). Both operations re-queue through the retry queue, so
+ * Manual recovery (docs/design.md §8). Both operations re-queue through the retry queue, so
  * they run on the same path, with the same `webhook-id`, as automatic retries:
  * - `retryDelivery`: one more attempt of one delivery, now (no new schedule if it fails).
  * - `recoverSince`: every failed or skipped delivery of a webhook since T gets the full

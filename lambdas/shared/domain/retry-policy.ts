@@ -1,5 +1,5 @@
 /**
- * The retry schedule (DESIGN.md §3): delays after the first attempt, each with upward jitter
+ * The retry schedule (docs/design.md §8): delays after the first attempt, each with upward jitter
  * (never earlier than the schedule says), `Retry-After` honoured up to the schedule's ceiling.
  */
 export interface RetryPolicy {

@@ -1,11 +1,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { SIGNING_SECRET_PREFIX } from '../contract';
 
 /**
- * Standard Webhooks signing (DESIGN.md §3): `v1,<base64 HMAC-SHA256(key, "{id}.{ts}.{body}")>`,
+ * Standard Webhooks signing (docs/design.md §5): `v1,<base64 HMAC-SHA256(key, "{id}.{ts}.{body}")>`,
  * where the key is the base64-decoded part of a `whsec_` secret.
  */
 
-const SECRET_PREFIX = 'whsec_';
+const SECRET_PREFIX = SIGNING_SECRET_PREFIX;
 
 /** A new signing secret: `whsec_` + base64 of 32 random bytes. */
 export function generateSecret(): string {

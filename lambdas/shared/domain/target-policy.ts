@@ -2,7 +2,7 @@ import ipaddr from 'ipaddr.js';
 import type { ResolvedAddress, Resolver } from './ports';
 
 /**
- * The target policy (SSRF rules, docs/design.md): a webhook may only reach public unicast
+ * The target policy (SSRF rules, docs/design.md §10): a webhook may only reach public unicast
  * addresses. Checked at create time on the resolved names (here) and again at connect time on
  * the address the socket really uses (adapters/dns.ts), so DNS rebinding cannot slip a private
  * address in between. Pure: names are resolved through the `Resolver` port.

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { EVENT_TYPES, LIMITS, RESERVED_HEADERS } from '../contract';
+import { EVENT_TYPES, FIELD_PATTERNS, LIMITS, RESERVED_HEADERS } from '../contract';
 import type { FieldIssue } from './errors';
 
 /**
- * The request schemas of the management API (DESIGN.md §4). The domain validates with them
+ * The request schemas of the management API (docs/design.md §6). The domain validates with them
  * and the OpenAPI document is generated from them (`z.toJSONSchema`), so the documented
  * contract and the enforced one cannot drift. Rules that need I/O or configuration (the URL's
  * scheme and SSRF target checks) run in the webhook service after these.
@@ -12,8 +12,7 @@ import type { FieldIssue } from './errors';
  * ends up in the OpenAPI document verbatim.
  */
 
-/** RFC 7230 `token`: the characters a header field name may have. */
-const TOKEN_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const TOKEN_PATTERN = FIELD_PATTERNS.headerName;
 
 /** `word` matched in any letter case without a regex flag (JSON Schema patterns have none). */
 function anyCase(word: string): string {
@@ -23,12 +22,8 @@ function anyCase(word: string): string {
 /** Refuses the reserved header names (contract.ts `RESERVED_HEADERS`) in any letter case. */
 export const NOT_RESERVED_HEADER_PATTERN = new RegExp(`^(?!(?:${RESERVED_HEADERS.map(anyCase).join('|')})$)`);
 
-/** Printable ASCII, space and tab: no CR/LF (header injection), no other control characters. */
-const HEADER_VALUE_PATTERN = /^[\t\x20-\x7E]*$/;
-
-/** A URL as typed: no whitespace or control characters (the WHATWG parser would silently drop some). */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are refused
-const URL_CHARS_PATTERN = /^[^\s\x00-\x1F\x7F]+$/;
+const HEADER_VALUE_PATTERN = FIELD_PATTERNS.headerValue;
+const URL_CHARS_PATTERN = FIELD_PATTERNS.urlChars;
 
 /** Something other than whitespace. */
 const NOT_BLANK_PATTERN = /\S/;

@@ -76,7 +76,7 @@ function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
 }
 
 /**
- * The management domain (DESIGN.md §4): webhook CRUD with its validation rules, secrets and
+ * The management domain (docs/design.md §6): webhook CRUD with its validation rules, secrets and
  * their rotation, test sends, the attempt log and manual recovery. Every operation is scoped
  * to one account: another account's webhook does not exist here. Knows nothing of HTTP,
  * Lambda or DynamoDB.
