@@ -28,7 +28,10 @@ const HOUR = 3_600_000;
 
 describe('management API: secrets, rotation and test sends (real delivery path, loopback receivers)', () => {
   let t: ApiTestContext;
+  /** Each test's own account and key: an event fans out to that test's webhooks only. */
+  let account: string;
   let key: string;
+  let tests = 0;
   const receivers = receiverPool();
   const receiver = receivers.start;
   const createHook = async (url: string, extra: Record<string, unknown> = {}) =>
@@ -36,7 +39,11 @@ describe('management API: secrets, rotation and test sends (real delivery path, 
 
   beforeAll(async () => {
     t = await startApi();
-    key = await t.keyFor('acc_sec');
+  });
+  beforeEach(async () => {
+    t.h.clock.current = Date.now();
+    account = `acc_sec_${++tests}`;
+    key = await t.keyFor(account);
   });
   afterAll(async () => {
     await receivers.closeAll();
@@ -61,7 +68,7 @@ describe('management API: secrets, rotation and test sends (real delivery path, 
     // Deliver an event through the real delivery handler, an hour into the overlap.
     t.h.clock.current = Date.now();
     const deliver = createDeliveryHandler(t.h.runtime());
-    await deliver(sqsEvent(sqsRecord(eventBridgeEvent('NEW_VISIT', 'acc_sec'))), lambdaContext);
+    await deliver(sqsEvent(sqsRecord(eventBridgeEvent('NEW_VISIT', account))), lambdaContext);
     expect(r.requests).toHaveLength(1);
     const req = r.requests[0]!;
     const signatures = String(req.headers['webhook-signature']).split(' ');
@@ -79,7 +86,7 @@ describe('management API: secrets, rotation and test sends (real delivery path, 
     // After the overlap only the new secret signs.
     t.h.clock.advance(DEFAULTS.secretRotationOverlapHours * HOUR);
     expect((await t.api.call<SecretJson>('GET', `/v1/webhooks/${created.id}/secret`, { key })).body).toEqual({ secret: newSecret });
-    await createDeliveryHandler(t.h.runtime())(sqsEvent(sqsRecord(eventBridgeEvent('NEW_VISIT', 'acc_sec'))), lambdaContext);
+    await createDeliveryHandler(t.h.runtime())(sqsEvent(sqsRecord(eventBridgeEvent('NEW_VISIT', account))), lambdaContext);
     const later = r.requests[1]!;
     const laterHeaders = later.headers as Record<string, string>;
     expect(laterHeaders['webhook-signature']).toBe(sign(secretKey(newSecret), laterHeaders['webhook-id']!, Number(laterHeaders['webhook-timestamp']), later.body));
@@ -90,7 +97,7 @@ describe('management API: secrets, rotation and test sends (real delivery path, 
     const created = await createHook('http://127.0.0.1:9/hook');
     const second = (await t.api.call<SecretJson>('POST', `/v1/webhooks/${created.id}/secret/rotate`, { key })).body.secret;
     const third = (await t.api.call<SecretJson>('POST', `/v1/webhooks/${created.id}/secret/rotate`, { key })).body.secret;
-    const stored = await t.runtime.webhooks.get('acc_sec', created.id);
+    const stored = await t.runtime.webhooks.get(account, created.id);
     expect(stored).toMatchObject({ secret: third, previousSecret: second });
     expect([stored?.secret, stored?.previousSecret]).not.toContain(created.secret);
   });
@@ -133,9 +140,9 @@ describe('management API: secrets, rotation and test sends (real delivery path, 
     expect(r.requests).toHaveLength(1);
     expect(t.h.retryQueue.sent.length).toBe(queued);
     expect(t.h.failedSink.sent.length).toBe(dead);
-    expect((await t.runtime.webhooks.get('acc_sec', created.id))?.failingSince).toBeUndefined();
+    expect((await t.runtime.webhooks.get(account, created.id))?.failingSince).toBeUndefined();
 
-    const record = await t.runtime.deliveries.get('acc_sec', created.id, res.body.deliveryId);
+    const record = await t.runtime.deliveries.get(account, created.id, res.body.deliveryId);
     expect(record).toMatchObject({ status: 'failed', reason: 'test send failed: HTTP 500' });
     expect(record?.payload).toBeUndefined(); // a sample is never re-sent by retry or recover
     const retry = await t.api.call<{ error: { code: string } }>('POST', `/v1/webhooks/${created.id}/deliveries/${res.body.deliveryId}/retry`, { key });
@@ -146,7 +153,7 @@ describe('management API: secrets, rotation and test sends (real delivery path, 
     r.behave(respond(410));
     const gone = await t.api.call<TestResultJson>('POST', `/v1/webhooks/${created.id}/test`, { key, body: { eventType: 'NEW_VISIT' } });
     expect(gone.body).toMatchObject({ status: 'failed', statusCode: 410 });
-    expect((await t.runtime.webhooks.get('acc_sec', created.id))?.enabled).toBe(true);
+    expect((await t.runtime.webhooks.get(account, created.id))?.enabled).toBe(true);
   });
 
   it('a test reports connection failures, and works on a disabled webhook', async () => {
