@@ -73,42 +73,50 @@ function invokeBundle(bundleFile: string, event: unknown, env: Record<string, st
 
 describe('bundled functions', () => {
   let outdir: string;
-  let deliveryBundle: { file: string; env: Record<string, string> } | undefined;
+  /** The app synthesized once with real bundles (bundling takes seconds); the tests only read it. */
+  let synthesized: { directory: string; functions: Array<[string, FunctionResource]>; assets: AssetManifest };
   beforeAll(() => {
     outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'webhooks-bundle-'));
     // The AWS SDK is external (it ships in the Lambda runtime): let the bundles resolve it here.
     fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(outdir, 'node_modules'), 'dir');
-  });
-  afterAll(() => {
-    fs.rmSync(outdir, { recursive: true, force: true });
-  });
-
-  it('export, under the name each function Handler names, a function that loads with the stack environment', () => {
     const { app, stack } = buildTestApp({ bundle: true, outdir });
     const assembly = app.synth();
     const artifact = assembly.getStackByName(stack.stackName);
     const template = artifact.template as { Resources: Record<string, FunctionResource> };
     const assets = JSON.parse(fs.readFileSync(path.join(assembly.directory, `${stack.artifactId}.assets.json`), 'utf8')) as AssetManifest;
+    synthesized = { directory: assembly.directory, functions: Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function'), assets };
+  });
+  afterAll(() => {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  });
 
-    const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+  /** A function's handler file and export (from its Handler), its asset, bundle file and resolved environment. */
+  const locate = (fn: FunctionResource) => {
+    const match = /^(.+)\.([A-Za-z_$][\w$]*)$/.exec(fn.Properties.Handler);
+    const [, file, exportName] = match ?? [];
+    const asset = synthesized.assets.files[fn.Properties.Code.S3Key.replace(/\.zip$/, '')];
+    const bundleFile = path.join(synthesized.directory, asset?.source.path ?? '', `${file}.js`);
+    return { match, file, exportName, asset, bundleFile, env: resolvedEnvironment(fn.Properties.Environment?.Variables ?? {}) };
+  };
+  /** The delivery function's bundle (the events consumer, not the retry one). */
+  const isDeliveryBundle = (logicalId: string, file: string | undefined) => file === 'index' && /Delivery/.test(logicalId) && !/Retry/.test(logicalId);
+
+  it('export, under the name each function Handler names, a function that loads with the stack environment', () => {
+    const { functions } = synthesized;
     // Delivery, retry, API and authorizer; the loop checks every function the template has.
     expect(functions).toHaveLength(4);
 
+    let deliveryBundle: { file: string; env: Record<string, string> } | undefined;
     for (const [logicalId, fn] of functions) {
-      const match = /^(.+)\.([A-Za-z_$][\w$]*)$/.exec(fn.Properties.Handler);
+      const { match, file, exportName, asset, bundleFile, env } = locate(fn);
       expect({ logicalId, handler: fn.Properties.Handler, valid: match !== null }).toEqual({ logicalId, handler: fn.Properties.Handler, valid: true });
-      const [, file, exportName] = match as RegExpExecArray;
 
-      const assetHash = fn.Properties.Code.S3Key.replace(/\.zip$/, '');
-      const asset = assets.files[assetHash];
       expect(asset?.source.packaging).toBe('zip');
-      const bundleFile = path.join(assembly.directory, asset?.source.path ?? '', `${file}.js`);
       expect(fs.existsSync(bundleFile)).toBe(true);
       expect(fs.existsSync(`${bundleFile}.map`)).toBe(true);
 
-      const env = resolvedEnvironment(fn.Properties.Environment?.Variables ?? {});
       expect({ logicalId, exportType: exportTypeOf(bundleFile, exportName as string, env) }).toEqual({ logicalId, exportType: 'function' });
-      if (file === 'index' && /Delivery/.test(logicalId) && !/Retry/.test(logicalId)) deliveryBundle = { file: bundleFile, env };
+      if (isDeliveryBundle(logicalId, file)) deliveryBundle = { file: bundleFile, env };
     }
     expect(deliveryBundle).toBeDefined();
   });
@@ -117,6 +125,8 @@ describe('bundled functions', () => {
   // required files out (lib/bundling.ts); SQS and KMS load on first use. Run it for real, outside
   // jest (where undici would pick its other parser), against dynalite and a loopback receiver.
   it('delivers a signed event from the deployed delivery bundle, in a fresh process', async () => {
+    const delivery = synthesized.functions.map(([logicalId, fn]) => ({ logicalId, ...locate(fn) })).find((f) => isDeliveryBundle(f.logicalId, f.file));
+    const deliveryBundle = delivery && { file: delivery.bundleFile, env: delivery.env };
     expect(deliveryBundle).toBeDefined();
     const { file, env } = deliveryBundle as { file: string; env: Record<string, string> };
     const dynamo = await startDynalite();
