@@ -1,6 +1,12 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Lambda code never imports the CDK app, the local runtime, tests, tools or the dashboard. */
+const LAMBDAS_OUTWARD = {
+  regex: '^(\\.\\./)+(lib|local|test|bench|scripts|dashboard)(/|$)',
+  message: 'Lambda code does not import lib/, local/, test/, bench/, scripts/ or the dashboard.',
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', 'coverage/', '.webhooks-data/', 'dashboard/dist/', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   js.configs.recommended,
@@ -29,6 +35,73 @@ export default tseslint.config(
           ],
         },
       ],
+    },
+  },
+  // --- The layers (docs/design.md §3): each folder's imports, enforced. ---
+  // Flat config does not merge a rule's options: a later block for the same files replaces an
+  // earlier one, so each block below repeats the rules of the folders that contain it.
+  {
+    // Lambda code never reaches into the CDK app, the local runtime, tests or tools.
+    files: ['lambdas/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [LAMBDAS_OUTWARD] }],
+    },
+  },
+  {
+    // Adapters implement the domain's ports; they never import the composition layer or a handler.
+    files: ['lambdas/shared/adapters/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            LAMBDAS_OUTWARD,
+            { regex: '^\\.\\./composition(/|$)', message: 'Adapters do not import the composition layer.' },
+            { regex: '^(\\.\\./){2,}(api|authorizer|delivery|retry)/', message: 'Adapters do not import a handler.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The domain is pure: the contract, its own files, zod, node:crypto and ipaddr.js (address
+    // arithmetic, no I/O). Storage, queues, the network and telemetry come in through ports.ts.
+    files: ['lambdas/shared/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!(\\./[^/]+|\\.\\./(contract|sample-payloads)|zod|zod/mini|node:crypto|ipaddr\\.js)$)',
+              message: 'The domain imports only the contract, its own files, zod, node:crypto and ipaddr.js; anything else is a port (domain/ports.ts).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The CDK app shares only the dependency-free contract with the Lambda code, and never
+    // imports the local runtime, tests or tools.
+    files: ['lib/**/*.ts', 'bin/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(\\.\\./)+lambdas/(?!shared/contract$)', message: 'lib/ imports only lambdas/shared/contract from the Lambda code.' },
+            { regex: '^(\\.\\./)+(local|test|bench|scripts|dashboard)(/|$)', message: 'lib/ does not import the local runtime, tests or tools.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Tools and the local runtime do not depend on the test suite.
+    files: ['scripts/**/*.ts', 'bench/**/*.ts', 'local/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+test(/|$)', message: 'Only tests import test/.' }] }],
     },
   },
   {

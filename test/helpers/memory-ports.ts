@@ -1,0 +1,225 @@
+import { ConflictError, InvalidCursorError, WebhookLimitError } from '../../lambdas/shared/domain/errors';
+import type { DeliveryRecord, Webhook } from '../../lambdas/shared/domain/model';
+import type {
+  AttemptWrite,
+  Clock,
+  DeliveryQuery,
+  DeliveryStore,
+  HttpSender,
+  Page,
+  SendRequest,
+  SendResult,
+  WebhookAdminStore,
+  WebhookChanges,
+} from '../../lambdas/shared/domain/ports';
+
+/**
+ * In-memory implementations of the domain's storage and network ports, for the unit tier
+ * (`npm run test:unit`). They keep the semantics the DynamoDB adapters promise in ports.ts (a
+ * delivered record is final, conditional no-ops, optimistic concurrency, cursors), so a domain
+ * test here says the same as one on dynalite, in milliseconds. The dynalite tier checks that the
+ * real adapters keep those promises.
+ */
+
+const key = (accountId: string, id: string) => `${accountId}\n${id}`;
+const cursorOf = (id: string) => Buffer.from(JSON.stringify({ id })).toString('base64url');
+function idOfCursor(cursor: string): string {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { id?: unknown };
+    if (typeof parsed.id === 'string') return parsed.id;
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError();
+}
+
+const SETTABLE = ['name', 'url', 'eventTypes', 'description', 'headers', 'enabled', 'status', 'secret', 'previousSecret', 'previousSecretExpiresAt'] as const;
+
+export class MemoryWebhookStore implements WebhookAdminStore {
+  private readonly items = new Map<string, Webhook>();
+
+  /** Puts a webhook as it is (no limit check): a fixture. */
+  put(webhook: Webhook): void {
+    this.items.set(key(webhook.accountId, webhook.webhookId), webhook);
+  }
+
+  async listByAccount(accountId: string): Promise<Webhook[]> {
+    return [...this.items.values()].filter((w) => w.accountId === accountId).sort((a, b) => a.webhookId.localeCompare(b.webhookId));
+  }
+
+  async get(accountId: string, webhookId: string): Promise<Webhook | undefined> {
+    return this.items.get(key(accountId, webhookId));
+  }
+
+  async markFailing(accountId: string, webhookId: string, since: string): Promise<void> {
+    const w = await this.get(accountId, webhookId);
+    if (w && !w.failingSince) this.put({ ...w, failingSince: since });
+  }
+
+  async clearFailing(accountId: string, webhookId: string): Promise<void> {
+    const w = await this.get(accountId, webhookId);
+    if (w?.failingSince) {
+      const { failingSince: _cleared, ...rest } = w;
+      this.put(rest);
+    }
+  }
+
+  async autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<void> {
+    const w = await this.get(accountId, webhookId);
+    if (!w?.enabled) return;
+    const { failingSince: _cleared, ...rest } = w;
+    this.put({ ...rest, enabled: false, status: 'auto-disabled', disabledReason: reason, updatedAt: at });
+  }
+
+  async create(webhook: Webhook, maxPerAccount: number): Promise<void> {
+    if ((await this.listByAccount(webhook.accountId)).length >= maxPerAccount) throw new WebhookLimitError(maxPerAccount);
+    this.put(webhook);
+  }
+
+  async listPage(accountId: string, query: { readonly limit: number; readonly cursor?: string }): Promise<Page<Webhook>> {
+    const after = query.cursor ? idOfCursor(query.cursor) : '';
+    const rest = (await this.listByAccount(accountId)).filter((w) => w.webhookId > after);
+    const items = rest.slice(0, query.limit);
+    const last = items.at(-1);
+    return { items, ...(rest.length > query.limit && last ? { nextCursor: cursorOf(last.webhookId) } : {}) };
+  }
+
+  async update(accountId: string, webhookId: string, changes: WebhookChanges, expectUpdatedAt?: string): Promise<Webhook | undefined> {
+    const w = await this.get(accountId, webhookId);
+    if (!w) return undefined;
+    if (expectUpdatedAt !== undefined && w.updatedAt !== expectUpdatedAt) {
+      throw new ConflictError('concurrent_update', 'the webhook changed while this request ran; try again');
+    }
+    const next: Record<string, unknown> = { ...w, updatedAt: changes.updatedAt };
+    for (const field of changes.clear ?? []) if (changes[field] === undefined) delete next[field];
+    for (const field of SETTABLE) if (changes[field] !== undefined) next[field] = changes[field];
+    const updated = next as unknown as Webhook;
+    this.put(updated);
+    return updated;
+  }
+
+  async delete(accountId: string, webhookId: string): Promise<boolean> {
+    return this.items.delete(key(accountId, webhookId));
+  }
+}
+
+export class MemoryDeliveryStore implements DeliveryStore {
+  private readonly items = new Map<string, DeliveryRecord>();
+  /** Calls to `writeDelivered`, and the number of writes each carried. */
+  readonly batches: number[] = [];
+  /** The next N writes throw (a storage outage). */
+  failNextWrites = 0;
+
+  constructor(private readonly clock: Clock) {}
+
+  async get(accountId: string, webhookId: string, deliveryId: string): Promise<DeliveryRecord | undefined> {
+    return this.items.get(key(`${accountId}#${webhookId}`, deliveryId));
+  }
+
+  /** Every record, in id order: for assertions. */
+  all(): DeliveryRecord[] {
+    return [...this.items.values()].sort((a, b) => a.deliveryId.localeCompare(b.deliveryId));
+  }
+
+  async write(w: AttemptWrite): Promise<void> {
+    if (this.failNextWrites > 0) {
+      this.failNextWrites--;
+      throw new Error('storage unavailable (injected)');
+    }
+    const k = key(`${w.accountId}#${w.webhookId}`, w.deliveryId);
+    const existing = this.items.get(k);
+    // A delivered record is final: a late failure of a duplicate attempt never downgrades it.
+    if (existing?.status === 'delivered' && w.status !== 'delivered') return;
+    const attempts = [...(existing?.attempts ?? []), ...(w.attempt ? [w.attempt] : [])];
+    const last = w.attempt;
+    const keep = <T>(fromAttempt: T | undefined, before: T | undefined) => (last ? fromAttempt : before);
+    const record: DeliveryRecord = {
+      accountId: w.accountId,
+      webhookId: w.webhookId,
+      deliveryId: w.deliveryId,
+      eventId: w.eventId,
+      eventType: w.eventType,
+      status: w.status,
+      attemptCount: attempts.length,
+      attempts,
+      createdAt: existing?.createdAt ?? w.createdAt,
+      updatedAt: w.attempt?.at ?? new Date(this.clock.now()).toISOString(),
+      ...optional('nextAttemptAt', w.nextAttemptAt),
+      ...optional('lastStatusCode', keep(last?.statusCode, existing?.lastStatusCode)),
+      ...optional('lastError', keep(last?.error, existing?.lastError)),
+      ...optional('payload', w.status === 'delivered' ? undefined : (w.payload ?? existing?.payload)),
+      ...optional('reason', w.reason),
+    };
+    this.items.set(k, record);
+  }
+
+  async writeDelivered(writes: readonly AttemptWrite[]): Promise<readonly AttemptWrite[]> {
+    this.batches.push(writes.length);
+    const failed: AttemptWrite[] = [];
+    for (const w of writes) {
+      try {
+        await this.write(w);
+      } catch {
+        failed.push(w);
+      }
+    }
+    return failed;
+  }
+
+  async list(accountId: string, webhookId: string, query: DeliveryQuery): Promise<Page<DeliveryRecord>> {
+    const prefix = key(`${accountId}#${webhookId}`, '');
+    const after = query.cursor ? idOfCursor(query.cursor) : undefined;
+    const ascending = query.ascending ?? false;
+    const matching = [...this.items.entries()]
+      .filter(([k]) => k.startsWith(prefix))
+      .map(([, r]) => r)
+      .filter((r) => (query.sinceId === undefined || r.deliveryId >= query.sinceId) && (query.status === undefined || r.status === query.status))
+      .filter((r) => after === undefined || (ascending ? r.deliveryId > after : r.deliveryId < after))
+      .sort((a, b) => (ascending ? a.deliveryId.localeCompare(b.deliveryId) : b.deliveryId.localeCompare(a.deliveryId)));
+    const items = matching.slice(0, query.limit);
+    const last = items.at(-1);
+    return { items, ...(matching.length > query.limit && last ? { nextCursor: cursorOf(last.deliveryId) } : {}) };
+  }
+}
+
+function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
+}
+
+/** What a scripted endpoint answers: a status (with optional headers) or a transport failure. */
+export type Scripted = { status: number; retryAfterSeconds?: number; body?: string } | { error: 'timeout' | 'connect' | 'reset' | 'ssrf' };
+
+/**
+ * An HTTP sender whose endpoints answer from a script, per URL: records every request (URL,
+ * headers, body) so tests can check what was signed and sent. Unscripted URLs answer 200.
+ */
+export class ScriptedSender implements HttpSender {
+  readonly requests: SendRequest[] = [];
+  private readonly scripts = new Map<string, (req: SendRequest) => Scripted>();
+
+  /** Every request to `url` answers `answer` (a value, or a function of the request). */
+  answer(url: string, answer: Scripted | ((req: SendRequest) => Scripted)): void {
+    this.scripts.set(url, typeof answer === 'function' ? answer : () => answer);
+  }
+
+  to(url: string): SendRequest[] {
+    return this.requests.filter((r) => r.url === url);
+  }
+
+  async send(req: SendRequest): Promise<SendResult> {
+    this.requests.push(req);
+    const scripted = this.scripts.get(req.url)?.(req) ?? { status: 200 };
+    if ('error' in scripted) return { ok: false, durationMs: 5, errorKind: scripted.error, error: `${scripted.error} (scripted)` };
+    const ok = scripted.status >= 200 && scripted.status < 300;
+    return {
+      ok,
+      statusCode: scripted.status,
+      durationMs: 5,
+      ...(ok ? {} : { errorKind: 'http' as const, error: `HTTP ${scripted.status}` }),
+      ...(scripted.body ? { responseSnippet: scripted.body } : {}),
+      ...(scripted.retryAfterSeconds !== undefined ? { retryAfterSeconds: scripted.retryAfterSeconds } : {}),
+    };
+  }
+
+  async close(): Promise<void> {}
+}

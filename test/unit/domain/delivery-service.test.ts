@@ -1,0 +1,274 @@
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { DEFAULTS, METRICS } from '../../../lambdas/shared/contract';
+import type { RetryMessage } from '../../../lambdas/shared/domain/messages';
+import { domain, visitEvent } from './support';
+
+/**
+ * The delivery domain on in-memory ports (no HTTP, no DynamoDB): fan-out, the attempt log,
+ * retry decisions, the breaker, auto-disable and dead letters. The dynalite tier
+ * (test/integration) runs the same decisions through the handlers and the real adapters.
+ */
+
+const A = 'https://a.example.com/hook';
+const B = 'https://b.example.com/hook';
+const C = 'https://c.example.com/hook';
+
+/** Runs every queued retry that is due (advancing the clock to each), until none is left or `max` ran. */
+async function runRetries(d: ReturnType<typeof domain>, max = 50): Promise<RetryMessage[]> {
+  const ran: RetryMessage[] = [];
+  for (let i = 0; i < max; i++) {
+    const next = d.retryQueue.sent.shift();
+    if (!next) break;
+    d.clock.current = Math.max(d.clock.current, next.message.dueAt);
+    ran.push(next.message);
+    await d.delivery.deliverRetry(next.message);
+  }
+  return ran;
+}
+
+describe('DeliveryService: fan-out', () => {
+  it('sends one signed request to every enabled, subscribed webhook of the account, and records each as delivered', async () => {
+    const d = domain();
+    const [a, b] = [d.hook('acc', A), d.hook('acc', B, { eventTypes: ['NEW_VISIT'] })];
+    d.hook('acc', C, { eventTypes: ['NEW_VISITOR'] });
+    d.hook('other', 'https://other.example.com/hook');
+    const event = visitEvent('acc', 'NEW_VISIT');
+
+    const out = await d.delivery.deliverEvent(event, { redelivery: false });
+
+    expect(out.matched).toBe(2);
+    expect(d.sender.requests.map((r) => r.url).sort()).toEqual([A, B]);
+    for (const [webhook, url] of [[a, A], [b, B]] as const) {
+      const [req] = d.sender.to(url);
+      expect(req?.body).toBe(event.body);
+      const verified = new StandardWebhook(webhook.secret).verify(req!.body, req!.headers as Record<string, string>);
+      expect(verified).toEqual(event.data);
+      expect(req?.headers['X-Webhook-Event']).toBe('NEW_VISIT');
+    }
+    const records = d.deliveries.all();
+    expect(records.map((r) => r.status)).toEqual(['delivered', 'delivered']);
+    expect(records.every((r) => r.payload === undefined && r.attemptCount === 1)).toBe(true);
+    expect(d.metrics.get(METRICS.delivered)).toBe(2);
+  });
+
+  it('sends nothing to a webhook its owner disabled, and records an auto-disabled one as skipped, payload kept for recovery', async () => {
+    const d = domain();
+    d.hook('acc', A, { enabled: false, status: 'disabled' });
+    d.hook('acc', B, { enabled: false, status: 'auto-disabled', disabledReason: 'endpoint answered 410 Gone' });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect(d.sender.requests).toHaveLength(0);
+    const records = d.deliveries.all();
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ status: 'skipped', attemptCount: 0, reason: 'webhook auto-disabled: endpoint answered 410 Gone' });
+    expect(records[0]?.payload).toBeDefined();
+    expect(d.metrics.get(METRICS.skipped)).toBe(1);
+  });
+
+  it('sends a static X-Webhook-Signature header instead of the HMAC copy when the webhook sets one', async () => {
+    const d = domain();
+    d.hook('acc', A, { headers: { 'X-Webhook-Signature': 'shared-token', 'X-Api-Version': '2' } });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    const headers = d.sender.to(A)[0]?.headers ?? {};
+    expect(headers['X-Webhook-Signature']).toBe('shared-token');
+    expect(headers['X-Api-Version']).toBe('2');
+    expect(headers['webhook-signature']).toMatch(/^v1,/);
+  });
+
+  it('on a redelivery, does not send again to webhooks whose delivery is already recorded', async () => {
+    const d = domain();
+    d.hook('acc', A);
+    d.hook('acc', B);
+    const event = visitEvent('acc');
+    d.sender.answer(B, { error: 'timeout' });
+    await d.delivery.deliverEvent(event, { redelivery: false });
+    const out = await d.delivery.deliverEvent(event, { redelivery: true });
+    expect(out.outcomes.map((o) => o.outcome.kind)).toEqual(['duplicate', 'duplicate']);
+    expect(d.sender.to(A)).toHaveLength(1);
+  });
+
+  it('throws when an outcome cannot be recorded, so the queue redelivers the event', async () => {
+    const d = domain();
+    d.hook('acc', A);
+    d.deliveries.failNextWrites = 1;
+    await expect(d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false })).rejects.toThrow('storage unavailable');
+  });
+
+  it('keeps the successes of an invocation for one batched write, flushed by the caller', async () => {
+    const d = domain();
+    d.hook('acc', A);
+    d.hook('acc', B);
+    const batch = d.delivery.deliveredBatch();
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false, batch: { owner: 'm1', delivered: batch } });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false, batch: { owner: 'm2', delivered: batch } });
+    expect(d.deliveries.all()).toHaveLength(0);
+    expect([...(await batch.flush())]).toEqual([]);
+    expect(d.deliveries.batches).toEqual([4]);
+    expect(d.deliveries.all().map((r) => r.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
+  });
+});
+
+describe('DeliveryService: retry decisions', () => {
+  it('schedules a retry for the failing webhook only, records it pending, and delivers it later with the same webhook-id, re-signed', async () => {
+    const d = domain();
+    d.hook('acc', A);
+    d.hook('acc', B);
+    let calls = 0;
+    d.sender.answer(B, () => (++calls <= 2 ? { status: 500 } : { status: 200 }));
+    const event = visitEvent('acc');
+
+    await d.delivery.deliverEvent(event, { redelivery: false });
+    const queued = d.retryQueue.sent.map((s) => ({ webhookId: s.message.webhookId, delay: s.delaySeconds }));
+    expect(queued).toHaveLength(1);
+    expect(queued[0]?.delay).toBe(60);
+    const pending = d.deliveries.all().find((r) => r.status === 'pending');
+    expect(pending).toMatchObject({ attemptCount: 1, lastStatusCode: 500 });
+    expect(pending?.nextAttemptAt).toBe(new Date(d.clock.now() + 60_000).toISOString());
+
+    const ran = await runRetries(d);
+    expect(ran.map((m) => m.retryIndex)).toEqual([1, 2]);
+    const attempts = d.sender.to(B);
+    expect(attempts).toHaveLength(3);
+    expect(new Set(attempts.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    expect(new Set(attempts.map((r) => r.headers['webhook-timestamp'])).size).toBe(3);
+    const record = d.deliveries.all().find((r) => r.webhookId === pending?.webhookId);
+    expect(record).toMatchObject({ status: 'delivered', attemptCount: 3 });
+    expect(record?.payload).toBeUndefined();
+    expect(d.sender.to(A)).toHaveLength(1);
+  });
+
+  it('follows the whole schedule, then fails the delivery into the failed-deliveries queue with its reason', async () => {
+    const d = domain({ schedule: [5, 60, 600] });
+    const w = d.hook('acc', A);
+    d.sender.answer(A, { status: 503 });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    await runRetries(d);
+
+    expect(d.sender.to(A)).toHaveLength(4);
+    const [record] = d.deliveries.all();
+    expect(record).toMatchObject({ status: 'failed', attemptCount: 4, reason: 'gave up after 4 attempts: HTTP 503' });
+    expect(record?.payload).toBeDefined(); // kept for recovery
+    expect(d.failed.sent).toHaveLength(1);
+    expect(d.failed.sent[0]?.attributes).toEqual({ deliveryId: record?.deliveryId, webhookId: w.webhookId });
+    expect(JSON.parse(d.failed.sent[0]!.body)).toMatchObject({ kind: 'delivery-retry', trigger: 'manual', retryIndex: 0 });
+    expect(d.metrics.get(METRICS.exhausted)).toBe(1);
+  });
+
+  it('waits at least Retry-After, bounded by the longest delay of the schedule', async () => {
+    const d = domain({ schedule: [5, 60] });
+    d.hook('acc', A);
+    d.hook('acc', B);
+    d.sender.answer(A, { status: 429, retryAfterSeconds: 30 });
+    d.sender.answer(B, { status: 503, retryAfterSeconds: 86_400 });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    const byUrl = new Map(d.retryQueue.sent.map((s) => [s.message.webhookId, s.delaySeconds]));
+    const [a, b] = await Promise.all([d.webhooks.listByAccount('acc')]).then(([ws]) => [ws.find((w) => w.url === A)!, ws.find((w) => w.url === B)!]);
+    expect(byUrl.get(a.webhookId)).toBe(30);
+    expect(byUrl.get(b.webhookId)).toBe(60);
+  });
+
+  it('hops through the queue in steps of at most 15 minutes towards a longer delay', async () => {
+    const d = domain({ schedule: [7200] });
+    d.hook('acc', A);
+    d.sender.answer(A, { error: 'connect' });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    const [sent] = d.retryQueue.sent;
+    expect(sent?.delaySeconds).toBe(900);
+    expect(sent?.message.dueAt).toBe(d.clock.now() + 7_200_000);
+  });
+
+  it('on 410 Gone, disables the webhook with its reason and ends the delivery failed at once', async () => {
+    const d = domain();
+    const w = d.hook('acc', A);
+    d.sender.answer(A, { status: 410 });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect(await d.webhooks.get('acc', w.webhookId)).toMatchObject({ enabled: false, status: 'auto-disabled', disabledReason: 'endpoint answered 410 Gone' });
+    expect(d.retryQueue.sent).toHaveLength(0);
+    expect(d.deliveries.all()[0]).toMatchObject({ status: 'failed', reason: 'endpoint answered 410 Gone' });
+    expect(d.failed.sent).toHaveLength(1);
+  });
+
+  it('a retry for a deleted webhook ends failed (not dead-lettered); one for a disabled webhook is skipped', async () => {
+    const d = domain();
+    const gone = d.hook('acc', A);
+    const off = d.hook('acc', B);
+    d.sender.answer(A, { status: 500 });
+    d.sender.answer(B, { status: 500 });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    await d.webhooks.delete('acc', gone.webhookId);
+    await d.webhooks.update('acc', off.webhookId, { enabled: false, status: 'disabled', updatedAt: new Date(d.clock.now()).toISOString() });
+    await runRetries(d);
+    const byWebhook = new Map(d.deliveries.all().map((r) => [r.webhookId, r]));
+    expect(byWebhook.get(gone.webhookId)).toMatchObject({ status: 'failed', reason: 'webhook was deleted' });
+    expect(byWebhook.get(off.webhookId)).toMatchObject({ status: 'skipped' });
+    expect(d.failed.sent).toHaveLength(0);
+  });
+
+  it('a retry of a delivery already delivered (a duplicate message) sends nothing', async () => {
+    const d = domain();
+    d.hook('acc', A);
+    d.sender.answer(A, { status: 500 });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    const [queued] = d.retryQueue.take();
+    d.sender.answer(A, { status: 200 });
+    await d.delivery.deliverRetry(queued!.message);
+    expect(await d.delivery.deliverRetry(queued!.message)).toEqual({ kind: 'duplicate' });
+    expect(d.sender.to(A)).toHaveLength(2);
+  });
+});
+
+describe('DeliveryService: breaker and auto-disable', () => {
+  it('marks the start of a failure run and clears it on the next success', async () => {
+    const d = domain();
+    const w = d.hook('acc', A);
+    d.sender.answer(A, { status: 500 });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect((await d.webhooks.get('acc', w.webhookId))?.failingSince).toBe(new Date(d.clock.now()).toISOString());
+    d.sender.answer(A, { status: 200 });
+    await runRetries(d);
+    expect((await d.webhooks.get('acc', w.webhookId))?.failingSince).toBeUndefined();
+  });
+
+  it('opens for a webhook failing for over a minute: new events skip the inline attempt and go straight to the schedule', async () => {
+    const d = domain();
+    const w = d.hook('acc', A, { failingSince: new Date(d.clock.now() - 61_000).toISOString() });
+    const out = await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect(d.sender.requests).toHaveLength(0);
+    expect(out.outcomes[0]?.outcome).toMatchObject({ kind: 'retry-scheduled', delaySeconds: 60 });
+    expect(d.deliveries.all()[0]).toMatchObject({ webhookId: w.webhookId, status: 'pending', attemptCount: 0 });
+  });
+
+  it('stays closed for a failure run younger than a minute', async () => {
+    const d = domain();
+    d.hook('acc', A, { failingSince: new Date(d.clock.now() - 30_000).toISOString() });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect(d.sender.requests).toHaveLength(1);
+  });
+
+  it(`auto-disables a webhook whose every delivery failed for ${DEFAULTS.autoDisableAfterDays} days, then records events as skipped`, async () => {
+    const d = domain();
+    const since = new Date(d.clock.now() - DEFAULTS.autoDisableAfterDays * 86_400_000).toISOString();
+    const w = d.hook('acc', A, { failingSince: since });
+    // An attempt still happens on a retry (the breaker only skips inline attempts of new events).
+    d.sender.answer(A, { status: 500 });
+    await d.delivery.deliverRetry({
+      kind: 'delivery-retry',
+      accountId: 'acc',
+      webhookId: w.webhookId,
+      deliveryId: 'msg_01ARZ3NDEKTSV4RRFFQ69G5FAV',
+      eventId: 'e1',
+      eventType: 'NEW_VISIT',
+      createdAt: since,
+      retryIndex: 1,
+      dueAt: d.clock.now(),
+      trigger: 'retry',
+      payload: '{"id":"v"}',
+    });
+    const after = await d.webhooks.get('acc', w.webhookId);
+    expect(after).toMatchObject({ enabled: false, status: 'auto-disabled', disabledReason: `every delivery failed since ${since}` });
+    expect(d.deliveries.all()[0]).toMatchObject({ status: 'failed', reason: `webhook auto-disabled: every delivery failed since ${since}` });
+
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect(d.deliveries.all().filter((r) => r.status === 'skipped')).toHaveLength(1);
+    expect(d.sender.requests).toHaveLength(1);
+  });
+});

@@ -1,0 +1,156 @@
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { LIMITS } from '../../../lambdas/shared/contract';
+import { ConflictError, NotFoundError, ValidationError } from '../../../lambdas/shared/domain/errors';
+import { SAMPLE_PAYLOADS } from '../../../lambdas/shared/sample-payloads';
+import { domain, visitEvent } from './support';
+
+/**
+ * The management domain on in-memory ports: validation (the API's 400s), the target policy,
+ * the per-account limit, PATCH semantics, secret rotation, test sends and recovery. The API tier
+ * (test/api) runs the same rules through API Gateway events, the handler and dynalite.
+ */
+
+const valid = { name: 'Notify My CRM', url: 'https://crm.example.com/hook', eventTypes: ['NEW_VISIT'] };
+
+/** The field paths of a ValidationError thrown by `fn`. */
+async function invalidFields(fn: () => Promise<unknown>): Promise<string[]> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof ValidationError) return err.details.map((i) => i.path);
+    throw err;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('WebhookService: create and edit', () => {
+  it('creates an active webhook with defaults and a fresh whsec_ secret, scoped to its account', async () => {
+    const d = domain();
+    const created = await d.management.create('acc', valid);
+    expect(created).toMatchObject({ accountId: 'acc', name: valid.name, url: valid.url, description: '', headers: {}, enabled: true, status: 'active' });
+    expect(created.webhookId).toMatch(/^wh_/);
+    expect(created.secret).toMatch(/^whsec_/);
+    await expect(d.management.get('other', created.webhookId)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('reports every invalid field at once, by path', async () => {
+    const d = domain();
+    const fields = await invalidFields(() =>
+      d.management.create('acc', { name: ' ', url: 'not a url', eventTypes: [], description: 5, headers: { Host: 'x', 'Bad Name': 'v' }, extra: 1 }),
+    );
+    expect(fields).toEqual(expect.arrayContaining(['name', 'url', 'eventTypes', 'description', 'headers.Host', 'headers.Bad Name']));
+  });
+
+  it('refuses credentials in the URL, plain http, and targets that are private or resolve to a private address', async () => {
+    const d = domain();
+    expect(await invalidFields(() => d.management.create('acc', { ...valid, url: 'https://user:pw@crm.example.com/' }))).toEqual(['url']);
+    expect(await invalidFields(() => d.management.create('acc', { ...valid, url: 'http://crm.example.com/' }))).toEqual(['url']);
+    expect(await invalidFields(() => d.management.create('acc', { ...valid, url: 'https://169.254.169.254/latest' }))).toEqual(['url']);
+    expect(await invalidFields(() => d.management.create('acc', { ...valid, url: 'https://db.internal/' }))).toEqual(['url']);
+    const rebinding = domain({ webhookDeps: { resolver: async () => [{ address: '10.0.0.5', family: 4 }] } });
+    expect(await invalidFields(() => rebinding.management.create('acc', valid))).toEqual(['url']);
+  });
+
+  it('a deployment that allows http and private targets accepts a loopback receiver', async () => {
+    const d = domain({ webhookDeps: { allowHttp: true, allowPrivateTargets: true } });
+    await expect(d.management.create('acc', { ...valid, url: 'http://127.0.0.1:4000/hook' })).resolves.toMatchObject({ url: 'http://127.0.0.1:4000/hook' });
+  });
+
+  it(`allows ${LIMITS.webhooksPerAccount} webhooks per account; one more is a conflict`, async () => {
+    const d = domain({ webhookDeps: { maxWebhooksPerAccount: 3 } });
+    for (let i = 0; i < 3; i++) await d.management.create('acc', valid);
+    await expect(d.management.create('acc', valid)).rejects.toMatchObject({ code: 'webhook_limit_reached' });
+    await expect(d.management.create('other', valid)).resolves.toBeDefined();
+  });
+
+  it('PATCH keeps absent fields; enabled:true re-activates an auto-disabled webhook and clears its reason and failure run', async () => {
+    const d = domain();
+    const w = d.hook('acc', valid.url, { enabled: false, status: 'auto-disabled', disabledReason: 'endpoint answered 410 Gone', failingSince: '2026-01-01T00:00:00.000Z' });
+    const renamed = await d.management.update('acc', w.webhookId, { name: 'Renamed' });
+    expect(renamed).toMatchObject({ name: 'Renamed', url: w.url, status: 'auto-disabled' });
+    const enabled = await d.management.update('acc', w.webhookId, { enabled: true });
+    expect(enabled).toMatchObject({ enabled: true, status: 'active' });
+    expect(enabled.disabledReason).toBeUndefined();
+    expect(enabled.failingSince).toBeUndefined();
+    expect(await invalidFields(() => d.management.update('acc', w.webhookId, { url: 'http://x.example.com/' }))).toEqual(['url']);
+  });
+});
+
+describe('WebhookService: secrets and test sends', () => {
+  it('rotates the secret: the previous one keeps signing until the overlap ends', async () => {
+    const d = domain();
+    const w = d.hook('acc', valid.url);
+    const rotated = await d.management.rotateSecret('acc', w.webhookId);
+    expect(rotated.secret).not.toBe(w.secret);
+    expect(rotated.previousSecretExpiresAt).toBeDefined();
+    await d.management.sendTest('acc', w.webhookId, { eventType: 'NEW_VISIT' });
+    const [req] = d.sender.to(valid.url);
+    expect(String(req?.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    for (const secret of [w.secret, rotated.secret]) expect(() => new StandardWebhook(secret).verify(req!.body, req!.headers as Record<string, string>)).not.toThrow();
+  });
+
+  it('a test send signs the sample payload, is logged without its payload, and leaves the webhook health and the queues alone', async () => {
+    const d = domain();
+    const w = d.hook('acc', valid.url);
+    d.sender.answer(valid.url, { status: 500 });
+    const result = await d.management.sendTest('acc', w.webhookId, { eventType: 'NEW_VISITOR' });
+    expect(result).toMatchObject({ status: 'failed', statusCode: 500, error: 'HTTP 500' });
+    expect(JSON.parse(d.sender.to(valid.url)[0]!.body)).toEqual(SAMPLE_PAYLOADS.NEW_VISITOR);
+    const [record] = d.deliveries.all();
+    expect(record).toMatchObject({ status: 'failed', attemptCount: 1, reason: 'test send failed: HTTP 500' });
+    expect(record?.attempts[0]?.trigger).toBe('test');
+    expect(record?.payload).toBeUndefined();
+    expect((await d.webhooks.get('acc', w.webhookId))?.failingSince).toBeUndefined();
+    expect(d.retryQueue.sent).toHaveLength(0);
+    expect(d.failed.sent).toHaveLength(0);
+  });
+});
+
+describe('WebhookService: retry and recovery', () => {
+  it('recovers every failed or skipped delivery since a time onto the retry queue, and marks them pending', async () => {
+    const d = domain({ schedule: [1] });
+    const w = d.hook('acc', valid.url);
+    d.sender.answer(valid.url, { status: 500 });
+    const times = [Date.parse('2026-01-01T00:00:00Z'), Date.parse('2026-01-02T00:00:00Z'), Date.parse('2026-01-03T00:00:00Z')];
+    for (const t of times) await d.delivery.deliverEvent(visitEvent('acc', 'NEW_VISIT', t), { redelivery: false });
+    for (const { message } of d.retryQueue.take()) await d.delivery.deliverRetry(message);
+    expect(d.deliveries.all().map((r) => r.status)).toEqual(['failed', 'failed', 'failed']);
+
+    const count = await d.management.recover('acc', w.webhookId, { since: '2026-01-02T00:00:00Z' });
+    expect(count).toBe(2);
+    const queued = d.retryQueue.take();
+    expect(queued.map((q) => q.message.retryIndex)).toEqual([0, 0]);
+    expect(d.deliveries.all().map((r) => r.status)).toEqual(['failed', 'pending', 'pending']);
+    expect(await invalidFields(() => d.management.recover('acc', w.webhookId, { since: 'yesterday' }))).toEqual(['since']);
+  });
+
+  it('retries one delivery once; a delivered one is not retryable, nor is any delivery of a disabled webhook', async () => {
+    const d = domain();
+    const w = d.hook('acc', valid.url);
+    d.sender.answer(valid.url, { status: 500 });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    const [pending] = d.deliveries.all();
+    d.retryQueue.take();
+    await d.management.retryDelivery('acc', w.webhookId, pending!.deliveryId);
+    const [manual] = d.retryQueue.take();
+    expect(manual?.message).toMatchObject({ trigger: 'manual', retryIndex: d.retryPolicy.maxRetries, deliveryId: pending!.deliveryId });
+
+    d.sender.answer(valid.url, { status: 200 });
+    await d.delivery.deliverRetry(manual!.message);
+    await expect(d.management.retryDelivery('acc', w.webhookId, pending!.deliveryId)).rejects.toMatchObject({ code: 'not_retryable' });
+    await d.management.update('acc', w.webhookId, { enabled: false });
+    await expect(d.management.retryDelivery('acc', w.webhookId, pending!.deliveryId)).rejects.toBeInstanceOf(ConflictError);
+    await expect(d.management.retryDelivery('acc', w.webhookId, 'msg_00000000000000000000000000')).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('lists the attempt log newest first, filtered by status, in stable pages', async () => {
+    const d = domain();
+    const w = d.hook('acc', valid.url);
+    for (let i = 0; i < 5; i++) await d.delivery.deliverEvent(visitEvent('acc', 'NEW_VISIT', Date.parse('2026-01-01T00:00:00Z') + i * 1000), { redelivery: false });
+    const first = await d.management.listDeliveries('acc', w.webhookId, { limit: 2 });
+    const second = await d.management.listDeliveries('acc', w.webhookId, { limit: 2, ...(first.nextCursor ? { cursor: first.nextCursor } : {}) });
+    const all = d.deliveries.all().map((r) => r.deliveryId).reverse();
+    expect([...first.items, ...second.items].map((r) => r.deliveryId)).toEqual(all.slice(0, 4));
+    expect((await d.management.listDeliveries('acc', w.webhookId, { limit: 10, status: 'failed' })).items).toEqual([]);
+  });
+});
