@@ -15,11 +15,14 @@ interface ErrorJson {
 describe('management API: HTTP behaviour (routing, bodies, errors, OpenAPI)', () => {
   let t: ApiTestContext;
   let key: string;
+  /** A webhook of the test's own (several tests PATCH it). */
   let hookId: string;
 
   beforeAll(async () => {
     t = await startApi();
     key = await t.keyFor('acc_http');
+  });
+  beforeEach(async () => {
     hookId = (await t.api.call<{ id: string }>('POST', '/v1/webhooks', { key, body: webhookBody('http://127.0.0.1:9/hook') })).body.id;
   });
   afterAll(async () => {
