@@ -5,7 +5,7 @@
  */
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startLocalStack } from '../local/stack';
-import { webhookFixture } from '../test/helpers/webhook-fixture';
+import { webhookFixture } from '../local/harness/webhook-fixture';
 import { serveCommands } from './ipc';
 
 export interface LocalStackReady {

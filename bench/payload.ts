@@ -1,12 +1,12 @@
-import visit from '../test/fixtures/visit.json';
+import { SAMPLE_PAYLOADS } from '../lambdas/shared/sample-payloads';
 
 /**
- * The bench's visit payload: the seed's example visit (test/fixtures/visit.json), padded with
+ * The bench's visit payload: the sample visit (SAMPLE_PAYLOADS.NEW_VISIT), padded with
  * extra `params` (unknown fields pass through untouched) to `bytes` of serialized JSON, so that
  * the bench and the cost model talk about the same body size.
  */
 export function benchPayload(bytes: number): Record<string, unknown> & { id: string } {
-  const data = structuredClone(visit) as Record<string, unknown> & { id: string; params: Record<string, string> };
+  const data = structuredClone(SAMPLE_PAYLOADS.NEW_VISIT) as unknown as Record<string, unknown> & { id: string; params: Record<string, string> };
   const size = () => Buffer.byteLength(JSON.stringify(data));
   for (let n = 0; size() < bytes; n++) {
     const key = `utm_extra_${n}`;

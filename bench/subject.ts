@@ -17,8 +17,8 @@ import { DEFAULTS, DELIVERY_HEADERS, ENV, USER_AGENT } from '../lambdas/shared/c
 import type { Webhook } from '../lambdas/shared/domain/model';
 import { createDeliveryRuntime } from '../lambdas/shared/composition/delivery-runtime';
 import { secretKey } from '../lambdas/shared/domain/signing';
-import { CollectingDeadLetters, CollectingRetryQueue } from '../test/helpers/fakes';
-import { webhookFixture } from '../test/helpers/webhook-fixture';
+import { CollectingDeadLetters, CollectingRetryQueue } from '../local/harness/fakes';
+import { webhookFixture } from '../local/harness/webhook-fixture';
 import { serveCommands } from './ipc';
 
 export type SubjectMode = 'handler' | 'handler-stub-dynamo' | 'limit';

@@ -1,6 +1,9 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { App, type AppProps, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readStackConfig, type StackConfig } from './config';
+import { PROJECT_ROOT } from './function-defaults';
 import { WebhooksStack } from './webhooks-stack';
 
 export const PROJECT_TAG = 'visit-webhooks';
@@ -36,4 +39,14 @@ export function buildApp(options: BuildAppOptions = {}): WebhooksApp {
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
   return { app, config, stack };
+}
+
+/**
+ * The `context` block of cdk.json: what `cdk synth` hands the app (feature flags, defaults).
+ * Code that builds the app itself (tests, `npm run cost`) passes it to `buildApp` so that it
+ * synthesizes what `cdk synth` does.
+ */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  return cdkJson.context ?? {};
 }

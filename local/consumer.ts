@@ -1,4 +1,5 @@
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createLambdaContext } from './lambda-events';
 import { LocalQueue } from './queue';
 
 /** Where a consumer polls from: an in-process queue, or SQS on an emulator. */
@@ -135,18 +136,12 @@ function sleep(ms: number): Promise<void> {
 
 function lambdaContext(functionName: string, timeoutMs: number, n: number): Context {
   const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
+  return createLambdaContext({
     functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
+    region: 'local',
+    account: '000000000000',
     awsRequestId: `local-${functionName}-${n}`,
-    logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+    remainingMs: () => Math.max(0, deadline - Date.now()),
+  });
 }

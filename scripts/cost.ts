@@ -28,9 +28,10 @@ import { createRetryHandler } from '../lambdas/retry/app';
 import { DEFAULTS, PIPELINE } from '../lambdas/shared/contract';
 import type { RetryMessage } from '../lambdas/shared/domain/messages';
 import { deliveryIdFor } from '../lambdas/shared/domain/model';
-import { buildTestApp } from '../test/infra/app-fixture';
-import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord, startHarness } from '../test/helpers/harness';
-import { driveRetries } from '../test/helpers/retry-driver';
+import { buildApp, cdkJsonContext } from '../lib/build-app';
+import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord } from '../local/lambda-events';
+import { startHarness } from '../local/harness/harness';
+import { driveRetries } from '../local/harness/retry-driver';
 import { benchPayload } from '../bench/payload';
 import type { RetryQueue, HttpSender, SendRequest, SendResult } from '../lambdas/shared/domain/ports';
 
@@ -155,7 +156,7 @@ type Resource = { Type: string; Properties?: Record<string, unknown> };
 
 function readStack(): StackFacts {
   // Exactly what `cdk synth` builds (cdk.json context), minus the esbuild bundling.
-  const { app, stack } = buildTestApp();
+  const { app, stack } = buildApp({ nag: false, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
   const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, Resource> };
   const resources = template.Resources;
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);

@@ -1,6 +1,6 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { lambdaContext, sqsEvent, sqsRecord } from '../lambda-events';
 import type { CollectingRetryQueue, ManualClock } from './fakes';
-import { lambdaContext, sqsEvent, sqsRecord } from './harness';
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 

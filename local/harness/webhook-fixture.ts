@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Webhook } from '../../lambdas/shared/domain/model';
-import { generateSecret } from '../../lambdas/shared/signing';
+import { generateSecret } from '../../lambdas/shared/domain/signing';
 
 /** A complete, enabled webhook subscribed to every event type; `partial` overrides any field. */
 export function webhookFixture(partial: Partial<Webhook> & Pick<Webhook, 'accountId' | 'url'>, now: string = new Date().toISOString()): Webhook {

@@ -1,7 +1,7 @@
 import { createRetryHandler } from '../../lambdas/retry/app';
 import type { EventType } from '../../lambdas/shared/contract';
 import { type DeliveryStatus, deliveryIdFor } from '../../lambdas/shared/domain/model';
-import { lambdaContext, sqsEvent, sqsRecord, visitFixture } from '../helpers/harness';
+import { lambdaContext, sqsEvent, sqsRecord, visitFixture } from '../../local/lambda-events';
 import { receiverPool } from '../helpers/receiver';
 import { type ApiTestContext, startApi, webhookBody } from './support';
 

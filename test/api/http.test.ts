@@ -4,8 +4,8 @@ import { OPERATIONS, PUBLIC_OPERATIONS } from '../../lambdas/api/operations';
 import { LIMITS } from '../../lambdas/shared/contract';
 import type { WebhookAdminStore } from '../../lambdas/shared/domain/ports';
 import { WebhookService } from '../../lambdas/shared/domain/webhook-service';
-import { lambdaContext } from '../helpers/harness';
-import { MemoryLog } from '../helpers/fakes';
+import { lambdaContext } from '../../local/lambda-events';
+import { MemoryLog } from '../../local/harness/fakes';
 import { type ApiTestContext, assertMatchesOpenApi, type ProxyHandler, proxyEvent, startApi, webhookBody } from './support';
 
 interface ErrorJson {

@@ -2,7 +2,7 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { createDeliveryHandler } from '../../lambdas/delivery/app';
 import { DEFAULTS } from '../../lambdas/shared/contract';
 import { secretKey, sign } from '../../lambdas/shared/domain/signing';
-import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord, visitFixture } from '../helpers/harness';
+import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord, visitFixture } from '../../local/lambda-events';
 import { respond, receiverPool } from '../helpers/receiver';
 import { type ApiTestContext, startApi, webhookBody } from './support';
 

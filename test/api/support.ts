@@ -12,7 +12,8 @@ import { createAuthorizerHandler } from '../../lambdas/authorizer/app';
 import { DynamoApiKeyStore } from '../../lambdas/shared/adapters/dynamo-api-key-store';
 import type { DeliveryRuntime } from '../../lambdas/shared/composition/delivery-runtime';
 import type { LookupAddress } from 'node:dns';
-import { type Harness, lambdaContext, startHarness } from '../helpers/harness';
+import { lambdaContext } from '../../local/lambda-events';
+import { type Harness, startHarness } from '../../local/harness/harness';
 import type { Resolver } from '../../lambdas/shared/domain/ports';
 
 /**

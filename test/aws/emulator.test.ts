@@ -68,10 +68,10 @@ import { generateSecret } from '../../lambdas/shared/domain/signing';
 import { EVENTS_QUEUE_URL_ENV, type EmulatorQueue, type EmulatorStack, type EmulatorStackOptions, startEmulatorStack } from '../../local/emulator';
 import { type CfnTemplate, loadStackTemplate, provisionTemplate, type ProvisionedStack, webhooksPipeline, type WebhooksPipeline } from '../../local/provision';
 import { ROUTES } from '../../scripts/redrive';
-import { visitFixture } from '../helpers/harness';
+import { visitFixture } from '../../local/lambda-events';
 import { respond, receiverPool } from '../helpers/receiver';
 import { type MotoServer, startMoto } from './moto';
-import { webhookFixture } from '../helpers/webhook-fixture';
+import { webhookFixture } from '../../local/harness/webhook-fixture';
 
 const PROJECT_ROOT = join(__dirname, '..', '..');
 

@@ -7,7 +7,7 @@ import { createLocalApiRoutes, ensureDemoKey } from '../../local/api-routes';
 import { type LocalRoutes, type LocalStack, startLocalStack } from '../../local/stack';
 import { createStaticRoutes } from '../../local/static';
 import { PROJECT_ROOT } from '../../lib/function-defaults';
-import { visitFixture } from '../helpers/harness';
+import { visitFixture } from '../../local/lambda-events';
 import { receiverPool, respond } from '../helpers/receiver';
 import { type Chromium, launchChromium } from './chromium';
 import { eventually, expectEventually } from '../helpers/eventually';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { publishVisitEvent } from '../../lambdas/shared/adapters/eventbridge-publisher';
-import { visitFixture } from '../helpers/harness';
+import { visitFixture } from '../../local/lambda-events';
 import { type LocalProcess, runScript, startLocalProcess } from '../helpers/local-process';
 import { respond, receiverPool } from '../helpers/receiver';
 import { eventually } from '../helpers/eventually';

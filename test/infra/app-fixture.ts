@@ -1,14 +1,5 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
-import { buildApp, type BuildAppOptions, type WebhooksApp } from '../../lib/build-app';
-import { PROJECT_ROOT } from '../../lib/function-defaults';
-
-/** The `context` block of cdk.json, so that tests run with the feature flags `cdk synth` uses. */
-export function cdkJsonContext(): Record<string, unknown> {
-  const cdkJson = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
-  return cdkJson.context ?? {};
-}
+import { buildApp, type BuildAppOptions, cdkJsonContext, type WebhooksApp } from '../../lib/build-app';
 
 export interface TestAppOptions extends Omit<BuildAppOptions, 'context'> {
   /** Context on top of cdk.json's (e.g. `{ stage: 'prod' }`). */

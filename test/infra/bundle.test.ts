@@ -9,9 +9,9 @@ import { LocalKeyCipher } from '../../lambdas/shared/adapters/secret-cipher';
 import { ENV } from '../../lambdas/shared/contract';
 import { PROJECT_ROOT } from '../../lib/function-defaults';
 import { ensureTables, startDynalite } from '../../local/dynamo';
-import { eventBridgeEvent, sqsEvent, sqsRecord } from '../helpers/harness';
+import { eventBridgeEvent, sqsEvent, sqsRecord } from '../../local/lambda-events';
 import { startReceiver } from '../helpers/receiver';
-import { webhookFixture } from '../helpers/webhook-fixture';
+import { webhookFixture } from '../../local/harness/webhook-fixture';
 import { buildTestApp } from './app-fixture';
 
 interface FunctionResource {

@@ -2,7 +2,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDeliveryHandler } from '../../lambdas/delivery/app';
 import { LOCAL_AWS_CONFIG } from '../../local/dynamo';
-import { eventBridgeEvent, type Harness, lambdaContext, sqsEvent, sqsRecord, startHarness } from '../helpers/harness';
+import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord } from '../../local/lambda-events';
+import { type Harness, startHarness } from '../../local/harness/harness';
 import { type Receiver, startReceiver } from '../helpers/receiver';
 
 /**

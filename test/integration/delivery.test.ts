@@ -2,7 +2,8 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { createDeliveryHandler } from '../../lambdas/delivery/app';
 import { METRICS } from '../../lambdas/shared/contract';
 import type { DeliveryRuntime } from '../../lambdas/shared/composition/delivery-runtime';
-import { eventBridgeEvent, type Harness, lambdaContext, sqsEvent, sqsRecord, startHarness, visitFixture } from '../helpers/harness';
+import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord, visitFixture } from '../../local/lambda-events';
+import { type Harness, startHarness } from '../../local/harness/harness';
 import { type Receiver, respond, startReceiver, receiverPool } from '../helpers/receiver';
 
 describe('delivery handler: EventBridge event on SQS → signed POSTs (dynalite, loopback receivers)', () => {

@@ -6,9 +6,10 @@ import { DeliveryService } from '../../lambdas/shared/domain/delivery-service';
 import { RecoveryService } from '../../lambdas/shared/domain/recovery-service';
 import type { DeliveryStore } from '../../lambdas/shared/domain/ports';
 import type { DeliveryRuntime } from '../../lambdas/shared/composition/delivery-runtime';
-import { eventBridgeEvent, type Harness, lambdaContext, sqsEvent, sqsRecord, startHarness } from '../helpers/harness';
+import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord } from '../../local/lambda-events';
+import { type Harness, startHarness } from '../../local/harness/harness';
 import { type Behaviour, respond, receiverPool } from '../helpers/receiver';
-import { driveRetries } from '../helpers/retry-driver';
+import { driveRetries } from '../../local/harness/retry-driver';
 
 const SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
 

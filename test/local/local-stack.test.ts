@@ -8,10 +8,10 @@ import type { Webhook } from '../../lambdas/shared/domain/model';
 import { publishVisitEvent } from '../../lambdas/shared/adapters/eventbridge-publisher';
 import { LOCAL_AWS_CONFIG } from '../../local/dynamo';
 import { LOCAL_TABLES, type LocalStack, startLocalStack } from '../../local/stack';
-import { visitFixture } from '../helpers/harness';
+import { visitFixture } from '../../local/lambda-events';
 import { respond, receiverPool } from '../helpers/receiver';
 import { eventually } from '../helpers/eventually';
-import { webhookFixture } from '../helpers/webhook-fixture';
+import { webhookFixture } from '../../local/harness/webhook-fixture';
 
 async function putWebhook(stack: LocalStack, partial: Partial<Webhook> & Pick<Webhook, 'accountId' | 'url' | 'webhookId'>): Promise<Webhook> {
   const doc = DynamoDBDocumentClient.from(stack.dynamo.client);

@@ -1,6 +1,7 @@
 import { createDeliveryHandler } from '../../lambdas/delivery/app';
 import { createRetryHandler } from '../../lambdas/retry/app';
-import { eventBridgeEvent, type Harness, lambdaContext, sqsEvent, sqsRecord, startHarness } from '../helpers/harness';
+import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord } from '../../local/lambda-events';
+import { type Harness, startHarness } from '../../local/harness/harness';
 import { respond, receiverPool } from '../helpers/receiver';
 
 /**

@@ -12,8 +12,8 @@ import type { Webhook } from '../../lambdas/shared/domain/model';
 import { publishVisitEvent } from '../../lambdas/shared/adapters/eventbridge-publisher';
 import { LOCAL_AWS_CONFIG } from '../../local/dynamo';
 import { LOCAL_TABLES, type LocalStack } from '../../local/stack';
-import { visitFixture } from '../helpers/harness';
-import { webhookFixture } from '../helpers/webhook-fixture';
+import { visitFixture } from '../../local/lambda-events';
+import { webhookFixture } from '../../local/harness/webhook-fixture';
 
 /**
  * Support for the fault suite: hostile receivers that HTTP servers cannot play (raw TCP), a

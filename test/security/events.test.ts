@@ -2,7 +2,7 @@ import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from 
 import { LIMITS } from '../../lambdas/shared/contract';
 import { LOCAL_AWS_CONFIG } from '../../local/dynamo';
 import { type LocalStack, startLocalStack } from '../../local/stack';
-import { visitFixture } from '../helpers/harness';
+import { visitFixture } from '../../local/lambda-events';
 import { type Receiver, receiverPool } from '../helpers/receiver';
 import { eventually, putWebhook } from '../reliability/support';
 

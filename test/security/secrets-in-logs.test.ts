@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ApiTestContext, proxyEvent, startApi, webhookBody } from '../api/support';
-import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord } from '../helpers/harness';
+import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord } from '../../local/lambda-events';
 import { type LocalProcess, runScript, startLocalProcess } from '../helpers/local-process';
 import { respond, receiverPool } from '../helpers/receiver';
-import { driveRetries } from '../helpers/retry-driver';
+import { driveRetries } from '../../local/harness/retry-driver';
 import { eventually, publishVisits } from '../reliability/support';
 
 jest.setTimeout(90_000);

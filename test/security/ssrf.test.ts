@@ -2,7 +2,7 @@ import type { LookupAddress } from 'node:dns';
 import { createDeliveryHandler } from '../../lambdas/delivery/app';
 import type { DeliveryRuntime } from '../../lambdas/shared/composition/delivery-runtime';
 import { type ApiClient, type ApiTestContext, startApi, webhookBody } from '../api/support';
-import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord } from '../helpers/harness';
+import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord } from '../../local/lambda-events';
 import { respond, receiverPool } from '../helpers/receiver';
 import type { Resolver } from '../../lambdas/shared/domain/ports';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redrive } from '../../lambdas/shared/domain/redrive';
 import { LocalQueue } from '../../local/queue';
-import { ManualClock } from '../helpers/fakes';
+import { ManualClock } from '../../local/harness/fakes';
 
 describe('LocalQueue (SQS semantics)', () => {
   it('delays, hides received messages for the visibility timeout, and counts receives', () => {
