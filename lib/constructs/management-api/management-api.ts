@@ -1,0 +1,157 @@
+import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { API } from '../../../lambdas/shared/contract';
+import type { WebhooksFunction } from '../../function-defaults';
+import { accessLogFormat } from './access-log';
+import { addPreflight, assertOrigin, gatewayCorsHeaders } from './cors';
+import { createApiFunctions } from './functions';
+import { addGatewayResponses } from './gateway-responses';
+import { acknowledgeApiFindings, acknowledgeFunctionFindings } from './nag-notes';
+import type { ManagementApiProps } from './props';
+
+/**
+ * Name of the one stage. The contract's paths start with `/v1`, so the stage must not be
+ * named `v1` (that would make `/v1/v1/webhooks`): the API lives at `https://…/api/v1/…`.
+ */
+export const API_STAGE_NAME = 'api';
+
+interface StageSettings {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+  readonly accessLogGroup: logs.ILogGroup;
+}
+
+/**
+ * The management API (docs/design.md §6): a regional REST API whose `/v1/{proxy+}` routes go to the
+ * API function through a cached REQUEST authorizer (API key → account), with a public
+ * `GET /v1/openapi.json`, stage throttling, JSON access logs, gateway responses in the API's
+ * error shape and, for the dashboard, CORS.
+ *
+ * REST API rather than HTTP API: stage and method throttling, a REQUEST authorizer whose result
+ * is cached per key, gateway responses (401/413/429/4xx/5xx in our JSON shape), access and
+ * execution logs, and a stage a WAF web ACL can be associated with.
+ */
+export class ManagementApi extends Construct {
+  public readonly api: apigw.RestApi;
+  public readonly authorizer: apigw.RequestAuthorizer;
+  /** The API function with its role and log group. */
+  public readonly handler: WebhooksFunction;
+  public readonly apiFunction: NodejsFunction;
+  /** The authorizer function with its role and log group. */
+  public readonly authorizerHandler: WebhooksFunction;
+  public readonly authorizerFunction: NodejsFunction;
+  public readonly accessLogGroup: logs.LogGroup;
+  /** `/v1/{proxy+}` (ANY, authorized) and `/v1/openapi.json` (GET, public). */
+  public readonly proxyMethod: apigw.Method;
+  public readonly openApiMethod: apigw.Method;
+  /** Base URL without a trailing slash: requests go to `${url}/v1/webhooks`. */
+  public readonly url: string;
+  private readonly origins: string[] = [];
+  private readonly corsResources: apigw.IResource[];
+
+  constructor(scope: Construct, id: string, props: ManagementApiProps) {
+    super(scope, id);
+    const rateLimit = props.rateLimit ?? 50;
+    const burstLimit = props.burstLimit ?? 100;
+    if (!(rateLimit > 0) || !Number.isInteger(burstLimit) || burstLimit < 1) {
+      throw new Error(`${this.node.path}: rateLimit must be positive and burstLimit a positive integer, got ${rateLimit} and ${burstLimit}`);
+    }
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_WEEK;
+
+    const functions = createApiFunctions(this, props, {
+      logRetention,
+      removalPolicy,
+      ...(props.logLevel !== undefined ? { logLevel: props.logLevel } : {}),
+    });
+    this.handler = functions.handler;
+    this.apiFunction = functions.handler.function;
+    this.authorizerHandler = functions.authorizer;
+    this.authorizerFunction = functions.authorizer.function;
+    acknowledgeFunctionFindings([this.handler, this.authorizerHandler]);
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy });
+    this.api = this.createRestApi({ rateLimit, burstLimit, accessLogGroup: this.accessLogGroup });
+    const stack = Stack.of(this);
+    this.url = `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${API_STAGE_NAME}`;
+
+    this.authorizer = new apigw.RequestAuthorizer(this, 'KeyAuthorizer', {
+      handler: this.authorizerFunction,
+      identitySources: [apigw.IdentitySource.header('Authorization')],
+      resultsCacheTtl: Duration.seconds(API.authorizerCacheSeconds),
+    });
+
+    // One integration for both methods; no test-invoke permission (console test calls bypass the authorizer).
+    const integration = new apigw.LambdaIntegration(this.apiFunction, { proxy: true, allowTestInvoke: false });
+    const v1 = this.api.root.addResource('v1');
+    const proxy = v1.addProxy({ anyMethod: false });
+    this.proxyMethod = proxy.addMethod('ANY', integration, {
+      authorizer: this.authorizer,
+      authorizationType: apigw.AuthorizationType.CUSTOM,
+    });
+    // A static sibling beats the greedy {proxy+}: the document is served without the authorizer.
+    const openApi = v1.addResource('openapi.json');
+    this.openApiMethod = openApi.addMethod('GET', integration, { authorizationType: apigw.AuthorizationType.NONE });
+    this.corsResources = [proxy, openApi];
+
+    addGatewayResponses(this.api, () => gatewayCorsHeaders(this.origins));
+    for (const origin of props.allowedOrigins ?? []) this.allowOrigin(origin);
+
+    acknowledgeApiFindings({ api: this.api, openApiMethod: this.openApiMethod, proxyMethod: this.proxyMethod });
+  }
+
+  /**
+   * Allows a browser origin (the dashboard) by CORS: preflight `OPTIONS` answered by API Gateway
+   * without the authorizer, CORS headers on the gateway responses, and the origin passed to the
+   * API function ({@link API.corsOriginsEnv}) for its own responses. Tokens (a CloudFront domain)
+   * are accepted; call before synthesis.
+   */
+  public allowOrigin(origin: string): void {
+    assertOrigin(this.node.path, origin);
+    if (this.origins.includes(origin)) return;
+    this.origins.push(origin);
+    if (this.origins.length === 1) {
+      for (const resource of this.corsResources) addPreflight(resource, this.origins);
+      this.apiFunction.addEnvironment(API.corsOriginsEnv, Lazy.string({ produce: () => this.origins.join(',') }));
+    }
+  }
+
+  /** The allowed origins so far. */
+  public get allowedOrigins(): readonly string[] {
+    return [...this.origins];
+  }
+
+  /** The REST API with its one stage: throttling, execution logs on errors only, JSON access logs. */
+  private createRestApi({ rateLimit, burstLimit, accessLogGroup }: StageSettings): apigw.RestApi {
+    const api = new apigw.RestApi(this, 'Api', {
+      // Unique per stack, so the API's CloudWatch metrics (dimension ApiName) never mix stages.
+      restApiName: `${Stack.of(this).stackName}-management`,
+      description: 'Outbound webhooks management API (DESIGN.md §4)',
+      // Regional: callers are servers and the dashboard; a WAF web ACL attaches to the stage directly.
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      // Execution logs (APIG6) need the account-level CloudWatch role. Retained (the CDK default):
+      // the account setting outlives this stack, and other REST APIs in the region may log through it.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName: API_STAGE_NAME,
+        throttlingRateLimit: rateLimit,
+        throttlingBurstLimit: burstLimit,
+        // ERROR: authorizer and integration failures, without request or response bodies
+        // (bodies carry webhook secrets and custom headers).
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: false,
+        tracingEnabled: false,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogGroup),
+        accessLogFormat: accessLogFormat(),
+      },
+    });
+    // The stack's described `ApiUrl` output (no trailing slash) replaces RestApi's undescribed `Endpoint` output.
+    api.node.tryRemoveChild('Endpoint');
+    return api;
+  }
+}
