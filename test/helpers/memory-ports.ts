@@ -91,7 +91,7 @@ export class MemoryWebhookStore implements WebhookAdminStore {
       throw new ConflictError('concurrent_update', 'the webhook changed while this request ran; try again');
     }
     const next: Record<string, unknown> = { ...w, updatedAt: changes.updatedAt };
-    for (const field of changes.clear ?? []) if (changes[field] === undefined) delete next[field];
+    for (const field of changes.clear ?? []) delete next[field]; // a field both cleared and set ends set (below)
     for (const field of SETTABLE) if (changes[field] !== undefined) next[field] = changes[field];
     const updated = next as unknown as Webhook;
     this.put(updated);
