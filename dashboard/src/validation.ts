@@ -7,7 +7,7 @@
  *
  * Pure TypeScript (no DOM): unit-tested under Node in test/dashboard/.
  */
-import { EVENT_TYPES, type EventType, FIELD_PATTERNS, LIMITS, RESERVED_HEADERS } from '../../lambdas/shared/contract';
+import { EVENT_TYPES, type EventType, FIELD_PATTERNS, HOP_BY_HOP_HEADERS, LIMITS, RESERVED_HEADERS } from '../../lambdas/shared/contract';
 import type { FieldIssue, Webhook, WebhookInput } from './types';
 
 export interface HeaderRow {
@@ -104,6 +104,7 @@ export function validateHeaderName(name: string): string | undefined {
   if (name.length === 0) return 'Enter a header name.';
   if (name.length > HEADER_NAME_MAX_LENGTH) return `Use at most ${HEADER_NAME_MAX_LENGTH} characters.`;
   if (!TOKEN_PATTERN.test(name)) return "Header names may use only letters, digits and !#$%&'*+-.^_`|~ (no spaces or colons).";
+  if ((HOP_BY_HOP_HEADERS as readonly string[]).includes(name.toLowerCase())) return `${name} is a hop-by-hop header: it is never sent to the endpoint.`;
   if (isReservedHeaderName(name)) return `${name} is set by the service and cannot be overridden.`;
   return undefined;
 }

@@ -61,22 +61,34 @@ export const LIMITS = {
 } as const;
 
 /**
- * Header names a webhook's custom headers may never set, in any letter case: they are
- * framing headers or the signature contract itself. `X-Webhook-Signature` is absent on
- * purpose: the customer guide lets a customer set it to a static shared-secret token.
+ * Header names the service sets on every delivery: a webhook's custom headers may not override
+ * them, in any letter case. `X-Webhook-Signature` is absent on purpose: the customer guide lets
+ * a customer set it to a static shared-secret token.
  */
-export const RESERVED_HEADERS = [
-  'host',
-  'content-type',
-  'content-length',
-  'transfer-encoding',
+export const SERVICE_HEADERS = ['host', 'content-type', 'content-length', 'user-agent', 'webhook-id', 'webhook-timestamp', 'webhook-signature', 'x-webhook-event'] as const;
+
+/**
+ * Hop-by-hop and framing headers (RFC 9110 §7.6.1, RFC 9113 §8.2.2), including every name the
+ * HTTP client refuses to send (undici throws on `Keep-Alive`, `Upgrade`, `Expect`,
+ * `Transfer-Encoding` and most `Connection` values): a custom header of these names could never
+ * reach the endpoint, so it is refused at create and edit, not at every delivery.
+ */
+export const HOP_BY_HOP_HEADERS = [
   'connection',
-  'user-agent',
-  'webhook-id',
-  'webhook-timestamp',
-  'webhook-signature',
-  'x-webhook-event',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'http2-settings',
 ] as const;
+
+/** Every header name a webhook's custom headers may not use. */
+export const RESERVED_HEADERS = [...SERVICE_HEADERS, ...HOP_BY_HOP_HEADERS] as const;
 
 export function isReservedHeader(name: string): boolean {
   return (RESERVED_HEADERS as readonly string[]).includes(name.toLowerCase());

@@ -1,4 +1,5 @@
 import { UndiciHttpSender, parseRetryAfter } from '../../lambdas/shared/adapters/http-sender';
+import { HOP_BY_HOP_HEADERS, isReservedHeader } from '../../lambdas/shared/contract';
 import { checkTargetHost } from '../../lambdas/shared/domain/target-policy';
 import { respond, receiverPool } from '../helpers/receiver';
 import type { Resolver } from '../../lambdas/shared/domain/ports';
@@ -17,6 +18,22 @@ describe('UndiciHttpSender (loopback receivers)', () => {
     await receivers.closeAll();
   });
   const post = { headers: { 'content-type': 'application/json' }, body: '{"id":"v"}' };
+
+  it('can send every custom header name the API accepts: each name the HTTP client refuses is reserved', async () => {
+    const r = await receiver();
+    const s = sender({ allowHttp: true, allowPrivateTargets: true });
+    const candidates = [...HOP_BY_HOP_HEADERS, 'x-api-version', 'authorization', 'accept', 'cookie', 'origin', 'via', 'forwarded', 'x-forwarded-for', 'date', 'range', 'if-match', 'cache-control', 'pragma', 'content-encoding', 'content-language'];
+    const refused: string[] = [];
+    for (const name of candidates) {
+      const result = await s.send({ url: r.url, headers: { ...post.headers, [name]: 'value' }, body: post.body });
+      if (!result.ok) refused.push(name);
+    }
+    // Names the client refuses are exactly ones the API refuses at create and edit.
+    expect(refused.length).toBeGreaterThan(0);
+    for (const name of refused) expect(isReservedHeader(name)).toBe(true);
+    // And nothing outside the reserved list was refused.
+    expect(refused.filter((n) => !(HOP_BY_HOP_HEADERS as readonly string[]).includes(n))).toEqual([]);
+  });
 
   it('blocks a DNS-rebinding target at connect time: public at create, loopback at delivery', async () => {
     const r = await receiver();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EVENT_TYPES, FIELD_PATTERNS, LIMITS, RESERVED_HEADERS } from '../contract';
+import { EVENT_TYPES, FIELD_PATTERNS, HOP_BY_HOP_HEADERS, LIMITS, RESERVED_HEADERS, SERVICE_HEADERS } from '../contract';
 import type { FieldIssue } from './errors';
 
 /**
@@ -40,7 +40,10 @@ export const headerNameSchema = z
   .min(1, 'header name must not be empty')
   .max(256, 'header name must be at most 256 characters')
   .regex(TOKEN_PATTERN, 'header name must be an RFC 7230 token (letters, digits and !#$%&\'*+-.^_`|~)')
-  .regex(NOT_RESERVED_HEADER_PATTERN, `header name is reserved (${RESERVED_HEADERS.join(', ')} cannot be set)`);
+  .regex(
+    NOT_RESERVED_HEADER_PATTERN,
+    `header name is reserved: the service sets ${SERVICE_HEADERS.join(', ')}, and never sends hop-by-hop headers (${HOP_BY_HOP_HEADERS.join(', ')})`,
+  );
 
 export const headerValueSchema = z
   .string('header value must be a string')
