@@ -58,22 +58,7 @@ async function main(): Promise<void> {
     '',
   ];
   console.log(lines.join('\n'));
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal}: stopping — finishing in-flight deliveries; queued ones are kept for the next start`);
-    stack.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error('shutdown failed', err);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  exitOnSignals(() => stack.close(), 'queued ones are kept for the next start');
 }
 
 /**
@@ -100,12 +85,20 @@ async function runEmulatorMode(endpoint: string): Promise<void> {
       '',
     ].join('\n'),
   );
+  exitOnSignals(() => emulator.close(), 'queued ones stay on the emulator');
+}
+
+/**
+ * On the first SIGTERM or SIGINT: says so, closes (in-flight deliveries finish) and exits 0, or
+ * 1 if closing failed. `queued` says what happens to the deliveries still queued.
+ */
+function exitOnSignals(close: () => Promise<void>, queued: string): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: stopping — finishing in-flight deliveries; queued ones stay on the emulator`);
-    emulator.close().then(
+    console.log(`${signal}: stopping — finishing in-flight deliveries; ${queued}`);
+    close().then(
       () => process.exit(0),
       (err: unknown) => {
         console.error('shutdown failed', err);
