@@ -22,6 +22,7 @@ import { ENV, PIPELINE } from '../lambdas/shared/contract';
 import { KmsEnvelopeCipher } from '../lambdas/shared/adapters/secret-cipher';
 import { createDeliveryRuntime, type DeliveryRuntime, secretCipherFromEnv } from '../lambdas/shared/composition/delivery-runtime';
 import { type PollSource, QueueConsumer, type SqsHandler } from './consumer';
+import { type EmulatorAwsConfig, emulatorAwsConfig } from './emulator-aws-config';
 import { type CfnTemplate, loadStackTemplate, provisionTemplate, type ProvisionedStack, webhooksPipeline } from './provision';
 import { terminalLog } from './stack';
 import type { SecretCipher } from '../lambdas/shared/domain/ports';
@@ -31,26 +32,6 @@ import type { SecretCipher } from '../lambdas/shared/domain/ports';
  * mapping, not from its environment, so the contract's `ENV` does not list it.
  */
 export const EVENTS_QUEUE_URL_ENV = 'EVENTS_QUEUE_URL';
-
-/** Endpoint, region and credentials for every AWS client of the emulator mode. */
-export interface EmulatorAwsConfig {
-  readonly endpoint: string;
-  readonly region: string;
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
-}
-
-/**
- * The client configuration for `endpoint`: region from `AWS_REGION`/`AWS_DEFAULT_REGION`
- * (default us-east-1), credentials from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` or fixed
- * dummy ones (emulators accept any; fixed ones keep the SDK from searching for a profile).
- */
-export function emulatorAwsConfig(endpoint: string, env: NodeJS.ProcessEnv = process.env): EmulatorAwsConfig {
-  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1';
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
-  const credentials =
-    accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : { accessKeyId: 'testing', secretAccessKey: 'testing' };
-  return { endpoint, region, credentials };
-}
 
 export interface SqsPollSourceOptions {
   /**

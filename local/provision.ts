@@ -22,7 +22,7 @@ import { CreateEventBusCommand, DescribeEventBusCommand, EventBridgeClient, PutR
 import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient, type KeySpec, type KeyUsageType } from '@aws-sdk/client-kms';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ENV } from '../lambdas/shared/contract';
-import type { EmulatorAwsConfig } from './emulator';
+import type { EmulatorAwsConfig } from './emulator-aws-config';
 
 /** The parts of a CloudFormation template this module reads. */
 export interface CfnTemplate {
