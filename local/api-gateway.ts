@@ -8,6 +8,7 @@ import type {
   APIGatewayRequestAuthorizerEvent,
   Context,
 } from 'aws-lambda';
+import { apiGatewayProxyEvent, type ProxyEventStage } from './api-gateway-event';
 
 /**
  * Plays API Gateway (REST API, Lambda proxy integration with a cached REQUEST authorizer) in
@@ -44,6 +45,9 @@ const context = (name: string): Context => ({
   fail: () => undefined,
   succeed: () => undefined,
 });
+
+/** No stage prefix locally: the API is served at the root, so the full path is the path. */
+const LOCAL_STAGE: ProxyEventStage = { accountId: '000000000000', apiId: 'local', stage: 'local', resourceId: 'local', basePath: '' };
 
 function jsonError(res: ServerResponse, status: number, code: string, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -110,54 +114,21 @@ export function createApiGateway(options: ApiGatewayOptions) {
       query[k] = v;
       (multiQuery[k] ??= []).push(v);
     }
-    const hasQuery = Object.keys(query).length > 0;
     // Bytes that are not UTF-8 would not survive a string: pass them base64-encoded, as API
     // Gateway does for binary payloads, so the handler sees (and refuses) what was sent.
     const binary = body.length > 0 && !isUtf8(body);
-    const event: APIGatewayProxyEvent = {
-      resource: '/{proxy+}',
+    const event = apiGatewayProxyEvent(LOCAL_STAGE, {
+      method: req.method ?? 'GET',
       path: url.pathname,
-      httpMethod: req.method ?? 'GET',
       headers,
       multiValueHeaders,
-      queryStringParameters: hasQuery ? query : null,
-      multiValueQueryStringParameters: hasQuery ? multiQuery : null,
-      pathParameters: { proxy: url.pathname.replace(/^\//, '') },
-      stageVariables: null,
+      query,
+      multiValueQuery: multiQuery,
       body: body.length === 0 ? null : binary ? body.toString('base64') : body.toString('utf8'),
       isBase64Encoded: binary,
-      requestContext: {
-        accountId: '000000000000',
-        apiId: 'local',
-        authorizer: null,
-        protocol: 'HTTP/1.1',
-        httpMethod: req.method ?? 'GET',
-        identity: {
-          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-          userAgent: req.headers['user-agent'] ?? null,
-          accessKey: null,
-          accountId: null,
-          apiKey: null,
-          apiKeyId: null,
-          caller: null,
-          clientCert: null,
-          cognitoAuthenticationProvider: null,
-          cognitoAuthenticationType: null,
-          cognitoIdentityId: null,
-          cognitoIdentityPoolId: null,
-          principalOrgId: null,
-          user: null,
-          userArn: null,
-        },
-        // No stage prefix locally: the API is served at the root, so the full path is the path.
-        path: url.pathname,
-        stage: 'local',
-        requestId: randomUUID(),
-        requestTimeEpoch: Date.now(),
-        resourceId: 'local',
-        resourcePath: '/{proxy+}',
-      },
-    };
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      userAgent: req.headers['user-agent'] ?? null,
+    });
     if (req.method !== 'OPTIONS' && !options.publicPaths.includes(url.pathname)) {
       const authContext = await authorize(event);
       if (!authContext) {

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { createApiHandler } from '../../lambdas/api/app';
@@ -15,6 +14,8 @@ import type { LookupAddress } from 'node:dns';
 import { lambdaContext } from '../../local/lambda-events';
 import { type Harness, startHarness } from '../../local/harness/harness';
 import type { Resolver } from '../../lambdas/shared/domain/ports';
+import type { ProxyHandler } from '../../local/api-gateway';
+import { apiGatewayProxyEvent, type ProxyEventStage } from '../../local/api-gateway-event';
 
 /**
  * Test support for the management API: plays API Gateway (TOKEN authorizer on
@@ -103,7 +104,10 @@ export interface ApiResponse<T = JsonObject> {
   readonly raw: string;
 }
 
-export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+export type { ProxyHandler } from '../../local/api-gateway';
+
+/** The stage the tests' events come from. */
+const TEST_STAGE: ProxyEventStage = { accountId: '111122223333', apiId: 'api123', stage: 'test', resourceId: 'res', basePath: '/test' };
 
 export function proxyEvent(method: string, path: string, opts: CallOptions = {}, authorizer: Record<string, string> | null = null): APIGatewayProxyEvent {
   const headers: Record<string, string> = { Host: 'api.example.test', ...(opts.headers ?? {}) };
@@ -114,50 +118,7 @@ export function proxyEvent(method: string, path: string, opts: CallOptions = {},
     body = JSON.stringify(opts.body);
     headers['Content-Type'] ??= 'application/json';
   } else if (opts.rawBody !== undefined) body = opts.rawBody;
-  const query = opts.query && Object.keys(opts.query).length ? opts.query : null;
-  return {
-    resource: '/{proxy+}',
-    path,
-    httpMethod: method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: query,
-    multiValueQueryStringParameters: query ? Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [v]])) : null,
-    pathParameters: { proxy: path.slice(1) },
-    stageVariables: null,
-    body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '111122223333',
-      apiId: 'api123',
-      authorizer,
-      protocol: 'HTTP/1.1',
-      httpMethod: method,
-      identity: {
-        sourceIp: '198.51.100.7',
-        userAgent: 'jest',
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        user: null,
-        userArn: null,
-      },
-      path: `/test${path}`,
-      stage: 'test',
-      requestId: randomUUID(),
-      requestTimeEpoch: Date.now(),
-      resourceId: 'res',
-      resourcePath: '/{proxy+}',
-    },
-  };
+  return apiGatewayProxyEvent(TEST_STAGE, { method, path, headers, query: opts.query ?? null, body, sourceIp: '198.51.100.7', userAgent: 'jest', authorizer });
 }
 
 /** A resolver answering from a table (no DNS in tests). */
