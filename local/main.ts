@@ -6,9 +6,10 @@
  *   WEBHOOKS_DATA_DIR                data directory (default .webhooks-data; ':memory:' for none)
  *   WEBHOOKS_ALLOW_PRIVATE_TARGETS   loopback/private targets (default true locally; false = production SSRF rules)
  *   WEBHOOKS_RETRY_SCHEDULE          retry delays in seconds, e.g. 1,1,2 (default 5,300,1800,7200,18000,36000,36000)
- *   AWS_ENDPOINT_URL                 emulator mode: use SQS/DynamoDB on this endpoint (moto server, LocalStack)
- *   WEBHOOKS_EMULATOR_PREFIX         emulator mode: prefix of the resources it creates there (default visit-webhooks)
  * Flags: --memory (same as WEBHOOKS_DATA_DIR=:memory:), --port N
+ *
+ * There is no emulator mode: the delivery pipeline against an AWS emulator (moto) is the AWS
+ * emulator suite, test/aws (docs/testing-aws-emulator.md).
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +17,6 @@ import { parseArgs } from 'node:util';
 // The README states the Node versions we support; the SDK's own notice would only add noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { createLocalApiRoutes, ensureDemoKey } from './api-routes';
-import { startEmulatorMode } from './emulator';
 import { type LocalStack, startLocalStack } from './stack';
 import { createStaticRoutes } from './static';
 
@@ -24,7 +24,6 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { memory: { type: 'boolean', default: false }, port: { type: 'string' } } });
   const port = Number(values.port ?? process.env.PORT ?? 3000);
   const dataDir = values.memory ? ':memory:' : (process.env.WEBHOOKS_DATA_DIR ?? '.webhooks-data');
-  if (process.env.AWS_ENDPOINT_URL) return runEmulatorMode(process.env.AWS_ENDPOINT_URL);
 
   // The dashboard (dashboard/dist, built by `prestart`) is served at `/`; the API under /v1.
   const statics = createStaticRoutes(join(__dirname, '..', 'dashboard', 'dist'));
@@ -49,6 +48,10 @@ async function main(): Promise<void> {
     ...(demo.created
       ? [`  Demo API key   ${demo.apiKey}   (account "${demo.accountId}"; shown once, keep it)`]
       : [`  API keys       existing ones kept; mint another: npm run apikey -- create --account ${demo.accountId} --json`]),
+    // It used to start an emulator mode; say so rather than ignore it silently.
+    ...(process.env.AWS_ENDPOINT_URL
+      ? ['  AWS_ENDPOINT_URL is ignored: npm start always runs in process; against moto, run `bash .ci/moto.sh` (docs/testing-aws-emulator.md)']
+      : []),
     '',
     'Try it:',
     '  npm run receiver -- --secret <secret from the create response>     (in another terminal)',
@@ -59,33 +62,6 @@ async function main(): Promise<void> {
   ];
   console.log(lines.join('\n'));
   exitOnSignals(() => stack.close(), 'queued ones are kept for the next start');
-}
-
-/**
- * AWS_ENDPOINT_URL set: the stack's bus, rule, queues, tables (and a secrets key) are created on
- * the emulator from the synthesized template, and the delivery and retry handlers run against
- * them with the production SQS/DynamoDB/KMS adapters (local/emulator.ts).
- */
-async function runEmulatorMode(endpoint: string): Promise<void> {
-  const emulator = await startEmulatorMode({ endpoint, projectRoot: join(__dirname, '..') });
-  const { outputs } = emulator.provisioned;
-  console.log(
-    [
-      '',
-      `visit-webhooks is running in emulator mode against ${endpoint}`,
-      `  Event bus       ${emulator.eventBusName}`,
-      `  Events queue    ${emulator.eventsQueueUrl}`,
-      `  Retry queue     ${emulator.retryQueueUrl}`,
-      `  Webhooks table  ${emulator.env.WEBHOOKS_TABLE_NAME ?? ''}`,
-      `  Failed          ${outputs.FailedDeliveriesQueueUrl ?? ''}`,
-      '  Not served in this mode: the management API and the dashboard (unset AWS_ENDPOINT_URL for them).',
-      '',
-      'Try it:',
-      `  npm run send-event -- NEW_VISIT --account <id> --endpoint ${endpoint} --bus ${emulator.eventBusName}`,
-      '',
-    ].join('\n'),
-  );
-  exitOnSignals(() => emulator.close(), 'queued ones stay on the emulator');
 }
 
 /**

@@ -2,8 +2,8 @@
  * AWS conformance on moto: the production adapters (SqsRetryQueue, SqsDeadLetterSink,
  * SqsRedriveQueue, the DynamoDB stores with KMS envelope encryption of secrets, publishVisitEvent
  * on the real EventBridgeClient) and the real handlers, against a bus, rule, queues and tables
- * created from the synthesized template (local/provision.ts) and polled the way Lambda's event
- * source mappings poll (local/emulator.ts). `npm run test:aws` with MOTO_BIN set
+ * created from the synthesized template (test/aws/provision.ts) and polled the way Lambda's event
+ * source mappings poll (test/aws/emulator-runtime.ts). `npm run test:aws` with MOTO_BIN set
  * (docs/testing-aws-emulator.md); `.ci/moto.sh` installs moto and does both.
  *
  * Where moto differs from AWS, the AWS behaviour the code relies on, and why it is right on both:
@@ -65,8 +65,8 @@ import type { Webhook } from '../../lambdas/shared/domain/model';
 import { publishVisitEvent } from '../../lambdas/shared/adapters/eventbridge-publisher';
 import { redrive } from '../../lambdas/shared/domain/redrive';
 import { generateSecret } from '../../lambdas/shared/domain/signing';
-import { EVENTS_QUEUE_URL_ENV, type EmulatorQueue, type EmulatorStack, type EmulatorStackOptions, startEmulatorStack } from '../../local/emulator';
-import { type CfnTemplate, loadStackTemplate, provisionTemplate, type ProvisionedStack, webhooksPipeline, type WebhooksPipeline } from '../../local/provision';
+import { EVENTS_QUEUE_URL_ENV, type EmulatorQueue, type EmulatorStack, type EmulatorStackOptions, startEmulatorStack } from './emulator-runtime';
+import { type CfnTemplate, loadStackTemplate, provisionTemplate, type ProvisionedStack, webhooksPipeline, type WebhooksPipeline } from './provision';
 import { ROUTES } from '../../scripts/redrive';
 import { visitFixture } from '../../local/lambda-events';
 import { respond, receiverPool } from '../helpers/receiver';
@@ -172,7 +172,7 @@ describe('AWS conformance on moto: production adapters against the synthesized s
 
   beforeAll(async () => {
     moto = await startMoto();
-    template = await loadStackTemplate({ projectRoot: PROJECT_ROOT, preferCdkOut: false });
+    template = await loadStackTemplate({ projectRoot: PROJECT_ROOT });
     provisioned = await provisionTemplate(template, { ...moto.aws, prefix: `vw-${randomBytes(4).toString('hex')}` });
     pipeline = webhooksPipeline(template, provisioned);
     functionEnv = provisioned.functionEnvironment(pipeline.deliveryFunction);

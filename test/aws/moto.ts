@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { type EmulatorAwsConfig, emulatorAwsConfig } from '../../local/emulator-aws-config';
+import { type EmulatorAwsConfig, emulatorAwsConfig } from './aws-config';
 
 /** A moto server on 127.0.0.1 for the length of a suite. */
 export interface MotoServer {

@@ -1,10 +1,10 @@
 /**
- * Emulator mode of the local runtime: the same delivery and retry handlers, with the production
- * SQS and DynamoDB adapters, against an AWS emulator endpoint (moto server, LocalStack). Where
- * `local/stack.ts` replaces SQS with in-process queues, this mode leaves every queue operation
- * (delay, visibility, receive count, redrive to the DLQ) to the emulator, and plays only what
- * Lambda would: the event source mappings (`QueueConsumer` over `SqsPollSource`) and the
- * function invocations.
+ * The emulator runtime of the AWS emulator suite: the same delivery and retry handlers, with the
+ * production SQS and DynamoDB adapters, against an AWS emulator endpoint (the suite's moto
+ * server). Where `local/stack.ts` replaces SQS with in-process queues, this runtime leaves every
+ * queue operation (delay, visibility, receive count, redrive to the DLQ) to the emulator, and
+ * plays only what Lambda would: the event source mappings (`QueueConsumer` over `SqsPollSource`)
+ * and the function invocations.
  */
 import {
   DeleteMessageBatchCommand,
@@ -14,18 +14,17 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { KMSClient } from '@aws-sdk/client-kms';
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
-import { createDeliveryHandler } from '../lambdas/delivery/app';
-import { createRetryHandler } from '../lambdas/retry/app';
-import { ENV, PIPELINE } from '../lambdas/shared/contract';
-import { KmsEnvelopeCipher } from '../lambdas/shared/adapters/secret-cipher';
-import { createDeliveryRuntime, type DeliveryRuntime, secretCipherFromEnv } from '../lambdas/shared/composition/delivery-runtime';
-import { type PollSource, QueueConsumer, type SqsHandler } from './consumer';
-import { type EmulatorAwsConfig, emulatorAwsConfig } from './emulator-aws-config';
-import { type CfnTemplate, loadStackTemplate, provisionTemplate, type ProvisionedStack, webhooksPipeline } from './provision';
-import { terminalLog } from './stack';
-import type { SecretCipher } from '../lambdas/shared/domain/ports';
+import { createDeliveryHandler } from '../../lambdas/delivery/app';
+import { createRetryHandler } from '../../lambdas/retry/app';
+import { ENV, PIPELINE } from '../../lambdas/shared/contract';
+import { KmsEnvelopeCipher } from '../../lambdas/shared/adapters/secret-cipher';
+import { createDeliveryRuntime, type DeliveryRuntime, secretCipherFromEnv } from '../../lambdas/shared/composition/delivery-runtime';
+import { type PollSource, QueueConsumer, type SqsHandler } from '../../local/consumer';
+import { type EmulatorAwsConfig, emulatorAwsConfig } from './aws-config';
+import { terminalLog } from '../../local/stack';
+import type { SecretCipher } from '../../lambdas/shared/domain/ports';
 
 /**
  * URL of the queue the delivery function consumes. Lambda learns it from its event source
@@ -151,7 +150,7 @@ function toMessageAttributes(attributes: Record<string, MessageAttributeValue>):
 export type EmulatorQueue = 'events' | 'retry';
 
 export interface EmulatorStackOptions {
-  /** The emulator's endpoint (`AWS_ENDPOINT_URL`). */
+  /** The emulator's endpoint (the moto server's URL). */
   readonly endpoint: string;
   /**
    * The functions' environment: table names, queue URLs (`ENV` of the contract) and
@@ -184,7 +183,7 @@ export interface EmulatorStack {
 
 function requireVar(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
-  if (!value) throw new Error(`emulator mode needs ${name} (the URL of a queue on the emulator) in its environment`);
+  if (!value) throw new Error(`the emulator runtime needs ${name} (the URL of a queue on the emulator) in its environment`);
   return value;
 }
 
@@ -269,85 +268,4 @@ export async function startEmulatorStack(options: EmulatorStackOptions): Promise
         kms?.destroy();
       })()),
   };
-}
-
-/**
- * The id of the KMS key with this alias on the emulator, created on first use: a stable alias
- * lets a restart decrypt the secrets it stored before.
- */
-export async function ensureEmulatorKey(aws: EmulatorAwsConfig, aliasName: string): Promise<string> {
-  const kms = new KMSClient(aws);
-  try {
-    const existing = await kms.send(new DescribeKeyCommand({ KeyId: aliasName })).catch((err: unknown) => {
-      if ((err as { name?: string }).name === 'NotFoundException') return undefined;
-      throw err;
-    });
-    if (existing?.KeyMetadata?.KeyId) return existing.KeyMetadata.KeyId;
-    const created = await kms.send(new CreateKeyCommand({ Description: 'visit-webhooks signing secrets (emulator)' }));
-    const keyId = created.KeyMetadata?.KeyId ?? '';
-    await kms.send(new CreateAliasCommand({ AliasName: aliasName, TargetKeyId: keyId }));
-    return keyId;
-  } finally {
-    kms.destroy();
-  }
-}
-
-export interface EmulatorModeOptions {
-  readonly endpoint: string;
-  /** Repository root (cdk.json, cdk.out). */
-  readonly projectRoot: string;
-  /** @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
-  readonly print?: (line: string) => void;
-  /**
-   * Prefix of the resources created on the emulator; a stable one lets a restart against the
-   * same emulator find its queues and tables again.
-   * @default env.WEBHOOKS_EMULATOR_PREFIX or 'visit-webhooks'
-   */
-  readonly prefix?: string;
-  /** Take the template from `cdk.out` when present instead of synthesizing. @default false */
-  readonly preferCdkOut?: boolean;
-  /** An already loaded template (tests). */
-  readonly template?: CfnTemplate;
-}
-
-export interface EmulatorMode extends EmulatorStack {
-  readonly provisioned: ProvisionedStack;
-  /** Name of the bus to put visit events on (stack output `EventBusName`). */
-  readonly eventBusName: string;
-}
-
-/**
- * `npm start` with `AWS_ENDPOINT_URL` set: creates the stack's bus, rule, queues and tables on
- * the emulator from the synthesized template, then runs the handlers against them with the
- * environment the template gives the delivery function (local overrides from `env` win).
- */
-export async function startEmulatorMode(options: EmulatorModeOptions): Promise<EmulatorMode> {
-  const env = options.env ?? process.env;
-  const aws = emulatorAwsConfig(options.endpoint, env);
-  const template = options.template ?? (await loadStackTemplate({ projectRoot: options.projectRoot, preferCdkOut: options.preferCdkOut ?? false }));
-  const prefix = options.prefix ?? env.WEBHOOKS_EMULATOR_PREFIX ?? 'visit-webhooks';
-  const provisioned = await provisionTemplate(template, { ...aws, prefix });
-  const pipeline = webhooksPipeline(template, provisioned);
-  const functionEnv = provisioned.functionEnvironment(pipeline.deliveryFunction);
-  // The deployed functions refuse http and private targets; locally the same switches default to on.
-  delete functionEnv[ENV.allowHttp];
-  delete functionEnv[ENV.allowPrivateTargets];
-  // Secrets encrypted with KMS on the emulator, unless the template or the caller chose a key.
-  const secrets =
-    functionEnv[ENV.secretsKmsKeyId] || env[ENV.secretsKmsKeyId] || env[ENV.secretsKey]
-      ? {}
-      : { [ENV.secretsKmsKeyId]: await ensureEmulatorKey(aws, `alias/${prefix}-secrets`) };
-  const stack = await startEmulatorStack({
-    endpoint: options.endpoint,
-    env: {
-      ...functionEnv,
-      ...secrets,
-      [EVENTS_QUEUE_URL_ENV]: pipeline.eventsQueue.queueUrl,
-      ...(provisioned.outputs.ApiKeysTableName ? { [ENV.apiKeysTable]: provisioned.outputs.ApiKeysTableName } : {}),
-      ...env,
-    },
-    ...(options.print ? { print: options.print } : {}),
-  });
-  return { ...stack, provisioned, eventBusName: provisioned.refs[pipeline.busLogicalId] ?? '' };
 }

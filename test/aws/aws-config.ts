@@ -4,7 +4,7 @@
  * need it, do not import each other.
  */
 
-/** Endpoint, region and credentials for every AWS client of the emulator runtime. */
+/** Endpoint, region and credentials for every AWS client of the emulator suite. */
 export interface EmulatorAwsConfig {
   readonly endpoint: string;
   readonly region: string;

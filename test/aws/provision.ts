@@ -5,10 +5,10 @@
  * visibility timeouts, the DynamoDB tables with their key schemas, and the KMS keys. What the
  * template says is what gets created, so a change to the stack that the adapters do not follow
  * shows up on the emulator. Lambda functions are not created: the emulator runtime
- * (`local/emulator.ts`) plays them, and their event source mappings, in this process.
+ * (`test/aws/emulator-runtime.ts`) plays them, and their event source mappings, in this process.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CreateTableCommand,
@@ -21,8 +21,8 @@ import {
 import { CreateEventBusCommand, DescribeEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
 import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient, type KeySpec, type KeyUsageType } from '@aws-sdk/client-kms';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ENV } from '../lambdas/shared/contract';
-import type { EmulatorAwsConfig } from './emulator-aws-config';
+import { ENV } from '../../lambdas/shared/contract';
+import type { EmulatorAwsConfig } from './aws-config';
 
 /** The parts of a CloudFormation template this module reads. */
 export interface CfnTemplate {
@@ -49,7 +49,7 @@ export interface ProvisionedEventSource {
 }
 
 export interface ProvisionedStack {
-  /** Prefix of every physical name (one per test run, or a stable one for `npm start`). */
+  /** Prefix of every physical name (one per test run). */
   readonly prefix: string;
   /** What `Ref` returns, by logical id: queue URL, table name, bus name, rule name. */
   readonly refs: Readonly<Record<string, string>>;
@@ -82,7 +82,7 @@ function unknownProperties(logicalId: string, properties: Record<string, unknown
   if (unknown.length > 0) {
     throw new Error(
       `${logicalId}: the emulator provisioner does not know the template properties ${unknown.join(', ')}; ` +
-        'teach local/provision.ts what they mean (apply them, or list them as ignored with a reason)',
+        'teach test/aws/provision.ts what they mean (apply them, or list them as ignored with a reason)',
     );
   }
 }
@@ -345,20 +345,12 @@ function accountOf(arns: Readonly<Record<string, string>>): string {
 }
 
 /**
- * The stack's template: `cdk.out` (from `npm run synth`) when `preferCdkOut` and present,
- * otherwise synthesized now with bundling skipped (the functions' code is not needed here).
+ * The stack's template, synthesized now with bundling skipped (the functions' code is not
+ * needed here), so the suite checks the stack as the working tree defines it.
  */
-export async function loadStackTemplate(options: { readonly projectRoot: string; readonly preferCdkOut?: boolean; readonly context?: Record<string, unknown> }): Promise<CfnTemplate> {
-  const cdkOut = join(options.projectRoot, 'cdk.out');
-  if (options.preferCdkOut && existsSync(join(cdkOut, 'manifest.json'))) {
-    const manifest = JSON.parse(readFileSync(join(cdkOut, 'manifest.json'), 'utf8')) as {
-      artifacts?: Record<string, { type?: string; properties?: { templateFile?: string } }>;
-    };
-    const stacks = Object.values(manifest.artifacts ?? {}).filter((a) => a.type === 'aws:cloudformation:stack' && a.properties?.templateFile);
-    if (stacks.length === 1) return JSON.parse(readFileSync(join(cdkOut, stacks[0]?.properties?.templateFile ?? ''), 'utf8')) as CfnTemplate;
-  }
-  // Loaded lazily: aws-cdk-lib is large and only this path needs it.
-  const { buildApp } = await import('../lib/build-app');
+export async function loadStackTemplate(options: { readonly projectRoot: string; readonly context?: Record<string, unknown> }): Promise<CfnTemplate> {
+  // Loaded lazily: aws-cdk-lib is large.
+  const { buildApp } = await import('../../lib/build-app');
   const cdkJson = JSON.parse(readFileSync(join(options.projectRoot, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
   // No bundling and no built-in template validation (cfn-lint and `npm run synth` check the template): ~1 s instead of ~15.
   const { app, stack } = buildApp({
