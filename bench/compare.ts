@@ -21,6 +21,9 @@ import type { ReceiverReady } from './receiver';
 import { fmt, summarize } from './stats';
 import type { RunResult, SubjectMode, SubjectSpec } from './subject';
 
+/** The children a comparison runs (the other tree need not have the rest). */
+const COMPARED_CHILDREN = ['receiver', 'subject', 'dynamo-server'] as const;
+
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -54,8 +57,8 @@ async function main(): Promise<void> {
   const runs = Number(values.runs);
   if (values.init) return compareInit(trees, runs);
   const built = {
-    A: await buildChildren(trees.A, join(BUILD_DIR, 'compare', 'A')),
-    B: await buildChildren(trees.B, join(BUILD_DIR, 'compare', 'B')),
+    A: await buildChildren(trees.A, join(BUILD_DIR, 'compare', 'A'), COMPARED_CHILDREN),
+    B: await buildChildren(trees.B, join(BUILD_DIR, 'compare', 'B'), COMPARED_CHILDREN),
   };
   const mode = values.mode as SubjectMode;
   const payload = benchPayload(1536);

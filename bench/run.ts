@@ -6,6 +6,9 @@
  *   npm run bench                      full run (several minutes)
  *   npm run bench -- --quick           smoke run (< 60 s; also BENCH_QUICK=1), numbers printed, not asserted
  *   npm run bench -- --only throughput,coldstart
+ *   npm run bench -- --only isolation  do broken customer endpoints slow the others down? (not in the default sections:
+ *                                      ~2 min, < 40 s quick; --isolation-rate 20 --isolation-neighbour-rate 5
+ *                                      --isolation-seconds 30 (quick 8) --isolation-grace 10 (quick 4) --isolation-accounts 8)
  *   npm run bench -- --profile         CPU profiles of the handler (bench/*.cpuprofile) with a summary
  *   npm run bench -- --profile --profile-mode handler-stub-dynamo   the same, DynamoDB answered in memory
  *   npm run bench -- --runs 7 --rate 50 --payload-bytes 1536
@@ -20,6 +23,7 @@ import { BUILD_DIR, buildChildren, ROOT } from './build';
 import { type BundleFigures, runColdStart } from './coldstart';
 import type { DynamoReady } from './dynamo-server';
 import { forkChild } from './ipc';
+import { figure as isoFigure, type Figure, type IsolationFigures, type LatencyGroup, NEIGHBOUR_KINDS, NEIGHBOUR_LABELS, runIsolation, type ScenarioResult, times } from './isolation';
 import { type LatencyFigures, runLatency } from './latency';
 import { benchPayload } from './payload';
 import { printProfile, type ProfileSummary, summarizeProfile } from './profile';
@@ -28,9 +32,14 @@ import { fmt } from './stats';
 import type { RunResult, SubjectMode, SubjectSpec } from './subject';
 import { runThroughput, type ThroughputCase } from './throughput';
 
+// As in local/main.ts: the README states the Node versions we support; the SDK's notice is noise in the tables.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const TARGETS = { ratio: 0.85, p99Ms: 50, deliveryBundleKiB: 250, initMs: 100 } as const;
-const SECTIONS = ['throughput', 'latency', 'coldstart'] as const;
+const SECTIONS = ['throughput', 'latency', 'coldstart', 'isolation'] as const;
 type Section = (typeof SECTIONS)[number];
+/** What runs without --only: the isolation section takes minutes of wall time and is asked for by name. */
+const DEFAULT_SECTIONS: readonly Section[] = ['throughput', 'latency', 'coldstart'];
 
 const { values: args } = parseArgs({
   options: {
@@ -42,13 +51,18 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     'profile-mode': { type: 'string', default: 'handler' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results.json') },
+    'isolation-rate': { type: 'string', default: '20' },
+    'isolation-neighbour-rate': { type: 'string', default: '5' },
+    'isolation-seconds': { type: 'string' },
+    'isolation-grace': { type: 'string' },
+    'isolation-accounts': { type: 'string', default: '8' },
   },
 });
 
 const quick = args.quick || /^(1|true|yes)$/i.test(process.env.BENCH_QUICK ?? '');
 const runs = args.runs !== undefined ? Number(args.runs) : quick ? 2 : 5;
 if (!Number.isInteger(runs) || runs < 2) throw new Error('--runs must be an integer ≥ 2: no figure comes from a single run');
-const sections = new Set<Section>((args.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()) as Section[]);
+const sections = new Set<Section>((args.only ?? DEFAULT_SECTIONS.join(',')).split(',').map((s) => s.trim()) as Section[]);
 for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
 const payloadBytes = Number(args['payload-bytes']);
 const payload = benchPayload(payloadBytes);
@@ -129,6 +143,38 @@ function printColdStart(bundles: BundleFigures[]): void {
     print(`    ${pad(b.name, 11)} SDK (${sdk}) ${fmt(b.initSplit.sdkMs, 0, ' ms')}   the rest ${fmt(b.initSplit.restMs, 0, ' ms')}`);
   }
   if (delivery?.initMs) print(`  delivery init ${delivery.initMs.median.toFixed(0)} ms: ${verdict(delivery.initMs.median <= TARGETS.initMs)} (≤ ${TARGETS.initMs} ms)`);
+}
+
+function printIsolation(f: IsolationFigures): void {
+  const [alone, neighbours, same] = f.scenarios as [ScenarioResult, ScenarioResult, ScenarioResult];
+  print(
+    `Isolation: healthy customers' PutEvents → receipt latency on the local runtime (own process; publisher and receivers in this one), one run per scenario`,
+  );
+  print(
+    `  ${f.healthyAccounts} healthy accounts × 1 webhook (200 at once), ${f.rate} events/s for ${f.durationSeconds} s; neighbours ${f.neighbourRate} events/s over ` +
+      `${NEIGHBOUR_KINDS.map((k) => NEIGHBOUR_LABELS[k]).join(', ')}; same-account: the first healthy account + ${f.sameAccountHooks} webhooks to a hanging endpoint`,
+  );
+  print(`  delivery timeout ${f.deliveryTimeoutMs / 1000} s; lost for now = not arrived ${f.graceSeconds} s after the last publish; ≥: a bound, missing events rank at or below it`);
+  print(`${pad('  scenario / healthy events', 44)}${padL('events', 8)}${padL('lost', 6)}${padL('p50', 11)}${padL('p95', 11)}${padL('p99', 11)}${padL('max', 11)}${padL('p50/alone', 11)}${padL('p99/alone', 11)}`);
+  const row = (label: string, g: LatencyGroup, r?: { p50: Figure; p99: Figure }) =>
+    print(
+      `${pad(`  ${label}`, 44)}${padL(String(g.published), 8)}${padL(String(g.lostForNow), 6)}${padL(isoFigure(g.p50), 11)}${padL(isoFigure(g.p95), 11)}` +
+        `${padL(isoFigure(g.p99), 11)}${padL(isoFigure(g.max), 11)}${padL(r ? times(r.p50) : '', 11)}${padL(r ? times(r.p99) : '', 11)}`,
+    );
+  row('alone: all healthy', alone.healthy);
+  row('with neighbours: all healthy', neighbours.healthy, f.ratios.neighbours);
+  row('same-account: the other accounts', same.otherAccounts, f.ratios.sameAccountOthers);
+  row('same-account: its own healthy webhook', same.firstAccount, f.ratios.sameAccountOwn);
+  for (const r of f.scenarios) {
+    const reqs = Object.entries(r.neighbourRequests)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+    print(
+      `  ${pad(r.name, 13)} events queue at the last publish ${r.queuesAtLastPublish.events} (${r.queuesAtLastPublish.eventsVisible} waiting), retry queue ${r.queuesAtLastPublish.retry}; ` +
+        `PutEvents p99 ${r.putEventsP99Ms.toFixed(1)} ms; ${r.publishErrors} publish errors` +
+        `${r.neighbourEventsPublished ? `; ${r.neighbourEventsPublished} neighbour events` : ''}${reqs ? `; broken endpoints got ${reqs} (hang: connections)` : ''}`,
+    );
+  }
 }
 
 function printMemory(cases: ThroughputCase[]): void {
@@ -240,6 +286,24 @@ async function main(): Promise<void> {
       results.latency = latency;
       print();
       printLatency(latency);
+    }
+    if (sections.has('isolation')) {
+      print();
+      print('Isolation runs:');
+      const isolation = await runIsolation({
+        script: children['isolation-stack-child'],
+        healthyAccounts: Number(args['isolation-accounts']),
+        rate: Number(args['isolation-rate']),
+        neighbourRate: Number(args['isolation-neighbour-rate']),
+        durationMs: Number(args['isolation-seconds'] ?? (quick ? 8 : 30)) * 1000,
+        graceMs: Number(args['isolation-grace'] ?? (quick ? 4 : 10)) * 1000,
+        sameAccountHooks: 5,
+        payload,
+        log: print,
+      });
+      results.isolation = isolation;
+      print();
+      printIsolation(isolation);
     }
     if (sections.has('coldstart')) {
       print();
