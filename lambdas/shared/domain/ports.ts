@@ -171,9 +171,16 @@ export interface RedriveQueue {
 export interface SendResult {
   readonly ok: boolean;
   readonly statusCode?: number;
+  /** The attempt's own time: from its turn on a connection (or connecting) to the end; 0 if it never got one. */
   readonly durationMs: number;
-  /** Why the attempt failed, when it did (`http` = a non-2xx answer). */
-  readonly errorKind?: 'http' | 'timeout' | 'connect' | 'reset' | 'ssrf' | 'policy' | 'other';
+  /** Time spent waiting for a turn on one of the origin's connections, before `durationMs` started. */
+  readonly queuedMs?: number;
+  /**
+   * Why the attempt failed, when it did (`http` = a non-2xx answer; `timeout` = the attempt ran
+   * out of its budget; `queued` = no turn on a connection within `queueTimeoutMs`, never sent;
+   * `aborted` = the caller's signal aborted it).
+   */
+  readonly errorKind?: 'http' | 'timeout' | 'connect' | 'reset' | 'ssrf' | 'policy' | 'queued' | 'aborted' | 'other';
   readonly error?: string;
   /** First bytes of the response body, for the attempt log. */
   readonly responseSnippet?: string;
@@ -185,6 +192,18 @@ export interface SendRequest {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /** This attempt's total budget (connect, send, response), counted from its turn on a connection. @default the sender's */
+  readonly timeoutMs?: number;
+  /** How long the request may wait for a turn on one of the origin's connections. @default its `timeoutMs` */
+  readonly queueTimeoutMs?: number;
+  /** Requests waiting for the same origin take turns round-robin across keys (the webhook id). @default one shared key */
+  readonly fairnessKey?: string;
+  /**
+   * Aborts the request, queued or in flight: the result is `errorKind: 'aborted'`. The sender
+   * listens on it while the request runs: a signal shared by more than 10 concurrent requests
+   * needs `events.setMaxListeners` to keep Node's leak warning quiet.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Port: sends one signed POST. */
