@@ -31,19 +31,62 @@ export interface TableDefinition {
 }
 
 export const TABLE_DEFINITIONS = {
-  /** One item per webhook; an account's webhooks are read with one `Query`. */
+  /**
+   * One item per webhook; an account's webhooks are read with one `Query`.
+   *
+   * `breakers` is sparse: only a webhook whose circuit breaker is set carries `breakerShard`
+   * (the constant `breakers`) and `breakerProbeAt`, so the reconciler lists them across accounts
+   * with one Query. Projection ALL: the reconciler probes the endpoint, so it needs the whole
+   * webhook (URL, headers, secret). KEYS_ONLY would make the index's writes smaller (and spare
+   * the index write when an attribute other than its keys changes on a webhook with a breaker),
+   * but each listed webhook would then cost a GetItem; with a handful of breakers either is
+   * negligible, and ALL is what these definitions support.
+   */
   webhooks: {
     partitionKey: { name: 'accountId', type: 'S' },
     sortKey: { name: 'webhookId', type: 'S' },
+    indexes: [
+      {
+        indexName: 'breakers',
+        partitionKey: { name: 'breakerShard', type: 'S' },
+        sortKey: { name: 'breakerProbeAt', type: 'S' },
+      },
+    ],
   },
   /**
    * The attempt log: `pk` = `<accountId>#<webhookId>`, `deliveryId` time-sortable, so
-   * `ScanIndexForward: false` lists newest first. Items expire through `expiresAt`.
+   * `ScanIndexForward: false` lists newest first. Items expire through `expiresAt`. It also
+   * holds the rate limiter's per-second counters (`pk` = `rate#<key>`, in no index).
+   *
+   * Both indexes are sparse, so a delivered record (nearly all of them) costs no index write:
+   * - `parked`: only parked records carry `parkedPk` (= their `pk`): a webhook's parked
+   *   deliveries, oldest first.
+   * - `due`: only pending, unparked records with a next attempt carry `dueShard` (`due#0`..`due#7`,
+   *   eight partitions against a hot key): the overdue sweep, oldest `nextAttemptAt` first.
+   *
+   * Projection ALL. KEYS_ONLY would be cheaper per index write (a parked or pending record holds
+   * its signed payload, up to a few KB, and each write of it is copied into the index, billed per
+   * KB) and in index storage, but releasing or re-sending a listed delivery needs that payload:
+   * with KEYS_ONLY each listed record would cost a GetItem on the table (a read per delivery on
+   * top of the index read), and the release drains thousands of parked records. ALL trades the
+   * index copy for those reads; it is also the only projection these definitions support.
    */
   deliveries: {
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'deliveryId', type: 'S' },
     ttlAttribute: 'expiresAt',
+    indexes: [
+      {
+        indexName: 'parked',
+        partitionKey: { name: 'parkedPk', type: 'S' },
+        sortKey: { name: 'deliveryId', type: 'S' },
+      },
+      {
+        indexName: 'due',
+        partitionKey: { name: 'dueShard', type: 'S' },
+        sortKey: { name: 'nextAttemptAt', type: 'S' },
+      },
+    ],
   },
   /** API keys are stored only as hashes; `byAccount` lists one account's keys by age. */
   apiKeys: {

@@ -53,6 +53,7 @@ describe('ManagementApi (stage dev, defaults)', () => {
   const authorizerFnId = functionId(template, 'webhook-authorizer');
   const restApiRef = { Ref: id(mapi.api) };
   const tableArn = (table: { node: { defaultChild?: unknown } }): unknown => ({ 'Fn::GetAtt': [id(table), 'Arn'] });
+  const indexesArn = (table: { node: { defaultChild?: unknown } }): unknown => ({ 'Fn::Join': ['', [tableArn(table), '/index/*']] });
 
   it('is one regional REST API with one stage named "api", so that paths read /api/v1/…', () => {
     template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
@@ -204,7 +205,13 @@ describe('ManagementApi (stage dev, defaults)', () => {
       expect.objectContaining({
         Effect: 'Allow',
         Action: expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']),
-        Resource: [tableArn(app.stack.store.deliveriesTable), tableArn(app.stack.store.webhooksTable)],
+        // The two tables and their indexes (grantReadWriteData adds `<table>/index/*` once a table has a GSI).
+        Resource: [
+          tableArn(app.stack.store.deliveriesTable),
+          tableArn(app.stack.store.webhooksTable),
+          indexesArn(app.stack.store.deliveriesTable),
+          indexesArn(app.stack.store.webhooksTable),
+        ],
       }),
       expect.objectContaining({ Effect: 'Allow', Action: expect.arrayContaining(['sqs:SendMessage']), Resource: { 'Fn::GetAtt': [id(app.stack.pipeline.retryQueue), 'Arn'] } }),
       // Envelope encryption of signing secrets: a data key to store one, Decrypt to read one; never kms:Encrypt.

@@ -190,11 +190,21 @@ describe('WebhooksStack (stage dev, defaults)', () => {
   });
 
   it('uses the key schemas the handlers rely on, TTL on deliveries and the byAccount index on API keys', () => {
+    const gsi = (name: string, hash: string, range: string) => ({
+      IndexName: name,
+      KeySchema: [
+        { AttributeName: hash, KeyType: 'HASH' },
+        { AttributeName: range, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    });
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
         { AttributeName: 'accountId', KeyType: 'HASH' },
         { AttributeName: 'webhookId', KeyType: 'RANGE' },
       ],
+      // Sparse: only webhooks whose circuit breaker is set.
+      GlobalSecondaryIndexes: [gsi('breakers', 'breakerShard', 'breakerProbeAt')],
     });
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
@@ -202,6 +212,8 @@ describe('WebhooksStack (stage dev, defaults)', () => {
         { AttributeName: 'deliveryId', KeyType: 'RANGE' },
       ],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      // Sparse: parked deliveries, and pending unparked ones with a next attempt.
+      GlobalSecondaryIndexes: [gsi('parked', 'parkedPk', 'deliveryId'), gsi('due', 'dueShard', 'nextAttemptAt')],
     });
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'keyHash', KeyType: 'HASH' }],
@@ -261,6 +273,7 @@ describe('WebhooksStack (stage dev, defaults)', () => {
 
   it('grants each function DynamoDB access to the webhooks and deliveries tables only, and sends to its queues', () => {
     const tableArn = (construct: { node: { defaultChild?: unknown } }): unknown => ({ 'Fn::GetAtt': [id(construct), 'Arn'] });
+    const indexesArn = (construct: { node: { defaultChild?: unknown } }): unknown => ({ 'Fn::Join': ['', [tableArn(construct), '/index/*']] });
     for (const role of [app.stack.pipeline.delivery.role, app.stack.pipeline.retry.role]) {
       template.hasResourceProperties('AWS::IAM::Policy', {
         Roles: [{ Ref: id(role) }],
@@ -275,7 +288,13 @@ describe('WebhooksStack (stage dev, defaults)', () => {
             Match.objectLike({
               Effect: 'Allow',
               Action: Match.arrayWith(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']),
-              Resource: Match.arrayWith([tableArn(app.stack.store.deliveriesTable), tableArn(app.stack.store.webhooksTable)]),
+              // The tables, and their indexes (the parked, due and breakers queries).
+              Resource: Match.arrayWith([
+                tableArn(app.stack.store.deliveriesTable),
+                tableArn(app.stack.store.webhooksTable),
+                indexesArn(app.stack.store.deliveriesTable),
+                indexesArn(app.stack.store.webhooksTable),
+              ]),
             }),
             Match.objectLike({
               Effect: 'Allow',

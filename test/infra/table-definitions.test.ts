@@ -6,8 +6,20 @@ import { TABLE_DEFINITIONS, type TableId, toCreateTableInput } from '../../lib/t
 describe('TABLE_DEFINITIONS', () => {
   it('describes the key schemas of docs/design.md §7', () => {
     expect(TABLE_DEFINITIONS).toEqual({
-      webhooks: { partitionKey: { name: 'accountId', type: 'S' }, sortKey: { name: 'webhookId', type: 'S' } },
-      deliveries: { partitionKey: { name: 'pk', type: 'S' }, sortKey: { name: 'deliveryId', type: 'S' }, ttlAttribute: 'expiresAt' },
+      webhooks: {
+        partitionKey: { name: 'accountId', type: 'S' },
+        sortKey: { name: 'webhookId', type: 'S' },
+        indexes: [{ indexName: 'breakers', partitionKey: { name: 'breakerShard', type: 'S' }, sortKey: { name: 'breakerProbeAt', type: 'S' } }],
+      },
+      deliveries: {
+        partitionKey: { name: 'pk', type: 'S' },
+        sortKey: { name: 'deliveryId', type: 'S' },
+        ttlAttribute: 'expiresAt',
+        indexes: [
+          { indexName: 'parked', partitionKey: { name: 'parkedPk', type: 'S' }, sortKey: { name: 'deliveryId', type: 'S' } },
+          { indexName: 'due', partitionKey: { name: 'dueShard', type: 'S' }, sortKey: { name: 'nextAttemptAt', type: 'S' } },
+        ],
+      },
       apiKeys: {
         partitionKey: { name: 'keyHash', type: 'S' },
         indexes: [{ indexName: 'byAccount', partitionKey: { name: 'accountId', type: 'S' }, sortKey: { name: 'createdAt', type: 'S' } }],
@@ -34,6 +46,20 @@ describe('TABLE_DEFINITIONS', () => {
           ],
           Projection: { ProjectionType: 'ALL' },
         },
+      ],
+    });
+    // The table's sort key doubles as the parked index's: declared once.
+    expect(toCreateTableInput('deliveries', TABLE_DEFINITIONS.deliveries)).toMatchObject({
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'deliveryId', AttributeType: 'S' },
+        { AttributeName: 'parkedPk', AttributeType: 'S' },
+        { AttributeName: 'dueShard', AttributeType: 'S' },
+        { AttributeName: 'nextAttemptAt', AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexes: [
+        expect.objectContaining({ IndexName: 'parked', Projection: { ProjectionType: 'ALL' } }),
+        expect.objectContaining({ IndexName: 'due', Projection: { ProjectionType: 'ALL' } }),
       ],
     });
     expect(() =>

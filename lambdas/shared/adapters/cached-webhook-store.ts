@@ -1,10 +1,12 @@
-import type { Webhook } from '../domain/model';
+import type { Breaker, Webhook } from '../domain/model';
 import { type Clock, isWebhookAdminStore, type Page, type WebhookAdminStore, type WebhookChanges, type WebhookStore } from '../domain/ports';
 
 /**
  * Caches each account's webhook list for a short time per container, so a burst of events
- * for one account costs one DynamoDB Query. Writes through this store drop the account's entry.
- * The management methods pass through uncached (they need the wrapped store to support them).
+ * for one account costs one DynamoDB Query. Writes through this store drop the account's entry
+ * (so this container sees its own breaker or slow-lane change at once; others within the TTL).
+ * The management methods and `listBreakers` pass through uncached (the management methods need
+ * the wrapped store to support them).
  */
 export class CachedWebhookStore implements WebhookAdminStore {
   private readonly cache = new Map<string, { expires: number; webhooks: Promise<Webhook[]> }>();
@@ -45,6 +47,27 @@ export class CachedWebhookStore implements WebhookAdminStore {
   async autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<void> {
     await this.inner.autoDisable(accountId, webhookId, reason, at);
     this.cache.delete(accountId);
+  }
+
+  async markSlow(accountId: string, webhookId: string, until: string): Promise<void> {
+    try {
+      await this.inner.markSlow(accountId, webhookId, until);
+    } finally {
+      this.cache.delete(accountId);
+    }
+  }
+
+  async setBreaker(accountId: string, webhookId: string, next: Breaker | undefined, expected?: { readonly probeAt: string | null }): Promise<boolean> {
+    try {
+      return await this.inner.setBreaker(accountId, webhookId, next, expected);
+    } finally {
+      // Also when the lease was lost: another consumer moved the breaker, so the entry is stale.
+      this.cache.delete(accountId);
+    }
+  }
+
+  listBreakers(query: { readonly limit: number; readonly cursor?: string }): Promise<Page<Webhook>> {
+    return this.inner.listBreakers(query);
   }
 
   async create(webhook: Webhook, maxPerAccount: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, WebhookLimitError } from '../domain/errors';
-import type { Webhook } from '../domain/model';
+import type { Breaker, Webhook } from '../domain/model';
 import type { Page, WebhookAdminStore, WebhookChanges, SecretCipher } from '../domain/ports';
 import { decodeCursor, encodeCursor, isConditionalCheckFailed } from './dynamo-client';
 
@@ -22,11 +22,35 @@ const WEBHOOK_ID_PREFIX = 'wh_';
 const COUNTER_REPAIR_QUIET_MS = 60_000;
 
 /** Fields a management update may set, and their attribute names. */
-const SETTABLE = ['name', 'url', 'eventTypes', 'description', 'headers', 'enabled', 'status', 'secret', 'previousSecret', 'previousSecretExpiresAt'] as const;
+const SETTABLE = [
+  'name',
+  'url',
+  'eventTypes',
+  'description',
+  'headers',
+  'enabled',
+  'status',
+  'secret',
+  'previousSecret',
+  'previousSecretExpiresAt',
+  'rateLimit',
+] as const satisfies readonly (keyof WebhookChanges)[];
+
+/** Partition key of the sparse `breakers` index: every webhook whose breaker is set. */
+export const BREAKER_SHARD = 'breakers';
+/** The GSI listing webhooks with a breaker (PK `breakerShard`, SK `breakerProbeAt`). */
+export const BREAKERS_INDEX = 'breakers';
+/** Top-level helper attributes that exist only to key the `breakers` index: never part of a `Webhook`. */
+const INDEX_ATTRIBUTES = ['breakerShard', 'breakerProbeAt'] as const;
 
 /**
  * Webhooks table: partition `accountId`, sort `webhookId`; one item per webhook, plus one
  * counter item per account (`WEBHOOK_COUNTER_ID`).
+ *
+ * A webhook whose breaker is set (`breaker`, a map) also carries `breakerShard` (constant
+ * `breakers`) and `breakerProbeAt` (the breaker's `probeAt`): the keys of the sparse GSI
+ * `breakers`, so the reconciler lists the few webhooks with a breaker, of any account, with one
+ * Query and no scan. Closing the breaker REMOVEs all three, which takes the item out of the index.
  */
 export class DynamoWebhookStore implements WebhookAdminStore {
   constructor(
@@ -39,7 +63,8 @@ export class DynamoWebhookStore implements WebhookAdminStore {
 
   /** A stored item as a webhook, its secrets decrypted. */
   private async fromItem(item: Record<string, unknown>): Promise<Webhook> {
-    const webhook = item as unknown as Webhook;
+    const { breakerShard: _shard, breakerProbeAt: _probeAt, ...rest } = item;
+    const webhook = rest as unknown as Webhook;
     const context = `${webhook.accountId}/${webhook.webhookId}`;
     return {
       ...webhook,
@@ -110,6 +135,102 @@ export class DynamoWebhookStore implements WebhookAdminStore {
         ExpressionAttributeValues: { ':false': false, ':true': true, ':auto': 'auto-disabled', ':reason': reason, ':at': at },
       }),
     );
+  }
+
+  async markSlow(accountId: string, webhookId: string, until: string): Promise<void> {
+    if (webhookId === WEBHOOK_COUNTER_ID) return;
+    await this.ignoreMissing(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { accountId, webhookId },
+        UpdateExpression: 'SET slowUntil = :until',
+        ConditionExpression: 'attribute_exists(webhookId)',
+        ExpressionAttributeValues: { ':until': until },
+      }),
+    );
+  }
+
+  /**
+   * One conditional UpdateItem. Setting writes the `breaker` map and the index keys
+   * (`breakerShard`, `breakerProbeAt`); closing REMOVEs the three. The lease is the condition:
+   * `breaker.probeAt = :expected`, or `attribute_not_exists(breaker)` for `null`; a failed
+   * condition (lost race, deleted webhook) returns false. `updatedAt` is left alone: it is the
+   * management API's optimistic-concurrency token, and a breaker move is no user edit.
+   */
+  async setBreaker(accountId: string, webhookId: string, next: Breaker | undefined, expected?: { readonly probeAt: string | null }): Promise<boolean> {
+    if (webhookId === WEBHOOK_COUNTER_ID) return false;
+    const names: Record<string, string> = { '#breaker': 'breaker' };
+    const values: Record<string, unknown> = {};
+    let condition = 'attribute_exists(webhookId)';
+    if (expected) {
+      if (expected.probeAt === null) condition += ' AND attribute_not_exists(#breaker)';
+      else {
+        condition += ' AND #breaker.#probeAt = :expected';
+        names['#probeAt'] = 'probeAt';
+        values[':expected'] = expected.probeAt;
+      }
+    }
+    let update: string;
+    if (next) {
+      update = 'SET #breaker = :breaker, breakerShard = :shard, breakerProbeAt = :probeAt';
+      values[':breaker'] = { ...next };
+      values[':shard'] = BREAKER_SHARD;
+      values[':probeAt'] = next.probeAt;
+    } else update = `REMOVE #breaker, ${INDEX_ATTRIBUTES.join(', ')}`;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { accountId, webhookId },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * One Query of the sparse `breakers` index per page (earliest `probeAt` first), one item more
+   * than asked so there is no empty last page. The cursor is the last webhook's full index key
+   * (probeAt, account, id), so a page boundary holds while other breakers come and go.
+   */
+  async listBreakers(query: { readonly limit: number; readonly cursor?: string }): Promise<Page<Webhook>> {
+    let startKey: Record<string, unknown> | undefined = query.cursor
+      ? { breakerShard: BREAKER_SHARD, ...decodeCursor(query.cursor, ['breakerProbeAt', 'accountId', 'webhookId']) }
+      : undefined;
+    const items: Record<string, unknown>[] = [];
+    let exhausted = false;
+    while (items.length <= query.limit && !exhausted) {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: BREAKERS_INDEX,
+          KeyConditionExpression: 'breakerShard = :shard',
+          ExpressionAttributeValues: { ':shard': BREAKER_SHARD },
+          Limit: query.limit + 1 - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+      exhausted = startKey === undefined;
+    }
+    const more = items.length > query.limit;
+    if (more) items.length = query.limit;
+    const last = items[items.length - 1];
+    const webhooks = await this.fromItems(items);
+    return {
+      items: webhooks,
+      ...(more && last
+        ? { nextCursor: encodeCursor({ breakerProbeAt: last.breakerProbeAt, accountId: last.accountId, webhookId: last.webhookId }) }
+        : {}),
+    };
   }
 
   /**
@@ -208,12 +329,14 @@ export class DynamoWebhookStore implements WebhookAdminStore {
     }
   }
 
-  private async toItem(webhook: Webhook): Promise<Webhook> {
+  private async toItem(webhook: Webhook): Promise<Record<string, unknown>> {
     const context = `${webhook.accountId}/${webhook.webhookId}`;
     return {
       ...webhook,
       secret: await this.cipher.encrypt(webhook.secret, context),
       ...(webhook.previousSecret ? { previousSecret: await this.cipher.encrypt(webhook.previousSecret, context) } : {}),
+      // A webhook created with a breaker (an import, a fixture) is in the index from the start.
+      ...(webhook.breaker ? { breakerShard: BREAKER_SHARD, breakerProbeAt: webhook.breaker.probeAt } : {}),
     };
   }
 
