@@ -9,7 +9,7 @@
  * region, credentials and endpoint come from the usual AWS environment (AWS_REGION,
  * AWS_PROFILE, AWS_ENDPOINT_URL_DYNAMODB, …). Otherwise a running local stack, at
  * WEBHOOKS_LOCAL_URL (default http://127.0.0.1:${PORT:-3000}), through its loopback-only
- * /_local/api-keys endpoints (lambdas/api/local-admin.ts). Only the key (or JSON) goes to
+ * /_local/api-keys endpoints (local/admin-routes.ts). Only the key (or JSON) goes to
  * stdout; notes go to stderr.
  */
 import { parseArgs } from 'node:util';

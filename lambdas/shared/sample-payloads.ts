@@ -21,7 +21,7 @@ export interface SampleVisit {
   readonly screen: { readonly height: string; readonly width: string; readonly touch: string };
 }
 
-/** The customer guide's example, verbatim (test/fixtures/visit.json holds the same document). */
+/** The customer guide's example, verbatim. */
 export const SAMPLE_VISIT: SampleVisit = {
   id: 'unique_visit_id',
   url: 'https://example.com/entry-point',
