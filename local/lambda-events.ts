@@ -68,7 +68,9 @@ export function sqsRecord(body: string | object, receiveCount = 1): SQSRecord {
       ApproximateReceiveCount: String(receiveCount),
       SentTimestamp: String(Date.now()),
       SenderId: 'test',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
+      // Left empty: the delivery handler then takes its own clock's now as the first receive,
+      // which is what in-process callers driving a manual clock need (SQS always fills it).
+      ApproximateFirstReceiveTimestamp: '',
     },
     messageAttributes: {},
     md5OfBody: '',

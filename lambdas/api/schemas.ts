@@ -44,7 +44,7 @@ export const secretSchema = z
 export const attemptSchema = z
   .object({
     at: timestamp,
-    trigger: z.enum(['event', 'retry', 'manual', 'test']),
+    trigger: z.enum(['event', 'retry', 'manual', 'test', 'probe']),
     ok: z.boolean(),
     statusCode: z.number().int().optional(),
     durationMs: z.number().int().min(0),

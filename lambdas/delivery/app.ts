@@ -5,6 +5,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { METRICS } from '../shared/contract';
 import { InvalidEventError, parseEventBridgeRecord } from '../shared/domain/events';
+import { deadlineOf } from '../shared/adapters/lambda-context';
 import { logger, metrics } from '../shared/adapters/powertools';
 import { REDRIVEN_ATTRIBUTE } from '../shared/domain/redrive';
 import type { DeliveredBatch } from '../shared/domain/delivered-batch';
@@ -16,7 +17,7 @@ import type { DeliveryRuntime } from '../shared/composition/delivery-runtime';
  * the events DLQ with its reason and never fails the rest of the batch.
  */
 export function createRecordHandler(runtime: DeliveryRuntime) {
-  return async (record: SQSRecord, delivered?: DeliveredBatch): Promise<void> => {
+  return async (record: SQSRecord, delivered?: DeliveredBatch, context?: Context): Promise<void> => {
     let event;
     try {
       event = parseEventBridgeRecord(record.body);
@@ -30,7 +31,16 @@ export function createRecordHandler(runtime: DeliveryRuntime) {
     // A second receive, or a message redriven from a DLQ, may follow deliveries that already
     // happened: check the records before sending (a first receive cannot have any).
     const redelivery = Number(record.attributes?.ApproximateReceiveCount ?? '1') > 1 || record.messageAttributes?.[REDRIVEN_ATTRIBUTE] !== undefined;
-    const outcome = await runtime.service.deliverEvent(event, { redelivery, ...(delivered ? { batch: { owner: record.messageId, delivered } } : {}) });
+    // The webhooks an event goes to are those that existed when the queue first handed it out:
+    // a redelivery (after a crash or a timeout) never reaches a webhook created since.
+    const firstReceivedAt = Number(record.attributes?.ApproximateFirstReceiveTimestamp);
+    const deadline = deadlineOf(context, runtime.clock, runtime.service.settings.recordMarginMs);
+    const outcome = await runtime.service.deliverEvent(event, {
+      redelivery,
+      ...(delivered ? { batch: { owner: record.messageId, delivered } } : {}),
+      ...(Number.isFinite(firstReceivedAt) && firstReceivedAt > 0 ? { firstReceivedAt } : {}),
+      ...(deadline !== undefined ? { deadline } : {}),
+    });
     runtime.log.debug('event processed', { eventId: event.eventId, accountId: event.accountId, matched: outcome.matched });
   };
 }
@@ -45,7 +55,7 @@ export function createDeliveryHandler(runtime: DeliveryRuntime) {
     // Successful first attempts are recorded together once every record is done; a record whose
     // success could not be recorded fails, so SQS redelivers it (see DeliveredBatch).
     const delivered = runtime.service.deliveredBatch();
-    const response = await processPartialResponse(event, (record: SQSRecord) => recordHandler(record, delivered), new BatchProcessor(EventType.SQS), {
+    const response = await processPartialResponse(event, (record: SQSRecord) => recordHandler(record, delivered, context), new BatchProcessor(EventType.SQS), {
       context,
       throwOnFullBatchFailure: false,
     });

@@ -3,19 +3,18 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { hopDelaySeconds, retryMessageSchema } from '../shared/domain/messages';
+import { retryMessageSchema } from '../shared/domain/messages';
+import { deadlineOf } from '../shared/adapters/lambda-context';
 import { logger, metrics } from '../shared/adapters/powertools';
 import type { DeliveryRuntime } from '../shared/composition/delivery-runtime';
 
-/** A message this close to its due time is attempted now rather than hopped again. */
-const DUE_TOLERANCE_MS = 1_000;
-
 /**
- * The retry-queue consumer. A message not yet due is re-sent with the remaining delay (a
- * re-delay hop of at most 15 minutes); a due one is attempted through the delivery domain.
+ * The slow lane: the retry-queue consumer. Each message is one (event, webhook) delivery, handed
+ * to the delivery domain (`handleQueued`): hopped again if not yet due, parked while the breaker
+ * is open, attempted with the full budget if the invocation has time for it, handed on if not.
  */
 export function createRetryRecordHandler(runtime: DeliveryRuntime) {
-  return async (record: SQSRecord): Promise<void> => {
+  return async (record: SQSRecord, context?: Context): Promise<void> => {
     let raw: unknown;
     try {
       raw = JSON.parse(record.body);
@@ -30,13 +29,9 @@ export function createRetryRecordHandler(runtime: DeliveryRuntime) {
       return;
     }
     const message = parsed.data;
-    const now = runtime.clock.now();
-    if (message.dueAt - now > DUE_TOLERANCE_MS) {
-      await runtime.retryQueue.enqueue(message, hopDelaySeconds(message.dueAt, now));
-      return;
-    }
-    const outcome = await runtime.service.deliverRetry(message);
-    runtime.log.debug('retry processed', { deliveryId: message.deliveryId, outcome: outcome.kind });
+    const deadline = deadlineOf(context, runtime.clock, runtime.service.settings.recordMarginMs);
+    const outcome = await runtime.service.handleQueued(message, deadline === undefined ? {} : { deadline });
+    runtime.log.debug('queued delivery processed', { deliveryId: message.deliveryId, outcome: outcome.kind });
   };
 }
 

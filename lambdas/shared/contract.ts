@@ -58,6 +58,9 @@ export const LIMITS = {
   attemptsKept: 12,
   /** API request body limit. */
   apiBodyMaxBytes: 64 * 1024,
+  /** A webhook's optional delivery rate limit, deliveries per second. */
+  rateLimitMin: 1,
+  rateLimitMax: 1000,
 } as const;
 
 /**
@@ -140,6 +143,30 @@ export const DEFAULTS = {
   autoDisableAfterDays: 5,
   /** The old secret keeps signing this long after a rotation. */
   secretRotationOverlapHours: 24,
+  /**
+   * Budget of an attempt in the fast lane (the events queue's consumer): an endpoint that has
+   * not answered by then is sent again, with the full budget, through the slow lane.
+   */
+  inlineTimeoutMs: 1_500,
+  /** Time an invocation keeps to record what it did: no attempt starts that could end later. */
+  recordMarginMs: 3_000,
+  /** How long an endpoint that answered too slowly for the fast lane stays in the slow lane. */
+  slowHoldMs: 300_000,
+  /** Consecutive failed attempts (in one container) that open a webhook's breaker. */
+  breakerFailures: 3,
+  /** First probe this long after the breaker opens; doubling per failed probe, up to the maximum. */
+  probeIntervalMs: 10_000,
+  probeMaxIntervalMs: 300_000,
+  /** A probe not concluded within this lease is taken again. */
+  probeLeaseMs: 60_000,
+  /** Parked deliveries released per second and webhook once its endpoint recovers. */
+  releasePerSecond: 10,
+  /** A rate-limited delivery waits this long before it is tried again. */
+  rateLimitWaitSeconds: 1,
+  /** A pending delivery this far past its due time is re-queued (and counted) by the reconciler. */
+  overdueAfterMs: 900_000,
+  /** How often the reconciler runs (in AWS: a schedule; locally: a timer). */
+  reconcileEverySeconds: 60,
 } as const;
 
 /** Environment variables the handlers read (set by the stack and the local runtime). */
@@ -154,6 +181,12 @@ export const ENV = {
   allowPrivateTargets: 'WEBHOOKS_ALLOW_PRIVATE_TARGETS',
   deliveryTimeoutMs: 'WEBHOOKS_DELIVERY_TIMEOUT_MS',
   retrySchedule: 'WEBHOOKS_RETRY_SCHEDULE',
+  /** Seconds between reconciler ticks (the release pace is spread over a tick). */
+  reconcileEverySeconds: 'WEBHOOKS_RECONCILE_EVERY_SECONDS',
+  /** The fast lane's attempt budget (never above the delivery timeout). */
+  inlineTimeoutMs: 'WEBHOOKS_INLINE_TIMEOUT_MS',
+  /** Consecutive failures that open a webhook's breaker; `0` turns the breaker off (retries then follow the schedule alone). */
+  breakerFailures: 'WEBHOOKS_BREAKER_FAILURES',
   retentionDays: 'WEBHOOKS_DELIVERY_RETENTION_DAYS',
   autoDisableAfterDays: 'WEBHOOKS_AUTO_DISABLE_AFTER_DAYS',
   eventSource: 'WEBHOOKS_EVENT_SOURCE',
@@ -174,6 +207,14 @@ export const METRICS = {
   invalidEvent: 'InvalidEvent',
   latency: 'DeliveryLatency',
   skipped: 'DeliverySkipped',
+  /** Deliveries kept aside while their webhook's breaker is open. */
+  parked: 'DeliveryParked',
+  /** Deliveries the fast lane passed to the slow lane (slow endpoint, rate limit, time left). */
+  handedOff: 'DeliveryHandedOff',
+  breakerOpened: 'BreakerOpened',
+  breakerClosed: 'BreakerClosed',
+  /** Pending deliveries the reconciler found past their due time and re-queued: should be 0. */
+  overdue: 'OverdueDeliveries',
 } as const;
 
 /**

@@ -125,7 +125,7 @@ describe('management API: HTTP behaviour (routing, bodies, errors, OpenAPI)', ()
   describe('unexpected errors', () => {
     const failingStore = (err: unknown): WebhookAdminStore => {
       const fail = () => Promise.reject(err);
-      return { listByAccount: fail, get: fail, markFailing: fail, clearFailing: fail, autoDisable: fail, create: fail, listPage: fail, update: fail, delete: fail };
+      return { listByAccount: fail, get: fail, markFailing: fail, clearFailing: fail, autoDisable: fail, markSlow: fail, setBreaker: fail, listBreakers: fail, create: fail, listPage: fail, update: fail, delete: fail };
     };
     const handlerWith = (err: unknown, log: MemoryLog): ProxyHandler => {
       const base = t.runtime;

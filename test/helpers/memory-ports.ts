@@ -1,5 +1,5 @@
 import { ConflictError, InvalidCursorError, WebhookLimitError } from '../../lambdas/shared/domain/errors';
-import type { DeliveryRecord, Webhook } from '../../lambdas/shared/domain/model';
+import type { Breaker, DeliveryRecord, Webhook } from '../../lambdas/shared/domain/model';
 import type {
   AttemptWrite,
   Clock,
@@ -9,6 +9,7 @@ import type {
   Page,
   SendRequest,
   SendResult,
+  RateLimiter,
   WebhookAdminStore,
   WebhookChanges,
 } from '../../lambdas/shared/domain/ports';
@@ -33,7 +34,7 @@ function idOfCursor(cursor: string): string {
   throw new InvalidCursorError();
 }
 
-const SETTABLE = ['name', 'url', 'eventTypes', 'description', 'headers', 'enabled', 'status', 'secret', 'previousSecret', 'previousSecretExpiresAt'] as const;
+const SETTABLE = ['name', 'url', 'eventTypes', 'description', 'headers', 'enabled', 'status', 'secret', 'previousSecret', 'previousSecretExpiresAt', 'rateLimit'] as const;
 
 export class MemoryWebhookStore implements WebhookAdminStore {
   private readonly items = new Map<string, Webhook>();
@@ -69,6 +70,28 @@ export class MemoryWebhookStore implements WebhookAdminStore {
     if (!w?.enabled) return;
     const { failingSince: _cleared, ...rest } = w;
     this.put({ ...rest, enabled: false, status: 'auto-disabled', disabledReason: reason, updatedAt: at });
+  }
+
+  async markSlow(accountId: string, webhookId: string, until: string): Promise<void> {
+    const w = await this.get(accountId, webhookId);
+    if (w) this.put({ ...w, slowUntil: until });
+  }
+
+  async setBreaker(accountId: string, webhookId: string, next: Breaker | undefined, expected?: { readonly probeAt: string | null }): Promise<boolean> {
+    const w = await this.get(accountId, webhookId);
+    if (!w) return false;
+    if (expected && (w.breaker?.probeAt ?? null) !== expected.probeAt) return false;
+    const { breaker: _old, ...rest } = w;
+    this.put(next ? { ...rest, breaker: next } : rest);
+    return true;
+  }
+
+  async listBreakers(query: { readonly limit: number; readonly cursor?: string }): Promise<Page<Webhook>> {
+    const after = query.cursor ? idOfCursor(query.cursor) : '';
+    const all = [...this.items.entries()].filter(([k, w]) => w.breaker && k > after).sort(([a], [b]) => a.localeCompare(b));
+    const page = all.slice(0, query.limit);
+    const last = page.at(-1);
+    return { items: page.map(([, w]) => w), ...(all.length > query.limit && last ? { nextCursor: cursorOf(last[0]) } : {}) };
   }
 
   async create(webhook: Webhook, maxPerAccount: number): Promise<void> {
@@ -149,6 +172,8 @@ export class MemoryDeliveryStore implements DeliveryStore {
       ...optional('lastError', keep(last?.error, existing?.lastError)),
       ...optional('payload', w.status === 'delivered' ? undefined : (w.payload ?? existing?.payload)),
       ...optional('reason', w.reason),
+      ...optional('parked', w.parked ? true : undefined),
+      ...optional('retryIndex', w.status === 'pending' ? w.retryIndex : undefined),
     };
     this.items.set(k, record);
   }
@@ -164,6 +189,21 @@ export class MemoryDeliveryStore implements DeliveryStore {
       }
     }
     return failed;
+  }
+
+  async listParked(accountId: string, webhookId: string, query: { readonly limit: number; readonly cursor?: string }): Promise<Page<DeliveryRecord>> {
+    const after = query.cursor ? idOfCursor(query.cursor) : '';
+    const parked = this.all().filter((r) => r.accountId === accountId && r.webhookId === webhookId && r.parked && r.deliveryId > after);
+    const items = parked.slice(0, query.limit);
+    const last = items.at(-1);
+    return { items, ...(parked.length > query.limit && last ? { nextCursor: cursorOf(last.deliveryId) } : {}) };
+  }
+
+  async listOverdue(before: string, limit: number): Promise<DeliveryRecord[]> {
+    return this.all()
+      .filter((r) => r.status === 'pending' && !r.parked && r.nextAttemptAt !== undefined && r.nextAttemptAt < before)
+      .sort((a, b) => (a.nextAttemptAt ?? '').localeCompare(b.nextAttemptAt ?? ''))
+      .slice(0, limit);
   }
 
   async list(accountId: string, webhookId: string, query: DeliveryQuery): Promise<Page<DeliveryRecord>> {
@@ -187,7 +227,7 @@ function optional<K extends string, V>(name: K, value: V | undefined): { [P in K
 }
 
 /** What a scripted endpoint answers: a status (with optional headers) or a transport failure. */
-export type Scripted = { status: number; retryAfterSeconds?: number; body?: string } | { error: 'timeout' | 'connect' | 'reset' | 'ssrf' };
+export type Scripted = { status: number; retryAfterSeconds?: number; body?: string } | { error: 'timeout' | 'connect' | 'reset' | 'ssrf' | 'aborted' };
 
 /**
  * An HTTP sender whose endpoints answer from a script, per URL: records every request (URL,
@@ -222,4 +262,20 @@ export class ScriptedSender implements HttpSender {
   }
 
   async close(): Promise<void> {}
+}
+
+/** A per-second window counter per key, as the DynamoDB limiter keeps it (in memory). */
+export class MemoryRateLimiter implements RateLimiter {
+  private readonly windows = new Map<string, number>();
+  /** Every call: key, and whether it was allowed. */
+  readonly calls: Array<{ key: string; allowed: boolean }> = [];
+
+  async tryTake(key: string, perSecond: number, nowMs: number): Promise<boolean> {
+    const window = `${key}\n${Math.floor(nowMs / 1000)}`;
+    const used = this.windows.get(window) ?? 0;
+    const allowed = used < perSecond;
+    if (allowed) this.windows.set(window, used + 1);
+    this.calls.push({ key, allowed });
+    return allowed;
+  }
 }

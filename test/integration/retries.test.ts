@@ -12,6 +12,8 @@ import { type Behaviour, respond, receiverPool } from '../helpers/receiver';
 import { driveRetries } from '../../local/harness/retry-driver';
 
 const SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
+/** The breaker never opens: for the tests of the retry schedule itself (the breaker has its own tests). */
+const NO_BREAKER = { settings: { failuresToOpen: Number.MAX_SAFE_INTEGER, openAfterFailingMs: Number.MAX_SAFE_INTEGER } };
 
 describe('retries with backoff, dead letters, auto-disable and recovery (manual clock)', () => {
   let h: Harness;
@@ -76,6 +78,7 @@ describe('retries with backoff, dead letters, auto-disable and recovery (manual 
   });
 
   it('follows the whole schedule with re-delay hops past 15 minutes, then fails into the DLQ', async () => {
+    useRuntime(h.runtime(NO_BREAKER, { WEBHOOKS_DELIVERY_TIMEOUT_MS: '500' }));
     const dead = await receiver(respond(500, 'down'));
     const w = await h.putWebhook({ accountId: 'acc_r2', url: dead.url });
     const failedBefore = h.metrics.get(METRICS.exhausted);
@@ -111,6 +114,7 @@ describe('retries with backoff, dead letters, auto-disable and recovery (manual 
   });
 
   it('waits at least Retry-After on 429 and 503, bounded by the schedule ceiling', async () => {
+    useRuntime(h.runtime(NO_BREAKER, { WEBHOOKS_DELIVERY_TIMEOUT_MS: '500' }));
     const limited = await receiver(failing(2, respond(429, '', { 'retry-after': '120' })));
     await h.putWebhook({ accountId: 'acc_429', url: limited.url });
     await deliver(sqsEvent(sqsRecord(eventBridgeEvent('NEW_VISIT', 'acc_429'))), lambdaContext);
@@ -175,6 +179,8 @@ describe('retries with backoff, dead letters, auto-disable and recovery (manual 
     const crashingStore: DeliveryStore = {
       get: (...a) => base.deliveries.get(...a),
       list: (...a) => base.deliveries.list(...a),
+      listParked: (...a) => base.deliveries.listParked(...a),
+      listOverdue: (...a) => base.deliveries.listOverdue(...a),
       write: async (wr) => {
         if (crashes-- > 0) throw new Error('process died before recording (simulated)');
         return base.deliveries.write(wr);
@@ -195,14 +201,21 @@ describe('retries with backoff, dead letters, auto-disable and recovery (manual 
     expect(r.requests).toHaveLength(2);
   });
 
-  it('opens the circuit for a webhook failing for over a minute: new events go straight to the schedule', async () => {
+  it('opens the breaker for a webhook failing for over a minute: its deliveries are parked with the reason, neither attempted nor queued', async () => {
     const r = await receiver(respond(500));
     const since = new Date(h.clock.now() - 120_000).toISOString();
-    await h.putWebhook({ accountId: 'acc_open', url: r.url, failingSince: since });
+    const w = await h.putWebhook({ accountId: 'acc_open', url: r.url, failingSince: since });
     await deliver(sqsEvent(sqsRecord(eventBridgeEvent('NEW_VISIT', 'acc_open'))), lambdaContext);
-    expect(r.requests).toHaveLength(0);
-    expect(h.retryQueue.sent).toHaveLength(1);
-    expect(h.retryQueue.sent[0]!.delaySeconds).toBe(5);
+    expect(r.requests).toHaveLength(1); // this failure opens it
+    expect((await runtime.webhooks.get('acc_open', w.webhookId))?.breaker).toMatchObject({ state: 'open', reason: expect.stringMatching(/^failing for 120 s, the last: HTTP 500/) });
+    await deliver(sqsEvent(sqsRecord(eventBridgeEvent('NEW_VISIT', 'acc_open'))), lambdaContext);
+    expect(r.requests).toHaveLength(1);
+    expect(h.retryQueue.sent).toHaveLength(0);
+    const pending = await runtime.deliveries.list('acc_open', w.webhookId, { limit: 10, status: 'pending' });
+    expect(pending.items).toHaveLength(2);
+    expect(pending.items.every((d) => d.parked === true && /^parked: the webhook's breaker is open since/.test(d.reason ?? ''))).toBe(true);
+    const parked = await runtime.deliveries.listParked('acc_open', w.webhookId, { limit: 10 });
+    expect(parked.items.map((d) => d.deliveryId)).toEqual(pending.items.map((d) => d.deliveryId).reverse());
   });
 
   it('auto-disables a webhook failing for 5 days, records events while disabled, and recovers them all after re-enabling', async () => {
@@ -224,6 +237,7 @@ describe('retries with backoff, dead letters, auto-disable and recovery (manual 
     // 105 events while auto-disabled: recorded, not sent
     const sentBefore = r.requests.length;
     useRuntime(h.runtime());
+    h.clock.advance(1000); // after the delivery that tripped the auto-disable (failed, not one of the 105)
     const recoverFrom = h.clock.now();
     for (let batch = 0; batch < 21; batch++) {
       const records = Array.from({ length: 5 }, (_, i) =>
@@ -291,5 +305,6 @@ function depsOf(runtime: DeliveryRuntime) {
     clock: runtime.clock,
     log: runtime.log,
     metrics: runtime.metrics,
+    rateLimiter: runtime.rateLimiter,
   };
 }

@@ -21,7 +21,8 @@ interface QueueDepths {
 
 describe('the delivery process killed with SIGKILL mid-batch (events, then retries), restarted on the same data dir each time', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'webhooks-crash-'));
-  const env = { WEBHOOKS_DATA_DIR: dataDir, WEBHOOKS_RETRY_SCHEDULE: '1,1', WEBHOOKS_DELIVERY_TIMEOUT_MS: '5000' };
+  // The breaker off: the down endpoint's deliveries keep a retry chain on the journaled retry queue to kill.
+  const env = { WEBHOOKS_DATA_DIR: dataDir, WEBHOOKS_RETRY_SCHEDULE: '1,1', WEBHOOKS_DELIVERY_TIMEOUT_MS: '5000', WEBHOOKS_BREAKER_FAILURES: '0' };
   const receivers = receiverPool();
   let proc: LocalProcess | undefined;
   afterAll(async () => {

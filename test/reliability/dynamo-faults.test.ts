@@ -39,6 +39,9 @@ describe('DynamoDB throttling and 5xx during lookup (Query) and attempt recordin
       env: {
         WEBHOOKS_RETRY_SCHEDULE: '1,1',
         WEBHOOKS_DELIVERY_TIMEOUT_MS: '5000',
+        // The breaker off: the failing endpoints' deliveries follow the schedule to the DLQ, so
+        // every path that writes to DynamoDB (retries, failures, fallbacks) meets the faults.
+        WEBHOOKS_BREAKER_FAILURES: '0',
         // a record the handler failed reappears after 2 s instead of 3 minutes
         WEBHOOKS_LOCAL_VISIBILITY_TIMEOUT_SECONDS: '2',
       },

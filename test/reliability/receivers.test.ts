@@ -67,7 +67,9 @@ describe('hostile receivers: every (event, webhook) pair ends delivered or faile
       port: 0,
       dataDir: ':memory:',
       print: () => undefined,
-      env: { WEBHOOKS_RETRY_SCHEDULE: SCHEDULE, WEBHOOKS_DELIVERY_TIMEOUT_MS: String(TIMEOUT_MS) },
+      // The breaker off: this suite follows each hostile endpoint through the whole retry schedule
+      // (the breaker's parking has its own suite, test/local/isolation.test.ts).
+      env: { WEBHOOKS_RETRY_SCHEDULE: SCHEDULE, WEBHOOKS_DELIVERY_TIMEOUT_MS: String(TIMEOUT_MS), WEBHOOKS_BREAKER_FAILURES: '0' },
     });
     const hooks = {
       wh_ok: ok.url,

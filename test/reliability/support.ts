@@ -233,6 +233,9 @@ export interface RecordView {
   readonly deliveryId: string;
   readonly eventId: string;
   readonly status: string;
+  readonly parked?: boolean;
+  readonly payload?: string;
+  readonly reason?: string;
 }
 
 export interface AccountedWebhook {
@@ -252,6 +255,8 @@ export interface Tally {
   readonly failedInDlq: number;
   /** Recorded skipped (webhook auto-disabled): kept with their payload, recoverable. */
   readonly skipped: number;
+  /** Pending and parked behind an open breaker, with the reason and the payload: sent once a probe finds the endpoint back. */
+  readonly parked: number;
   /** Extra 2xx answers to a delivery that had already been answered 2xx (same webhook-id). */
   readonly duplicates: number;
   readonly dlqMessages: number;
@@ -264,8 +269,9 @@ export interface Tally {
 
 /**
  * Accounts for every (event, webhook) pair: delivered (the receiver answered 2xx to its
- * `webhook-id`), or recorded failed and present in the failed-deliveries DLQ, or (only where
- * allowed) recorded skipped. Anything else (no record, still pending, failed but not in the
+ * `webhook-id`), or recorded failed and present in the failed-deliveries DLQ, or parked behind
+ * an open breaker (pending, parked, with its payload and reason), or (only where allowed) recorded
+ * skipped. Anything else (no record, pending but neither queued nor parked, failed but not in the
  * DLQ, "delivered" but never answered 2xx) is lost.
  */
 export function tally(
@@ -278,6 +284,7 @@ export function tally(
   let delivered = 0;
   let failedInDlq = 0;
   let skipped = 0;
+  let parked = 0;
   let duplicates = 0;
   let stray = 0;
   const lostPairs: string[] = [];
@@ -303,6 +310,8 @@ export function tally(
         else lostPairs.push(`${pair}: recorded failed, but not in the failed-deliveries DLQ`);
       } else if (record.status === 'skipped' && webhook.mayBeSkipped) {
         skipped++;
+      } else if (record.status === 'pending' && record.parked === true && record.payload !== undefined && record.reason?.startsWith('parked:')) {
+        parked++;
       } else {
         lostPairs.push(`${pair}: ended ${record.status}`);
       }
@@ -316,6 +325,7 @@ export function tally(
     delivered,
     failedInDlq,
     skipped,
+    parked,
     duplicates,
     dlqMessages: dlq.length,
     lost: lostPairs.length,
@@ -334,6 +344,7 @@ export function sumTallies(parts: readonly Tally[]): Tally {
     delivered: sum('delivered'),
     failedInDlq: sum('failedInDlq'),
     skipped: sum('skipped'),
+    parked: sum('parked'),
     duplicates: sum('duplicates'),
     dlqMessages: parts[0]?.dlqMessages ?? 0,
     lost: sum('lost'),
@@ -351,6 +362,7 @@ export function printTally(title: string, t: Tally, extra: Record<string, string
     ['delivered', t.delivered],
     ['failed+DLQ', t.failedInDlq],
     ['skipped (auto-disabled, recoverable)', t.skipped],
+    ['parked (breaker open, kept, recoverable)', t.parked],
     ['duplicates (same webhook-id)', t.duplicates],
     ['DLQ messages', t.dlqMessages],
     ['stray requests', t.stray],

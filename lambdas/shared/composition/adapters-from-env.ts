@@ -4,12 +4,13 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CachedWebhookStore } from '../adapters/cached-webhook-store';
 import { createDocumentClient } from '../adapters/dynamo-client';
 import { DynamoDeliveryStore } from '../adapters/dynamo-delivery-store';
+import { DynamoRateLimiter } from '../adapters/dynamo-rate-limiter';
 import { DynamoWebhookStore } from '../adapters/dynamo-webhook-store';
 import { UndiciHttpSender } from '../adapters/http-sender';
 import { KmsEnvelopeCipher, LocalKeyCipher } from '../adapters/secret-cipher';
 import { lazySqsClient, SqsRetryQueue } from '../adapters/sqs';
 import { DEFAULTS, ENV } from '../contract';
-import type { Clock, HttpSender, Resolver, RetryQueue, SecretCipher } from '../domain/ports';
+import type { Clock, HttpSender, RateLimiter, Resolver, RetryQueue, SecretCipher } from '../domain/ports';
 import { createRetryPolicy, type RetryPolicy } from '../domain/retry-policy';
 import { booleanEnv, numberEnv, optionalEnv, parseRetrySchedule, requiredEnv } from './env';
 
@@ -27,6 +28,7 @@ export interface AdapterOverrides {
   readonly resolver?: Resolver;
   readonly retryQueue?: RetryQueue;
   readonly random?: () => number;
+  readonly rateLimiter?: RateLimiter;
   /** How signing secrets are encrypted at rest; by default from the environment (KMS or a local key). */
   readonly cipher?: SecretCipher;
 }
@@ -74,4 +76,9 @@ export function senderFromEnv(env: NodeJS.ProcessEnv, o: AdapterOverrides): Http
       ...(o.resolver ? { resolver: o.resolver } : {}),
     })
   );
+}
+
+/** Webhooks' rate limits, counted per second in the attempt log's table (shared by every consumer). */
+export function rateLimiterFromEnv(env: NodeJS.ProcessEnv, o: AdapterOverrides): RateLimiter {
+  return o.rateLimiter ?? new DynamoRateLimiter(o.doc ?? createDocumentClient(o.dynamoConfig), requiredEnv(ENV.deliveriesTable, env));
 }

@@ -1,13 +1,24 @@
 import type { CachedWebhookStore } from '../adapters/cached-webhook-store';
 import type { DynamoDeliveryStore } from '../adapters/dynamo-delivery-store';
+import { createDocumentClient } from '../adapters/dynamo-client';
 import { logger, metricSink } from '../adapters/powertools';
 import { lazySqsClient, SqsDeadLetterSink } from '../adapters/sqs';
 import { DEFAULTS, ENV } from '../contract';
 import { DeliveryService } from '../domain/delivery-service';
-import { type Clock, type DeadLetterSink, type HttpSender, type LogSink, type MetricSink, type RetryQueue, systemClock } from '../domain/ports';
+import { type Clock, type DeadLetterSink, type HttpSender, type LogSink, type MetricSink, type RateLimiter, type RetryQueue, systemClock } from '../domain/ports';
+import type { BreakerSettings } from '../domain/breaker';
 import type { RetryPolicy } from '../domain/retry-policy';
-import { type AdapterOverrides, retryPolicyFromEnv, retryQueueFromEnv, senderFromEnv, storesFromEnv } from './adapters-from-env';
+import { type AdapterOverrides, rateLimiterFromEnv, retryPolicyFromEnv, retryQueueFromEnv, senderFromEnv, storesFromEnv } from './adapters-from-env';
 import { numberEnv, requiredEnv } from './env';
+
+/** The attempt budgets of the environment: the full one, and the fast lane's (never longer). */
+function laneSettingsFromEnv(env: NodeJS.ProcessEnv): Partial<BreakerSettings> {
+  const attemptTimeoutMs = numberEnv(ENV.deliveryTimeoutMs, DEFAULTS.deliveryTimeoutMs, env);
+  const inlineTimeoutMs = Math.min(attemptTimeoutMs, numberEnv(ENV.inlineTimeoutMs, DEFAULTS.inlineTimeoutMs, env));
+  const failures = numberEnv(ENV.breakerFailures, DEFAULTS.breakerFailures, env);
+  const off = failures === 0 ? { failuresToOpen: Number.MAX_SAFE_INTEGER, openAfterFailingMs: Number.MAX_SAFE_INTEGER } : { failuresToOpen: failures };
+  return { attemptTimeoutMs, inlineTimeoutMs, ...off };
+}
 
 export { secretCipherFromEnv } from './adapters-from-env';
 
@@ -25,10 +36,15 @@ export interface DeliveryRuntime {
   readonly clock: Clock;
   readonly log: LogSink;
   readonly metrics: MetricSink;
+  readonly rateLimiter: RateLimiter;
 }
 
 /** Overrides for tests and the local runtime; production passes none. */
 export interface DeliveryRuntimeOverrides extends AdapterOverrides {
+  /** Lanes and breaker (tests of the retry schedule alone turn the breaker off here). */
+  readonly settings?: Partial<BreakerSettings>;
+  /** Aborted to stop: attempts in flight end and are handed on (the local runtime's bounded drain). */
+  readonly shutdown?: AbortSignal;
   readonly eventsDlq?: DeadLetterSink;
   readonly failedSink?: DeadLetterSink;
   readonly clock?: Clock;
@@ -37,7 +53,9 @@ export interface DeliveryRuntimeOverrides extends AdapterOverrides {
 }
 
 /** Reads the configuration (ENV in contract.ts) and wires the delivery and retry functions' adapters. */
-export function createDeliveryRuntime(env: NodeJS.ProcessEnv = process.env, o: DeliveryRuntimeOverrides = {}): DeliveryRuntime {
+export function createDeliveryRuntime(env: NodeJS.ProcessEnv = process.env, overrides: DeliveryRuntimeOverrides = {}): DeliveryRuntime {
+  // One DynamoDB client for the stores and the rate limiter.
+  const o = { ...overrides, doc: overrides.doc ?? createDocumentClient(overrides.dynamoConfig) };
   const clock = o.clock ?? systemClock;
   const { webhooks, deliveries } = storesFromEnv(env, clock, o);
   // Created (and @aws-sdk/client-sqs loaded) on first use: only failures write to SQS.
@@ -49,6 +67,7 @@ export function createDeliveryRuntime(env: NodeJS.ProcessEnv = process.env, o: D
   const sender = senderFromEnv(env, o);
   const log = o.log ?? logger;
   const metrics = o.metrics ?? metricSink;
+  const rateLimiter = rateLimiterFromEnv(env, o);
   const service = new DeliveryService({
     webhooks,
     deliveries,
@@ -59,7 +78,10 @@ export function createDeliveryRuntime(env: NodeJS.ProcessEnv = process.env, o: D
     clock,
     log,
     metrics,
+    rateLimiter,
+    settings: { ...laneSettingsFromEnv(env), ...o.settings },
+    ...(o.shutdown ? { shutdown: o.shutdown } : {}),
     autoDisableAfterMs: numberEnv(ENV.autoDisableAfterDays, DEFAULTS.autoDisableAfterDays, env) * 86_400_000,
   });
-  return { service, webhooks, deliveries, retryQueue, eventsDlq, failedSink, sender, retryPolicy, clock, log, metrics };
+  return { service, webhooks, deliveries, retryQueue, eventsDlq, failedSink, sender, retryPolicy, clock, log, metrics, rateLimiter };
 }

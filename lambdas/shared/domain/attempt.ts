@@ -34,7 +34,12 @@ export interface SentAttempt {
  * Signs `job` with the webhook's secret (and its previous secret while a rotation overlaps),
  * sends it, and returns the result with its log record. Never throws for an HTTP outcome.
  */
-export async function sendAttempt(deps: { readonly sender: HttpSender; readonly clock: Clock }, webhook: Webhook, job: DeliveryJob): Promise<SentAttempt> {
+export async function sendAttempt(
+  deps: { readonly sender: HttpSender; readonly clock: Clock },
+  webhook: Webhook,
+  job: DeliveryJob,
+  options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
+): Promise<SentAttempt> {
   const now = deps.clock.now();
   const timestamp = Math.floor(now / 1000);
   const keys = [secretKey(webhook.secret)];
@@ -42,7 +47,15 @@ export async function sendAttempt(deps: { readonly sender: HttpSender; readonly 
     keys.push(secretKey(webhook.previousSecret));
   }
   const signature = signatureHeader(keys, job.deliveryId, timestamp, job.payload);
-  const result = await deps.sender.send({ url: webhook.url, headers: buildHeaders(webhook, job, timestamp, signature), body: job.payload });
+  const result = await deps.sender.send({
+    url: webhook.url,
+    headers: buildHeaders(webhook, job, timestamp, signature),
+    body: job.payload,
+    // Webhooks sharing a host take turns on its connections.
+    fairnessKey: webhook.webhookId,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   return { result, record: toAttemptRecord(result, job, deps.clock.now()) };
 }
 

@@ -1,16 +1,29 @@
 import { DEFAULTS, METRICS } from '../contract';
 import { type DeliveryJob, sendAttempt } from './attempt';
-import type { VisitEvent } from './events';
-import { MAX_QUEUE_DELAY_SECONDS, type RetryMessage } from './messages';
-import { type AttemptRecord, deliveryIdFor, isSubscribed, type Webhook } from './model';
-import type { AttemptWrite, Clock, DeadLetterSink, DeliveryStore, LogSink, MetricSink, WebhookStore, RetryQueue, HttpSender } from './ports';
-import { DeliveredBatch } from './delivered-batch';
-import type { RetryPolicy } from './retry-policy';
+import {
+  afterFailedProbe,
+  type BreakerSettings,
+  DEFAULT_BREAKER_SETTINGS,
+  FailureStreaks,
+  isParking,
+  laneFor,
+  openedBreaker,
+  parkedReason,
+  releasing,
+} from './breaker';
 import { mapLimit } from './concurrency';
+import { DeliveredBatch } from './delivered-batch';
+import type { VisitEvent } from './events';
+import { hopDelaySeconds, MAX_QUEUE_DELAY_SECONDS, type RetryMessage } from './messages';
+import { type AttemptRecord, deliveryIdFor, isSubscribed, type Webhook } from './model';
+import type { AttemptWrite, Clock, DeadLetterSink, DeliveryStore, HttpSender, LogSink, MetricSink, RateLimiter, RetryQueue, WebhookStore } from './ports';
+import type { RetryPolicy } from './retry-policy';
 
 export type AttemptOutcome =
   | { readonly kind: 'delivered'; readonly attempt: AttemptRecord }
   | { readonly kind: 'retry-scheduled'; readonly attempt?: AttemptRecord; readonly delaySeconds: number }
+  | { readonly kind: 'handed-off'; readonly attempt?: AttemptRecord; readonly delaySeconds: number; readonly reason: string }
+  | { readonly kind: 'parked'; readonly attempt?: AttemptRecord; readonly reason: string }
   | { readonly kind: 'failed'; readonly attempt?: AttemptRecord; readonly reason: string }
   | { readonly kind: 'skipped'; readonly reason: string };
 
@@ -25,15 +38,19 @@ export interface DeliveryServiceDeps {
   readonly clock: Clock;
   readonly log: LogSink;
   readonly metrics: MetricSink;
+  /** Enforces webhooks' `rateLimit` across consumers. */
+  readonly rateLimiter: RateLimiter;
   /** @default DEFAULTS.autoDisableAfterDays */
   readonly autoDisableAfterMs?: number;
   /** @default DEFAULTS.fanOutConcurrency */
   readonly fanOutConcurrency?: number;
+  /** Lanes, breaker and timing (docs/design.md §8). @default DEFAULT_BREAKER_SETTINGS */
+  readonly settings?: Partial<BreakerSettings>;
   /**
-   * A webhook failing continuously for this long is "open": new events skip the inline attempt
-   * and go straight to the retry schedule until a retry succeeds. @default 60 s
+   * Aborted when the process stops (the local runtime's bounded drain): attempts in flight end at
+   * once and their deliveries are handed on, unchanged, for the next start. Never a failure.
    */
-  readonly circuitOpenAfterMs?: number;
+  readonly shutdown?: AbortSignal;
 }
 
 /** Result of fanning one event out. Infrastructure errors are thrown, never folded in here. */
@@ -49,33 +66,54 @@ export interface BatchSlot {
   readonly delivered: DeliveredBatch;
 }
 
+export interface EventOptions {
+  /** The queue's receive count is above 1 (or the message was redriven): check the records first. */
+  readonly redelivery: boolean;
+  readonly batch?: BatchSlot;
+  /**
+   * When the queue first handed the event to a consumer (epoch ms): webhooks created after it
+   * do not get the event, however often it is redelivered. @default now
+   */
+  readonly firstReceivedAt?: number;
+  /** Epoch ms by which every attempt must have ended (the invocation's end less its recording margin). */
+  readonly deadline?: number;
+}
+
 const DAY_MS = 86_400_000;
 
 /**
- * The delivery domain: fan an event out to an account's webhooks, sign and send each
- * attempt, and decide what a failure means (retry, disable, give up). Knows nothing of
- * Lambda, SQS or DynamoDB: it talks to ports.
+ * The delivery domain: fan an event out to an account's webhooks, sign and send each attempt,
+ * and decide what a failure means (retry, park, disable, give up). Two lanes keep one
+ * customer's slow or dead endpoint from costing the others anything (docs/design.md §8): the
+ * fast lane (`deliverEvent`) attempts inline only within a short budget and hands everything
+ * that would wait to the slow lane (`handleQueued`, the retry queue). Knows nothing of Lambda,
+ * SQS or DynamoDB: it talks to ports.
  */
 export class DeliveryService {
   private readonly autoDisableAfterMs: number;
   private readonly fanOutConcurrency: number;
-  private readonly circuitOpenAfterMs: number;
+  readonly settings: BreakerSettings;
+  private readonly streaks = new FailureStreaks();
 
   constructor(private readonly deps: DeliveryServiceDeps) {
     this.autoDisableAfterMs = deps.autoDisableAfterMs ?? DEFAULTS.autoDisableAfterDays * DAY_MS;
     this.fanOutConcurrency = deps.fanOutConcurrency ?? DEFAULTS.fanOutConcurrency;
-    this.circuitOpenAfterMs = deps.circuitOpenAfterMs ?? 60_000;
+    this.settings = { ...DEFAULT_BREAKER_SETTINGS, ...deps.settings };
   }
 
   /**
-   * Delivers an event to every matching webhook of its account. `redelivery` (the queue's
-   * receive count is above 1) turns on the idempotency check: deliveries already recorded are
-   * not attempted again. Throws if any step could not be recorded, so the queue redelivers.
+   * The fast lane: delivers an event to every matching webhook of its account that existed when
+   * the event was first received. A delivery is attempted inline only if its webhook is healthy,
+   * within its rate limit and the invocation has time for it; anything else is handed to the slow
+   * lane or parked, and recorded. Throws if any step could not be recorded, so the queue redelivers.
    */
-  async deliverEvent(event: VisitEvent, options: { redelivery: boolean; batch?: BatchSlot }): Promise<EventOutcome> {
+  async deliverEvent(event: VisitEvent, options: EventOptions): Promise<EventOutcome> {
     const { webhooks: store, log } = this.deps;
+    const firstReceivedAt = options.firstReceivedAt ?? this.deps.clock.now();
     const all = await store.listByAccount(event.accountId);
-    const matching = all.filter((w) => isSubscribed(w, event.eventType) && (w.enabled || w.status === 'auto-disabled'));
+    const matching = all.filter(
+      (w) => isSubscribed(w, event.eventType) && (w.enabled || w.status === 'auto-disabled') && !(Date.parse(w.createdAt) > firstReceivedAt),
+    );
     const createdAt = new Date(event.time).toISOString();
     const errors: unknown[] = [];
     const outcomes = await mapLimit(matching, this.fanOutConcurrency, async (webhook) => {
@@ -94,18 +132,11 @@ export class DeliveryService {
       try {
         if (options.redelivery) {
           const existing = await this.deps.deliveries.get(event.accountId, webhook.webhookId, deliveryId);
-          // A record exists only once an attempt (or skip) was recorded: that outcome stands,
-          // and any retry it needs is already on the retry queue.
+          // A record exists only once an attempt (or skip, park, hand-off) was recorded: that
+          // outcome stands, and whatever comes next is already queued or parked.
           if (existing) return { webhookId: webhook.webhookId, deliveryId, outcome: { kind: 'duplicate' as const } };
         }
-        if (!webhook.enabled) {
-          return { webhookId: webhook.webhookId, deliveryId, outcome: await this.skip(job, `webhook ${webhook.status}: ${webhook.disabledReason ?? 'disabled'}`) };
-        }
-        if (this.isCircuitOpen(webhook)) {
-          log.info('circuit open: scheduling without an inline attempt', { webhookId: webhook.webhookId, deliveryId });
-          return { webhookId: webhook.webhookId, deliveryId, outcome: await this.scheduleRetry(job, webhook, undefined, undefined) };
-        }
-        return { webhookId: webhook.webhookId, deliveryId, outcome: await this.attempt(webhook, job, options.batch) };
+        return { webhookId: webhook.webhookId, deliveryId, outcome: await this.fastLane(webhook, job, options) };
       } catch (err) {
         errors.push(err);
         log.error('delivery could not be completed or recorded; the event will be redelivered', {
@@ -120,18 +151,43 @@ export class DeliveryService {
     return { eventId: event.eventId, matched: matching.length, outcomes };
   }
 
+  private async fastLane(webhook: Webhook, job: DeliveryJob, options: EventOptions): Promise<AttemptOutcome> {
+    const s = this.settings;
+    if (!webhook.enabled) return this.skip(job, `webhook ${webhook.status}: ${webhook.disabledReason ?? 'disabled'}`);
+    const lane = laneFor(webhook, this.deps.clock.now());
+    if (lane === 'park' && webhook.breaker) return this.park(job, undefined, parkedReason(webhook.breaker));
+    if (lane === 'slow') return this.handOff(job, undefined, 0, 'the endpoint answers slowly: sent through the slow lane');
+    if (!(await this.withinRateLimit(webhook))) return this.handOff(job, undefined, s.rateLimitWaitSeconds, rateLimitReason(webhook));
+    const left = (options.deadline ?? Number.POSITIVE_INFINITY) - this.deps.clock.now();
+    if (left < s.inlineTimeoutMs) return this.handOff(job, undefined, 0, 'handed on: too little time left in this invocation');
+    return this.attempt(webhook, job, { batch: options.batch, inline: true });
+  }
+
   /**
-   * Handles a message from the retry queue that is due now: re-checks the record (a delivered
-   * record is final) and the webhook (deleted or disabled webhooks are not sent to).
+   * The slow lane: one message of the retry queue. Not yet due: hop again (SQS delays 15 minutes
+   * at most), or park if the breaker opened meanwhile. Due: re-check the record (a delivered one
+   * is final) and the webhook, then attempt with the full budget, unless the breaker parks it,
+   * the rate limit defers it or the invocation has too little time left (handed on, same id).
    */
-  async deliverRetry(message: RetryMessage): Promise<AttemptOutcome | { kind: 'duplicate' }> {
-    const job: DeliveryJob = { ...message, trigger: message.trigger };
+  async handleQueued(message: RetryMessage, options: { readonly deadline?: number } = {}): Promise<AttemptOutcome | { kind: 'duplicate' } | { kind: 'hopped' }> {
+    const s = this.settings;
+    const now = this.deps.clock.now();
+    const job: DeliveryJob = { ...message };
     const record = await this.deps.deliveries.get(message.accountId, message.webhookId, message.deliveryId);
     if (record?.status === 'delivered') return { kind: 'duplicate' };
     const webhook = await this.deps.webhooks.get(message.accountId, message.webhookId);
     if (!webhook) return this.fail(job, undefined, 'webhook was deleted', false);
     if (!webhook.enabled) return this.skip(job, `webhook ${webhook.status}: ${webhook.disabledReason ?? 'disabled'}`);
-    return this.attempt(webhook, job);
+    const probe = message.trigger === 'probe';
+    if (!probe && isParking(webhook.breaker) && webhook.breaker) return this.park(job, undefined, parkedReason(webhook.breaker));
+    if (message.dueAt - now > DUE_TOLERANCE_MS) {
+      await this.deps.retryQueue.enqueue(message, hopDelaySeconds(message.dueAt, now));
+      return { kind: 'hopped' };
+    }
+    if (!probe && !(await this.withinRateLimit(webhook))) return this.handOff(job, undefined, s.rateLimitWaitSeconds, rateLimitReason(webhook));
+    const left = (options.deadline ?? Number.POSITIVE_INFINITY) - now;
+    if (left < s.attemptTimeoutMs) return this.handOff(job, undefined, 0, 'handed on: too little time left in this invocation');
+    return this.attempt(webhook, job, { inline: false });
   }
 
   /** A batch for the `delivered` records of one invocation's first attempts (see DeliveredBatch). */
@@ -140,26 +196,51 @@ export class DeliveryService {
   }
 
   /**
-   * Signs and sends one attempt, then records it and decides what comes next. With `batch`, a
-   * success is recorded when the batch is flushed (the caller owns that), not before returning.
+   * Signs and sends one attempt, then records it and decides what comes next. Inline (fast
+   * lane), the attempt has the short budget, and an endpoint that does not answer within it is
+   * marked slow and the delivery handed to the slow lane (not a failure). With `batch`, a success
+   * is recorded when the batch is flushed (the caller owns that), not before returning.
    */
-  async attempt(webhook: Webhook, job: DeliveryJob, batch?: BatchSlot): Promise<AttemptOutcome> {
+  async attempt(webhook: Webhook, job: DeliveryJob, options: { readonly batch?: BatchSlot | undefined; readonly inline: boolean }): Promise<AttemptOutcome> {
     const { clock, metrics, log } = this.deps;
-    const { result, record: attempt } = await sendAttempt(this.deps, webhook, job);
+    const s = this.settings;
+    const { result, record: attempt } = await sendAttempt(this.deps, webhook, job, {
+      timeoutMs: options.inline ? s.inlineTimeoutMs : s.attemptTimeoutMs,
+      ...(this.deps.shutdown ? { signal: this.deps.shutdown } : {}),
+    });
     const logContext = { webhookId: job.webhookId, deliveryId: job.deliveryId, eventId: job.eventId, trigger: job.trigger };
     if (result.ok) {
       const write: AttemptWrite = { ...recordBase(job), status: 'delivered', attempt };
-      if (batch) batch.delivered.add(batch.owner, write);
+      if (options.batch) options.batch.delivered.add(options.batch.owner, write);
       else await this.deps.deliveries.write(write);
+      this.streaks.succeeded(job.webhookId);
       if (webhook.failingSince) await this.deps.webhooks.clearFailing(job.accountId, job.webhookId);
+      if (webhook.breaker && job.trigger === 'probe') await this.probeSucceeded(webhook);
       metrics.count(METRICS.delivered);
       metrics.milliseconds(METRICS.latency, result.durationMs);
       log.debug('delivered', { ...logContext, statusCode: result.statusCode, durationMs: result.durationMs });
       return { kind: 'delivered', attempt };
     }
+    if (result.errorKind === 'aborted') {
+      // Shutting down: the endpoint's answer never came back; send it again after the restart.
+      return this.handOff(job, attempt, 0, 'interrupted by a shutdown: sent again once the service is back');
+    }
+    if (options.inline && result.errorKind === 'timeout' && s.inlineTimeoutMs < s.attemptTimeoutMs) {
+      // Slow, not failed: later deliveries skip the fast lane for a while; this one gets the full budget.
+      const until = new Date(clock.now() + s.slowHoldMs).toISOString();
+      await this.deps.webhooks.markSlow(job.accountId, job.webhookId, until);
+      log.info('endpoint too slow for the fast lane', { ...logContext, durationMs: result.durationMs });
+      return this.handOff(job, attempt, 0, `no answer within the fast lane's ${s.inlineTimeoutMs} ms: sent again through the slow lane`);
+    }
     metrics.count(METRICS.failedAttempt);
     log.warn('attempt failed', { ...logContext, statusCode: result.statusCode, errorKind: result.errorKind, error: result.error });
-    if (result.statusCode === 410) {
+    return this.afterFailure(webhook, job, attempt, result.statusCode, result.retryAfterSeconds);
+  }
+
+  private async afterFailure(webhook: Webhook, job: DeliveryJob, attempt: AttemptRecord, statusCode: number | undefined, retryAfterSeconds: number | undefined): Promise<AttemptOutcome> {
+    const { clock, log } = this.deps;
+    const logContext = { webhookId: job.webhookId, deliveryId: job.deliveryId };
+    if (statusCode === 410) {
       const reason = 'endpoint answered 410 Gone';
       await this.deps.webhooks.autoDisable(job.accountId, job.webhookId, reason, new Date(clock.now()).toISOString());
       return this.fail(job, attempt, reason, true);
@@ -172,39 +253,73 @@ export class DeliveryService {
       log.warn('webhook auto-disabled', { ...logContext, reason });
       return this.fail(job, attempt, `webhook auto-disabled: ${reason}`, true);
     }
-    return this.scheduleRetry(job, webhook, attempt, result.retryAfterSeconds);
+    const failure = attempt.error ?? 'failed';
+    if (job.trigger === 'probe' && webhook.breaker) {
+      const next = afterFailedProbe(webhook.breaker, clock.now(), failure, this.settings);
+      await this.deps.webhooks.setBreaker(job.accountId, job.webhookId, next, { probeAt: webhook.breaker.probeAt });
+      return this.park(job, attempt, parkedReason(next));
+    }
+    const opened = await this.maybeOpenBreaker(webhook, failure, failingSince);
+    // A manual retry is one attempt the customer asked for: it ends as the schedule says, never parked.
+    if (opened && job.trigger !== 'manual') return this.park(job, attempt, parkedReason(opened));
+    return this.scheduleRetry(job, attempt, retryAfterSeconds);
   }
 
-  private isCircuitOpen(webhook: Webhook): boolean {
-    if (!webhook.failingSince) return false;
-    return this.deps.clock.now() - Date.parse(webhook.failingSince) >= this.circuitOpenAfterMs;
+  /**
+   * Opens the breaker after `failuresToOpen` failures in a row (seen here) or a failure run of
+   * `openAfterFailingMs` (seen by anyone), unless it is already parking. Returns the stored
+   * breaker when it is open (by this call or a concurrent one).
+   */
+  private async maybeOpenBreaker(webhook: Webhook, failure: string, failingSince: number | undefined) {
+    const { clock, log } = this.deps;
+    const streak = this.streaks.failed(webhook.webhookId);
+    const failingFor = failingSince === undefined ? 0 : clock.now() - failingSince;
+    if (isParking(webhook.breaker) || (streak < this.settings.failuresToOpen && failingFor < this.settings.openAfterFailingMs)) return undefined;
+    const why = streak >= this.settings.failuresToOpen ? `${streak} failed attempts in a row` : `failing for ${Math.round(failingFor / 1000)} s`;
+    const breaker = openedBreaker(clock.now(), `${why}, the last: ${failure}`, this.settings);
+    if (await this.deps.webhooks.setBreaker(webhook.accountId, webhook.webhookId, breaker, { probeAt: webhook.breaker?.probeAt ?? null })) {
+      this.deps.metrics.count(METRICS.breakerOpened);
+      log.warn('breaker opened: deliveries are parked until a probe finds the endpoint back', { webhookId: webhook.webhookId, reason: breaker.reason });
+      return breaker;
+    }
+    const stored = (await this.deps.webhooks.get(webhook.accountId, webhook.webhookId))?.breaker;
+    return isParking(stored) ? stored : undefined;
   }
 
-  private async scheduleRetry(
-    job: DeliveryJob,
-    webhook: Webhook,
-    attempt: AttemptRecord | undefined,
-    retryAfterSeconds: number | undefined,
-  ): Promise<AttemptOutcome> {
+  private async probeSucceeded(webhook: Webhook): Promise<void> {
+    if (!webhook.breaker) return;
+    const next = releasing(webhook.breaker, this.deps.clock.now());
+    if (await this.deps.webhooks.setBreaker(webhook.accountId, webhook.webhookId, next, { probeAt: webhook.breaker.probeAt })) {
+      this.deps.metrics.count(METRICS.breakerClosed);
+      this.deps.log.info('probe succeeded: the breaker closes and parked deliveries are released', { webhookId: webhook.webhookId });
+    }
+  }
+
+  private async withinRateLimit(webhook: Webhook): Promise<boolean> {
+    if (webhook.rateLimit === undefined) return true;
+    return this.deps.rateLimiter.tryTake(`${webhook.accountId}#${webhook.webhookId}`, webhook.rateLimit, this.deps.clock.now());
+  }
+
+  private async scheduleRetry(job: DeliveryJob, attempt: AttemptRecord | undefined, retryAfterSeconds: number | undefined): Promise<AttemptOutcome> {
     const delaySeconds = this.deps.retryPolicy.delaySeconds(job.retryIndex, retryAfterSeconds);
     if (delaySeconds === undefined) {
       return this.fail(job, attempt, `gave up after ${job.retryIndex + 1} attempts: ${attempt?.error ?? 'failed'}`, true);
     }
+    await this.queue({ ...job, retryIndex: job.retryIndex + 1, trigger: 'retry' }, delaySeconds, attempt, undefined);
+    return { kind: 'retry-scheduled', ...(attempt ? { attempt } : {}), delaySeconds };
+  }
+
+  /** Passes a delivery to the slow lane (same id, same attempt number), recorded pending with the reason. */
+  private async handOff(job: DeliveryJob, attempt: AttemptRecord | undefined, delaySeconds: number, reason: string): Promise<AttemptOutcome> {
+    await this.queue(job, delaySeconds, attempt, reason);
+    this.deps.metrics.count(METRICS.handedOff);
+    return { kind: 'handed-off', ...(attempt ? { attempt } : {}), delaySeconds, reason };
+  }
+
+  /** Queue first, record second: a crash in between costs a duplicate attempt, never a loss. */
+  private async queue(job: DeliveryJob, delaySeconds: number, attempt: AttemptRecord | undefined, reason: string | undefined): Promise<void> {
     const dueAt = this.deps.clock.now() + delaySeconds * 1000;
-    const message: RetryMessage = {
-      kind: 'delivery-retry',
-      accountId: job.accountId,
-      webhookId: webhook.webhookId,
-      deliveryId: job.deliveryId,
-      eventId: job.eventId,
-      eventType: job.eventType,
-      createdAt: job.createdAt,
-      retryIndex: job.retryIndex + 1,
-      dueAt,
-      trigger: 'retry',
-      payload: job.payload,
-    };
-    // Queue first, record second: a crash in between costs a duplicate attempt, never a loss.
+    const message = toMessage(job, dueAt);
     await this.deps.retryQueue.enqueue(message, Math.min(delaySeconds, MAX_QUEUE_DELAY_SECONDS));
     await this.deps.deliveries.write({
       ...recordBase(job),
@@ -212,8 +327,24 @@ export class DeliveryService {
       ...(attempt ? { attempt } : {}),
       nextAttemptAt: new Date(dueAt).toISOString(),
       payload: job.payload,
+      retryIndex: job.retryIndex,
+      ...(reason ? { reason } : {}),
     });
-    return { kind: 'retry-scheduled', ...(attempt ? { attempt } : {}), delaySeconds };
+  }
+
+  /** Keeps a delivery aside while the breaker is open: pending, parked, with the reason; no queue message. */
+  private async park(job: DeliveryJob, attempt: AttemptRecord | undefined, reason: string): Promise<AttemptOutcome> {
+    await this.deps.deliveries.write({
+      ...recordBase(job),
+      status: 'pending',
+      ...(attempt ? { attempt } : {}),
+      payload: job.payload,
+      reason,
+      parked: true,
+      retryIndex: job.retryIndex,
+    });
+    this.deps.metrics.count(METRICS.parked);
+    return { kind: 'parked', ...(attempt ? { attempt } : {}), reason };
   }
 
   /** Ends a delivery as failed, kept recoverable (payload in the record, a copy in the failed-deliveries DLQ). */
@@ -235,7 +366,14 @@ export class DeliveryService {
   }
 }
 
-function recordBase(job: DeliveryJob) {
+/** A message this close to its due time is attempted now rather than hopped again. */
+const DUE_TOLERANCE_MS = 1_000;
+
+function rateLimitReason(webhook: Webhook): string {
+  return `rate limit: at most ${webhook.rateLimit} deliveries a second; waiting for the next second`;
+}
+
+export function recordBase(job: Pick<DeliveryJob, 'accountId' | 'webhookId' | 'deliveryId' | 'eventId' | 'eventType' | 'createdAt'>) {
   return {
     accountId: job.accountId,
     webhookId: job.webhookId,
@@ -244,22 +382,15 @@ function recordBase(job: DeliveryJob) {
     eventType: job.eventType,
     createdAt: job.createdAt,
   };
+}
+
+/** The queue message of a delivery: what the slow lane needs to attempt it (the payload included). */
+export function toMessage(job: DeliveryJob, dueAt: number): RetryMessage {
+  const trigger = job.trigger === 'test' ? 'manual' : job.trigger;
+  return { kind: 'delivery-retry', ...recordBase(job), retryIndex: job.retryIndex, dueAt, trigger, payload: job.payload };
 }
 
 /** A failed delivery as kept in the DLQ: a retry message that `npm run redrive` can re-queue. */
 function toFailedMessage(job: DeliveryJob): RetryMessage {
-  return {
-    kind: 'delivery-retry',
-    accountId: job.accountId,
-    webhookId: job.webhookId,
-    deliveryId: job.deliveryId,
-    eventId: job.eventId,
-    eventType: job.eventType,
-    createdAt: job.createdAt,
-    retryIndex: 0,
-    dueAt: 0,
-    trigger: 'manual',
-    payload: job.payload,
-  };
+  return { kind: 'delivery-retry', ...recordBase(job), retryIndex: 0, dueAt: 0, trigger: 'manual', payload: job.payload };
 }
-

@@ -25,12 +25,33 @@ export interface Webhook {
   readonly previousSecretExpiresAt?: string;
   /** Start of the current run of failed deliveries (cleared by any success). */
   readonly failingSince?: string;
+  /** At most this many deliveries a second (1 to 1,000); absent: no limit. Deliveries beyond it wait. */
+  readonly rateLimit?: number;
+  /** The circuit breaker, when not closed (docs/design.md §8): deliveries are parked while it is open. */
+  readonly breaker?: Breaker;
+  /** The endpoint answered too slowly for the fast lane: until then, its deliveries go to the slow lane. */
+  readonly slowUntil?: string;
+}
+
+/**
+ * A webhook's circuit breaker when it is not closed. `open`: deliveries are parked (kept,
+ * pending, with the reason) and one probe at a time is due at `probeAt`; `half-open`: a probe
+ * is on its way (the lease ends at `probeAt`); `releasing`: the endpoint recovered and the
+ * parked deliveries are being released at a bounded pace (new deliveries flow as when closed).
+ */
+export interface Breaker {
+  readonly state: 'open' | 'half-open' | 'releasing';
+  readonly since: string;
+  readonly reason: string;
+  readonly probeAt: string;
+  /** Failed probes since the breaker opened (the probe interval backs off with it). */
+  readonly probes: number;
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'skipped';
 
 /** What started an attempt. */
-export type AttemptTrigger = 'event' | 'retry' | 'manual' | 'test';
+export type AttemptTrigger = 'event' | 'retry' | 'manual' | 'test' | 'probe';
 
 /** One HTTP attempt, as kept in the attempt log (no secrets, no request headers). */
 export interface AttemptRecord {
@@ -62,8 +83,12 @@ export interface DeliveryRecord {
   readonly lastError?: string;
   /** The signed body, kept while the delivery may still need to be (re)sent. */
   readonly payload?: string;
-  /** Why the delivery ended failed or skipped. */
+  /** Why the delivery ended failed or skipped, or why a pending one waits. */
   readonly reason?: string;
+  /** Pending and parked while the webhook's breaker is open: released when the endpoint recovers. */
+  readonly parked?: boolean;
+  /** Of a pending delivery: the retry index of its next attempt. */
+  readonly retryIndex?: number;
 }
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';

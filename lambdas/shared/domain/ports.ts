@@ -1,6 +1,6 @@
 import type { EventType } from '../contract';
 import type { RetryMessage } from './messages';
-import type { AttemptRecord, DeliveryRecord, DeliveryStatus, Webhook, WebhookStatus } from './model';
+import type { AttemptRecord, Breaker, DeliveryRecord, DeliveryStatus, Webhook, WebhookStatus } from './model';
 
 /**
  * Ports: every boundary of the domain, in one place. The domain talks to storage, queues, the
@@ -24,10 +24,20 @@ export interface WebhookStore {
   clearFailing(accountId: string, webhookId: string): Promise<void>;
   /** Disables an enabled webhook with a reason (`auto-disabled`); no-op if already disabled. */
   autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<void>;
+  /** Sends the webhook's deliveries through the slow lane until `until` (no-op for a deleted webhook). */
+  markSlow(accountId: string, webhookId: string, until: string): Promise<void>;
+  /**
+   * Sets the breaker (`undefined` closes it). With `expected`, only if the stored breaker's
+   * `probeAt` is still that value (`null`: only if there is no breaker): a lease, so that of two
+   * consumers racing for the same transition one wins. Returns whether it was written.
+   */
+  setBreaker(accountId: string, webhookId: string, next: Breaker | undefined, expected?: { readonly probeAt: string | null }): Promise<boolean>;
+  /** Webhooks whose breaker is not closed, any account (the reconciler's work list). */
+  listBreakers(query: { readonly limit: number; readonly cursor?: string }): Promise<Page<Webhook>>;
 }
 
 /** Optional attributes a management update can remove. */
-export type ClearableWebhookField = 'disabledReason' | 'failingSince' | 'previousSecret' | 'previousSecretExpiresAt';
+export type ClearableWebhookField = 'disabledReason' | 'failingSince' | 'previousSecret' | 'previousSecretExpiresAt' | 'rateLimit';
 
 /** A management update: the fields to set (absent = unchanged) and the ones to remove. */
 export interface WebhookChanges {
@@ -41,6 +51,7 @@ export interface WebhookChanges {
   readonly secret?: string;
   readonly previousSecret?: string;
   readonly previousSecretExpiresAt?: string;
+  readonly rateLimit?: number;
   readonly clear?: readonly ClearableWebhookField[];
   readonly updatedAt: string;
 }
@@ -86,6 +97,10 @@ export interface AttemptWrite {
   /** Kept while the delivery may need to be sent again; dropped once delivered. */
   readonly payload?: string;
   readonly reason?: string;
+  /** Parked while the breaker is open (kept out of the overdue sweep, listed for release). */
+  readonly parked?: boolean;
+  /** Of a pending record: the retry index its next attempt uses (so a sweep can re-queue it as it was). */
+  readonly retryIndex?: number;
 }
 
 export interface DeliveryQuery {
@@ -111,6 +126,19 @@ export interface DeliveryStore {
    */
   writeDelivered?(writes: readonly AttemptWrite[]): Promise<readonly AttemptWrite[]>;
   list(accountId: string, webhookId: string, query: DeliveryQuery): Promise<Page<DeliveryRecord>>;
+  /** A webhook's parked deliveries, oldest first (a sparse index: cheap however long the log). */
+  listParked(accountId: string, webhookId: string, query: { readonly limit: number; readonly cursor?: string }): Promise<Page<DeliveryRecord>>;
+  /** Pending, unparked deliveries of any webhook whose next attempt was due before `before` (ISO), oldest first. */
+  listOverdue(before: string, limit: number): Promise<DeliveryRecord[]>;
+}
+
+/**
+ * Port: a webhook's delivery rate limit, shared by every consumer (a counter per second in the
+ * attempt log's table in AWS). `tryTake` is true when one more delivery fits in the current
+ * second; false means wait, never drop.
+ */
+export interface RateLimiter {
+  tryTake(key: string, perSecond: number, nowMs: number): Promise<boolean>;
 }
 
 /** Where events that can never be delivered are kept, with the reason (a DLQ). */

@@ -9,6 +9,9 @@ import { domain, visitEvent } from './support';
  * (test/integration) runs the same decisions through the handlers and the real adapters.
  */
 
+/** Settings under which the breaker never opens: for tests of the retry schedule itself. */
+const NO_BREAKER = { deliveryDeps: { settings: { failuresToOpen: 1_000, openAfterFailingMs: Number.MAX_SAFE_INTEGER } } };
+
 const A = 'https://a.example.com/hook';
 const B = 'https://b.example.com/hook';
 const C = 'https://c.example.com/hook';
@@ -21,7 +24,7 @@ async function runRetries(d: ReturnType<typeof domain>, max = 50): Promise<Retry
     if (!next) break;
     d.clock.current = Math.max(d.clock.current, next.message.dueAt);
     ran.push(next.message);
-    await d.delivery.deliverRetry(next.message);
+    await d.delivery.handleQueued(next.message);
   }
   return ran;
 }
@@ -109,7 +112,7 @@ describe('DeliveryService: fan-out', () => {
 
 describe('DeliveryService: retry decisions', () => {
   it('schedules a retry for the failing webhook only, records it pending, and delivers it later with the same webhook-id, re-signed', async () => {
-    const d = domain();
+    const d = domain(NO_BREAKER);
     d.hook('acc', A);
     d.hook('acc', B);
     let calls = 0;
@@ -137,7 +140,7 @@ describe('DeliveryService: retry decisions', () => {
   });
 
   it('follows the whole schedule, then fails the delivery into the failed-deliveries queue with its reason', async () => {
-    const d = domain({ schedule: [5, 60, 600] });
+    const d = domain({ schedule: [5, 60, 600], ...NO_BREAKER });
     const w = d.hook('acc', A);
     d.sender.answer(A, { status: 503 });
     await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
@@ -210,8 +213,9 @@ describe('DeliveryService: retry decisions', () => {
     await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
     const [queued] = d.retryQueue.take();
     d.sender.answer(A, { status: 200 });
-    await d.delivery.deliverRetry(queued!.message);
-    expect(await d.delivery.deliverRetry(queued!.message)).toEqual({ kind: 'duplicate' });
+    d.clock.current = queued!.message.dueAt;
+    await d.delivery.handleQueued(queued!.message);
+    expect(await d.delivery.handleQueued(queued!.message)).toEqual({ kind: 'duplicate' });
     expect(d.sender.to(A)).toHaveLength(2);
   });
 });
@@ -228,20 +232,44 @@ describe('DeliveryService: breaker and auto-disable', () => {
     expect((await d.webhooks.get('acc', w.webhookId))?.failingSince).toBeUndefined();
   });
 
-  it('opens for a webhook failing for over a minute: new events skip the inline attempt and go straight to the schedule', async () => {
+  it('opens the breaker after three failed attempts in a row: later events are parked, not attempted, not queued', async () => {
     const d = domain();
-    const w = d.hook('acc', A, { failingSince: new Date(d.clock.now() - 61_000).toISOString() });
+    const w = d.hook('acc', A);
+    d.sender.answer(A, { status: 503 });
+    for (let i = 0; i < 3; i++) await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    const breaker = (await d.webhooks.get('acc', w.webhookId))?.breaker;
+    expect(breaker).toMatchObject({ state: 'open', probes: 0, reason: '3 failed attempts in a row, the last: HTTP 503' });
+    expect(d.metrics.get(METRICS.breakerOpened)).toBe(1);
+    d.retryQueue.take();
+
     const out = await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
-    expect(d.sender.requests).toHaveLength(0);
-    expect(out.outcomes[0]?.outcome).toMatchObject({ kind: 'retry-scheduled', delaySeconds: 60 });
-    expect(d.deliveries.all()[0]).toMatchObject({ webhookId: w.webhookId, status: 'pending', attemptCount: 0 });
+    expect(out.outcomes[0]?.outcome.kind).toBe('parked');
+    expect(d.sender.requests).toHaveLength(3);
+    expect(d.retryQueue.sent).toHaveLength(0);
+    const parked = d.deliveries.all().filter((r) => r.parked);
+    expect(parked).toHaveLength(2); // the third failure's delivery and the new event
+    expect(parked.every((r) => r.status === 'pending' && r.payload !== undefined && /^parked: the webhook's breaker is open since/.test(r.reason ?? ''))).toBe(true);
   });
 
-  it('stays closed for a failure run younger than a minute', async () => {
-    const d = domain();
-    d.hook('acc', A, { failingSince: new Date(d.clock.now() - 30_000).toISOString() });
+  it("parks a queued retry of a webhook whose breaker opened meanwhile, instead of hopping or attempting it", async () => {
+    const d = domain(NO_BREAKER);
+    const w = d.hook('acc', A);
+    d.sender.answer(A, { status: 500 });
     await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    const [queued] = d.retryQueue.take();
+    await d.webhooks.setBreaker('acc', w.webhookId, { state: 'open', since: new Date(d.clock.now()).toISOString(), reason: 'timeouts', probeAt: new Date(d.clock.now() + 10_000).toISOString(), probes: 0 });
+    expect(await d.delivery.handleQueued(queued!.message)).toMatchObject({ kind: 'parked' }); // not yet due: no hop
+    expect(d.retryQueue.sent).toHaveLength(0);
     expect(d.sender.requests).toHaveLength(1);
+  });
+
+  it('opens on a failure run of over a minute even when this container saw fewer failures', async () => {
+    const d = domain();
+    const w = d.hook('acc', A, { failingSince: new Date(d.clock.now() - 61_000).toISOString() });
+    d.sender.answer(A, { status: 500 });
+    const out = await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect(out.outcomes[0]?.outcome.kind).toBe('parked');
+    expect((await d.webhooks.get('acc', w.webhookId))?.breaker?.state).toBe('open');
   });
 
   it(`auto-disables a webhook whose every delivery failed for ${DEFAULTS.autoDisableAfterDays} days, then records events as skipped`, async () => {
@@ -250,7 +278,7 @@ describe('DeliveryService: breaker and auto-disable', () => {
     const w = d.hook('acc', A, { failingSince: since });
     // An attempt still happens on a retry (the breaker only skips inline attempts of new events).
     d.sender.answer(A, { status: 500 });
-    await d.delivery.deliverRetry({
+    await d.delivery.handleQueued({
       kind: 'delivery-retry',
       accountId: 'acc',
       webhookId: w.webhookId,
@@ -270,5 +298,108 @@ describe('DeliveryService: breaker and auto-disable', () => {
     await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
     expect(d.deliveries.all().filter((r) => r.status === 'skipped')).toHaveLength(1);
     expect(d.sender.requests).toHaveLength(1);
+  });
+});
+
+describe('DeliveryService: lanes', () => {
+  it('hands an endpoint that does not answer within the fast lane budget to the slow lane, and marks it slow', async () => {
+    const d = domain();
+    const w = d.hook('acc', A);
+    d.sender.answer(A, { error: 'timeout' });
+    const out = await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+
+    expect(out.outcomes[0]?.outcome).toMatchObject({ kind: 'handed-off', delaySeconds: 0 });
+    expect(d.sender.requests[0]?.timeoutMs).toBe(d.delivery.settings.inlineTimeoutMs);
+    const [queued] = d.retryQueue.sent;
+    expect(queued?.message).toMatchObject({ trigger: 'event', retryIndex: 0, webhookId: w.webhookId });
+    expect(d.deliveries.all()[0]).toMatchObject({ status: 'pending', attemptCount: 1, reason: expect.stringMatching(/no answer within the fast lane/) });
+    const stored = await d.webhooks.get('acc', w.webhookId);
+    expect(Date.parse(stored?.slowUntil ?? '')).toBe(d.clock.now() + d.delivery.settings.slowHoldMs);
+    // Slow is not failing: no failure run, no breaker.
+    expect(stored?.failingSince).toBeUndefined();
+    expect(d.metrics.get(METRICS.failedAttempt)).toBe(0);
+
+    // The slow lane attempts it with the full budget.
+    d.sender.answer(A, { status: 200 });
+    await d.delivery.handleQueued(queued!.message);
+    expect(d.sender.requests[1]?.timeoutMs).toBe(d.delivery.settings.attemptTimeoutMs);
+    expect(d.deliveries.all()[0]).toMatchObject({ status: 'delivered', attemptCount: 2 });
+  });
+
+  it('sends a slow webhook\'s next events straight to the slow lane, with no inline attempt', async () => {
+    const d = domain();
+    d.hook('acc', A, { slowUntil: new Date(d.clock.now() + 60_000).toISOString() });
+    d.hook('acc', B);
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect(d.sender.requests.map((r) => r.url)).toEqual([B]);
+    expect(d.retryQueue.sent).toHaveLength(1);
+    expect(d.deliveries.all().find((r) => r.status === 'pending')?.reason).toBe('the endpoint answers slowly: sent through the slow lane');
+  });
+
+  it('never starts an inline attempt that cannot end before the deadline: hands it on, same delivery id', async () => {
+    const d = domain();
+    d.hook('acc', A);
+    const out = await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false, deadline: d.clock.now() + 1_000 });
+    expect(out.outcomes[0]?.outcome).toMatchObject({ kind: 'handed-off', reason: 'handed on: too little time left in this invocation' });
+    expect(d.sender.requests).toHaveLength(0);
+    expect(d.retryQueue.sent[0]?.message.deliveryId).toBe(out.outcomes[0]?.deliveryId);
+  });
+
+  it('the slow lane hands a delivery on rather than start an attempt the invocation cannot finish', async () => {
+    const d = domain();
+    d.hook('acc', A, { slowUntil: new Date(d.clock.now() + 60_000).toISOString() });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    const [queued] = d.retryQueue.take();
+    const out = await d.delivery.handleQueued(queued!.message, { deadline: d.clock.now() + 5_000 });
+    expect(out).toMatchObject({ kind: 'handed-off' });
+    expect(d.sender.requests).toHaveLength(0);
+    expect(d.retryQueue.sent[0]?.message).toMatchObject({ deliveryId: queued!.message.deliveryId, retryIndex: 0 });
+  });
+
+  it('never delivers an event to a webhook created after the event was first received', async () => {
+    const d = domain();
+    const firstReceivedAt = d.clock.now();
+    d.hook('acc', A);
+    d.clock.advance(1_000);
+    d.hook('acc', B); // created after the first receive
+    const event = visitEvent('acc');
+    const out = await d.delivery.deliverEvent(event, { redelivery: true, firstReceivedAt });
+    expect(out.matched).toBe(1);
+    expect(d.sender.requests.map((r) => r.url)).toEqual([A]);
+  });
+});
+
+describe('DeliveryService: rate limit', () => {
+  it('lets a webhook have at most its rateLimit deliveries a second; the rest wait in the slow lane, never counted as failures', async () => {
+    const d = domain();
+    const w = d.hook('acc', A, { rateLimit: 2 });
+    for (let i = 0; i < 5; i++) await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect(d.sender.requests).toHaveLength(2);
+    const waiting = d.retryQueue.take();
+    expect(waiting.map((q) => q.delaySeconds)).toEqual([1, 1, 1]);
+    expect(d.deliveries.all().filter((r) => r.status === 'pending').every((r) => /^rate limit: at most 2 deliveries a second/.test(r.reason ?? ''))).toBe(true);
+    expect(d.metrics.get(METRICS.failedAttempt)).toBe(0);
+    expect(d.rateLimiter.calls.every((c) => c.key === `acc#${w.webhookId}`)).toBe(true);
+
+    // A second later, the slow lane sends two more and defers the third again.
+    d.clock.advance(1_000);
+    for (const { message } of waiting) await d.delivery.handleQueued(message);
+    expect(d.sender.requests).toHaveLength(4);
+    expect(d.retryQueue.sent).toHaveLength(1);
+  });
+});
+
+describe('DeliveryService: shutdown', () => {
+  it('hands an attempt aborted by a shutdown on, unchanged and not counted as a failure', async () => {
+    const stop = new AbortController();
+    const d = domain({ deliveryDeps: { shutdown: stop.signal } });
+    const w = d.hook('acc', A);
+    d.sender.answer(A, (req) => (req.signal?.aborted ? { error: 'aborted' } : { status: 200 }));
+    stop.abort();
+    const out = await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect(out.outcomes[0]?.outcome).toMatchObject({ kind: 'handed-off', reason: expect.stringMatching(/interrupted by a shutdown/) });
+    expect(d.retryQueue.sent[0]?.message).toMatchObject({ webhookId: w.webhookId, retryIndex: 0, trigger: 'event' });
+    expect(d.metrics.get(METRICS.failedAttempt)).toBe(0);
+    expect((await d.webhooks.get('acc', w.webhookId))?.failingSince).toBeUndefined();
   });
 });

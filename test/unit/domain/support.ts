@@ -4,12 +4,13 @@ import { DeliveryService, type DeliveryServiceDeps } from '../../../lambdas/shar
 import type { VisitEvent } from '../../../lambdas/shared/domain/events';
 import type { Webhook } from '../../../lambdas/shared/domain/model';
 import { createRetryPolicy } from '../../../lambdas/shared/domain/retry-policy';
+import { Reconciler } from '../../../lambdas/shared/domain/reconciler';
 import { RecoveryService } from '../../../lambdas/shared/domain/recovery-service';
 import { WebhookService, type WebhookServiceDeps } from '../../../lambdas/shared/domain/webhook-service';
 import { SAMPLE_PAYLOADS } from '../../../lambdas/shared/sample-payloads';
 import { CollectingDeadLetters, CollectingRetryQueue, CountingMetrics, ManualClock, MemoryLog } from '../../../local/harness/fakes';
 import { webhookFixture } from '../../../local/harness/webhook-fixture';
-import { MemoryDeliveryStore, MemoryWebhookStore, ScriptedSender } from '../../helpers/memory-ports';
+import { MemoryDeliveryStore, MemoryRateLimiter, MemoryWebhookStore, ScriptedSender } from '../../helpers/memory-ports';
 
 /** The domain on in-memory ports: every port a test may inspect or script, and both services. */
 export function domain(options: { schedule?: number[]; deliveryDeps?: Partial<DeliveryServiceDeps>; webhookDeps?: Partial<WebhookServiceDeps> } = {}) {
@@ -22,10 +23,12 @@ export function domain(options: { schedule?: number[]; deliveryDeps?: Partial<De
   const failed = new CollectingDeadLetters();
   const metrics = new CountingMetrics();
   const log = new MemoryLog();
+  const rateLimiter = new MemoryRateLimiter();
   // No jitter: delays are the schedule's own.
   const retryPolicy = createRetryPolicy(options.schedule ?? [60, 300, 1800], () => 0);
-  const delivery = new DeliveryService({ webhooks, deliveries, sender, retryQueue, failedSink: failed, retryPolicy, clock, log, metrics, ...options.deliveryDeps });
+  const delivery = new DeliveryService({ webhooks, deliveries, sender, retryQueue, failedSink: failed, retryPolicy, clock, log, metrics, rateLimiter, ...options.deliveryDeps });
   const recovery = new RecoveryService(deliveries, retryQueue, clock, retryPolicy.maxRetries);
+  const reconciler = new Reconciler({ webhooks, deliveries, retryQueue, clock, log, metrics, everySeconds: 10, ...(options.deliveryDeps?.settings ? { settings: options.deliveryDeps.settings } : {}) });
   const management = new WebhookService({
     store: webhooks,
     deliveries,
@@ -45,7 +48,7 @@ export function domain(options: { schedule?: number[]; deliveryDeps?: Partial<De
     webhooks.put(w);
     return w;
   };
-  return { clock, webhooks, deliveries, sender, retryQueue, failed, metrics, log, retryPolicy, delivery, recovery, management, hook };
+  return { clock, webhooks, deliveries, sender, retryQueue, failed, metrics, log, rateLimiter, retryPolicy, delivery, recovery, reconciler, management, hook };
 }
 
 /** A validated visit event, as the delivery handler hands it to the domain. */

@@ -108,12 +108,15 @@ describe('WebhookService: secrets and test sends', () => {
 
 describe('WebhookService: retry and recovery', () => {
   it('recovers every failed or skipped delivery since a time onto the retry queue, and marks them pending', async () => {
-    const d = domain({ schedule: [1] });
+    const d = domain({ schedule: [1], deliveryDeps: { settings: { failuresToOpen: 1_000 } } });
     const w = d.hook('acc', valid.url);
     d.sender.answer(valid.url, { status: 500 });
     const times = [Date.parse('2026-01-01T00:00:00Z'), Date.parse('2026-01-02T00:00:00Z'), Date.parse('2026-01-03T00:00:00Z')];
     for (const t of times) await d.delivery.deliverEvent(visitEvent('acc', 'NEW_VISIT', t), { redelivery: false });
-    for (const { message } of d.retryQueue.take()) await d.delivery.deliverRetry(message);
+    for (const { message } of d.retryQueue.take()) {
+      d.clock.current = Math.max(d.clock.current, message.dueAt);
+      await d.delivery.handleQueued(message);
+    }
     expect(d.deliveries.all().map((r) => r.status)).toEqual(['failed', 'failed', 'failed']);
 
     const count = await d.management.recover('acc', w.webhookId, { since: '2026-01-02T00:00:00Z' });
@@ -136,7 +139,7 @@ describe('WebhookService: retry and recovery', () => {
     expect(manual?.message).toMatchObject({ trigger: 'manual', retryIndex: d.retryPolicy.maxRetries, deliveryId: pending!.deliveryId });
 
     d.sender.answer(valid.url, { status: 200 });
-    await d.delivery.deliverRetry(manual!.message);
+    await d.delivery.handleQueued(manual!.message);
     await expect(d.management.retryDelivery('acc', w.webhookId, pending!.deliveryId)).rejects.toMatchObject({ code: 'not_retryable' });
     await d.management.update('acc', w.webhookId, { enabled: false });
     await expect(d.management.retryDelivery('acc', w.webhookId, pending!.deliveryId)).rejects.toBeInstanceOf(ConflictError);

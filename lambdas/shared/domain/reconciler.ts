@@ -1,0 +1,158 @@
+import { METRICS } from '../contract';
+import type { DeliveryJob } from './attempt';
+import { type BreakerSettings, DEFAULT_BREAKER_SETTINGS, probing } from './breaker';
+import { recordBase, toMessage } from './delivery-service';
+import { MAX_QUEUE_DELAY_SECONDS } from './messages';
+import type { DeliveryRecord, Webhook } from './model';
+import type { Clock, DeliveryStore, LogSink, MetricSink, RetryQueue, WebhookStore } from './ports';
+
+export interface ReconcilerDeps {
+  readonly webhooks: WebhookStore;
+  readonly deliveries: DeliveryStore;
+  readonly retryQueue: RetryQueue;
+  readonly clock: Clock;
+  readonly log: LogSink;
+  readonly metrics: MetricSink;
+  /** How often `tick` runs: the release pace is spread over this much time. */
+  readonly everySeconds: number;
+  readonly settings?: Partial<BreakerSettings>;
+}
+
+/** What one tick did, for logs and tests. */
+export interface ReconcileReport {
+  readonly probes: number;
+  readonly released: number;
+  readonly skipped: number;
+  readonly closed: number;
+  readonly overdue: number;
+}
+
+/** Webhooks with a breaker looked at per tick, and overdue deliveries re-queued per tick. */
+const BREAKERS_PER_TICK = 1_000;
+const OVERDUE_PER_TICK = 1_000;
+
+/**
+ * The periodic reconciler (a schedule in AWS, a timer locally; docs/design.md §8). Each tick:
+ *
+ * - for each webhook whose breaker is open and due a probe, takes the probe lease and sends its
+ *   oldest parked delivery through the slow lane as the probe (one at a time);
+ * - for each webhook whose endpoint recovered (`releasing`), releases the next parked deliveries
+ *   at `releasePerSecond`, spread over the tick with queue delays, and closes the breaker when
+ *   none is left;
+ * - for a webhook disabled meanwhile, turns its parked deliveries into skipped ones (recoverable);
+ * - finds pending deliveries long past their due time (a lost queue message, a chain of hops cut
+ *   by Lambda's recursive-loop guard) and re-queues them, counting each in `OverdueDeliveries`.
+ *
+ * So no delivery stays pending for ever, and nothing waits on a per-delivery chain of hops while
+ * its endpoint is down.
+ */
+export class Reconciler {
+  private readonly settings: BreakerSettings;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.settings = { ...DEFAULT_BREAKER_SETTINGS, ...deps.settings };
+  }
+
+  async tick(): Promise<ReconcileReport> {
+    const report = { probes: 0, released: 0, skipped: 0, closed: 0, overdue: 0 };
+    let cursor: string | undefined;
+    let seen = 0;
+    do {
+      const page = await this.deps.webhooks.listBreakers({ limit: 100, ...(cursor ? { cursor } : {}) });
+      for (const webhook of page.items) await this.reconcileBreaker(webhook, report);
+      seen += page.items.length;
+      cursor = page.nextCursor;
+    } while (cursor && seen < BREAKERS_PER_TICK);
+    report.overdue = await this.requeueOverdue();
+    if (report.probes + report.released + report.skipped + report.closed + report.overdue > 0) this.deps.log.info('reconciled', { ...report });
+    return report;
+  }
+
+  private async reconcileBreaker(webhook: Webhook, report: { probes: number; released: number; skipped: number; closed: number }): Promise<void> {
+    const breaker = webhook.breaker;
+    if (!breaker) return;
+    const now = this.deps.clock.now();
+    if (!webhook.enabled) {
+      const n = await this.skipParked(webhook);
+      report.skipped += n;
+      if (n === 0 && (await this.close(webhook))) report.closed++;
+      return;
+    }
+    if (breaker.state === 'releasing') {
+      const n = await this.releaseParked(webhook);
+      report.released += n;
+      if (n === 0 && (await this.close(webhook))) report.closed++;
+      return;
+    }
+    // open, or half-open with its lease run out (the probe was lost): probe when due
+    if (Date.parse(breaker.probeAt) > now) return;
+    const [oldest] = (await this.deps.deliveries.listParked(webhook.accountId, webhook.webhookId, { limit: 1 })).items;
+    if (!oldest) {
+      // Nothing parked: nothing waits on the endpoint; the next delivery tries it (and reopens on failure).
+      if (await this.close(webhook)) report.closed++;
+      return;
+    }
+    if (!(await this.deps.webhooks.setBreaker(webhook.accountId, webhook.webhookId, probing(breaker, now, this.settings), { probeAt: breaker.probeAt }))) return;
+    await this.requeue(oldest, 0, 'probe', 'probe: testing whether the endpoint is back');
+    report.probes++;
+  }
+
+  /** Up to `releasePerSecond × everySeconds` parked deliveries, queued with delays spreading them over the tick. */
+  private async releaseParked(webhook: Webhook): Promise<number> {
+    const { releasePerSecond } = this.settings;
+    const limit = Math.max(1, Math.floor(releasePerSecond * this.deps.everySeconds));
+    const { items } = await this.deps.deliveries.listParked(webhook.accountId, webhook.webhookId, { limit });
+    let i = 0;
+    for (const record of items) {
+      const delaySeconds = Math.min(MAX_QUEUE_DELAY_SECONDS, Math.floor(i++ / releasePerSecond));
+      await this.requeue(record, delaySeconds, 'retry', 'released: the endpoint recovered');
+    }
+    return items.length;
+  }
+
+  private async skipParked(webhook: Webhook): Promise<number> {
+    const { items } = await this.deps.deliveries.listParked(webhook.accountId, webhook.webhookId, { limit: 100 });
+    for (const record of items) {
+      await this.deps.deliveries.write({
+        ...recordBase(record),
+        status: 'skipped',
+        ...(record.payload !== undefined ? { payload: record.payload } : {}),
+        reason: `webhook ${webhook.status}: ${webhook.disabledReason ?? 'disabled'}`,
+      });
+    }
+    return items.length;
+  }
+
+  private async close(webhook: Webhook): Promise<boolean> {
+    const closed = await this.deps.webhooks.setBreaker(webhook.accountId, webhook.webhookId, undefined, { probeAt: webhook.breaker?.probeAt ?? null });
+    if (closed && webhook.breaker?.state !== 'releasing') this.deps.metrics.count(METRICS.breakerClosed);
+    return closed;
+  }
+
+  private async requeueOverdue(): Promise<number> {
+    const before = new Date(this.deps.clock.now() - this.settings.overdueAfterMs).toISOString();
+    const overdue = await this.deps.deliveries.listOverdue(before, OVERDUE_PER_TICK);
+    for (const record of overdue) {
+      this.deps.log.warn('pending delivery past its due time: re-queued', { webhookId: record.webhookId, deliveryId: record.deliveryId, due: record.nextAttemptAt });
+      await this.requeue(record, 0, 'retry', record.reason ?? 'retry');
+    }
+    if (overdue.length > 0) this.deps.metrics.count(METRICS.overdue, overdue.length);
+    return overdue.length;
+  }
+
+  /** Queues a recorded delivery (same id, its retry index) and records it pending, unparked. */
+  private async requeue(record: DeliveryRecord, delaySeconds: number, trigger: DeliveryJob['trigger'], reason: string): Promise<void> {
+    if (record.payload === undefined) return; // nothing to send (a test send's record): never parked or queued
+    const job: DeliveryJob = { ...recordBase(record), payload: record.payload, retryIndex: record.retryIndex ?? 0, trigger };
+    const dueAt = this.deps.clock.now() + delaySeconds * 1000;
+    await this.deps.retryQueue.enqueue(toMessage(job, dueAt), delaySeconds);
+    await this.deps.deliveries.write({
+      ...recordBase(record),
+      status: 'pending',
+      nextAttemptAt: new Date(dueAt).toISOString(),
+      payload: record.payload,
+      retryIndex: job.retryIndex,
+      reason,
+    });
+  }
+}
