@@ -17,6 +17,8 @@ export interface IsolationWebhookSpec {
   readonly accountId: string;
   readonly webhookId: string;
   readonly url: string;
+  /** Deliveries per second (the webhook's `rateLimit`). */
+  readonly rateLimit?: number;
 }
 
 export interface IsolationQueueDepths {
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
       webhooks: async (payload) => {
         const specs = payload as IsolationWebhookSpec[];
         for (const s of specs) {
-          const item = webhookFixture({ accountId: s.accountId, webhookId: s.webhookId, name: s.webhookId, url: s.url });
+          const item = webhookFixture({ accountId: s.accountId, webhookId: s.webhookId, name: s.webhookId, url: s.url, ...(s.rateLimit ? { rateLimit: s.rateLimit } : {}) });
           await doc.send(new PutCommand({ TableName: stack.tables.webhooks, Item: item }));
         }
         return specs.length;

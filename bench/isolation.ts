@@ -61,6 +61,23 @@ export interface IsolationOptions {
   readonly sameAccountHooks: number;
   readonly payload: Record<string, unknown>;
   readonly log: (line: string) => void;
+  /** The rate-limited webhook: its `rateLimit`, and events offered per second (above it). */
+  readonly rateLimit: number;
+  readonly rateLimitOffered: number;
+}
+
+/** A webhook with a rate limit, offered more events than it allows. */
+export interface RateLimitResult {
+  readonly limit: number;
+  readonly offered: number;
+  readonly published: number;
+  readonly delivered: number;
+  /** Deliveries a second over the publishing window (the limit holds when this is at most `limit`). */
+  readonly achievedWhilePublishing: number;
+  /** The most deliveries in any one wall-clock second. */
+  readonly maxInOneSecond: number;
+  /** Seconds from the first publish until the last delivery. */
+  readonly drainedAfterSeconds: number;
 }
 
 /** A latency percentile in ms; `lowerBound` when healthy events still missing rank at or below it. */
@@ -115,6 +132,7 @@ export interface IsolationFigures {
   readonly scenarios: ScenarioResult[];
   /** with-neighbours / alone, for p50 and p99 (lower bounds when the with-neighbours figure is). */
   readonly ratios: Record<'neighbours' | 'sameAccountOthers' | 'sameAccountOwn', { readonly p50: Figure; readonly p99: Figure }>;
+  readonly rateLimited: RateLimitResult;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -395,6 +413,52 @@ async function runScenario(name: ScenarioName, o: IsolationOptions): Promise<Sce
   }
 }
 
+/** One webhook with `rateLimit`, offered `rateLimitOffered` events a second for the duration: what rate does it get? */
+export async function runRateLimit(o: IsolationOptions): Promise<RateLimitResult> {
+  const endpoints = new Endpoints();
+  const receipts: number[] = [];
+  let client: EventBridgeClient | undefined;
+  const stack = await forkChild<IsolationStackReady>(o.script, {
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  try {
+    const port = await endpoints.healthy((id, at) => {
+      if (id !== undefined) receipts.push(at);
+    });
+    await stack.request('webhooks', [{ accountId: 'acct_rate_limited', webhookId: 'wh_rate_limited', url: `http://127.0.0.1:${port}/hook`, rateLimit: o.rateLimit }]);
+    client = new EventBridgeClient({ region: 'us-east-1', endpoint: stack.ready.url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const count = Math.round((o.rateLimitOffered * o.durationMs) / 1000);
+    const start = performance.now();
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < count; i++) {
+      const wait = start + (i * 1000) / o.rateLimitOffered - performance.now();
+      if (wait > 1) await sleep(wait);
+      sends.push(publishVisitEvent(client, { eventType: 'NEW_VISIT', accountId: 'acct_rate_limited', data: { ...o.payload, id: `rl-${i}` } }, { eventBusName: 'default' }));
+    }
+    const lastPublish = performance.now();
+    await Promise.allSettled(sends);
+    // Everything beyond the limit waits in the slow lane; give it the time the limit needs, and a margin.
+    const needed = (count / o.rateLimit) * 1000 + o.graceMs;
+    while (receipts.length < count && performance.now() - start < needed) await sleep(50);
+    const perSecond = new Map<number, number>();
+    for (const at of receipts) perSecond.set(Math.floor((at - start) / 1000), (perSecond.get(Math.floor((at - start) / 1000)) ?? 0) + 1);
+    const whilePublishing = receipts.filter((at) => at <= lastPublish).length;
+    return {
+      limit: o.rateLimit,
+      offered: o.rateLimitOffered,
+      published: count,
+      delivered: receipts.length,
+      achievedWhilePublishing: whilePublishing / ((lastPublish - start) / 1000 || 1),
+      maxInOneSecond: Math.max(0, ...perSecond.values()),
+      drainedAfterSeconds: receipts.length > 0 ? (Math.max(...receipts) - start) / 1000 : NaN,
+    };
+  } finally {
+    await endpoints.close();
+    await stack.close();
+    client?.destroy();
+  }
+}
+
 export async function runIsolation(o: IsolationOptions): Promise<IsolationFigures> {
   if (!Number.isInteger(o.healthyAccounts) || o.healthyAccounts < 2) throw new Error('isolation: at least 2 healthy accounts');
   if (!(o.rate > 0) || !(o.neighbourRate > 0) || !(o.durationMs > 0) || !(o.graceMs >= 0)) throw new Error('isolation: rates and duration must be positive');
@@ -409,6 +473,11 @@ export async function runIsolation(o: IsolationOptions): Promise<IsolationFigure
     );
   }
   const [alone, neighbours, same] = scenarios as [ScenarioResult, ScenarioResult, ScenarioResult];
+  const rateLimited = await runRateLimit(o);
+  o.log(
+    `  rate limit    limit ${rateLimited.limit}/s, offered ${rateLimited.offered}/s: ${rateLimited.achievedWhilePublishing.toFixed(1)}/s while publishing, ` +
+      `at most ${rateLimited.maxInOneSecond} in one second, ${rateLimited.delivered}/${rateLimited.published} delivered after ${rateLimited.drainedAfterSeconds.toFixed(1)} s`,
+  );
   return {
     healthyAccounts: o.healthyAccounts,
     rate: o.rate,
@@ -418,6 +487,7 @@ export async function runIsolation(o: IsolationOptions): Promise<IsolationFigure
     sameAccountHooks: o.sameAccountHooks,
     deliveryTimeoutMs: Number(process.env[ENV.deliveryTimeoutMs] ?? DEFAULTS.deliveryTimeoutMs),
     scenarios,
+    rateLimited,
     ratios: {
       neighbours: { p50: ratio(neighbours.healthy.p50, alone.healthy.p50), p99: ratio(neighbours.healthy.p99, alone.healthy.p99) },
       sameAccountOthers: { p50: ratio(same.otherAccounts.p50, alone.otherAccounts.p50), p99: ratio(same.otherAccounts.p99, alone.otherAccounts.p99) },

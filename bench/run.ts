@@ -56,6 +56,8 @@ const { values: args } = parseArgs({
     'isolation-seconds': { type: 'string' },
     'isolation-grace': { type: 'string' },
     'isolation-accounts': { type: 'string', default: '8' },
+    'isolation-rate-limit': { type: 'string', default: '5' },
+    'isolation-rate-limit-offered': { type: 'string', default: '10' },
   },
 });
 
@@ -175,6 +177,11 @@ function printIsolation(f: IsolationFigures): void {
         `${r.neighbourEventsPublished ? `; ${r.neighbourEventsPublished} neighbour events` : ''}${reqs ? `; broken endpoints got ${reqs} (hang: connections)` : ''}`,
     );
   }
+  const rl = f.rateLimited;
+  print(
+    `  a webhook limited to ${rl.limit}/s, offered ${rl.offered}/s: ${rl.achievedWhilePublishing.toFixed(1)}/s while publishing, at most ${rl.maxInOneSecond} in one second; ` +
+      `${rl.delivered}/${rl.published} delivered (${rl.published - rl.delivered} missing) after ${rl.drainedAfterSeconds.toFixed(1)} s`,
+  );
 }
 
 function printMemory(cases: ThroughputCase[]): void {
@@ -300,6 +307,8 @@ async function main(): Promise<void> {
         sameAccountHooks: 5,
         payload,
         log: print,
+        rateLimit: Number(args['isolation-rate-limit']),
+        rateLimitOffered: Number(args['isolation-rate-limit-offered']),
       });
       results.isolation = isolation;
       print();
