@@ -7,6 +7,18 @@ import type { EventType } from '../../lambdas/shared/contract';
 
 export type WebhookStatus = 'active' | 'disabled' | 'auto-disabled';
 
+/** Delivery health, set by the service (read-only). */
+export interface WebhookHealth {
+  /** `open`: deliveries are paused after repeated failures; `probing`: a test delivery is on its way; `releasing`: paused deliveries are being sent again. */
+  readonly breaker: 'closed' | 'open' | 'probing' | 'releasing';
+  readonly since?: string;
+  readonly reason?: string;
+  /** While open: when the next test delivery (probe) is due. */
+  readonly nextProbeAt?: string;
+  /** The endpoint is slow: its deliveries go through the slow lane until then. */
+  readonly slowLaneUntil?: string;
+}
+
 export interface Webhook {
   readonly id: string;
   readonly name: string;
@@ -17,6 +29,9 @@ export interface Webhook {
   readonly enabled: boolean;
   readonly status: WebhookStatus;
   readonly disabledReason?: string;
+  /** Deliveries per second (1-1000); absent: no limit. */
+  readonly rateLimit?: number;
+  readonly health: WebhookHealth;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -33,6 +48,8 @@ export interface WebhookInput {
   readonly description: string;
   readonly headers: Record<string, string>;
   readonly enabled?: boolean;
+  /** A number sets the limit; `null` (edit only) removes it; absent: none on create, unchanged on edit. */
+  readonly rateLimit?: number | null;
 }
 
 export interface SecretInfo {
@@ -45,7 +62,7 @@ export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'skipped';
 
 export interface Attempt {
   readonly at: string;
-  readonly trigger: 'event' | 'retry' | 'manual' | 'test';
+  readonly trigger: 'event' | 'retry' | 'manual' | 'test' | 'probe';
   readonly ok: boolean;
   readonly statusCode?: number;
   readonly durationMs: number;
@@ -67,7 +84,10 @@ export interface Delivery {
   readonly nextAttemptAt?: string;
   readonly lastStatusCode?: number;
   readonly lastError?: string;
+  /** Why it failed or was skipped, or why a pending one waits. */
   readonly reason?: string;
+  /** Pending and paused while the webhook's breaker is open. */
+  readonly parked?: boolean;
 }
 
 export interface Page<T> {

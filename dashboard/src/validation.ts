@@ -22,11 +22,13 @@ export interface WebhookFormValues {
   readonly url: string;
   readonly eventTypes: readonly EventType[];
   readonly description: string;
+  /** As typed: empty for no limit. */
+  readonly rateLimit: string;
   readonly headers: readonly HeaderRow[];
 }
 
 /**
- * Errors by field: `name`, `url`, `eventTypes`, `description`, `headers` (the list as a
+ * Errors by field: `name`, `url`, `eventTypes`, `description`, `rateLimit`, `headers` (the list as a
  * whole), `headers[i].name` / `headers[i].value` (row i), and `form` for anything else.
  */
 export type FieldErrors = Readonly<Record<string, string>>;
@@ -37,7 +39,7 @@ const { headerName: TOKEN_PATTERN, headerValue: HEADER_VALUE_PATTERN, urlChars: 
 const USERINFO_PATTERN = /^[a-z][a-z0-9+.-]*:[/\\]*[^/\\?#]*@/i;
 const HEADER_NAME_MAX_LENGTH = 256;
 
-export const EMPTY_FORM: WebhookFormValues = { name: '', url: '', eventTypes: [], description: '', headers: [] };
+export const EMPTY_FORM: WebhookFormValues = { name: '', url: '', eventTypes: [], description: '', rateLimit: '', headers: [] };
 
 let nextRowKey = 1;
 /** A header row with a fresh key. */
@@ -52,6 +54,7 @@ export function formFromWebhook(webhook: Webhook): WebhookFormValues {
     url: webhook.url,
     eventTypes: EVENT_TYPES.filter((t) => webhook.eventTypes.includes(t)),
     description: webhook.description,
+    rateLimit: webhook.rateLimit !== undefined ? String(webhook.rateLimit) : '',
     headers: Object.entries(webhook.headers).map(([name, value]) => headerRow(name, value)),
   };
 }
@@ -100,6 +103,23 @@ export function validateDescription(description: string): string | undefined {
     : undefined;
 }
 
+/** A plain decimal number as typed (no exponent, no hex, no thousands separators). */
+const DECIMAL_PATTERN = /^[+-]?(\d+\.?\d*|\.\d+)$/;
+
+/**
+ * The rate limit as typed: empty (no limit), or a whole number of deliveries per second from
+ * 1 to 1000, as the API requires (`rateLimit`). The range is checked first, as the API does.
+ */
+export function validateRateLimit(value: string): string | undefined {
+  const text = value.trim();
+  if (text === '') return undefined;
+  if (!DECIMAL_PATTERN.test(text)) return 'Enter the rate limit as a number of deliveries per second, e.g. 10, or leave it empty for no limit.';
+  const n = Number(text);
+  if (n < LIMITS.rateLimitMin || n > LIMITS.rateLimitMax) return `Use a number from ${LIMITS.rateLimitMin} to ${LIMITS.rateLimitMax} deliveries per second, or leave it empty for no limit.`;
+  if (!Number.isInteger(n)) return 'Use a whole number of deliveries per second.';
+  return undefined;
+}
+
 export function validateHeaderName(name: string): string | undefined {
   if (name.length === 0) return 'Enter a header name.';
   if (name.length > HEADER_NAME_MAX_LENGTH) return `Use at most ${HEADER_NAME_MAX_LENGTH} characters.`;
@@ -126,6 +146,7 @@ export function validateWebhookForm(values: WebhookFormValues): FieldErrors {
   put('url', validateUrl(values.url));
   put('eventTypes', validateEventTypes(values.eventTypes));
   put('description', validateDescription(values.description));
+  put('rateLimit', validateRateLimit(values.rateLimit));
 
   const seen = new Map<string, number>();
   let count = 0;
@@ -146,16 +167,21 @@ export function validateWebhookForm(values: WebhookFormValues): FieldErrors {
   return errors;
 }
 
-/** The request body for create (and for a full PATCH on edit). */
-export function toWebhookInput(values: WebhookFormValues): WebhookInput {
+/**
+ * The request body for create (and, with `editing`, for a full PATCH on edit). An empty rate
+ * limit is left out on create and sent as `null` on edit, which removes a limit that was set.
+ */
+export function toWebhookInput(values: WebhookFormValues, editing = false): WebhookInput {
   const headers: Record<string, string> = {};
   for (const row of values.headers) if (!isBlankRow(row)) headers[row.name] = row.value;
+  const rateLimit = values.rateLimit.trim();
   return {
     name: values.name,
     url: values.url,
     eventTypes: EVENT_TYPES.filter((t) => values.eventTypes.includes(t)),
     description: values.description,
     headers,
+    ...(rateLimit !== '' ? { rateLimit: Number(rateLimit) } : editing ? { rateLimit: null } : {}),
   };
 }
 
@@ -177,7 +203,7 @@ export function mapApiIssues(details: readonly FieldIssue[], values: WebhookForm
       const byCase = index >= 0 ? index : values.headers.findIndex((row) => row.name.toLowerCase() === name.toLowerCase());
       if (byCase >= 0) add(`headers[${byCase}].name`, message);
       else add('headers', `${name}: ${message}`);
-    } else if (['name', 'url', 'eventTypes', 'description', 'headers'].includes(top)) {
+    } else if (['name', 'url', 'eventTypes', 'description', 'rateLimit', 'headers'].includes(top)) {
       add(top, message);
     } else {
       add('form', path ? `${path}: ${message}` : message);
@@ -188,7 +214,7 @@ export function mapApiIssues(details: readonly FieldIssue[], values: WebhookForm
 
 /** Where a field sits in the form, top to bottom (`form` last). */
 function fieldRank(field: string): number {
-  const base = ['name', 'url', 'eventTypes', 'description'].indexOf(field);
+  const base = ['name', 'url', 'eventTypes', 'description', 'rateLimit'].indexOf(field);
   if (base >= 0) return base;
   const row = /^headers\[(\d+)\]\.(name|value)$/.exec(field);
   if (row) return 10 + Number(row[1]) * 2 + (row[2] === 'value' ? 1 : 0);

@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError, InvalidCursorError } from '../shared/domain/errors';
+import type { Webhook } from '../shared/domain/model';
 import type { LogSink } from '../shared/domain/ports';
 import { toFieldIssues } from '../shared/domain/webhook-schemas';
 import type { WebhookService } from '../shared/domain/webhook-service';
@@ -82,14 +83,18 @@ function page<T, J>(p: { items: T[]; nextCursor?: string }, map: (item: T) => J)
 /** The route handlers: parse, call the domain, map the result. Typed so every operation has one. */
 function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler> {
   const { webhooks } = deps;
+  const webhookJson = (w: Webhook) => toWebhookJson(w, webhooks.health(w));
   return {
-    createWebhook: async (req) => ({ status: 201, body: toCreatedJson(await webhooks.create(req.accountId, req.body)) }),
+    createWebhook: async (req) => {
+      const created = await webhooks.create(req.accountId, req.body);
+      return { status: 201, body: toCreatedJson(created, webhooks.health(created)) };
+    },
     listWebhooks: async (req) => {
       const query = parseQuery(listWebhooksQuerySchema, req.query);
-      return { status: 200, body: page(await webhooks.list(req.accountId, query), toWebhookJson) };
+      return { status: 200, body: page(await webhooks.list(req.accountId, query), webhookJson) };
     },
-    getWebhook: async (req) => ({ status: 200, body: toWebhookJson(await webhooks.get(req.accountId, param(req, 'id'))) }),
-    updateWebhook: async (req) => ({ status: 200, body: toWebhookJson(await webhooks.update(req.accountId, param(req, 'id'), req.body)) }),
+    getWebhook: async (req) => ({ status: 200, body: webhookJson(await webhooks.get(req.accountId, param(req, 'id'))) }),
+    updateWebhook: async (req) => ({ status: 200, body: webhookJson(await webhooks.update(req.accountId, param(req, 'id'), req.body)) }),
     deleteWebhook: async (req) => {
       await webhooks.delete(req.accountId, param(req, 'id'));
       return { status: 204 };

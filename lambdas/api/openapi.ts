@@ -7,6 +7,7 @@ import {
   deliveryPageSchema,
   deliverySchema,
   errorSchema,
+  healthSchema,
   recoverResultSchema,
   retryAcceptedSchema,
   secretSchema,
@@ -48,6 +49,7 @@ const REQUEST_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
 /** Response schemas: documented as the API answers them (no unknown fields). */
 const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['Webhook', webhookSchema],
+  ['WebhookHealth', healthSchema],
   ['WebhookCreated', webhookCreatedSchema],
   ['WebhookPage', webhookPageSchema],
   ['Secret', secretSchema],

@@ -64,6 +64,7 @@ export const OPERATIONS = [
     method: 'GET',
     path: '/v1/webhooks/{id}',
     summary: 'Get a webhook',
+    description: 'The webhook, with its delivery `health`: whether its circuit breaker has paused deliveries, and whether its endpoint is in the slow lane.',
     auth: true,
     success: { status: 200, description: 'The webhook (without its secret).', schema: webhookSchema },
     errors: READ,
@@ -73,7 +74,8 @@ export const OPERATIONS = [
     method: 'PATCH',
     path: '/v1/webhooks/{id}',
     summary: 'Edit a webhook',
-    description: 'Changes any of the create fields; absent fields keep their value. `enabled: true` re-enables a disabled or auto-disabled webhook.',
+    description:
+      'Changes any of the create fields; absent fields keep their value. `enabled: true` re-enables a disabled or auto-disabled webhook; `rateLimit: null` removes the rate limit. `health` is read-only.',
     auth: true,
     requestBody: webhookPatchSchema,
     success: { status: 200, description: 'The webhook as it is now.', schema: webhookSchema },

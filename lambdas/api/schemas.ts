@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { ERROR_CODES, EVENT_TYPES } from '../shared/contract';
-import type { DeliveryRecord, Webhook } from '../shared/domain/model';
-import type { SecretInfo, TestResult } from '../shared/domain/webhook-service';
+import { ERROR_CODES, EVENT_TYPES, LIMITS } from '../shared/contract';
+import type { AttemptTrigger, DeliveryRecord, Webhook } from '../shared/domain/model';
+import type { SendResult } from '../shared/domain/ports';
+import type { SecretInfo, TestResult, WebhookHealth } from '../shared/domain/webhook-service';
 
 /**
  * The response schemas of the management API, the query parameters, and the mapping from
@@ -14,6 +15,44 @@ import type { SecretInfo, TestResult } from '../shared/domain/webhook-service';
 const timestamp = z.string().meta({ format: 'date-time' });
 const eventType = z.enum(EVENT_TYPES);
 
+type ErrorKind = NonNullable<SendResult['errorKind']>;
+/** Every kind of failed attempt the sender reports (ports.ts `SendResult.errorKind`). */
+const ERROR_KINDS = ['http', 'timeout', 'connect', 'reset', 'ssrf', 'policy', 'queued', 'aborted', 'other'] as const satisfies readonly ErrorKind[];
+/** What started an attempt (model.ts `AttemptTrigger`). */
+const TRIGGERS = ['event', 'retry', 'manual', 'test', 'probe'] as const satisfies readonly AttemptTrigger[];
+// Both lists name every member of their union (a new one fails to compile until it is documented).
+type Missing<All, Listed> = Exclude<All, Listed> extends never ? true : Exclude<All, Listed>;
+const _allErrorKinds: Missing<ErrorKind, (typeof ERROR_KINDS)[number]> = true;
+const _allTriggers: Missing<AttemptTrigger, (typeof TRIGGERS)[number]> = true;
+void _allErrorKinds;
+void _allTriggers;
+
+const errorKindSchema = z.enum(ERROR_KINDS).meta({
+  description:
+    'Why the attempt failed: `http` (a non-2xx answer), `timeout`, `connect`, `reset`, `ssrf` (the target resolved to a non-public address), `policy` (the URL is not allowed), ' +
+    '`queued` (no connection to the endpoint was free in time: the request was never sent), `aborted` (the attempt was interrupted, e.g. by a shutdown: it is sent again) or `other`.',
+});
+
+function toErrorKind(kind: string): ErrorKind {
+  return (ERROR_KINDS as readonly string[]).includes(kind) ? (kind as ErrorKind) : 'other';
+}
+
+export const healthSchema = z
+  .object({
+    breaker: z.enum(['closed', 'open', 'probing', 'releasing']).meta({
+      description:
+        'The circuit breaker. `closed`: deliveries flow. `open`: the endpoint kept failing, so new deliveries are paused (kept pending with `parked: true`, never lost) and one test delivery (a probe) is sent at `nextProbeAt`. ' +
+        '`probing`: a probe is on its way. `releasing`: a probe succeeded and the paused deliveries are being sent again, at a bounded pace.',
+    }),
+    since: timestamp.optional().meta({ description: 'When the breaker opened (absent while closed).' }),
+    reason: z.string().optional().meta({ description: 'Why the breaker opened, e.g. the last failure (absent while closed).' }),
+    nextProbeAt: timestamp.optional().meta({ description: 'While `open`: when the next probe is due.' }),
+    slowLaneUntil: timestamp
+      .optional()
+      .meta({ description: 'The endpoint answered too slowly for the fast lane: until then its deliveries go through the slow lane (a longer timeout, a little later).' }),
+  })
+  .meta({ description: 'Delivery health (read-only, set by the service).' });
+
 export const webhookSchema = z
   .object({
     id: z.string().meta({ description: 'Webhook id (`wh_…`).', examples: ['wh_0mk2x8a1b3f4c5d6e7f8a9b0'] }),
@@ -25,6 +64,14 @@ export const webhookSchema = z
     enabled: z.boolean(),
     status: z.enum(['active', 'disabled', 'auto-disabled']).meta({ description: '`auto-disabled`: the service disabled it (endpoint answered 410, or every delivery failed for days); see `disabledReason`.' }),
     disabledReason: z.string().optional(),
+    rateLimit: z
+      .number()
+      .int()
+      .min(LIMITS.rateLimitMin)
+      .max(LIMITS.rateLimitMax)
+      .optional()
+      .meta({ description: 'At most this many deliveries a second (absent: no limit). Deliveries beyond it wait for a later second: they are never dropped or failed.' }),
+    health: healthSchema,
     createdAt: timestamp,
     updatedAt: timestamp,
   })
@@ -44,12 +91,12 @@ export const secretSchema = z
 export const attemptSchema = z
   .object({
     at: timestamp,
-    trigger: z.enum(['event', 'retry', 'manual', 'test', 'probe']),
+    trigger: z.enum(TRIGGERS).meta({ description: '`event` (first attempt), `retry` (the schedule), `manual` (a retry you asked for), `test` (a test send) or `probe` (the breaker testing the endpoint).' }),
     ok: z.boolean(),
     statusCode: z.number().int().optional(),
     durationMs: z.number().int().min(0),
     error: z.string().optional(),
-    errorKind: z.string().optional().meta({ description: '`http`, `timeout`, `connect`, `reset`, `ssrf`, `policy` or `other`.' }),
+    errorKind: errorKindSchema.optional(),
     responseSnippet: z.string().optional().meta({ description: 'First bytes of the response body.' }),
   })
   .meta({ description: 'One HTTP attempt.' });
@@ -66,10 +113,14 @@ export const deliverySchema = z
     attempts: z.array(attemptSchema).meta({ description: 'Attempts, oldest first.' }),
     createdAt: timestamp,
     updatedAt: timestamp,
-    nextAttemptAt: timestamp.optional(),
+    nextAttemptAt: timestamp.optional().meta({ description: 'Of a pending delivery: when its next attempt is due (absent while parked: a parked delivery waits for the endpoint to recover).' }),
     lastStatusCode: z.number().int().optional(),
     lastError: z.string().optional(),
-    reason: z.string().optional().meta({ description: 'Why the delivery ended failed or skipped.' }),
+    reason: z.string().optional().meta({ description: 'Why the delivery ended failed or skipped, or why a pending one waits (slow lane, rate limit, paused by the breaker).' }),
+    parked: z
+      .literal(true)
+      .optional()
+      .meta({ description: "`true` while the delivery is pending and paused because the webhook's breaker is open (see `reason`): it is sent once a probe finds the endpoint back. Absent otherwise." }),
   })
   .meta({ description: 'One (event, webhook) delivery and its attempts. The payload is not included.' });
 
@@ -79,7 +130,7 @@ export const testResultSchema = z
     status: z.enum(['delivered', 'failed']),
     statusCode: z.number().int().optional(),
     durationMs: z.number().int().min(0),
-    errorKind: z.string().optional(),
+    errorKind: errorKindSchema.optional(),
     error: z.string().optional(),
     responseSnippet: z.string().optional(),
   })
@@ -136,7 +187,18 @@ export const listDeliveriesQuerySchema = z.object({
 export type WebhookJson = z.output<typeof webhookSchema>;
 export type DeliveryJson = z.output<typeof deliverySchema>;
 
-export function toWebhookJson(w: Webhook): WebhookJson {
+export function toHealthJson(h: WebhookHealth): z.output<typeof healthSchema> {
+  return {
+    breaker: h.breaker,
+    ...(h.since !== undefined ? { since: h.since } : {}),
+    ...(h.reason !== undefined ? { reason: h.reason } : {}),
+    ...(h.nextProbeAt !== undefined ? { nextProbeAt: h.nextProbeAt } : {}),
+    ...(h.slowLaneUntil !== undefined ? { slowLaneUntil: h.slowLaneUntil } : {}),
+  };
+}
+
+/** A webhook as the API shows it, with its health (WebhookService.health: it depends on the time). */
+export function toWebhookJson(w: Webhook, health: WebhookHealth): WebhookJson {
   return {
     id: w.webhookId,
     name: w.name,
@@ -147,13 +209,15 @@ export function toWebhookJson(w: Webhook): WebhookJson {
     enabled: w.enabled,
     status: w.status,
     ...(w.disabledReason ? { disabledReason: w.disabledReason } : {}),
+    ...(w.rateLimit !== undefined ? { rateLimit: w.rateLimit } : {}),
+    health: toHealthJson(health),
     createdAt: w.createdAt,
     updatedAt: w.updatedAt,
   };
 }
 
-export function toCreatedJson(w: Webhook): z.output<typeof webhookCreatedSchema> {
-  return { ...toWebhookJson(w), secret: w.secret };
+export function toCreatedJson(w: Webhook, health: WebhookHealth): z.output<typeof webhookCreatedSchema> {
+  return { ...toWebhookJson(w, health), secret: w.secret };
 }
 
 export function toSecretJson(s: SecretInfo): z.output<typeof secretSchema> {
@@ -174,7 +238,7 @@ export function toDeliveryJson(r: DeliveryRecord): DeliveryJson {
       ...(a.statusCode !== undefined ? { statusCode: a.statusCode } : {}),
       durationMs: a.durationMs,
       ...(a.error !== undefined ? { error: a.error } : {}),
-      ...(a.errorKind !== undefined ? { errorKind: a.errorKind } : {}),
+      ...(a.errorKind !== undefined ? { errorKind: toErrorKind(a.errorKind) } : {}),
       ...(a.responseSnippet !== undefined ? { responseSnippet: a.responseSnippet } : {}),
     })),
     createdAt: r.createdAt,
@@ -183,9 +247,11 @@ export function toDeliveryJson(r: DeliveryRecord): DeliveryJson {
     ...(r.lastStatusCode !== undefined ? { lastStatusCode: r.lastStatusCode } : {}),
     ...(r.lastError !== undefined ? { lastError: r.lastError } : {}),
     ...(r.reason !== undefined ? { reason: r.reason } : {}),
+    ...(r.parked === true && r.status === 'pending' ? { parked: true as const } : {}),
   };
 }
 
 export function toTestResultJson(t: TestResult): z.output<typeof testResultSchema> {
-  return { ...t };
+  const { errorKind, ...rest } = t;
+  return { ...rest, ...(errorKind !== undefined ? { errorKind: toErrorKind(errorKind) } : {}) };
 }

@@ -11,13 +11,14 @@ interface DeliveryJson {
   eventType: EventType;
   status: DeliveryStatus;
   attemptCount: number;
-  attempts: Array<{ at: string; trigger: string; ok: boolean; statusCode?: number; durationMs: number; error?: string }>;
+  attempts: Array<{ at: string; trigger: string; ok: boolean; statusCode?: number; durationMs: number; error?: string; errorKind?: string }>;
   createdAt: string;
   updatedAt: string;
   nextAttemptAt?: string;
   lastStatusCode?: number;
   lastError?: string;
   reason?: string;
+  parked?: boolean;
 }
 interface PageJson {
   items: DeliveryJson[];
@@ -113,6 +114,46 @@ describe('management API: attempt log, retry and recover (dynalite, harness retr
     }
     const empty = await t.api.call<PageJson>('GET', `/v1/webhooks/${await hook()}/deliveries`, { key });
     expect(empty.body).toEqual({ items: [], nextCursor: null });
+  });
+
+  it('shows why a pending delivery waits: parked (breaker open) with its reason and no next attempt; rate-limited with its next attempt', async () => {
+    const id = await hook();
+    const base = (n: number) => {
+      const eventId = `evt-wait-${n}`;
+      return { accountId: 'acc_log', webhookId: id, deliveryId: deliveryIdFor(T0 + n * MINUTE, eventId, id), eventId, eventType: 'NEW_VISIT' as const, createdAt: new Date(T0 + n * MINUTE).toISOString(), payload: PAYLOAD };
+    };
+    const parkedReason = "parked: the webhook's breaker is open since 2026-03-01T00:00:00.000Z (3 failed attempts in a row, the last: HTTP 503); sent once a probe finds the endpoint back";
+    const parked = base(1);
+    await t.runtime.deliveries.write({
+      ...parked,
+      status: 'pending',
+      attempt: { at: new Date(T0 + MINUTE).toISOString(), trigger: 'probe', ok: false, durationMs: 0, errorKind: 'queued', error: 'no connection to http://127.0.0.1:9 within 1500 ms' },
+      reason: parkedReason,
+      parked: true,
+      retryIndex: 1,
+    });
+    const limited = base(2);
+    const due = new Date(T0 + 2 * MINUTE + 1000).toISOString();
+    await t.runtime.deliveries.write({ ...limited, status: 'pending', nextAttemptAt: due, reason: 'rate limit: 5 deliveries a second', retryIndex: 0 });
+    const interrupted = base(3);
+    await t.runtime.deliveries.write({
+      ...interrupted,
+      status: 'pending',
+      attempt: { at: new Date(T0 + 3 * MINUTE).toISOString(), trigger: 'event', ok: false, durationMs: 700, errorKind: 'aborted', error: 'aborted: shutting down' },
+      nextAttemptAt: due,
+      reason: 'interrupted by a shutdown: sent again once the service is back',
+      retryIndex: 0,
+    });
+
+    const res = await t.api.call<PageJson>('GET', `/v1/webhooks/${id}/deliveries`, { key, query: { status: 'pending' } });
+    expect(res.status).toBe(200);
+    const byId = new Map(res.body.items.map((d) => [d.id, d]));
+    expect(byId.get(parked.deliveryId)).toMatchObject({ status: 'pending', parked: true, reason: parkedReason, attempts: [{ trigger: 'probe', errorKind: 'queued' }] });
+    expect(byId.get(parked.deliveryId)).not.toHaveProperty('nextAttemptAt');
+    expect(byId.get(limited.deliveryId)).toMatchObject({ status: 'pending', nextAttemptAt: due, reason: 'rate limit: 5 deliveries a second' });
+    expect(byId.get(limited.deliveryId)).not.toHaveProperty('parked');
+    expect(byId.get(interrupted.deliveryId)).toMatchObject({ nextAttemptAt: due, attempts: [{ errorKind: 'aborted' }] });
+    expect(res.raw).not.toContain('retryIndex');
   });
 
   it('retry re-queues one delivery (202) on the retry queue, and the retry handler sends it with the same webhook-id', async () => {

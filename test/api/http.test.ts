@@ -195,6 +195,12 @@ describe('management API: HTTP behaviour (routing, bodies, errors, OpenAPI)', ()
       expect(create.properties.url).toMatchObject({ maxLength: LIMITS.urlMaxLength, format: 'uri' });
       expect(create.properties.description).toMatchObject({ maxLength: LIMITS.descriptionMaxLength });
       expect(create.properties.headers).toMatchObject({ maxProperties: LIMITS.headersMaxCount, additionalProperties: { maxLength: LIMITS.headerValueMaxLength } });
+      expect(create.properties.rateLimit).toMatchObject({ type: 'integer', minimum: LIMITS.rateLimitMin, maximum: LIMITS.rateLimitMax, description: expect.stringMatching(/never dropped or failed/) });
+      const patch = openApiDocument().components.schemas.WebhookPatch as { properties: Record<string, { anyOf?: unknown[] }> };
+      expect(patch.properties.rateLimit?.anyOf).toEqual([expect.objectContaining({ type: 'integer', minimum: LIMITS.rateLimitMin, maximum: LIMITS.rateLimitMax }), { type: 'null' }]);
+      const webhook = openApiDocument().components.schemas.Webhook as { required: string[]; properties: Record<string, unknown> };
+      expect(webhook.required).toContain('health');
+      expect(openApiDocument().components.schemas.WebhookHealth).toMatchObject({ properties: { breaker: { enum: ['closed', 'open', 'probing', 'releasing'] } }, required: ['breaker'] });
       // The reserved-name pattern works without a case-insensitive flag.
       const names = (create.properties.headers as { propertyNames: { allOf: Array<{ pattern: string }> } }).propertyNames.allOf.map((p) => new RegExp(p.pattern, 'u'));
       const allowed = (name: string) => names.every((re) => re.test(name));
@@ -205,11 +211,15 @@ describe('management API: HTTP behaviour (routing, bodies, errors, OpenAPI)', ()
     });
 
     it('the response check fails a response that does not match the document', () => {
-      const webhook = { id: 'wh_1', name: 'n', url: 'https://a.example/', eventTypes: ['NEW_VISIT'], description: '', headers: {}, enabled: true, status: 'active', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' };
+      const webhook = { id: 'wh_1', name: 'n', url: 'https://a.example/', eventTypes: ['NEW_VISIT'], description: '', headers: {}, enabled: true, status: 'active', health: { breaker: 'closed' }, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' };
       const res = (statusCode: number, body: unknown) => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       expect(() => assertMatchesOpenApi('GET', '/v1/webhooks/wh_1', res(200, webhook))).not.toThrow();
       expect(() => assertMatchesOpenApi('GET', '/v1/webhooks/wh_1', res(200, { ...webhook, secret: 'whsec_leak' }))).toThrow(/does not match/);
       expect(() => assertMatchesOpenApi('GET', '/v1/webhooks/wh_1', res(200, { ...webhook, status: 'paused' }))).toThrow(/does not match/);
+      expect(() => assertMatchesOpenApi('GET', '/v1/webhooks/wh_1', res(200, { ...webhook, health: { breaker: 'half-open' } }))).toThrow(/does not match/);
+      expect(() => assertMatchesOpenApi('GET', '/v1/webhooks/wh_1', res(200, { ...webhook, rateLimit: 0 }))).toThrow(/does not match/);
+      const { health: _h, ...noHealth } = webhook;
+      expect(() => assertMatchesOpenApi('GET', '/v1/webhooks/wh_1', res(200, noHealth))).toThrow(/does not match/);
       const { name: _n, ...noName } = webhook;
       expect(() => assertMatchesOpenApi('GET', '/v1/webhooks/wh_1', res(200, noName))).toThrow(/does not match/);
       expect(() => assertMatchesOpenApi('GET', '/v1/webhooks/wh_1', res(409, { error: { code: 'not_found', message: 'x', details: [] } }))).toThrow(/does not list/);

@@ -13,6 +13,8 @@ interface WebhookJson {
   enabled: boolean;
   status: string;
   disabledReason?: string;
+  rateLimit?: number;
+  health: { breaker: string; since?: string; reason?: string; nextProbeAt?: string; slowLaneUntil?: string };
   createdAt: string;
   updatedAt: string;
   secret?: string;
@@ -194,6 +196,121 @@ describe('management API: webhooks (handler on dynalite, responses checked again
         expect(res.body.error.code).toBe('validation_error');
         expect(res.body.error.details[0]?.path).toBe(path);
       }
+    });
+  });
+
+  describe('rate limit', () => {
+    it('is optional on create, returned by GET and list when set, and stored for the delivery path', async () => {
+      const k = await t.keyFor('acc_rate');
+      const plain = await create(webhookBody(URL_OK), k);
+      expect(plain.status).toBe(201);
+      expect(plain.body).not.toHaveProperty('rateLimit');
+      t.h.clock.advance(1); // ids sort by creation time: a distinct millisecond keeps the list order known
+      const limited = await create(webhookBody(URL_OK, { name: 'limited', rateLimit: 50 }), k);
+      expect(limited.status).toBe(201);
+      expect(limited.body.rateLimit).toBe(50);
+      expect((await strict.call<WebhookJson>('GET', `/v1/webhooks/${limited.body.id}`, { key: k })).body.rateLimit).toBe(50);
+      const list = await strict.call<PageJson>('GET', '/v1/webhooks', { key: k });
+      expect(list.body.items.map((w) => [w.name, w.rateLimit])).toEqual([
+        ['CRM', undefined],
+        ['limited', 50],
+      ]);
+      expect((await t.runtime.webhooks.get('acc_rate', limited.body.id))?.rateLimit).toBe(50);
+      expect((await t.runtime.webhooks.get('acc_rate', plain.body.id))?.rateLimit).toBeUndefined();
+      for (const edge of [LIMITS.rateLimitMin, LIMITS.rateLimitMax]) expect((await create(webhookBody(URL_OK, { rateLimit: edge }), k)).body.rateLimit).toBe(edge);
+    });
+
+    it('PATCH sets and changes it, keeps it when absent, and removes it with null', async () => {
+      const w = (await create(webhookBody(URL_OK))).body;
+      const patch = (body: unknown) => strict.call<WebhookJson & ErrorJson>('PATCH', `/v1/webhooks/${w.id}`, { key, body });
+      expect((await patch({ rateLimit: 10 })).body.rateLimit).toBe(10);
+      expect((await patch({ rateLimit: 1000 })).body.rateLimit).toBe(1000);
+      const renamed = await patch({ name: 'Renamed' });
+      expect(renamed.body).toMatchObject({ name: 'Renamed', rateLimit: 1000 });
+      const removed = await patch({ rateLimit: null });
+      expect(removed.status).toBe(200);
+      expect(removed.body).not.toHaveProperty('rateLimit');
+      expect((await strict.call<WebhookJson>('GET', `/v1/webhooks/${w.id}`, { key })).body).not.toHaveProperty('rateLimit');
+      expect((await t.runtime.webhooks.get('acc_main', w.id))?.rateLimit).toBeUndefined();
+      // Removing a limit that is not there is fine too.
+      expect((await patch({ rateLimit: null })).status).toBe(200);
+    });
+
+    it('is refused with a 400 naming rateLimit unless it is a whole number from 1 to 1000', async () => {
+      const w = (await create(webhookBody(URL_OK))).body;
+      const cases: Array<[unknown, RegExp]> = [
+        [0, /between 1 and 1000/],
+        [-1, /between 1 and 1000/],
+        [1001, /between 1 and 1000/],
+        [1e20, /between 1 and 1000/],
+        [1.5, /whole number/],
+        ['10', /must be a number/],
+        [true, /must be a number/],
+        [[5], /must be a number/],
+        [{ perSecond: 5 }, /must be a number/],
+      ];
+      for (const [rateLimit, message] of cases) {
+        for (const res of [
+          await create(webhookBody(URL_OK, { rateLimit })),
+          await strict.call<ErrorJson>('PATCH', `/v1/webhooks/${w.id}`, { key, body: { rateLimit } }),
+        ]) {
+          expect({ rateLimit, status: res.status, code: res.body.error?.code }).toEqual({ rateLimit, status: 400, code: 'validation_error' });
+          expect(res.body.error.details).toEqual([{ path: 'rateLimit', message: expect.stringMatching(message) }]);
+        }
+      }
+      // null removes a limit on PATCH; on create there is nothing to remove: leave it out.
+      const nullOnCreate = await create(webhookBody(URL_OK, { rateLimit: null }));
+      expect(nullOnCreate.status).toBe(400);
+      expect(nullOnCreate.body.error.details[0]).toMatchObject({ path: 'rateLimit', message: expect.stringMatching(/must be a number/) });
+      expect((await t.runtime.webhooks.get('acc_main', w.id))?.rateLimit).toBeUndefined();
+    });
+  });
+
+  describe('health', () => {
+    const T = (offsetMs: number) => new Date(t.h.clock.now() + offsetMs).toISOString();
+
+    it('is closed with no slow lane for a new webhook', async () => {
+      const w = (await create(webhookBody(URL_OK))).body;
+      expect(w.health).toEqual({ breaker: 'closed' });
+      expect((await strict.call<WebhookJson>('GET', `/v1/webhooks/${w.id}`, { key })).body.health).toEqual({ breaker: 'closed' });
+    });
+
+    it('shows a stored open breaker (since, reason, next probe) on GET and in the list; half-open is probing; releasing', async () => {
+      const k = await t.keyFor('acc_health');
+      const w = (await create(webhookBody(URL_OK, { name: 'down' }), k)).body;
+      const since = T(-60_000);
+      const probeAt = T(30_000);
+      const reason = '3 failed attempts in a row, the last: HTTP 503';
+      expect(await t.runtime.webhooks.setBreaker('acc_health', w.id, { state: 'open', since, reason, probeAt, probes: 2 })).toBe(true);
+
+      const got = await strict.call<WebhookJson>('GET', `/v1/webhooks/${w.id}`, { key: k });
+      expect(got.status).toBe(200);
+      expect(got.body.health).toEqual({ breaker: 'open', since, reason, nextProbeAt: probeAt });
+      expect(got.body).toMatchObject({ status: 'active', enabled: true }); // paused deliveries are not a disabled webhook
+      const list = await strict.call<PageJson>('GET', '/v1/webhooks', { key: k });
+      expect(list.body.items.find((i) => i.id === w.id)?.health).toEqual({ breaker: 'open', since, reason, nextProbeAt: probeAt });
+      // An edit does not touch it (the breaker is the service's, never the customer's).
+      expect((await strict.call<WebhookJson>('PATCH', `/v1/webhooks/${w.id}`, { key: k, body: { description: 'x' } })).body.health.breaker).toBe('open');
+      expect((await strict.call<ErrorJson>('PATCH', `/v1/webhooks/${w.id}`, { key: k, body: { health: { breaker: 'closed' } } })).body.error.details[0]?.path).toBe('health');
+
+      await t.runtime.webhooks.setBreaker('acc_health', w.id, { state: 'half-open', since, reason, probeAt: T(60_000), probes: 2 });
+      expect((await strict.call<WebhookJson>('GET', `/v1/webhooks/${w.id}`, { key: k })).body.health).toEqual({ breaker: 'probing', since, reason });
+
+      const recovered = 'the endpoint recovered: releasing parked deliveries';
+      await t.runtime.webhooks.setBreaker('acc_health', w.id, { state: 'releasing', since, reason: recovered, probeAt: T(0), probes: 2 });
+      expect((await strict.call<WebhookJson>('GET', `/v1/webhooks/${w.id}`, { key: k })).body.health).toEqual({ breaker: 'releasing', since, reason: recovered });
+
+      await t.runtime.webhooks.setBreaker('acc_health', w.id, undefined);
+      expect((await strict.call<WebhookJson>('GET', `/v1/webhooks/${w.id}`, { key: k })).body.health).toEqual({ breaker: 'closed' });
+    });
+
+    it('shows the slow lane until it ends', async () => {
+      const w = (await create(webhookBody(URL_OK))).body;
+      const until = T(300_000);
+      await t.runtime.webhooks.markSlow('acc_main', w.id, until);
+      expect((await strict.call<WebhookJson>('GET', `/v1/webhooks/${w.id}`, { key })).body.health).toEqual({ breaker: 'closed', slowLaneUntil: until });
+      t.h.clock.advance(300_001);
+      expect((await strict.call<WebhookJson>('GET', `/v1/webhooks/${w.id}`, { key })).body.health).toEqual({ breaker: 'closed' });
     });
   });
 

@@ -8,6 +8,7 @@ import { type LocalRoutes, type LocalStack, startLocalStack } from '../../local/
 import { createStaticRoutes } from '../../local/static';
 import { PROJECT_ROOT } from '../../lib/function-defaults';
 import { visitFixture } from '../../local/lambda-events';
+import { deliveryIdFor } from '../../lambdas/shared/domain/model';
 import { receiverPool, respond } from '../helpers/receiver';
 import { type Chromium, launchChromium } from './chromium';
 import { eventually, expectEventually } from '../helpers/eventually';
@@ -236,6 +237,81 @@ describe('dashboard in Chromium', () => {
     await page.goBack();
     await page.getByRole('heading', { level: 1, name: NAME }).waitFor();
     expect(await page.getByRole('heading', { name: /Webhook created/ }).count()).toBe(0);
+  });
+
+  it('creates a webhook with a rate limit through the form, shows it on the detail page, and removes it on edit', async () => {
+    const { page, api, open } = await newTenant();
+    await open('/settings/webhooks/new');
+    await page.getByRole('heading', { level: 1, name: 'Create webhook' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('Rate limited');
+    await page.getByLabel('URL').fill('https://hooks.example.com/limited');
+    const rateLimit = page.getByLabel('Rate limit (deliveries per second, optional)');
+    await rateLimit.fill('1001');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.getByRole('heading', { name: 'Fix this to continue' }).waitFor();
+    await expectEventually(() => rateLimit.getAttribute('aria-invalid'), (v) => expect(v).toBe('true'));
+    expect(await page.locator('#wh-rateLimit-error').textContent()).toMatch(/from 1 to 1000/);
+    expect(await rateLimit.getAttribute('aria-describedby')).toBe('wh-rateLimit-hint wh-rateLimit-error');
+
+    await rateLimit.fill('25');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Rate limited' }).waitFor();
+    const shown = page.locator('dl.props dt', { hasText: 'Rate limit' }).locator('xpath=following-sibling::dd[1]');
+    await expectEventually(() => shown.textContent(), (v) => expect(v).toBe('25 deliveries per second'));
+    const webhookId = new URL(page.url()).pathname.split('/').at(-1) ?? '';
+    expect((await api(`/webhooks/${webhookId}`)).json).toMatchObject({ name: 'Rate limited', rateLimit: 25, health: { breaker: 'closed' } });
+
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Edit webhook' }).waitFor();
+    await expectEventually(() => rateLimit.inputValue(), (v) => expect(v).toBe('25'));
+    await rateLimit.fill('');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Rate limited' }).waitFor();
+    await expectEventually(() => shown.textContent(), (v) => expect(v).toBe('none'));
+    expect((await api(`/webhooks/${webhookId}`)).json).not.toHaveProperty('rateLimit');
+  });
+
+  it("shows a paused webhook's health and its paused deliveries, readable at 375 px", async () => {
+    const { page, accountId, open, createWebhook, shot } = await newTenant();
+    const { id } = await createWebhook({ name: NAME, url: 'https://hooks.example.com/crm', eventTypes: ['NEW_VISIT'] });
+    // The breaker as the delivery path stores it: open for a minute, the next probe in an hour.
+    const now = Date.now();
+    const since = new Date(now - 60_000).toISOString();
+    const reason = '3 failed attempts in a row, the last: HTTP 503';
+    expect(await main.stack.runtime.webhooks.setBreaker(accountId, id, { state: 'open', since, reason, probeAt: new Date(now + 3_600_000).toISOString(), probes: 1 })).toBe(true);
+    const parkedReason = `parked: the webhook's breaker is open since ${since} (${reason}); sent once a probe finds the endpoint back`;
+    await main.stack.runtime.deliveries.write({
+      accountId,
+      webhookId: id,
+      deliveryId: deliveryIdFor(now - 30_000, 'visit_parked', id),
+      eventId: 'visit_parked',
+      eventType: 'NEW_VISIT',
+      createdAt: new Date(now - 30_000).toISOString(),
+      status: 'pending',
+      payload: JSON.stringify(visitFixture),
+      reason: parkedReason,
+      parked: true,
+      retryIndex: 0,
+    });
+
+    await open(`/settings/webhooks/${id}`);
+    await page.getByRole('heading', { level: 1, name: NAME }).waitFor();
+    const banner = page.getByRole('status').filter({ hasText: 'Deliveries paused' });
+    await banner.waitFor();
+    const text = (await banner.textContent()) ?? '';
+    expect(text).toContain(`Deliveries paused: the endpoint failed (${reason}) since `);
+    expect(text).toMatch(/— next test at [A-Z][a-z]{2} \d{1,2}, \d{4}, \d{2}:\d{2}:\d{2}\./);
+    expect(await banner.locator('time').first().getAttribute('datetime')).toBe(since);
+
+    const row = page.locator('table.deliveries tbody tr').first();
+    await row.getByText('pending (paused)').waitFor();
+    expect(await row.locator('td[data-label="Status"] .reason').textContent()).toBe(parkedReason);
+    expect(await row.locator('td[data-label="Status"]').textContent()).not.toContain('next attempt');
+    await shot('dashboard-health');
+
+    await page.setViewportSize({ width: 375, height: 812 });
+    await expectEventually(() => page.evaluate<number>(IN_PAGE.scrollWidth), (w) => expect(w).toBeLessThanOrEqual(375));
+    await shot('dashboard-health-375');
   });
 
   it('lists the webhook with its URL, event types and status', async () => {

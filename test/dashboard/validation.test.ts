@@ -10,11 +10,13 @@ import {
   validateHeaderName,
   validateHeaderValue,
   validateName,
+  validateRateLimit,
   validateUrl,
   validateWebhookForm,
   type WebhookFormValues,
 } from '../../dashboard/src/validation';
 import type { Webhook } from '../../dashboard/src/types';
+import { rateLimitSchema } from '../../lambdas/shared/domain/webhook-schemas';
 
 const valid = (overrides: Partial<WebhookFormValues> = {}): WebhookFormValues => ({
   ...EMPTY_FORM,
@@ -89,6 +91,44 @@ describe('dashboard form validation (mirrors the API)', () => {
     expect(validateDescription('d'.repeat(LIMITS.descriptionMaxLength + 1))).toMatch(/at most 500/);
   });
 
+  describe('rate limit (deliveries per second)', () => {
+    it.each([[''], ['   '], ['1'], ['10'], [' 250 '], ['1000'], ['+5'], ['007']])('accepts %j', (value) => {
+      expect(validateRateLimit(value)).toBeUndefined();
+    });
+
+    it.each([
+      ['0', /from 1 to 1000/],
+      ['-1', /from 1 to 1000/],
+      ['1001', /from 1 to 1000/],
+      ['0.5', /from 1 to 1000/],
+      ['99999999999999999999', /from 1 to 1000/],
+      ['1.5', /whole number/],
+      ['10.0001', /whole number/],
+      ['ten', /number of deliveries per second/],
+      ['1e3', /number of deliveries per second/],
+      ['0x10', /number of deliveries per second/],
+      ['1,000', /number of deliveries per second/],
+      ['Infinity', /number of deliveries per second/],
+      ['NaN', /number of deliveries per second/],
+      ['.', /number of deliveries per second/],
+      ['5 6', /number of deliveries per second/],
+    ])('refuses %j', (value, message) => {
+      expect(validateRateLimit(value)).toMatch(message);
+    });
+
+    it('agrees with the API schema on every number it accepts or refuses', () => {
+      for (const text of ['-1', '0', '0.5', '0.999', '1', '1.5', '2', '10', '999', '999.9', '1000', '1000.5', '1001', '65536']) {
+        expect({ text, accepted: validateRateLimit(text) === undefined }).toEqual({ text, accepted: rateLimitSchema.safeParse(Number(text)).success });
+      }
+    });
+
+    it('is reported on its own field, between the description and the headers', () => {
+      const errors = validateWebhookForm(valid({ rateLimit: '0', headers: [headerRow('Host', 'x')] }));
+      expect(errors).toEqual({ rateLimit: expect.stringMatching(/from 1 to 1000/), 'headers[0].name': expect.any(String) });
+      expect(orderedErrorFields({ ...errors, description: 'x', headers: 'x' })).toEqual(['description', 'rateLimit', 'headers', 'headers[0].name']);
+    });
+  });
+
   describe('headers', () => {
     it('accepts RFC 7230 tokens and refuses other names', () => {
       for (const name of ['X-Api-Version', 'Authorization', "x!#$%&'*+.^_`|~-1"]) expect(validateHeaderName(name)).toBeUndefined();
@@ -147,6 +187,7 @@ describe('form values ↔ API', () => {
     headers: { 'X-Api-Version': '2', Authorization: 'Bearer t' },
     enabled: true,
     status: 'active',
+    health: { breaker: 'closed' },
     createdAt: '2026-11-01T00:00:00.000Z',
     updatedAt: '2026-11-01T00:00:00.000Z',
   };
@@ -164,6 +205,16 @@ describe('form values ↔ API', () => {
     });
   });
 
+  it('sends the rate limit as a number; an empty one is left out on create and removed (null) on edit', () => {
+    expect(formFromWebhook(webhook).rateLimit).toBe('');
+    const limited = formFromWebhook({ ...webhook, rateLimit: 25 });
+    expect(limited.rateLimit).toBe('25');
+    expect(toWebhookInput(limited).rateLimit).toBe(25);
+    expect(toWebhookInput({ ...limited, rateLimit: ' 40 ' }, true).rateLimit).toBe(40);
+    expect(toWebhookInput({ ...limited, rateLimit: '' })).not.toHaveProperty('rateLimit');
+    expect(toWebhookInput({ ...limited, rateLimit: '  ' }, true)).toMatchObject({ rateLimit: null });
+  });
+
   it('drops blank header rows from the request', () => {
     expect(toWebhookInput(valid({ headers: [headerRow(), headerRow('X-A', '1'), headerRow('  ', '')] })).headers).toEqual({ 'X-A': '1' });
   });
@@ -177,6 +228,7 @@ describe('form values ↔ API', () => {
         { path: 'headers.Host', message: 'header name is reserved' },
         { path: 'headers.X-Gone', message: 'unknown row' },
         { path: 'headers', message: 'at most 20 headers are allowed' },
+        { path: 'rateLimit', message: 'rateLimit must be between 1 and 1000 deliveries per second' },
         { path: 'body', message: 'is required' },
         { path: 'extra', message: 'is not a known field' },
       ],
@@ -187,6 +239,7 @@ describe('form values ↔ API', () => {
       eventTypes: 'must be one of NEW_VISIT, NEW_VISITOR',
       'headers[1].name': 'header name is reserved',
       headers: 'X-Gone: unknown row at most 20 headers are allowed',
+      rateLimit: 'rateLimit must be between 1 and 1000 deliveries per second',
       form: 'body: is required extra: is not a known field',
     });
   });

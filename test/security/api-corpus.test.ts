@@ -181,6 +181,17 @@ describe('hostile API input through the local runtime HTTP server (production ta
         add(`patch ${field}=${JSON.stringify(value)?.slice(0, 60)}`, patch({ [field]: value }), 400);
       }
     }
+    // The rate limit: a whole number of deliveries per second, 1-1000 (null removes it on PATCH: see the next test).
+    for (const rateLimit of [0, -1, 1.5, 1001, '10', '', 1e20, -0.5, true, [], {}, [5], { perSecond: 5 }]) {
+      add(`create rateLimit=${JSON.stringify(rateLimit)}`, create({ ...VALID, rateLimit }), 400);
+      add(`patch rateLimit=${JSON.stringify(rateLimit)}`, patch({ rateLimit }), 400);
+    }
+    add('create rateLimit=null', create({ ...VALID, rateLimit: null }), 400);
+    // Numbers JSON.parse turns into Infinity, -Infinity, 0 or a non-integer: never a limit.
+    for (const number of ['1e309', '-1e309', '1e-400', '10.000000000000002', '1E3000']) {
+      add(`create rateLimit=${number} (raw)`, create(`{"name":"ok","url":"${PUBLIC_URL}","eventTypes":["NEW_VISIT"],"rateLimit":${number}}`), 400);
+      add(`patch rateLimit=${number} (raw)`, patch(`{"rateLimit":${number}}`), 400);
+    }
     for (const field of ['name', 'url', 'eventTypes']) {
       const body: Record<string, unknown> = { ...VALID };
       delete body[field];
@@ -326,6 +337,20 @@ describe('hostile API input through the local runtime HTTP server (production ta
     expect({ status: empty.status, body: empty.body.slice(0, 200) }).toMatchObject({ status: 200 });
     const after = JSON.parse(empty.body) as Record<string, unknown>;
     expect({ ...after, updatedAt: '' }).toEqual({ ...before, updatedAt: '' });
+    // Rate-limit edges: null removes a limit (also when there is none), 1.0 is the integer 1, 1000 the maximum.
+    for (const [body, expected] of [
+      ['{"rateLimit":null}', undefined],
+      ['{"rateLimit":1.0}', 1],
+      ['{"rateLimit":1000}', 1000],
+      ['{"rateLimit":1e3}', 1000],
+      ['{"rateLimit":null}', undefined],
+    ] as const) {
+      const res = await httpCall(stack.port, 'PATCH', `/v1/webhooks/${patchId}`, auth, body);
+      expect({ body, status: res.status }).toEqual({ body, status: 200 });
+      expect((JSON.parse(res.body) as { rateLimit?: number }).rateLimit).toBe(expected);
+    }
+    const limited = await httpCall(stack.port, 'POST', '/v1/webhooks', auth, JSON.stringify({ ...VALID, rateLimit: 1 }));
+    expect({ status: limited.status, rateLimit: (JSON.parse(limited.body) as { rateLimit?: number }).rateLimit }).toEqual({ status: 201, rateLimit: 1 });
     // Every cursor the OpenAPI document allows fits in a request head (schemathesis sent 2048
     // multi-byte characters, 24 KB percent-encoded, and got a 431 no operation documents).
     const doc = JSON.parse((await httpCall(stack.port, 'GET', '/v1/openapi.json', {})).body) as {

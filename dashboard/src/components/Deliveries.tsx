@@ -6,6 +6,8 @@ import { busyButton, StatusBadge, useNotifier } from './common';
 
 const STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed', 'skipped'];
 const PAGE_SIZE = 20;
+/** How the attempts list names what started an attempt. */
+const TRIGGER_LABELS: Readonly<Record<string, string>> = { probe: 'probe (test of the endpoint)' };
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** The attempt log of one webhook, newest first, with retry of failed deliveries and "recover since". */
@@ -100,6 +102,7 @@ export function Deliveries({ api, webhookId, version }: { readonly api: ApiClien
             {items.map((d) => {
               const lastAttempt = d.attempts.at(-1);
               const code = d.lastStatusCode ?? lastAttempt?.statusCode;
+              const paused = d.status === 'pending' && d.parked === true;
               return (
                 <tr key={d.id} data-delivery-id={d.id}>
                   <td data-label="Time">
@@ -112,9 +115,10 @@ export function Deliveries({ api, webhookId, version }: { readonly api: ApiClien
                     {lastAttempt?.trigger === 'test' && <span class="muted"> (test)</span>}
                   </td>
                   <td data-label="Status">
-                    <StatusBadge status={d.status} />
+                    {paused ? <span class="badge badge-pending">pending (paused)</span> : <StatusBadge status={d.status} />}
                     {(d.reason ?? d.lastError) && d.status !== 'delivered' && <p class="reason">{d.reason ?? d.lastError}</p>}
-                    {d.nextAttemptAt && d.status === 'pending' && (
+                    {paused && !d.reason && <p class="hint">paused: sent once the endpoint is back</p>}
+                    {d.nextAttemptAt && d.status === 'pending' && !paused && (
                       <p class="hint">
                         next attempt <time dateTime={d.nextAttemptAt}>{relativeTime(d.nextAttemptAt)}</time>
                       </p>
@@ -131,7 +135,7 @@ export function Deliveries({ api, webhookId, version }: { readonly api: ApiClien
                         <ol class="attempts">
                           {d.attempts.map((a, i) => (
                             <li key={i}>
-                              <time dateTime={a.at}>{dateTime(a.at)}</time> · {a.trigger} · {a.ok ? 'ok' : 'failed'}
+                              <time dateTime={a.at}>{dateTime(a.at)}</time> · {TRIGGER_LABELS[a.trigger] ?? a.trigger} · {a.ok ? 'ok' : 'failed'}
                               {a.statusCode !== undefined ? ` · HTTP ${a.statusCode}` : ''} · {duration(a.durationMs)}
                               {a.error ? ` · ${a.errorKind ? `${a.errorKind}: ` : ''}${a.error}` : ''}
                             </li>

@@ -3,7 +3,7 @@ import { EVENT_TYPES, type EventType } from '../../../lambdas/shared/contract';
 import { ApiError, type ApiClient } from '../api';
 import { dateTime } from '../format';
 import { Link, navigate, paths } from '../router';
-import type { CreatedWebhook, SecretInfo, TestResult, Webhook } from '../types';
+import type { CreatedWebhook, SecretInfo, TestResult, Webhook, WebhookHealth } from '../types';
 import { busyButton, ConfirmDialog, Loading, SecretField, SignatureSnippet, StatusBadge, Switch, useHeadingFocus, useNotifier } from './common';
 import { Deliveries } from './Deliveries';
 import { SamplePayloads } from './SamplePayloads';
@@ -97,6 +97,8 @@ export function WebhookDetail(props: {
         </div>
       </div>
 
+      <HealthStatus health={webhook.health} />
+
       {createdSecret && (
         <section class="panel created" aria-labelledby="created-title">
           <h2 id="created-title">Webhook created: copy its signing secret</h2>
@@ -143,6 +145,14 @@ export function WebhookDetail(props: {
           </dd>
           <dt>Description</dt>
           <dd>{webhook.description || <span class="muted">none</span>}</dd>
+          <dt>Rate limit</dt>
+          <dd>
+            {webhook.rateLimit !== undefined ? (
+              `${webhook.rateLimit} ${webhook.rateLimit === 1 ? 'delivery' : 'deliveries'} per second`
+            ) : (
+              <span class="muted">none</span>
+            )}
+          </dd>
           <dt>Headers</dt>
           <dd>
             {headerNames.length === 0 ? (
@@ -177,6 +187,65 @@ export function WebhookDetail(props: {
         <p>“{webhook.name}” stops receiving events now, and its delivery log goes with it. This cannot be undone.</p>
       </ConfirmDialog>
     </>
+  );
+}
+
+/** A time as text, in a <time> element. */
+function At({ iso }: { readonly iso: string }) {
+  return <time dateTime={iso}>{dateTime(iso)}</time>;
+}
+
+/**
+ * The webhook's delivery health (API `health`) in a status region: paused deliveries while the
+ * breaker is open or probing, their release once the endpoint recovered, and the slow lane.
+ * The region is always in the page, so a change is announced; it is empty while all is well.
+ */
+export function HealthStatus({ health }: { readonly health: WebhookHealth | undefined }) {
+  const breaker = health?.breaker ?? 'closed';
+  const paused = breaker === 'open' || breaker === 'probing';
+  const probeDue = health?.nextProbeAt !== undefined && Date.parse(health.nextProbeAt) <= Date.now();
+  return (
+    <div class="health" role="status">
+      {paused && health && (
+        <div class="notice notice-paused">
+          <p>
+            <strong>Deliveries paused:</strong> the endpoint failed{health.reason ? ` (${health.reason})` : ''}
+            {health.since && (
+              <>
+                {' '}
+                since <At iso={health.since} />
+              </>
+            )}
+            {breaker === 'probing' ? (
+              ' — testing the endpoint now.'
+            ) : health.nextProbeAt && !probeDue ? (
+              <>
+                {' '}
+                — next test at <At iso={health.nextProbeAt} />.
+              </>
+            ) : (
+              ' — next test due now.'
+            )}
+          </p>
+          <p class="hint">New deliveries are kept, shown as “pending (paused)” below, and sent once a test delivery gets through. None are lost.</p>
+        </div>
+      )}
+      {breaker === 'releasing' && (
+        <div class="notice">
+          <p>
+            <strong>Releasing paused deliveries:</strong> the endpoint answered again, so the deliveries kept while it failed are being sent, a few a second.
+          </p>
+        </div>
+      )}
+      {health?.slowLaneUntil && (
+        <div class="notice">
+          <p>
+            <strong>Slow endpoint:</strong> deliveries go through the slow lane until <At iso={health.slowLaneUntil} />: your endpoint took too long to answer, so
+            deliveries get a longer timeout and may arrive a little later.
+          </p>
+        </div>
+      )}
+    </div>
   );
 }
 

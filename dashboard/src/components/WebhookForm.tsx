@@ -25,7 +25,7 @@ export const EVENT_DESCRIPTIONS: Readonly<Record<EventType, string>> = {
 /** Element ids of the fields, so error messages can link and focus them. */
 const fieldId = (field: string): string => `wh-${field.replace(/[[\].]+/g, '-').replace(/-$/, '')}`;
 
-const FIELD_LABELS: Record<string, string> = { name: 'Name', url: 'URL', eventTypes: 'Event types', description: 'Description', headers: 'Headers' };
+const FIELD_LABELS: Record<string, string> = { name: 'Name', url: 'URL', eventTypes: 'Event types', description: 'Description', rateLimit: 'Rate limit', headers: 'Headers' };
 const labelOf = (field: string): string => {
   const m = /^headers\[(\d+)\]\.(name|value)$/.exec(field);
   return m ? `Header ${Number(m[1]) + 1} ${m[2]}` : (FIELD_LABELS[field] ?? 'Form');
@@ -95,13 +95,12 @@ export function WebhookForm({ api, webhookId, onCreated }: { readonly api: ApiCl
     setErrors({});
     setSaving(true);
     try {
-      const input = toWebhookInput(values);
       if (webhookId) {
-        const saved = await api.updateWebhook(webhookId, input);
+        const saved = await api.updateWebhook(webhookId, toWebhookInput(values, true));
         notify(`“${saved.name}” saved.`);
         navigate(paths.detail(saved.id));
       } else {
-        const created = await api.createWebhook(input);
+        const created = await api.createWebhook(toWebhookInput(values));
         onCreated(created);
         notify(`“${created.name}” created.`);
         navigate(paths.detail(created.id));
@@ -245,6 +244,28 @@ export function WebhookForm({ api, webhookId, onCreated }: { readonly api: ApiCl
             onInput={(e) => set('description', e.currentTarget.value)}
           />
           {fieldError('description')}
+        </div>
+
+        <div class="field">
+          <label for={fieldId('rateLimit')}>
+            Rate limit <span class="optional">(deliveries per second, optional)</span>
+          </label>
+          <p class="hint" id={`${fieldId('rateLimit')}-hint`}>
+            At most this many deliveries a second go to your endpoint, from {LIMITS.rateLimitMin} to {LIMITS.rateLimitMax}. Deliveries beyond it wait their
+            turn; none are dropped. Leave empty for no limit.
+          </p>
+          <input
+            id={fieldId('rateLimit')}
+            class="narrow-input"
+            inputMode="numeric"
+            value={values.rateLimit}
+            autocomplete="off"
+            spellcheck={false}
+            aria-invalid={invalid('rateLimit')}
+            aria-describedby={describedBy('rateLimit', true)}
+            onInput={(e) => set('rateLimit', e.currentTarget.value)}
+          />
+          {fieldError('rateLimit')}
         </div>
 
         <fieldset class="field headers" aria-describedby={describedBy('headers', true)}>

@@ -134,6 +134,7 @@ export function WebhookList({ api }: { readonly api: ApiClient }) {
                 <td data-label="Status">
                   <StatusBadge status={w.status} />
                   {w.status === 'auto-disabled' && w.disabledReason && <p class="reason">{w.disabledReason}</p>}
+                  {(w.health?.breaker === 'open' || w.health?.breaker === 'probing') && <p class="reason">deliveries paused: the endpoint keeps failing</p>}
                 </td>
                 <td data-label="Last delivery">
                   <LastDeliveryCell delivery={last[w.id]} />

@@ -99,6 +99,22 @@ export const descriptionSchema = z
 
 export const enabledSchema = z.boolean('enabled must be true or false');
 
+const RATE_LIMIT_RANGE = `rateLimit must be between ${LIMITS.rateLimitMin} and ${LIMITS.rateLimitMax} deliveries per second`;
+
+/**
+ * A webhook's delivery rate limit, in deliveries per second. The delivery domain enforces it
+ * across every consumer; deliveries beyond it wait for a later second, never dropped or failed.
+ */
+export const rateLimitSchema = z
+  .number('rateLimit must be a number (deliveries per second)')
+  // The range first: the first rule broken is the one reported (1e20 is out of range, not "not whole").
+  .min(LIMITS.rateLimitMin, RATE_LIMIT_RANGE)
+  .max(LIMITS.rateLimitMax, RATE_LIMIT_RANGE)
+  .int('rateLimit must be a whole number of deliveries per second')
+  .meta({
+    description: `At most this many deliveries a second to this webhook (${LIMITS.rateLimitMin}-${LIMITS.rateLimitMax}); absent: no limit. Deliveries beyond the limit wait for a later second: they are never dropped or failed.`,
+  });
+
 const BODY_NOT_OBJECT = 'request body must be a JSON object';
 
 /** `POST /v1/webhooks`. Unknown fields are refused (a typo is a 400, not silently ignored). */
@@ -110,6 +126,7 @@ export const webhookCreateSchema = z
     description: descriptionSchema.default(''),
     headers: headersSchema.default({}),
     enabled: enabledSchema.default(true),
+    rateLimit: rateLimitSchema.optional(),
   }, BODY_NOT_OBJECT)
   .meta({ description: 'A new webhook.' });
 
@@ -124,6 +141,12 @@ export const webhookPatchSchema = z
     enabled: enabledSchema
       .optional()
       .meta({ description: '`true` re-enables a disabled or auto-disabled webhook (status `active`, reason cleared); `false` disables it (status `disabled`).' }),
+    rateLimit: rateLimitSchema
+      .nullable()
+      .optional()
+      .meta({
+        description: `Deliveries per second (${LIMITS.rateLimitMin}-${LIMITS.rateLimitMax}); \`null\` removes the limit. Deliveries beyond the limit wait for a later second: they are never dropped or failed.`,
+      }),
   }, BODY_NOT_OBJECT)
   .meta({ description: 'Changes to a webhook; absent fields are left as they are.' });
 

@@ -36,6 +36,40 @@ export interface TestResult {
   readonly responseSnippet?: string;
 }
 
+/**
+ * A webhook's delivery health as the API shows it (read-only): the breaker (`half-open` shown as
+ * `probing`) and the slow lane. `closed` and no `slowLaneUntil`: deliveries flow normally.
+ */
+export interface WebhookHealth {
+  readonly breaker: 'closed' | 'open' | 'probing' | 'releasing';
+  /** Since when the breaker is not closed. */
+  readonly since?: string;
+  /** Why the breaker opened (or, while releasing, that the endpoint recovered). */
+  readonly reason?: string;
+  /** While open: when the next probe (one test delivery) is due. */
+  readonly nextProbeAt?: string;
+  /** While the endpoint is in the slow lane: until when. */
+  readonly slowLaneUntil?: string;
+}
+
+const BREAKER_STATES = { open: 'open', 'half-open': 'probing', releasing: 'releasing' } as const;
+
+/** The health of a webhook at `nowMs` (a slow-lane hold in the past is over). */
+export function webhookHealth(webhook: Webhook, nowMs: number): WebhookHealth {
+  const b = webhook.breaker;
+  const slow = webhook.slowUntil !== undefined && Date.parse(webhook.slowUntil) > nowMs ? { slowLaneUntil: webhook.slowUntil } : {};
+  if (!b) return { breaker: 'closed', ...slow };
+  return {
+    breaker: BREAKER_STATES[b.state],
+    since: b.since,
+    reason: b.reason,
+    // Open: probeAt is when the next probe is due. Probing: it is the end of the current probe's
+    // lease, and releasing: the release pace; neither is a "next probe".
+    ...(b.state === 'open' ? { nextProbeAt: b.probeAt } : {}),
+    ...slow,
+  };
+}
+
 export interface WebhookServiceDeps {
   readonly store: WebhookAdminStore;
   readonly deliveries: DeliveryStore;
@@ -109,6 +143,7 @@ export class WebhookService {
       headers: input.headers,
       enabled: input.enabled,
       status: input.enabled ? 'active' : 'disabled',
+      ...(input.rateLimit !== undefined ? { rateLimit: input.rateLimit } : {}),
       createdAt: now,
       updatedAt: now,
       secret: this.newSecret(),
@@ -128,13 +163,18 @@ export class WebhookService {
     return webhook;
   }
 
+  /** The webhook's delivery health now (breaker and slow lane), as the API shows it. */
+  health(webhook: Webhook): WebhookHealth {
+    return webhookHealth(webhook, this.deps.clock.now());
+  }
+
   /**
    * PATCH semantics: absent fields keep their value. `enabled: true` makes the webhook active
    * and clears an auto-disable reason (and, if it was disabled, the failure run that led there);
-   * `enabled: false` makes it `disabled`.
+   * `enabled: false` makes it `disabled`. `rateLimit: null` removes the rate limit.
    */
   async update(accountId: string, webhookId: string, body: unknown): Promise<Webhook> {
-    const patch = parse(webhookPatchSchema, body);
+    const { rateLimit, ...patch } = parse(webhookPatchSchema, body);
     const current = await this.get(accountId, webhookId);
     const url = patch.url !== undefined ? await this.checkUrl(patch.url) : undefined;
     const clear: NonNullable<WebhookChanges['clear']>[number][] = [];
@@ -147,8 +187,10 @@ export class WebhookService {
       status = 'disabled';
       clear.push('disabledReason');
     }
+    if (rateLimit === null) clear.push('rateLimit');
     const changes: WebhookChanges = {
       ...stripUndefined(patch),
+      ...(typeof rateLimit === 'number' ? { rateLimit } : {}),
       ...(url !== undefined ? { url } : {}),
       ...(status ? { status } : {}),
       clear,

@@ -1,6 +1,7 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { LIMITS } from '../../../lambdas/shared/contract';
 import { ConflictError, NotFoundError, ValidationError } from '../../../lambdas/shared/domain/errors';
+import { webhookHealth } from '../../../lambdas/shared/domain/webhook-service';
 import { SAMPLE_PAYLOADS } from '../../../lambdas/shared/sample-payloads';
 import { domain, visitEvent } from './support';
 
@@ -73,6 +74,52 @@ describe('WebhookService: create and edit', () => {
     expect(enabled.disabledReason).toBeUndefined();
     expect(enabled.failingSince).toBeUndefined();
     expect(await invalidFields(() => d.management.update('acc', w.webhookId, { url: 'http://x.example.com/' }))).toEqual(['url']);
+  });
+});
+
+describe('WebhookService: rate limit and health', () => {
+  it('rateLimit: optional on create, set and changed by PATCH, kept when absent, removed by null', async () => {
+    const d = domain();
+    expect((await d.management.create('acc', valid)).rateLimit).toBeUndefined();
+    const w = await d.management.create('acc', { ...valid, rateLimit: 25 });
+    expect(w.rateLimit).toBe(25);
+    expect((await d.webhooks.get('acc', w.webhookId))?.rateLimit).toBe(25);
+    expect((await d.management.update('acc', w.webhookId, { rateLimit: LIMITS.rateLimitMax })).rateLimit).toBe(LIMITS.rateLimitMax);
+    expect((await d.management.update('acc', w.webhookId, { name: 'Renamed' })).rateLimit).toBe(LIMITS.rateLimitMax);
+    const cleared = await d.management.update('acc', w.webhookId, { rateLimit: null });
+    expect(cleared.rateLimit).toBeUndefined();
+    expect(cleared).not.toHaveProperty('rateLimit');
+    expect((await d.webhooks.get('acc', w.webhookId))?.rateLimit).toBeUndefined();
+    expect((await d.management.update('acc', w.webhookId, { rateLimit: LIMITS.rateLimitMin })).rateLimit).toBe(LIMITS.rateLimitMin);
+  });
+
+  it.each([0, -1, 1.5, LIMITS.rateLimitMax + 1, '10', Number.POSITIVE_INFINITY, Number.NaN, true, [5]])('rateLimit %p is a ValidationError naming rateLimit', async (rateLimit) => {
+    const d = domain();
+    expect(await invalidFields(() => d.management.create('acc', { ...valid, rateLimit }))).toEqual(['rateLimit']);
+    const w = d.hook('acc', valid.url, { rateLimit: 5 });
+    expect(await invalidFields(() => d.management.update('acc', w.webhookId, { rateLimit }))).toEqual(['rateLimit']);
+    expect((await d.webhooks.get('acc', w.webhookId))?.rateLimit).toBe(5);
+  });
+
+  it('rateLimit null is a removal on PATCH only', async () => {
+    const d = domain();
+    expect(await invalidFields(() => d.management.create('acc', { ...valid, rateLimit: null }))).toEqual(['rateLimit']);
+  });
+
+  it('health: the breaker (half-open shown as probing, next probe only while open) and a slow lane still ahead', () => {
+    const now = Date.parse('2026-05-01T12:00:00Z');
+    const d = domain();
+    const w = d.hook('acc', valid.url);
+    const since = '2026-05-01T11:58:00.000Z';
+    const probeAt = '2026-05-01T12:00:30.000Z';
+    expect(webhookHealth(w, now)).toEqual({ breaker: 'closed' });
+    expect(webhookHealth({ ...w, breaker: { state: 'open', since, reason: 'HTTP 503', probeAt, probes: 1 } }, now)).toEqual({ breaker: 'open', since, reason: 'HTTP 503', nextProbeAt: probeAt });
+    expect(webhookHealth({ ...w, breaker: { state: 'half-open', since, reason: 'HTTP 503', probeAt, probes: 1 } }, now)).toEqual({ breaker: 'probing', since, reason: 'HTTP 503' });
+    expect(webhookHealth({ ...w, breaker: { state: 'releasing', since, reason: 'recovered', probeAt, probes: 1 } }, now)).toEqual({ breaker: 'releasing', since, reason: 'recovered' });
+    expect(webhookHealth({ ...w, slowUntil: '2026-05-01T12:05:00.000Z' }, now)).toEqual({ breaker: 'closed', slowLaneUntil: '2026-05-01T12:05:00.000Z' });
+    expect(webhookHealth({ ...w, slowUntil: '2026-05-01T11:59:59.000Z' }, now)).toEqual({ breaker: 'closed' });
+    d.clock.current = now;
+    expect(d.management.health({ ...w, slowUntil: '2026-05-01T12:00:01.000Z' })).toEqual({ breaker: 'closed', slowLaneUntil: '2026-05-01T12:00:01.000Z' });
   });
 });
 
