@@ -61,6 +61,17 @@ export interface WebhooksFunctionProps {
    * @default 'INFO'
    */
   readonly logLevel?: LogLevel;
+  /**
+   * Lambda's recursive loop detection: `Terminate` stops a chain of invocations that goes back
+   * to the function through SQS about 16 times; `Allow` only for a function whose loop is by design.
+   * @default - Lambda's default (Terminate); the template leaves the property out
+   */
+  readonly recursiveLoop?: lambda.RecursiveLoop;
+  /**
+   * Reserved concurrency (also its maximum).
+   * @default - none: the account's unreserved pool
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -103,6 +114,8 @@ export class WebhooksFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       ...(props.description !== undefined ? { description: props.description } : {}),
+      ...(props.recursiveLoop !== undefined ? { recursiveLoop: props.recursiveLoop } : {}),
+      ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.serviceName,

@@ -10,6 +10,7 @@ import { DELIVERY_FUNCTION_TIMEOUT, DeliveryPipeline } from './constructs/delive
 import { EventsRouting } from './constructs/events-routing';
 import { API_STAGE_NAME, ManagementApi } from './constructs/management-api';
 import { Monitoring } from './constructs/monitoring';
+import { Reconciler } from './constructs/reconciler';
 import { Store } from './constructs/store';
 import { METRICS_NAMESPACE } from './function-defaults';
 
@@ -42,6 +43,8 @@ export class WebhooksStack extends Stack {
    */
   public readonly secretsKey: kms.Key;
   public readonly managementApi: ManagementApi;
+  /** The scheduled reconciler: breaker probes, paced releases, overdue deliveries. */
+  public readonly reconciler: Reconciler;
   public readonly monitoring: Monitoring;
   /** The dashboard on S3 + CloudFront; only with context `dashboard=true`. */
   public readonly dashboard?: DashboardHosting;
@@ -95,6 +98,17 @@ export class WebhooksStack extends Stack {
       this.secretsKey.grant(fn.role, 'kms:Decrypt');
     }
 
+    this.reconciler = new Reconciler(this, 'Reconciler', {
+      webhooksTable: this.store.webhooksTable,
+      deliveriesTable: this.store.deliveriesTable,
+      retryQueue: this.pipeline.retryQueue,
+      secretsKey: this.secretsKey,
+      deliveryRetentionDays: config.deliveryRetentionDays,
+      logRetention: config.logRetention,
+      logLevel: config.logLevel,
+      removalPolicy: config.removalPolicy,
+    });
+
     this.managementApi = new ManagementApi(this, 'ManagementApi', {
       webhooksTable: this.store.webhooksTable,
       deliveriesTable: this.store.deliveriesTable,
@@ -139,6 +153,9 @@ export class WebhooksStack extends Stack {
     m.alarmOnFunction('DeliveryFunction', this.pipeline.deliveryFunction, 'delivery');
     m.alarmOnFunction('RetryFunction', this.pipeline.retryFunction, 'retry');
     m.alarmOnFunction('ApiFunction', this.managementApi.apiFunction, 'management API');
+    // Errors only: a tick that outlasts the next one throttles it by design (reserved concurrency 1).
+    const reconcilerErrors = m.alarmOnFunctionErrors('ReconcilerFunction', this.reconciler.handler.function, 'reconciler');
+    const overdue = m.alarmOnOverdueDeliveries('OverdueDeliveries', { namespace: METRICS_NAMESPACE, service: this.reconciler.handler.serviceName });
     // No function alarm on the authorizer: it refuses a bad key by throwing "Unauthorized" (API
     // Gateway's contract for a 401), which Lambda counts as an error, so its Errors metric counts
     // typos and scanners. Its real failures (crash, timeout, throttle) reach callers as 500s,
@@ -158,6 +175,11 @@ export class WebhooksStack extends Stack {
     m.addDashboard({
       namespace: METRICS_NAMESPACE,
       deliveryServices,
+      reconcilerService: this.reconciler.handler.serviceName,
+      alarms: [
+        { title: 'Overdue deliveries (re-queued by the reconciler)', alarm: overdue },
+        { title: 'Reconciler errors', alarm: reconcilerErrors },
+      ],
       queues: [
         { label: 'events', queue: this.events.eventsQueue },
         { label: 'events DLQ', queue: this.events.eventsDlq },
@@ -169,6 +191,7 @@ export class WebhooksStack extends Stack {
       functions: [
         { label: 'delivery', fn: this.pipeline.deliveryFunction },
         { label: 'retry', fn: this.pipeline.retryFunction },
+        { label: 'reconciler', fn: this.reconciler.handler.function },
         { label: 'api', fn: this.managementApi.apiFunction },
         { label: 'authorizer', fn: this.managementApi.authorizerFunction },
       ],

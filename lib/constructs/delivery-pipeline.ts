@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -8,6 +9,7 @@ import { Construct } from 'constructs';
 import { DEFAULT_EVENT_SOURCE, DEFAULTS, ENV, PIPELINE } from '../../lambdas/shared/contract';
 import type { LogLevel } from '../config';
 import { FUNCTION_RUNTIME, WebhooksFunction } from '../function-defaults';
+import { allowOnTable } from '../table-grants';
 import { DLQ_RETENTION, MAX_RECEIVE_COUNT, SECURE_QUEUE_PROPS, SOURCE_QUEUE_RETENTION, VISIBILITY_TIMEOUT_FACTOR } from './events-routing';
 
 /** Timeout of the delivery and retry functions. */
@@ -169,6 +171,13 @@ export class DeliveryPipeline extends Construct {
       entry: RETRY_HANDLER_ENTRY,
       serviceName: 'webhook-retry',
       description: 'Re-attempts failed webhook deliveries from the retry queue',
+      // The retry function sends to the queue it consumes on purpose: a hop of a delay longer than
+      // SQS's 15 minutes, a hand-off when the invocation runs out of time, a rate-limit wait. Lambda's
+      // loop detection would stop such a chain after about 16 invocations and leave the delivery
+      // pending (docs/runbook.md, "Recursive loops"). The chain is bounded anyway: by the retry
+      // schedule (each attempt moves it on; it ends delivered, failed or parked) and by the
+      // reconciler, which re-queues what is overdue. The delivery function keeps the default.
+      recursiveLoop: lambda.RecursiveLoop.ALLOW,
     });
     this.deliveryFunction = this.delivery.function;
     this.retryFunction = this.retry.function;
@@ -185,9 +194,12 @@ export class DeliveryPipeline extends Construct {
     this.retryFunction.addEventSource(this.retryEventSource);
 
     for (const fn of [this.delivery, this.retry]) {
-      // Reads an account's webhooks; writes them to auto-disable one (410 Gone, failing for days).
-      props.webhooksTable.grantReadWriteData(fn.role);
-      props.deliveriesTable.grantReadWriteData(fn.role);
+      // What the shared delivery runtime calls (lambdas/shared/composition/delivery-runtime.ts), no index:
+      // webhooks: Query (listByAccount, the table's own key), GetItem (get), UpdateItem (markFailing,
+      // clearFailing, autoDisable, markSlow, setBreaker); deliveries: GetItem (get), UpdateItem (write,
+      // and the rate limiter's per-second counters), BatchWriteItem (writeDelivered: puts only).
+      allowOnTable(fn.role, props.webhooksTable, ['Query', 'GetItem', 'UpdateItem']);
+      allowOnTable(fn.role, props.deliveriesTable, ['GetItem', 'UpdateItem', 'BatchWriteItem']);
       props.eventsDlq.grantSendMessages(fn.role);
       this.retryQueue.grantSendMessages(fn.role);
       this.failedDeliveriesQueue.grantSendMessages(fn.role);

@@ -107,12 +107,7 @@ export class Monitoring extends Construct {
   /** Alarms on any error (a crashed invocation, not a reported batch item failure) and any throttle. */
   public alarmOnFunction(id: string, fn: lambda.IFunction, name: string): cloudwatch.Alarm[] {
     return [
-      this.addAlarm(`${id}Errors`, {
-        metric: fn.metricErrors({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        alarmDescription: `The ${name} function failed invocations (errors or timeouts)`,
-      }),
+      this.alarmOnFunctionErrors(id, fn, name),
       this.addAlarm(`${id}Throttles`, {
         metric: fn.metricThrottles({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
         threshold: 0,
@@ -120,6 +115,37 @@ export class Monitoring extends Construct {
         alarmDescription: `The ${name} function was throttled`,
       }),
     ];
+  }
+
+  /** Alarms on any failed invocation of the function (an error or a timeout); id `<id>Errors`. */
+  public alarmOnFunctionErrors(id: string, fn: lambda.IFunction, name: string): cloudwatch.Alarm {
+    return this.addAlarm(`${id}Errors`, {
+      metric: fn.metricErrors({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription: `The ${name} function failed invocations (errors or timeouts)`,
+    });
+  }
+
+  /**
+   * Alarms when the reconciler found any pending delivery past its due time (`OverdueDeliveries`,
+   * its Powertools metric, dimension `service`), summed over 5 minutes. It should stay 0: each one
+   * is a delivery whose queue message was lost or whose chain of hops was cut.
+   */
+  public alarmOnOverdueDeliveries(id: string, props: { namespace: string; service: string }): cloudwatch.Alarm {
+    return this.addAlarm(id, {
+      metric: new cloudwatch.Metric({
+        namespace: props.namespace,
+        metricName: METRICS.overdue,
+        dimensionsMap: { service: props.service },
+        period: PERIOD,
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription:
+        'The reconciler re-queued pending deliveries found past their due time (OverdueDeliveries > 0): a retry message was lost, or a chain of hops was cut (recursive loop detection, a failed send)',
+    });
   }
 
   /**
@@ -153,18 +179,23 @@ export class Monitoring extends Construct {
     });
   }
 
-  /** A CloudWatch dashboard of the service: deliveries, latency, queues, functions, API. */
+  /** A CloudWatch dashboard of the service: deliveries, latency, breakers, reconciler, queues, functions, API. */
   public addDashboard(props: {
     namespace: string;
     deliveryServices: readonly string[];
+    /** The reconciler's `service` dimension (it counts closed breakers too). */
+    reconcilerService?: string;
+    /** Alarms shown as their own graphs, with the threshold (the reconciler's). */
+    alarms?: ReadonlyArray<{ title: string; alarm: cloudwatch.IAlarm }>;
     queues: ReadonlyArray<{ label: string; queue: sqs.IQueue }>;
     functions: ReadonlyArray<{ label: string; fn: lambda.IFunction }>;
     apiStage?: { metricServerError(p?: cloudwatch.MetricOptions): cloudwatch.Metric; metricClientError(p?: cloudwatch.MetricOptions): cloudwatch.Metric; metricLatency(p?: cloudwatch.MetricOptions): cloudwatch.Metric };
   }): cloudwatch.Dashboard {
-    const m = (metricName: string, statistic: string = cloudwatch.Stats.SUM) =>
-      props.deliveryServices.map(
+    const m = (metricName: string, statistic: string = cloudwatch.Stats.SUM, services: readonly string[] = props.deliveryServices) =>
+      services.map(
         (service) => new cloudwatch.Metric({ namespace: props.namespace, metricName, dimensionsMap: { service }, period: PERIOD, statistic, label: `${metricName} (${service})` }),
       );
+    const breakerServices = [...props.deliveryServices, ...(props.reconcilerService !== undefined ? [props.reconcilerService] : [])];
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(6) });
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
@@ -173,6 +204,18 @@ export class Monitoring extends Construct {
         left: [...m(METRICS.delivered), ...m(METRICS.failedAttempt), ...m(METRICS.exhausted), ...m(METRICS.skipped), ...m(METRICS.invalidEvent)],
       }),
       new cloudwatch.GraphWidget({ title: 'Attempt latency (ms)', width: 12, left: [...m(METRICS.latency, 'p50'), ...m(METRICS.latency, 'p99')] }),
+    );
+    const alarms = props.alarms ?? [];
+    const breakerWidth = Math.max(6, 24 - 8 * alarms.length);
+    dashboard.addWidgets(
+      // Parked deliveries wait for their webhook's breaker to close; openings and closings per webhook.
+      new cloudwatch.GraphWidget({
+        title: 'Breakers and parked deliveries',
+        width: breakerWidth,
+        left: m(METRICS.parked),
+        right: [...m(METRICS.breakerOpened), ...m(METRICS.breakerClosed, cloudwatch.Stats.SUM, breakerServices)],
+      }),
+      ...alarms.map(({ title, alarm }) => new cloudwatch.AlarmWidget({ title, alarm, width: 8 })),
     );
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({

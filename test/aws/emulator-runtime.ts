@@ -21,10 +21,12 @@ import { createRetryHandler } from '../../lambdas/retry/app';
 import { ENV, PIPELINE } from '../../lambdas/shared/contract';
 import { KmsEnvelopeCipher } from '../../lambdas/shared/adapters/secret-cipher';
 import { createDeliveryRuntime, type DeliveryRuntime, secretCipherFromEnv } from '../../lambdas/shared/composition/delivery-runtime';
+import { createReconcilerRuntime } from '../../lambdas/shared/composition/reconciler-runtime';
+import type { Reconciler } from '../../lambdas/shared/domain/reconciler';
 import { type PollSource, QueueConsumer, type SqsHandler } from '../../local/consumer';
 import { type EmulatorAwsConfig, emulatorAwsConfig } from './aws-config';
 import { terminalLog } from '../../local/stack';
-import type { SecretCipher } from '../../lambdas/shared/domain/ports';
+import type { LogSink, MetricSink, SecretCipher } from '../../lambdas/shared/domain/ports';
 
 /**
  * URL of the queue the delivery function consumes. Lambda learns it from its event source
@@ -268,4 +270,31 @@ export async function startEmulatorStack(options: EmulatorStackOptions): Promise
         kms?.destroy();
       })()),
   };
+}
+
+export interface EmulatorReconciler {
+  /** The reconciler as the scheduled function builds it (createReconcilerRuntime), on the emulator. */
+  readonly reconciler: Reconciler;
+  close(): void;
+}
+
+/**
+ * The scheduled reconciler against an emulator: `createReconcilerRuntime` with the function's
+ * environment (from the template) and the production DynamoDB, SQS and KMS adapters pointed at
+ * `endpoint`. The schedule is not played: a test calls `reconciler.tick()` where EventBridge would
+ * invoke the function.
+ */
+export function startEmulatorReconciler(options: {
+  readonly endpoint: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: LogSink;
+  readonly metrics: MetricSink;
+}): EmulatorReconciler {
+  const aws = emulatorAwsConfig(options.endpoint, options.env);
+  const clientConfig = { endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials };
+  const kmsKeyId = options.env[ENV.secretsKmsKeyId];
+  const kms = kmsKeyId ? new KMSClient(clientConfig) : undefined;
+  const cipher = kms && kmsKeyId ? new KmsEnvelopeCipher(kms, kmsKeyId) : secretCipherFromEnv(options.env);
+  const reconciler = createReconcilerRuntime(options.env, { dynamoConfig: clientConfig, sqsConfig: clientConfig, cipher, log: options.log, metrics: options.metrics });
+  return { reconciler, close: () => kms?.destroy() };
 }

@@ -41,6 +41,16 @@
  * 10. Visibility: a received message stays hidden for the queue's timeout (180 s, from the
  *    template), as on AWS. To see a failed record come back within a test, the batch-failure test
  *    receives with a 2 s VisibilityTimeout (a ReceiveMessage parameter both honour).
+ * 11. `MessageGroupId` on a standard queue (what makes the retry queue an SQS fair queue): moto
+ *    (5.2.5) accepts it, stores it and returns it as a message system attribute, but does nothing
+ *    else with it (its group logic is FIFO-only); AWS uses it to serve quiet webhooks before a
+ *    noisy one's backlog. The suite checks the id is sent and comes back on the records; the
+ *    fairness itself is AWS's and is not observable here.
+ * 12. Schedules: moto stores the reconciler's `rate(1 minute)` rule but never fires it, and its
+ *    target (a function) is not created (test/aws/provision.ts). The tests call the reconciler's
+ *    tick where EventBridge would invoke the function, with the function's environment from the
+ *    template. Global secondary indexes on moto are read-your-writes; on AWS they are eventually
+ *    consistent, which the reconciler tolerates (a record listed late is handled next tick).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -59,13 +69,15 @@ import { createDocumentClient } from '../../lambdas/shared/adapters/dynamo-clien
 import { DynamoWebhookStore } from '../../lambdas/shared/adapters/dynamo-webhook-store';
 import { KmsEnvelopeCipher } from '../../lambdas/shared/adapters/secret-cipher';
 import { SqsRedriveQueue } from '../../lambdas/shared/adapters/sqs-redrive-queue';
-import { ENV, PIPELINE, visitEventPattern } from '../../lambdas/shared/contract';
+import { ENV, METRICS, PIPELINE, visitEventPattern } from '../../lambdas/shared/contract';
 import { retryMessageSchema } from '../../lambdas/shared/domain/messages';
-import type { Webhook } from '../../lambdas/shared/domain/model';
+import { type Breaker, deliveryIdFor, type Webhook } from '../../lambdas/shared/domain/model';
+import type { MetricSink } from '../../lambdas/shared/domain/ports';
+import { terminalLog } from '../../local/stack';
 import { publishVisitEvent } from '../../lambdas/shared/adapters/eventbridge-publisher';
 import { redrive } from '../../lambdas/shared/domain/redrive';
 import { generateSecret } from '../../lambdas/shared/domain/signing';
-import { EVENTS_QUEUE_URL_ENV, type EmulatorQueue, type EmulatorStack, type EmulatorStackOptions, startEmulatorStack } from './emulator-runtime';
+import { EVENTS_QUEUE_URL_ENV, type EmulatorQueue, type EmulatorStack, type EmulatorStackOptions, startEmulatorReconciler, startEmulatorStack } from './emulator-runtime';
 import { type CfnTemplate, loadStackTemplate, provisionTemplate, type ProvisionedStack, webhooksPipeline, type WebhooksPipeline } from './provision';
 import { ROUTES } from '../../scripts/redrive';
 import { visitFixture } from '../../local/lambda-events';
@@ -162,6 +174,39 @@ describe('AWS conformance on moto: production adapters against the synthesized s
     return webhook;
   };
   const account = (name: string) => `acc_${name}_${randomBytes(3).toString('hex')}`;
+  /** The scheduled function the template's rule targets (the reconciler), and its environment resolved on moto. */
+  const scheduledFunction = () => {
+    const targets = provisioned.functionTargets.filter((t) => t.scheduleExpression !== undefined);
+    expect(targets).toHaveLength(1);
+    const [target] = targets as [(typeof targets)[number]];
+    const env: Record<string, string> = { ...provisioned.functionEnvironment(target.functionLogicalId), AWS_REGION: moto.aws.region };
+    return { ...target, env };
+  };
+  /** The reconciler as its function builds it, on moto; one tick per call of `tick()`. Metrics are counted here. */
+  const reconcilers: Array<{ close(): void }> = [];
+  const startReconciler = () => {
+    const counted: Record<string, number> = {};
+    const metrics: MetricSink = { count: (name, value = 1) => void (counted[name] = (counted[name] ?? 0) + value), milliseconds: () => undefined };
+    const started = startEmulatorReconciler({ endpoint: moto.endpoint, env: scheduledFunction().env, log: terminalLog((line) => logs.push(line)), metrics });
+    reconcilers.push(started);
+    return { reconciler: started.reconciler, counted };
+  };
+  /** A delivery record as the delivery path writes it (payload kept), for the reconciler to find. */
+  const pendingDelivery = (acc: string, webhookId: string, eventTimeMs: number, extra: { nextAttemptAt?: string; parked?: boolean; reason: string }) => {
+    const eventId = randomUUID();
+    return {
+      accountId: acc,
+      webhookId,
+      deliveryId: deliveryIdFor(eventTimeMs, eventId, webhookId),
+      eventId,
+      eventType: 'NEW_VISIT' as const,
+      createdAt: new Date(eventTimeMs).toISOString(),
+      status: 'pending' as const,
+      payload: JSON.stringify(visitFixture),
+      retryIndex: 1,
+      ...extra,
+    };
+  };
   /** Looks at a queue's messages without taking them (receive with visibility 0). */
   const peek = async (url: string) => new SqsRedriveQueue(sqs, url, 0).receive(10);
   const queueDepth = async (url: string) => {
@@ -199,6 +244,7 @@ describe('AWS conformance on moto: production adapters against the synthesized s
 
   afterEach(async () => {
     await stopStacks();
+    for (const r of reconcilers.splice(0)) r.close();
   });
 
   afterAll(async () => {
@@ -258,6 +304,20 @@ describe('AWS conformance on moto: production adapters against the synthesized s
         DeadLetterConfig: { Arn: provisioned.arns[Object.keys(provisioned.refs).find((id) => provisioned.refs[id] === queueUrl('RuleDlqUrl')) ?? ''] },
         RetryPolicy: { MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) },
       });
+    });
+
+    it('schedules the reconciler every minute (the rule on moto, its function played here) with the delivery path\'s tables, retry queue and secrets key', async () => {
+      const schedule = scheduledFunction();
+      expect(schedule.scheduleExpression).toBe('rate(1 minute)');
+      const ruleName = provisioned.refs[schedule.ruleLogicalId];
+      const rule = await events.send(new DescribeRuleCommand({ Name: ruleName }));
+      expect(rule).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
+      // Its only target, the function, is not created on moto (note 12).
+      expect((await events.send(new ListTargetsByRuleCommand({ Rule: ruleName }))).Targets ?? []).toHaveLength(0);
+      for (const name of [ENV.webhooksTable, ENV.deliveriesTable, ENV.retryQueueUrl, ENV.secretsKmsKeyId, ENV.retentionDays]) {
+        expect([name, schedule.env[name]]).toEqual([name, functionEnv[name]]);
+      }
+      expect(schedule.env[ENV.reconcileEverySeconds]).toBe('60');
     });
 
     it('admits EventBridge to the events queue for this rule only (moto does not evaluate queue policies)', () => {
@@ -382,8 +442,9 @@ describe('AWS conformance on moto: production adapters against the synthesized s
       await eventually('events queue drained', () => queueDepth(pipeline.eventsQueue.queueUrl), (n) => n === 0);
     });
 
-    it('retries through the real retry queue until the receiver recovers (one webhook-id, re-signed)', async () => {
-      const stack = await startStack({ [ENV.retrySchedule]: '1,1' });
+    it('retries through the real retry queue until the receiver recovers (one webhook-id, re-signed; MessageGroupId = the webhook)', async () => {
+      const invocations: Invocation[] = [];
+      const stack = await startStack({ [ENV.retrySchedule]: '1,1' }, { onInvocation: (queue, records, response) => invocations.push({ queue, records, response }) });
       let calls = 0;
       const r = await receiver((req, res, socket) => respond(++calls <= 2 ? 500 : 204)(req, res, socket));
       const acc = account('retry');
@@ -400,6 +461,65 @@ describe('AWS conformance on moto: production adapters against the synthesized s
       // The retries were SQS messages with a delay: at least a second apart, as the schedule says.
       expect(r.requests[1]!.at - r.requests[0]!.at).toBeGreaterThanOrEqual(900);
       await eventually('retry queue drained', () => queueDepth(pipeline.retryQueue.queueUrl), (n) => n === 0);
+      // Every retry message was sent with the webhook as its message group (the fair queue's tenant).
+      const retried = invocations.filter((i) => i.queue === 'retry').flatMap((i) => i.records).filter((rec) => rec.body.includes(w.webhookId));
+      expect(retried.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(retried.map((rec) => rec.attributes.MessageGroupId))).toEqual(new Set([w.webhookId]));
+    });
+
+    it('the reconciler re-queues a pending delivery whose message was lost (the due index on moto), counts it, and the retry function delivers it', async () => {
+      const invocations: Invocation[] = [];
+      const stack = await startStack({}, { onInvocation: (queue, records, response) => invocations.push({ queue, records, response }) });
+      const r = await receiver();
+      const acc = account('overdue');
+      const w = await putWebhook({ accountId: acc, url: r.url });
+      // A delivery due 20 minutes ago with nothing queued for it: its retry message was lost.
+      const lost = pendingDelivery(acc, w.webhookId, Date.now() - 3_600_000, { nextAttemptAt: new Date(Date.now() - 20 * 60_000).toISOString(), reason: 'retry' });
+      await stack.runtime.deliveries.write(lost);
+      const { reconciler, counted } = startReconciler();
+
+      const report = await reconciler.tick();
+      expect(report.overdue).toBeGreaterThanOrEqual(1);
+      expect(counted[METRICS.overdue]).toBe(report.overdue);
+
+      const [req] = await eventually('the re-queued delivery', () => r.requests, (q) => q.length >= 1);
+      expect(req!.headers['webhook-id']).toBe(lost.deliveryId);
+      expect(new StandardWebhook(w.secret).verify(req!.body, req!.headers as Record<string, string>)).toEqual(visitFixture);
+      const record = await eventually('delivered record', () => stack.runtime.deliveries.get(acc, w.webhookId, lost.deliveryId), (d) => d?.status === 'delivered');
+      expect(record?.attempts.map((a) => a.trigger)).toEqual(['retry']);
+      const requeued = invocations.filter((i) => i.queue === 'retry').flatMap((i) => i.records).filter((rec) => rec.body.includes(lost.deliveryId));
+      expect(requeued.map((rec) => rec.attributes.MessageGroupId)).toEqual([w.webhookId]);
+      // Delivered: out of the due index, so the next tick leaves it alone.
+      expect((await stack.runtime.deliveries.listOverdue(new Date().toISOString(), 1000)).map((d) => d.deliveryId)).not.toContain(lost.deliveryId);
+      expect(r.requests).toHaveLength(1);
+    });
+
+    it('the reconciler probes an open breaker, releases the parked deliveries once the probe got through, then closes it (breakers and parked indexes on moto)', async () => {
+      const stack = await startStack();
+      const r = await receiver();
+      const acc = account('breaker');
+      const now = Date.now();
+      const breaker: Breaker = { state: 'open', since: new Date(now - 120_000).toISOString(), reason: '3 failed attempts in a row', probeAt: new Date(now - 1000).toISOString(), probes: 0 };
+      const w = await putWebhook({ accountId: acc, url: r.url, breaker });
+      const parked = [0, 1, 2].map((i) => pendingDelivery(acc, w.webhookId, now - 60_000 + i * 1000, { parked: true, reason: 'parked: the breaker is open' }));
+      for (const record of parked) await stack.runtime.deliveries.write(record);
+      const breakerOf = async () => (await store.get(acc, w.webhookId))?.breaker;
+      const { reconciler } = startReconciler();
+
+      // Tick 1: the oldest parked delivery goes out as the probe; it gets through, so the retry function marks the breaker releasing.
+      expect((await reconciler.tick()).probes).toBeGreaterThanOrEqual(1);
+      const [probe] = await eventually('the probe', () => r.requests, (q) => q.length >= 1);
+      expect(probe!.headers['webhook-id']).toBe(parked[0]!.deliveryId);
+      await eventually('breaker releasing', breakerOf, (b) => b?.state === 'releasing');
+      // Tick 2: the two others are released (paced: ten a second, so both at once).
+      expect((await reconciler.tick()).released).toBeGreaterThanOrEqual(2);
+      await eventually('released deliveries', () => r.requests.length, (n) => n === 3);
+      expect(new Set(r.requests.map((q) => q.headers['webhook-id']))).toEqual(new Set(parked.map((p) => p.deliveryId)));
+      for (const p of parked) await eventually(`delivered ${p.deliveryId}`, () => stack.runtime.deliveries.get(acc, w.webhookId, p.deliveryId), (d) => d?.status === 'delivered');
+      // Tick 3: nothing parked is left, so the breaker closes (the webhook leaves the breakers index).
+      expect((await reconciler.tick()).closed).toBeGreaterThanOrEqual(1);
+      expect(await breakerOf()).toBeUndefined();
+      expect((await stack.runtime.webhooks.listBreakers({ limit: 100 })).items.map((x) => x.webhookId)).not.toContain(w.webhookId);
     });
 
     it('parks an exhausted delivery in the failed-deliveries queue; scripts/redrive.ts --outputs-file brings it back', async () => {

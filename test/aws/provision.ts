@@ -5,7 +5,9 @@
  * visibility timeouts, the DynamoDB tables with their key schemas, and the KMS keys. What the
  * template says is what gets created, so a change to the stack that the adapters do not follow
  * shows up on the emulator. Lambda functions are not created: the emulator runtime
- * (`test/aws/emulator-runtime.ts`) plays them, and their event source mappings, in this process.
+ * (`test/aws/emulator-runtime.ts`) plays them, and their event source mappings, in this process;
+ * a rule that targets a function (the reconciler's schedule) is created without that target, and
+ * the suite runs the function's tick itself.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -48,6 +50,17 @@ export interface ProvisionedEventSource {
   readonly maxConcurrency: number | undefined;
 }
 
+/**
+ * A rule target that is a function of the template. The rule is created on the emulator, the target
+ * is not (functions are not created there): the suite plays the invocation, as it plays the mappings.
+ */
+export interface ProvisionedFunctionTarget {
+  readonly ruleLogicalId: string;
+  readonly functionLogicalId: string;
+  /** The rule's `ScheduleExpression` (e.g. `rate(1 minute)`), if it is a schedule. */
+  readonly scheduleExpression: string | undefined;
+}
+
 export interface ProvisionedStack {
   /** Prefix of every physical name (one per test run). */
   readonly prefix: string;
@@ -58,6 +71,8 @@ export interface ProvisionedStack {
   /** The stack outputs whose values could be resolved (resources not provisioned are left out). */
   readonly outputs: Readonly<Record<string, string>>;
   readonly eventSources: readonly ProvisionedEventSource[];
+  /** Rule targets that are functions (the reconciler's schedule), left to the suite to play. */
+  readonly functionTargets: readonly ProvisionedFunctionTarget[];
   /** Resources of the template not created on the emulator, as `LogicalId (Type)`. */
   readonly skipped: readonly string[];
   /** A function's `Environment.Variables`, with its `Ref`s resolved to the emulator's names and URLs. */
@@ -165,6 +180,12 @@ export async function provisionTemplate(template: CfnTemplate, options: Provisio
   };
 
   const resources = Object.entries(template.Resources);
+  const functionTargets: ProvisionedFunctionTarget[] = [];
+  /** The logical id of the template's function an ARN value (`Fn::GetAtt [fn, Arn]`) names, if it names one. */
+  const functionOf = (arn: unknown): string | undefined => {
+    const getAtt = (arn as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
+    return getAtt && template.Resources[getAtt[0]]?.Type === 'AWS::Lambda::Function' ? getAtt[0] : undefined;
+  };
   // Functions and their mappings are played in process; IAM, policies, logs, alarms and the API
   // have no part in the message flow the emulator checks. Queue policies are not evaluated by moto.
   const skipped = resources.filter(([, r]) => !PROVISIONED_TYPES.includes(r.Type)).map(([id, r]) => `${id} (${r.Type})`);
@@ -279,7 +300,14 @@ export async function provisionTemplate(template: CfnTemplate, options: Provisio
       );
       refs[id] = name;
       arns[id] = out.RuleArn ?? '';
-      const targets = (p.Targets as unknown[] | undefined) ?? [];
+      // A function target is not put on the emulator (its functions are not created there): it is
+      // listed in functionTargets for the suite to play. Every other target is put as the template says.
+      const targets = ((p.Targets as Array<{ Arn?: unknown }> | undefined) ?? []).filter((target) => {
+        const fnId = functionOf(target.Arn);
+        if (fnId === undefined) return true;
+        functionTargets.push({ ruleLogicalId: id, functionLogicalId: fnId, scheduleExpression: p.ScheduleExpression !== undefined ? resolve(p.ScheduleExpression) : undefined });
+        return false;
+      });
       if (targets.length > 0) {
         await events.send(new PutTargetsCommand({ Rule: name, EventBusName: eventBusName, Targets: resolveDeep(targets) as Target[] }));
       }
@@ -322,6 +350,7 @@ export async function provisionTemplate(template: CfnTemplate, options: Provisio
       arns,
       outputs,
       eventSources,
+      functionTargets,
       resolve,
       functionEnvironment(functionLogicalId) {
         const fn = template.Resources[functionLogicalId];

@@ -103,8 +103,8 @@ describe('bundled functions', () => {
 
   it('export, under the name each function Handler names, a function that loads with the stack environment', () => {
     const { functions } = synthesized;
-    // Delivery, retry, API and authorizer; the loop checks every function the template has.
-    expect(functions).toHaveLength(4);
+    // Delivery, retry, reconciler, API and authorizer; the loop checks every function the template has.
+    expect(functions).toHaveLength(5);
 
     let deliveryBundle: { file: string; env: Record<string, string> } | undefined;
     for (const [logicalId, fn] of functions) {

@@ -68,6 +68,7 @@ describe('cdk-nag AwsSolutions checks', () => {
       [
         'AwsSolutions-L1 Webhooks-dev/Pipeline/Delivery/Function',
         'AwsSolutions-L1 Webhooks-dev/Pipeline/Retry/Function',
+        'AwsSolutions-L1 Webhooks-dev/Reconciler/Handler/Function',
         'AwsSolutions-L1 Webhooks-dev/ManagementApi/Handler/Function',
         'AwsSolutions-L1 Webhooks-dev/ManagementApi/Authorizer/Function',
         // Bodies are validated by the API function's zod schemas (the OpenAPI document's source).

@@ -46,6 +46,15 @@ function policyStatements(template: Template): { id: string; statement: Record<s
   return out;
 }
 
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; [key: string]: unknown };
+
+/** The statements of the one inline policy attached to a role. */
+function statementsOfRole(template: Template, roleId: string): Statement[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }));
+  expect(policies).toHaveLength(1);
+  return (policies[0]?.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement;
+}
+
 function asArray<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
@@ -88,7 +97,9 @@ describe('WebhooksStack (stage dev, defaults)', () => {
   });
 
   it('routes exactly the contract event pattern from the custom bus to the events queue', () => {
-    const [rule] = Object.values(resourcesOf(template, 'AWS::Events::Rule'));
+    // The other rule is the reconciler's schedule (on the default bus, no pattern).
+    const [rule, ...others] = Object.values(resourcesOf(template, 'AWS::Events::Rule')).filter((r) => r.Properties?.EventPattern !== undefined);
+    expect(others).toHaveLength(0);
     expect(rule?.Properties?.EventPattern).toEqual(visitEventPattern());
     expect(referencedId(rule?.Properties?.EventBusName)).toBe(id(app.stack.events.eventBus));
   });
@@ -231,8 +242,8 @@ describe('WebhooksStack (stage dev, defaults)', () => {
   });
 
   it('runs every function on arm64 Node.js 22 with an explicit log group with retention', () => {
-    // The delivery path's two, and the management API's two (test/infra/api.test.ts).
-    expect(Object.keys(functions)).toHaveLength(4);
+    // The delivery path's two, the reconciler, and the management API's two (test/infra/api.test.ts).
+    expect(Object.keys(functions)).toHaveLength(5);
     expect(functions[deliveryFnId]?.Properties?.Timeout).toBe(30);
     expect(functions[retryFnId]?.Properties?.Timeout).toBe(30);
     const logGroups = resourcesOf(template, 'AWS::Logs::LogGroup');
@@ -271,53 +282,38 @@ describe('WebhooksStack (stage dev, defaults)', () => {
     }
   });
 
-  it('grants each function DynamoDB access to the webhooks and deliveries tables only, and sends to its queues', () => {
+  it('grants the delivery and retry functions exactly the DynamoDB actions their code calls, on the two tables and no index', () => {
     const tableArn = (construct: { node: { defaultChild?: unknown } }): unknown => ({ 'Fn::GetAtt': [id(construct), 'Arn'] });
-    const indexesArn = (construct: { node: { defaultChild?: unknown } }): unknown => ({ 'Fn::Join': ['', [tableArn(construct), '/index/*']] });
     for (const role of [app.stack.pipeline.delivery.role, app.stack.pipeline.retry.role]) {
-      template.hasResourceProperties('AWS::IAM::Policy', {
-        Roles: [{ Ref: id(role) }],
-        PolicyDocument: {
-          // arrayWith matches in order: the statements are sorted (logs, consume, tables, send).
-          Statement: Match.arrayWith([
-            Match.objectLike({
-              Effect: 'Allow',
-              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-              Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('LogGroup'), 'Arn'] },
-            }),
-            Match.objectLike({
-              Effect: 'Allow',
-              Action: Match.arrayWith(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']),
-              // The tables, and their indexes (the parked, due and breakers queries).
-              Resource: Match.arrayWith([
-                tableArn(app.stack.store.deliveriesTable),
-                tableArn(app.stack.store.webhooksTable),
-                indexesArn(app.stack.store.deliveriesTable),
-                indexesArn(app.stack.store.webhooksTable),
-              ]),
-            }),
-            Match.objectLike({
-              Effect: 'Allow',
-              Action: Match.arrayWith(['sqs:SendMessage']),
-              Resource: Match.arrayWith([
-                { 'Fn::GetAtt': [id(app.stack.events.eventsDlq), 'Arn'] },
-                { 'Fn::GetAtt': [id(app.stack.pipeline.failedDeliveriesQueue), 'Arn'] },
-              ]),
-            }),
-          ]),
-        },
-      });
-    }
-    // Sending to the retry queue (re-delay hops) is granted to both functions.
-    for (const role of [app.stack.pipeline.delivery.role, app.stack.pipeline.retry.role]) {
-      const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: id(role) }] } }));
-      const statements = (policy?.Properties as { PolicyDocument: { Statement: Record<string, unknown>[] } }).PolicyDocument.Statement;
-      const sendsToRetry = statements.some(
-        (s) => asArray(s.Action).includes('sqs:SendMessage') && JSON.stringify(asArray(s.Resource)).includes(id(app.stack.pipeline.retryQueue)),
-      );
-      expect(sendsToRetry).toBe(true);
+      const dynamo = statementsOfRole(template, id(role)).filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
+      // Before: grantReadWriteData on both tables (every read and write action, and `<table>/index/*`).
+      expect(dynamo).toEqual([
+        // listByAccount (Query on the table's key), get, and markFailing/clearFailing/autoDisable/markSlow/setBreaker.
+        { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.webhooksTable) },
+        // get, write (and the rate limiter's counters), writeDelivered (BatchWriteItem of puts).
+        { Effect: 'Allow', Action: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.deliveriesTable) },
+      ]);
+      const all = JSON.stringify(statementsOfRole(template, id(role)));
+      expect(all).not.toContain('/index/');
       // The API keys table is the management API's business, not the delivery path's.
-      expect(JSON.stringify(statements)).not.toContain(id(app.stack.store.apiKeysTable));
+      expect(all).not.toContain(id(app.stack.store.apiKeysTable));
+    }
+  });
+
+  it('lets the delivery and retry functions send to their queues (the retry queue for hops and hand-offs)', () => {
+    const arn = (queue: { node: { defaultChild?: unknown } }) => JSON.stringify({ 'Fn::GetAtt': [id(queue), 'Arn'] });
+    for (const role of [app.stack.pipeline.delivery.role, app.stack.pipeline.retry.role]) {
+      const sends = statementsOfRole(template, id(role)).filter((s) => asArray(s.Action).includes('sqs:SendMessage'));
+      const targets = sends.flatMap((s) => asArray(s.Resource).map((r) => JSON.stringify(r)));
+      for (const queue of [app.stack.events.eventsDlq, app.stack.pipeline.failedDeliveriesQueue, app.stack.pipeline.retryQueue]) expect(targets).toContain(arn(queue));
+    }
+  });
+
+  it('lets only the retry function run in a recursive loop (it re-enqueues to its own queue); every other function keeps Lambda\'s default (Terminate)', () => {
+    expect(functions[retryFnId]?.Properties?.RecursiveLoop).toBe('Allow');
+    for (const [fnId, fn] of Object.entries(functions)) {
+      if (fnId === retryFnId) continue;
+      expect({ fnId, recursiveLoop: fn.Properties?.RecursiveLoop }).toEqual({ fnId, recursiveLoop: undefined });
     }
   });
 
@@ -392,8 +388,9 @@ describe('WebhooksStack (stage dev, defaults)', () => {
         });
       }
     }
-    // 4 DLQ depths, 2 queue ages, errors and throttles of the delivery, retry and API functions, API 5XX, failure rate.
-    expect(app.stack.monitoring.alarms).toHaveLength(14);
+    // 4 DLQ depths, 2 queue ages, errors and throttles of the delivery, retry and API functions, API 5XX,
+    // failure rate, the reconciler's errors and overdue deliveries.
+    expect(app.stack.monitoring.alarms).toHaveLength(16);
   });
 
   it('alarms on the delivery failure rate from the functions own metrics, above a minimum volume', () => {
@@ -409,11 +406,18 @@ describe('WebhooksStack (stage dev, defaults)', () => {
     expect(props.Metrics.every((m) => !m.MetricStat || m.MetricStat.Metric.Namespace === 'VisitWebhooks')).toBe(true);
   });
 
-  it('has a CloudWatch dashboard of deliveries, queues, functions and the API', () => {
+  it('has a CloudWatch dashboard of deliveries, breakers, the reconciler\'s alarms, queues, functions and the API', () => {
     const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
     expect(Object.keys(dashboards)).toHaveLength(1);
     const body = JSON.stringify(Object.values(dashboards)[0]);
     for (const text of ['Deliveries', 'DeliverySucceeded', 'Queue depth', 'Oldest message age', 'Function errors and throttles', 'Management API']) expect(body).toContain(text);
+    for (const text of ['Breakers and parked deliveries', 'DeliveryParked', 'BreakerOpened', 'BreakerClosed', 'webhook-reconciler', 'Overdue deliveries', 'Reconciler errors']) expect(body).toContain(text);
+    // The two reconciler alarms are on it as alarm widgets (by ARN).
+    const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).filter((alarmId) => /MonitoringOverdueDeliveries|MonitoringReconcilerFunctionErrors/.test(alarmId));
+    expect(alarmIds).toHaveLength(2);
+    for (const alarmId of alarmIds) expect(body).toContain(`"${alarmId}","Arn"`);
+    // And the reconciler among the functions.
+    expect(body).toContain(`"Ref":"${id(app.stack.reconciler.handler.function)}"`);
   });
 
   it('encrypts the alarm topic with a rotated key CloudWatch may use, and enforces TLS on publish', () => {

@@ -24,7 +24,20 @@ export function lazySqsClient(config: SQSClientConfig = {}): () => SQSClient {
 
 const resolve = (source: SqsClientSource): SQSClient => (typeof source === 'function' ? source() : source);
 
-/** The retry queue on SQS: one message per due retry, delayed up to 15 minutes a hop. */
+/** What SQS accepts as a `MessageGroupId`: 1-128 printable ASCII characters, no space (webhook ids are `wh_…`). */
+function isMessageGroupId(value: string): boolean {
+  return /^[\x21-\x7E]{1,128}$/.test(value);
+}
+
+/**
+ * The retry queue on SQS: one message per due retry, delayed up to 15 minutes a hop.
+ *
+ * Each message carries `MessageGroupId` = its webhook: on a standard queue that makes it an SQS
+ * fair queue, so a webhook with a large backlog (a slow or recovering endpoint) is served after
+ * the quiet ones instead of delaying them (an id SQS would refuse is left out: no group, the
+ * message is still sent). On a standard queue the group id does not order messages
+ * or limit their concurrency (only FIFO queues do), and per-message delays still apply.
+ */
 export class SqsRetryQueue implements RetryQueue {
   constructor(
     private readonly sqs: SqsClientSource,
@@ -37,12 +50,16 @@ export class SqsRetryQueue implements RetryQueue {
         QueueUrl: this.queueUrl,
         MessageBody: JSON.stringify(message),
         DelaySeconds: Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, Math.round(delaySeconds))),
+        ...(isMessageGroupId(message.webhookId) ? { MessageGroupId: message.webhookId } : {}),
       }),
     );
   }
 }
 
-/** A DLQ written explicitly, with the reason as a message attribute (and in the log). */
+/**
+ * A DLQ written explicitly, with the reason as a message attribute (and in the log). No
+ * `MessageGroupId`: nothing consumes a DLQ automatically, so there is no fairness to keep.
+ */
 export class SqsDeadLetterSink implements DeadLetterSink {
   constructor(
     private readonly sqs: SqsClientSource,

@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import { DEFAULTS, ENV } from '../../../lambdas/shared/contract';
 import type { LogLevel } from '../../config';
 import { WebhooksFunction } from '../../function-defaults';
+import { allowOnTable } from '../../table-grants';
 import type { ManagementApiProps } from './props';
 
 /** Handler files, relative to the repository root; each exports `handler`. */
@@ -57,8 +58,13 @@ export function createApiFunctions(scope: Construct, props: ManagementApiProps, 
       [ENV.secretsKmsKeyId]: props.secretsKey.keyArn,
     },
   });
-  props.webhooksTable.grantReadWriteData(handler.role);
-  props.deliveriesTable.grantReadWriteData(handler.role);
+  // What apiPartsFromEnv's stores call for the API's services, on the tables only (no index):
+  // webhooks: Query (listPage, and listByAccount when create recounts a drifted counter), GetItem
+  // (get, the counter), PutItem (create), UpdateItem (update, the per-account counter), DeleteItem
+  // (delete); deliveries: Query (the delivery log, recover), GetItem (get), UpdateItem (write: test
+  // sends, retry, recover).
+  allowOnTable(handler.role, props.webhooksTable, ['Query', 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
+  allowOnTable(handler.role, props.deliveriesTable, ['Query', 'GetItem', 'UpdateItem']);
   // Retry and recover re-queue deliveries; test sends are attempted inline and never queued.
   props.retryQueue.grantSendMessages(handler.role);
   // Exactly the two calls of KmsEnvelopeCipher (no kms:Encrypt, no ReEncrypt).

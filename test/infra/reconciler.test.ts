@@ -1,0 +1,159 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { DUE_INDEX, PARKED_INDEX } from '../../lambdas/shared/adapters/dynamo-delivery-store';
+import { BREAKERS_INDEX } from '../../lambdas/shared/adapters/dynamo-webhook-store';
+import { DEFAULTS, ENV, METRICS } from '../../lambdas/shared/contract';
+import type { WebhooksApp } from '../../lib/build-app';
+import { RECONCILER_INDEXES, Reconciler } from '../../lib/constructs/reconciler';
+import { synthTemplate } from './app-fixture';
+
+type Resource = { Type: string; Properties?: Record<string, unknown> };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+function logicalIdOf(app: WebhooksApp): (construct: { node: { defaultChild?: unknown } }) => string {
+  return (construct) => app.stack.getLogicalId(construct.node.defaultChild as never);
+}
+
+function statementsOfRole(template: Template, roleId: string): Statement[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } })) as Resource[];
+  expect(policies).toHaveLength(1);
+  return (policies[0]?.Properties?.PolicyDocument as { Statement: Statement[] }).Statement;
+}
+
+describe('the reconciler (stage dev, defaults)', () => {
+  const { template, app } = synthTemplate();
+  const id = logicalIdOf(app);
+  const reconciler = app.stack.reconciler;
+  const fnId = id(reconciler.handler.function);
+  const fnArn = { 'Fn::GetAtt': [fnId, 'Arn'] };
+  const tableArn = (table: { node: { defaultChild?: unknown } }) => ({ 'Fn::GetAtt': [id(table), 'Arn'] });
+  const indexArn = (table: { node: { defaultChild?: unknown } }, name: string) => ({ 'Fn::Join': ['', [tableArn(table), `/index/${name}`]] });
+
+  it('runs every DEFAULTS.reconcileEverySeconds (60 s) from an EventBridge rule on the default bus, which may invoke it and nothing else', () => {
+    expect(DEFAULTS.reconcileEverySeconds).toBe(60);
+    const rules = template.findResources('AWS::Events::Rule', { Properties: { ScheduleExpression: Match.anyValue() } }) as Record<string, Resource>;
+    expect(Object.keys(rules)).toEqual([id(reconciler.rule)]);
+    expect(rules[id(reconciler.rule)]?.Properties).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED', Targets: [{ Arn: fnArn, Id: expect.any(String) }] });
+    expect(rules[id(reconciler.rule)]?.Properties?.EventBusName).toBeUndefined(); // the default bus: schedules live there
+    expect(rules[id(reconciler.rule)]?.Properties?.EventPattern).toBeUndefined();
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission', { Properties: { FunctionName: fnArn } })) as Resource[];
+    expect(permissions.map((p) => p.Properties)).toEqual([
+      { Action: 'lambda:InvokeFunction', FunctionName: fnArn, Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': [id(reconciler.rule), 'Arn'] } },
+    ]);
+  });
+
+  it('never runs two ticks at once: reserved concurrency 1, a throttled or failed tick not retried past a minute', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Role: { 'Fn::GetAtt': [id(reconciler.handler.role), 'Arn'] },
+      ReservedConcurrentExecutions: 1,
+      Timeout: 300,
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fnId },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
+    const fn = template.findResources('AWS::Lambda::Function')[fnId] as Resource;
+    // Lambda's loop detection stays on (Terminate): the reconciler is not invoked by the queue it sends to.
+    expect(fn.Properties?.RecursiveLoop).toBeUndefined();
+  });
+
+  it('gets exactly the environment createReconcilerRuntime reads, with the Powertools defaults', () => {
+    const fn = template.findResources('AWS::Lambda::Function')[fnId] as Resource;
+    expect((fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'webhook-reconciler',
+      POWERTOOLS_METRICS_NAMESPACE: 'VisitWebhooks',
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      [ENV.webhooksTable]: { Ref: id(app.stack.store.webhooksTable) },
+      [ENV.deliveriesTable]: { Ref: id(app.stack.store.deliveriesTable) },
+      [ENV.retryQueueUrl]: { Ref: id(app.stack.pipeline.retryQueue) },
+      [ENV.secretsKmsKeyId]: { 'Fn::GetAtt': [id(app.stack.secretsKey), 'Arn'] },
+      [ENV.reconcileEverySeconds]: '60',
+      // The TTL of the records it re-writes, as the other functions write them.
+      [ENV.retentionDays]: String(DEFAULTS.deliveryRetentionDays),
+    });
+  });
+
+  it('queries the three sparse indexes its stores name (breakers, parked, due), and no other', () => {
+    expect(RECONCILER_INDEXES).toEqual({ breakers: BREAKERS_INDEX, parked: PARKED_INDEX, due: DUE_INDEX });
+  });
+
+  it('has IAM to the action: Query on the three index ARNs, GetItem/UpdateItem on the two tables, SendMessage on the retry queue, Decrypt on the secrets key', () => {
+    const statements = statementsOfRole(template, id(reconciler.handler.role));
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [id(reconciler.handler.logGroup), 'Arn'] } },
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: [
+          indexArn(app.stack.store.deliveriesTable, 'due'),
+          indexArn(app.stack.store.deliveriesTable, 'parked'),
+          indexArn(app.stack.store.webhooksTable, 'breakers'),
+        ],
+      },
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: [tableArn(app.stack.store.deliveriesTable), tableArn(app.stack.store.webhooksTable)] },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [id(app.stack.pipeline.retryQueue), 'Arn'] } },
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [id(app.stack.secretsKey), 'Arn'] } },
+    ]);
+    const all = JSON.stringify(statements);
+    expect(all).not.toContain('/index/*');
+    expect(all).not.toContain(id(app.stack.store.apiKeysTable));
+  });
+
+  it('alarms when it re-queues overdue deliveries (sum over 5 minutes > 0, missing data not breaching) and when it fails', () => {
+    const topic = [{ Ref: id(app.stack.monitoring.topic) }];
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'VisitWebhooks',
+      MetricName: METRICS.overdue,
+      Dimensions: [{ Name: 'service', Value: 'webhook-reconciler' }],
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: topic,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: topic,
+    });
+    // No throttle alarm: a tick that outlasts the next one throttles it by design.
+    const throttles = template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'Throttles', Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }] } });
+    expect(Object.keys(throttles)).toHaveLength(0);
+  });
+});
+
+describe('the reconciler (context overrides)', () => {
+  it('re-writes records with the configured retention and logs as configured', () => {
+    const { template, app } = synthTemplate({ stage: 'prod', deliveryRetentionDays: '7', logRetentionDays: 14 });
+    const fnId = app.stack.getLogicalId(app.stack.reconciler.handler.function.node.defaultChild as never);
+    const fn = template.findResources('AWS::Lambda::Function')[fnId] as Resource;
+    expect((fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({ [ENV.retentionDays]: '7', POWERTOOLS_LOG_LEVEL: 'INFO' });
+  });
+
+  it('refuses a tick that is not a whole number of minutes (the schedule\'s unit)', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'T');
+    const table = new dynamodb.Table(stack, 'T1', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+    const props = { webhooksTable: table, deliveriesTable: table, retryQueue: new sqs.Queue(stack, 'Q'), secretsKey: new kms.Key(stack, 'K') };
+    expect(() => new Reconciler(stack, 'R90', { ...props, everySeconds: 90 })).toThrow(/whole number of minutes/);
+    expect(() => new Reconciler(stack, 'R30', { ...props, everySeconds: 30 })).toThrow(/whole number of minutes/);
+    const ok = new Reconciler(stack, 'R120', { ...props, everySeconds: 120 });
+    expect(ok.rule.node.defaultChild).toBeDefined();
+  });
+});
