@@ -1,7 +1,8 @@
-import { DEFAULTS } from '../../lambdas/shared/contract';
+import { DEFAULTS, METRICS } from '../../lambdas/shared/contract';
+import { DEFAULT_BREAKER_SETTINGS, probeDelayMs } from '../../lambdas/shared/domain/breaker';
 import type { Input } from './arguments';
 import type { CpuFigures } from './cpu';
-import { dynamoTotals } from './ops';
+import { addOps, dynamoTotals, emptyOps, indexTotals, type Ops, readUnits, scaleOps, writeUnits } from './ops';
 import type { PriceTable, RegionPrices } from './prices';
 import type { Simulation } from './simulate';
 import type { StackFacts } from './stack-facts';
@@ -10,6 +11,14 @@ import type { StackFacts } from './stack-facts';
 
 export const SECONDS_PER_MONTH = 730 * 3600;
 const DAYS_PER_MONTH = 730 / 24;
+
+/**
+ * `lanes`: the isolation design as built (fast lane inline in the delivery function, slow lane on
+ * the retry queue). `planner`: the alternative of the isolation issue, priced for the decision
+ * record: the events' consumer only plans (lists the webhooks, sends one job per delivery to a
+ * fair queue, SendMessageBatch of 10) and a second function attempts the jobs.
+ */
+export type Design = 'lanes' | 'planner';
 
 /** Everything the model prices. */
 export interface Scenario {
@@ -24,6 +33,8 @@ export interface Scenario {
   readonly stack: StackFacts;
   readonly sim: Simulation;
   readonly cpu: CpuFigures;
+  /** @default 'lanes' */
+  readonly design?: Design;
 }
 
 export interface Line {
@@ -37,14 +48,17 @@ export interface Line {
 }
 
 export interface CostModel {
+  readonly design: Design;
   readonly lines: Line[];
   readonly batchFill: number;
   /** Deliveries per month, and those that succeed. */
   readonly D: number;
   readonly Dok: number;
-  /** DynamoDB write units per successful delivery, and all write units in the month. */
+  /** DynamoDB write units per successful fast-lane delivery, and all write units in the month (indexes included). */
   readonly wOk: number;
   readonly wru: number;
+  /** The isolation volumes behind the lines. */
+  readonly isolation: IsolationVolumes;
   readonly total: number;
   /** The total without the fixed lines. */
   readonly variable: number;
@@ -54,12 +68,38 @@ export interface CostModel {
   readonly topItems: Line[];
 }
 
+/** How many of each kind of thing the isolation design does in the month. */
+export interface IsolationVolumes {
+  /** Deliveries delivered by the fast lane, by the slow lane, failing, rate-limited. */
+  readonly Dfast: number;
+  readonly Dslow: number;
+  readonly Dfail: number;
+  readonly Drl: number;
+  /** Inline attempts aborted at the fast lane's budget (once per slow hold per slow webhook). */
+  readonly slowMarks: number;
+  /** Outages (breaker openings) and failed probes in the month. */
+  readonly outages: number;
+  readonly probes: number;
+  /** Deliveries per outage that still saw the cached webhook without its breaker, beyond the one measured. */
+  readonly staleDeliveries: number;
+  /** Reconciler invocations. */
+  readonly ticks: number;
+}
+
 /** The scenario with its monthly volumes: E events, D deliveries, Dfail failing and Dok successful ones. */
 interface Month extends Scenario {
+  readonly design: Design;
   readonly E: number;
   readonly D: number;
   readonly Dfail: number;
   readonly Dok: number;
+  /** Deliveries priced as the fast lane's (measured `sim.success`): lanes, the fast lane's; planner, every job that succeeds at once. */
+  readonly Dsuccess: number;
+  readonly v: IsolationVolumes;
+  /** What everything but the fast lane's deliveries and the idle ticks costs in the month (measured ops × volumes). */
+  readonly other: Ops;
+  /** The same, by kind: what the report's lines split by. */
+  readonly parts: { slow: Ops; rateLimit: Ops; failing: Ops };
   /** The free-tier allowance of `key` (0 without --free-tier). */
   free(key: string): number;
   add(line: Line): void;
@@ -74,6 +114,11 @@ interface Traffic {
   readonly retryRecords: number;
   readonly retryFill: number;
   readonly retryInvocations: number;
+  /** planner: jobs on the fair queue per job-function invocation, and those invocations. */
+  readonly jobFill: number;
+  readonly jobInvocations: number;
+  /** planner: SendMessageBatch requests per planner invocation (10 jobs per request). */
+  readonly jobBatchesPerInvocation: number;
 }
 
 export function costModel(scenario: Scenario): CostModel {
@@ -86,38 +131,111 @@ export function costModel(scenario: Scenario): CostModel {
   const { wOk, wru } = dynamoLines(month);
   cloudWatchLines(month, traffic);
   kmsAndTransferLines(month);
-  return { lines, batchFill: traffic.batchFill, D: month.D, Dok: month.Dok, wOk, wru, ...summarize(lines, month.D) };
+  return { design: month.design, lines, batchFill: traffic.batchFill, D: month.D, Dok: month.Dok, wOk, wru, isolation: month.v, ...summarize(lines, month.D) };
+}
+
+/**
+ * Failed probes of one outage before the webhook is auto-disabled: the reconciler probes at its
+ * ticks, the wait doubling from the first interval up to the maximum (breaker.ts), over
+ * `windowMs` from the breaker's opening.
+ */
+export function probesBefore(windowMs: number, tickMs: number): number {
+  let t = 0;
+  let n = 0;
+  for (;;) {
+    t = Math.ceil((t + probeDelayMs(n, DEFAULT_BREAKER_SETTINGS)) / tickMs) * tickMs;
+    if (t >= windowMs) return n;
+    n++;
+  }
+}
+
+/** The month's isolation volumes from the traffic, the inputs and the stack's settings. */
+export function isolationVolumes(input: Input, stack: StackFacts, design: Design): IsolationVolumes {
+  const D = input.eventsPerMonth * input.fanOut;
+  const Dfail = D * input.failureRate;
+  const Dslow = D * input.slowFraction;
+  const outages = Dfail > 0 ? input.failingWebhooks : 0;
+  const tickMs = stack.reconciler.everySeconds * 1000;
+  const probesPerOutage = input.failureMode === 'exhaust' ? probesBefore(stack.isolation.autoDisableAfterDays * 86_400_000, tickMs) : 0;
+  // The delivery function caches a webhook list 10 s: deliveries of a failing webhook in that window after the opening.
+  const perOutage = outages > 0 ? Dfail / outages : 0;
+  const inCacheWindow = Math.min(perOutage, (perOutage / SECONDS_PER_MONTH) * (DEFAULTS.webhookCacheTtlMs / 1000));
+  // A slow webhook's hold (5 minutes) starts at an aborted inline attempt and ends with the first
+  // delivery after it: with deliveries arriving at random, a cycle lasts the hold plus the mean gap
+  // between deliveries, so a webhook with N slow deliveries a month aborts 1 / (hold/month + 1/N) of them.
+  const perSlowWebhook = input.slowWebhooks > 0 ? Dslow / input.slowWebhooks : 0;
+  const marksPerWebhook = perSlowWebhook > 0 ? 1 / (DEFAULT_BREAKER_SETTINGS.slowHoldMs / (SECONDS_PER_MONTH * 1000) + 1 / perSlowWebhook) : 0;
+  return {
+    Dfast: D - Dfail - Dslow,
+    Dslow,
+    Dfail,
+    Drl: D * input.rateLimitedFraction,
+    slowMarks: design === 'lanes' ? input.slowWebhooks * marksPerWebhook : 0,
+    outages,
+    probes: outages * probesPerOutage,
+    staleDeliveries: outages * Math.max(0, inCacheWindow - 1),
+    ticks: SECONDS_PER_MONTH / stack.reconciler.everySeconds,
+  };
 }
 
 function monthOf(scenario: Scenario, lines: Line[]): Month {
   const fr = scenario.table.freeTier;
+  const design = scenario.design ?? 'lanes';
   const E = scenario.input.eventsPerMonth;
   const D = E * scenario.input.fanOut;
-  const Dfail = D * scenario.input.failureRate;
+  const v = isolationVolumes(scenario.input, scenario.stack, design);
+  const { sim } = scenario;
+  // planner: a slow endpoint's delivery is one job like any other (no hand-off, no pending record).
+  const slow = design === 'lanes' ? addOps(scaleOps(sim.slow.perDelivery, v.Dslow), sim.slow.perMark, v.slowMarks) : emptyOps();
+  const rateLimit = scaleOps(sim.rateLimitExtra, v.Drl);
+  const failing = [
+    scaleOps(sim.failing.perDelivery, v.Dfail),
+    scaleOps(sim.failing.perOutage, v.outages),
+    scaleOps(sim.failing.staleExtra, v.staleDeliveries),
+    scaleOps(sim.failing.perProbe, v.probes),
+  ].reduce((a, b) => addOps(a, b));
   return {
     ...scenario,
+    design,
     E,
     D,
-    Dfail,
-    Dok: D - Dfail,
+    Dfail: v.Dfail,
+    Dok: D - v.Dfail,
+    Dsuccess: design === 'lanes' ? v.Dfast : v.Dfast + v.Dslow,
+    v,
+    other: [slow, rateLimit, failing].reduce((a, b) => addOps(a, b)),
+    parts: { slow, rateLimit, failing },
     free: (key: string) => (scenario.input.freeTier ? Number(fr[key] ?? 0) : 0),
     add: (line: Line) => lines.push(line),
   };
 }
 
+/** Records per invocation of a mapping that waits up to `windowSeconds` for `batchSize` records arriving at `perMonth`. */
+export const fillOf = (perMonth: number, batchSize: number, windowSeconds: number) => Math.min(batchSize, Math.max(1, (perMonth / SECONDS_PER_MONTH) * Math.max(windowSeconds, 0.02)));
+
 /**
  * Batch fill: how many records a delivery invocation gets. The mapping waits up to its batching
  * window for a full batch, so at low rates a batch holds about rate × window records.
  */
-function trafficOf({ input, stack, sim, E, Dfail, batchFill: given }: Month): Traffic {
+function trafficOf({ input, stack, E, D, other, batchFill: given }: Month): Traffic {
   const d = stack.delivery;
   const r = stack.retry;
-  const eventRate = E / SECONDS_PER_MONTH;
-  const batchFill = given !== undefined ? given : Math.min(d.batchSize, Math.max(1, eventRate * Math.max(d.batchingWindowSeconds, 0.02)));
-  const retryRecords = Dfail * sim.failing.retryRecords;
-  const retryRate = retryRecords / SECONDS_PER_MONTH;
-  const retryFill = Math.min(r.batchSize, Math.max(1, retryRate * Math.max(r.batchingWindowSeconds, 0.02)));
-  return { detailBytes: input.payloadBytes + 60, batchFill, deliveryInvocations: E / batchFill, retryRecords, retryFill, retryInvocations: retryRecords / retryFill };
+  const batchFill = given !== undefined ? given : fillOf(E, d.batchSize, d.batchingWindowSeconds);
+  const retryRecords = other.retryRecords;
+  const retryFill = fillOf(retryRecords, r.batchSize, r.batchingWindowSeconds);
+  // The planner's jobs queue is consumed like the events queue (same batch size and window).
+  const jobFill = fillOf(D, d.batchSize, d.batchingWindowSeconds);
+  return {
+    detailBytes: input.payloadBytes + 60,
+    batchFill,
+    deliveryInvocations: E / batchFill,
+    retryRecords,
+    retryFill,
+    retryInvocations: retryRecords / retryFill,
+    jobFill,
+    jobInvocations: D / jobFill,
+    jobBatchesPerInvocation: Math.ceil((batchFill * input.fanOut) / 10),
+  };
 }
 
 /** EventBridge: each PutEvents entry is billed per 64 KB chunk of the entry. */
@@ -129,122 +247,233 @@ function eventBridgeLines({ prices, E, add }: Month, { detailBytes }: Traffic): 
 /**
  * SQS. Events queue: EventBridge sends each event (one request per 64 KB of the whole
  * EventBridge event); the mapping receives and deletes per batch; five pollers long-poll
- * (20 s) a queue even when it is empty. Retry queue: every hop and retry is a send, a
- * receive and a delete (per batch); exhausted deliveries go to the failed-deliveries queue.
+ * (20 s) a queue even when it is empty. Retry queue (the slow lane, a fair queue: standard
+ * pricing): every hand-off, retry, probe and release is a send, a receive and a delete (per
+ * batch); failed deliveries go to the failed-deliveries queue. planner: every delivery is also a
+ * job on a fair queue (SendMessageBatch, receive and delete per batch).
  */
-function sqsLines({ prices, sim, E, Dfail, free, add }: Month, t: Traffic): void {
+function sqsLines({ input, prices, sim, design, E, other, free, add }: Month, t: Traffic): void {
   const eventJsonBytes = t.detailBytes + 330;
   const sqsChunk = prices.sqs.billedChunkBytes;
-  const idlePolls = 2 * 5 * (SECONDS_PER_MONTH / 20);
+  const mappings = design === 'planner' ? 3 : 2;
+  const jobsPerBatch = (t.batchFill * input.fanOut) / t.jobBatchesPerInvocation;
   const sqsRequests = {
     eventsSend: E * Math.ceil(eventJsonBytes / sqsChunk),
     eventsReceiveDelete: 2 * t.deliveryInvocations,
-    retrySends: Dfail * sim.failing.sqsMessages,
+    retrySends: other.sqsMessages,
     retryReceiveDelete: 2 * t.retryInvocations,
-    idle: idlePolls,
+    jobsSend: design === 'planner' ? t.deliveryInvocations * t.jobBatchesPerInvocation * Math.max(1, Math.ceil((jobsPerBatch * sim.slow.messageBytes) / sqsChunk)) : 0,
+    jobsReceiveDelete: design === 'planner' ? 2 * t.jobInvocations : 0,
+    idle: mappings * 5 * (SECONDS_PER_MONTH / 20),
   };
   const sqsTotal = Object.values(sqsRequests).reduce((a, b) => a + b, 0);
   const sqsBilled = Math.max(0, sqsTotal - free('sqsRequests'));
   const usd = (requests: number) => (requests / 1e6) * prices.sqs.standardRequestsPerMillion * (sqsBilled / sqsTotal);
   add({ service: 'SQS', item: 'events queue: EventBridge sends', quantity: sqsRequests.eventsSend, unit: 'requests', usd: usd(sqsRequests.eventsSend) });
   add({ service: 'SQS', item: `events queue: receive + delete per batch (${t.batchFill.toFixed(1)} records)`, quantity: sqsRequests.eventsReceiveDelete, unit: 'requests', usd: usd(sqsRequests.eventsReceiveDelete) });
-  add({ service: 'SQS', item: `retry + failed queues: sends (${sim.failing.sqsMessages} per failing delivery)`, quantity: sqsRequests.retrySends, unit: 'requests', usd: usd(sqsRequests.retrySends) });
-  add({ service: 'SQS', item: `retry queue: receive + delete per batch (${t.retryFill.toFixed(1)} records)`, quantity: sqsRequests.retryReceiveDelete, unit: 'requests', usd: usd(sqsRequests.retryReceiveDelete) });
-  add({ service: 'SQS', item: 'idle long polls (5 pollers × 2 mappings, 20 s)', quantity: sqsRequests.idle, unit: 'requests', usd: usd(sqsRequests.idle), fixed: true });
+  if (design === 'planner') {
+    add({ service: 'SQS', item: `jobs queue: SendMessageBatch (${jobsPerBatch.toFixed(1)} jobs of ${(sim.slow.messageBytes / 1024).toFixed(1)} KB each)`, quantity: sqsRequests.jobsSend, unit: 'requests', usd: usd(sqsRequests.jobsSend) });
+    add({ service: 'SQS', item: `jobs queue: receive + delete per batch (${t.jobFill.toFixed(1)} jobs)`, quantity: sqsRequests.jobsReceiveDelete, unit: 'requests', usd: usd(sqsRequests.jobsReceiveDelete) });
+  }
+  add({
+    service: 'SQS',
+    item: `slow lane + failed queues: sends (hand-offs, retries, probes, releases, dead letters)`,
+    quantity: sqsRequests.retrySends,
+    unit: 'requests',
+    usd: usd(sqsRequests.retrySends),
+  });
+  add({ service: 'SQS', item: `slow lane: receive + delete per batch (${t.retryFill.toFixed(1)} records)`, quantity: sqsRequests.retryReceiveDelete, unit: 'requests', usd: usd(sqsRequests.retryReceiveDelete) });
+  add({ service: 'SQS', item: `idle long polls (5 pollers × ${mappings} mappings, 20 s)`, quantity: sqsRequests.idle, unit: 'requests', usd: usd(sqsRequests.idle), fixed: true });
 }
 
 /** The vCPU share of a memory size: CPU work stretches by it. */
 const share = (table: PriceTable, mb: number) => Math.min(1, mb / table.assumptions.lambdaFullVcpuAtMb);
 
 /**
- * Lambda durations. CPU work stretches by the vCPU share of the memory size; waiting on the
- * endpoint and on AWS calls does not. Duration = waits + CPU / share (no overlap assumed: conservative).
+ * Lambda durations (ms, summed over the month). CPU work stretches by the vCPU share of the memory
+ * size; waiting on endpoints and on AWS calls does not. Duration = waits + CPU / share (no overlap
+ * assumed within a record: conservative).
+ *
+ * - delivery (lanes): per invocation the slowest healthy endpoint, the batch's AWS calls, the CPU
+ *   of its events and fast-lane deliveries; plus, in total, what the other deliveries did in it
+ *   (measured: parks, hand-offs, the aborted inline attempts of slow endpoints, waited in full).
+ * - planner: the delivery function only lists webhooks and sends jobs; a job function does the
+ *   fast lane's work per job batch, waiting for a slow endpoint where a job batch has one.
+ * - retry: records of a batch run concurrently, so their waits overlap across the batch; CPU does not.
+ * - reconciler: each tick's breakers Query, then the eight `due` Queries in parallel; probes,
+ *   releases and skips add their calls one after another.
  */
-function lambdaDurations({ input, table, stack, sim, cpu, Dfail }: Month, t: Traffic) {
+function lambdaDurations(month: Month, t: Traffic) {
+  const { input, table, stack, sim, cpu, design, D, Dsuccess, other, v } = month;
   const d = stack.delivery;
-  const cpuPerOkDeliveryMs = (cpu.perDeliveryHttpMs + cpu.perDeliveredRecordMs) * input.cpuFactor;
-  const cpuPerEventMs = cpu.perEventMs * input.cpuFactor;
-  const failingInBatch = 1 - (1 - input.failureRate) ** (t.batchFill * input.fanOut);
-  const deliveryCpuMs = t.batchFill * (cpuPerEventMs + input.fanOut * cpuPerOkDeliveryMs);
-  const deliveryWaitMs = input.endpointMs + input.awsCallMs * (1 + 2 * failingInBatch);
-  const deliveryDurationMs = deliveryWaitMs + deliveryCpuMs / share(table, d.memoryMb);
-  // Retry function: hops (parse, one SQS send) and due attempts (reads, the POST, writes, sends).
-  const failingDynamoCalls = [...sim.failing.dynamo.values()].reduce((n, v) => n + v.calls, 0);
-  const failingAwsCalls = failingDynamoCalls + sim.failing.sqsMessages;
-  const retryCpuMsPerFailing = (sim.failing.httpAttempts * cpu.perDeliveryHttpMs + sim.failing.retryRecords * cpu.perEventMs + failingAwsCalls * cpu.perAwsCallMs) * input.cpuFactor;
-  const retryWaitMsPerFailing = sim.retryAttempts * input.failingEndpointMs + failingAwsCalls * input.awsCallMs;
-  // Records in a batch run concurrently: waits overlap across the batch, CPU does not.
-  const retryDurationMsTotal = Dfail * (retryWaitMsPerFailing / t.retryFill + retryCpuMsPerFailing / share(table, stack.retry.memoryMb));
-  return { deliveryCpuMs, deliveryWaitMs, deliveryDurationMs, retryDurationMsTotal };
+  const f = input.cpuFactor;
+  const deliveryShare = share(table, d.memoryMb);
+  const cpuPerOkDeliveryMs = (cpu.perDeliveryHttpMs + cpu.perDeliveredRecordMs) * f;
+  const nonFast = D > 0 ? 1 - v.Dfast / D : 0;
+  const fastShare = D > 0 ? Dsuccess / D : 1;
+  const withNonFast = (records: number) => 1 - (1 - nonFast) ** records;
+  // The other deliveries' work in the delivery (or job) function: their calls' and attempts' CPU, their endpoint waits.
+  const otherDeliveryCpuMs = (other.fn.delivery.awsCalls * cpu.perAwsCallMs + other.fn.delivery.attempts * cpu.perDeliveryHttpMs) * f;
+  const otherDeliveryMsTotal = other.fn.delivery.waitMs + otherDeliveryCpuMs / deliveryShare;
+  let deliveryWaitMs: number;
+  let deliveryCpuMs: number;
+  let jobDurationMs = 0;
+  let jobDurationMsTotal = 0;
+  if (design === 'lanes') {
+    deliveryCpuMs = t.batchFill * (cpu.perEventMs * f + input.fanOut * fastShare * cpuPerOkDeliveryMs);
+    deliveryWaitMs = input.endpointMs + input.awsCallMs * (1 + 2 * withNonFast(t.batchFill * input.fanOut));
+  } else {
+    // Planner: the webhook list (on a cache miss; counted as one call) and one round of SendMessageBatch.
+    deliveryCpuMs = t.batchFill * cpu.perEventMs * f + t.jobBatchesPerInvocation * cpu.perAwsCallMs * f;
+    deliveryWaitMs = 2 * input.awsCallMs;
+    const jobCpuMs = t.jobFill * fastShare * cpuPerOkDeliveryMs;
+    jobDurationMs = input.endpointMs + input.awsCallMs * (1 + 2 * (D > 0 ? 1 - (1 - v.Dfail / D) ** t.jobFill : 0)) + jobCpuMs / deliveryShare;
+    // A job batch with a slow endpoint's job waits for it (several in one batch overlap).
+    const slowExtensionMsTotal = (v.Dslow * Math.max(0, input.slowEndpointMs - input.endpointMs)) / Math.max(1, t.jobFill * input.slowFraction);
+    jobDurationMsTotal = t.jobInvocations * jobDurationMs + slowExtensionMsTotal + otherDeliveryMsTotal;
+  }
+  const deliveryDurationMs = deliveryWaitMs + deliveryCpuMs / deliveryShare;
+  const deliveryDurationMsTotal = t.deliveryInvocations * deliveryDurationMs + (design === 'lanes' ? otherDeliveryMsTotal : 0);
+  const r = other.fn.retry;
+  const retryCpuMs = (r.attempts * cpu.perDeliveryHttpMs + t.retryRecords * cpu.perEventMs + r.awsCalls * cpu.perAwsCallMs) * f;
+  const retryDurationMsTotal = (r.waitMs + r.awsCalls * input.awsCallMs) / t.retryFill + retryCpuMs / share(table, stack.retry.memoryMb);
+  const reconcilerShare = share(table, stack.reconciler.memoryMb);
+  const idleTickMs = 2 * input.awsCallMs + (sim.reconcilerTick.fn.reconciler.awsCalls * cpu.perAwsCallMs * f) / reconcilerShare;
+  const reconcilerWorkMsTotal = other.fn.reconciler.awsCalls * (input.awsCallMs + (cpu.perAwsCallMs * f) / reconcilerShare);
+  return { deliveryCpuMs, deliveryWaitMs, deliveryDurationMs, deliveryDurationMsTotal, otherDeliveryMsTotal, jobDurationMs, jobDurationMsTotal, retryDurationMsTotal, idleTickMs, reconcilerWorkMsTotal };
 }
 
 function lambdaLines(month: Month, t: Traffic): void {
-  const { table, prices, stack, sim, free, add } = month;
+  const { table, prices, stack, design, v, free, add } = month;
   const d = stack.delivery;
   const r = stack.retry;
-  const { deliveryCpuMs, deliveryWaitMs, deliveryDurationMs, retryDurationMsTotal } = lambdaDurations(month, t);
+  const rec = stack.reconciler;
+  const x = lambdaDurations(month, t);
   const gbSecondPrice = (arch: string) => (arch === 'arm64' ? prices.lambda.gbSecondArm64 : prices.lambda.gbSecondX86);
-  const coldStarts = 2 * (730 / 2) * Math.max(1, Math.ceil((t.deliveryInvocations / SECONDS_PER_MONTH) * (deliveryDurationMs / 1000)));
+  const coldStarts = 2 * (730 / 2) * Math.max(1, Math.ceil((t.deliveryInvocations / SECONDS_PER_MONTH) * (x.deliveryDurationMs / 1000)));
   const initMs = 600;
+  const gb = (ms: number, mb: number) => (ms / 1000) * (mb / 1024);
   const gbS = {
-    delivery: t.deliveryInvocations * (deliveryDurationMs / 1000) * (d.memoryMb / 1024),
-    retry: (retryDurationMsTotal / 1000) * (r.memoryMb / 1024),
-    init: coldStarts * (initMs / 1000) * (d.memoryMb / 1024),
+    delivery: gb(x.deliveryDurationMsTotal, d.memoryMb),
+    jobs: gb(x.jobDurationMsTotal, d.memoryMb),
+    retry: gb(x.retryDurationMsTotal, r.memoryMb),
+    reconcilerIdle: gb(v.ticks * x.idleTickMs, rec.memoryMb),
+    reconcilerWork: gb(x.reconcilerWorkMsTotal, rec.memoryMb),
+    init: coldStarts * gb(initMs, d.memoryMb),
   };
-  const gbSTotal = gbS.delivery + gbS.retry + gbS.init;
+  const gbSTotal = Object.values(gbS).reduce((a, b) => a + b, 0);
   const gbSBilledShare = gbSTotal > 0 ? Math.max(0, gbSTotal - free('lambdaGbSeconds')) / gbSTotal : 1;
-  const invocations = t.deliveryInvocations + t.retryInvocations;
+  const jobInvocations = design === 'planner' ? t.jobInvocations : 0;
+  const invocations = t.deliveryInvocations + t.retryInvocations + v.ticks + jobInvocations;
   const invBilledShare = invocations > 0 ? Math.max(0, invocations - free('lambdaRequests')) / invocations : 1;
-  add({ service: 'Lambda', item: `delivery requests (${t.batchFill.toFixed(1)} events each)`, quantity: t.deliveryInvocations, unit: 'invocations', usd: (t.deliveryInvocations / 1e6) * prices.lambda.requestsPerMillion * invBilledShare });
+  const requests = (n: number) => (n / 1e6) * prices.lambda.requestsPerMillion * invBilledShare;
+  const seconds = (gbSeconds: number, arch: string) => gbSeconds * gbSecondPrice(arch) * gbSBilledShare;
+  const deliveryName = design === 'planner' ? 'planner' : 'delivery';
+  add({ service: 'Lambda', item: `${deliveryName} requests (${t.batchFill.toFixed(1)} events each)`, quantity: t.deliveryInvocations, unit: 'invocations', usd: requests(t.deliveryInvocations) });
+  const cpuPart = x.deliveryCpuMs / share(table, d.memoryMb);
+  const extra = design === 'lanes' && x.otherDeliveryMsTotal > 0 ? `; + ${(x.otherDeliveryMsTotal / 3.6e6).toFixed(0)} h aborted attempts, parks` : '';
   add({
     service: 'Lambda',
-    item: `delivery duration (${d.memoryMb} MB ${d.architecture}, ${deliveryDurationMs.toFixed(0)} ms: ${deliveryWaitMs.toFixed(0)} waiting + ${(deliveryCpuMs / share(table, d.memoryMb)).toFixed(0)} CPU)`,
+    item: `${deliveryName} duration (${d.memoryMb} MB ${d.architecture}, ${x.deliveryDurationMs.toFixed(0)} ms: ${x.deliveryWaitMs.toFixed(0)} waiting + ${cpuPart.toFixed(0)} CPU${extra})`,
     quantity: gbS.delivery,
     unit: 'GB-s',
-    usd: gbS.delivery * gbSecondPrice(d.architecture) * gbSBilledShare,
+    usd: seconds(gbS.delivery, d.architecture),
   });
-  add({ service: 'Lambda', item: `retry requests (${t.retryFill.toFixed(1)} records each)`, quantity: t.retryInvocations, unit: 'invocations', usd: (t.retryInvocations / 1e6) * prices.lambda.requestsPerMillion * invBilledShare });
-  add({ service: 'Lambda', item: `retry duration (${sim.failing.retryRecords} records per failing delivery)`, quantity: gbS.retry, unit: 'GB-s', usd: gbS.retry * gbSecondPrice(r.architecture) * gbSBilledShare });
-  add({ service: 'Lambda', item: `init (cold starts ≈ ${Math.round(coldStarts)}, ${initMs} ms each)`, quantity: gbS.init, unit: 'GB-s', usd: gbS.init * gbSecondPrice(d.architecture) * gbSBilledShare });
+  if (design === 'planner') {
+    add({ service: 'Lambda', item: `job function requests (${t.jobFill.toFixed(1)} jobs each)`, quantity: t.jobInvocations, unit: 'invocations', usd: requests(t.jobInvocations) });
+    add({ service: 'Lambda', item: `job function duration (${d.memoryMb} MB ${d.architecture}, ${x.jobDurationMs.toFixed(0)} ms per batch, slow endpoints' waits)`, quantity: gbS.jobs, unit: 'GB-s', usd: seconds(gbS.jobs, d.architecture) });
+  }
+  add({ service: 'Lambda', item: `retry (slow lane) requests (${t.retryFill.toFixed(1)} records each)`, quantity: t.retryInvocations, unit: 'invocations', usd: requests(t.retryInvocations) });
+  add({ service: 'Lambda', item: `retry (slow lane) duration (${(t.retryRecords / 1e3).toFixed(0)} k records)`, quantity: gbS.retry, unit: 'GB-s', usd: seconds(gbS.retry, r.architecture) });
+  add({ service: 'Lambda', item: `reconciler requests (every ${rec.everySeconds} s)`, quantity: v.ticks, unit: 'invocations', usd: requests(v.ticks), fixed: true });
+  add({ service: 'Lambda', item: `reconciler duration (${rec.memoryMb} MB ${rec.architecture}, ${x.idleTickMs.toFixed(0)} ms a tick)`, quantity: gbS.reconcilerIdle, unit: 'GB-s', usd: seconds(gbS.reconcilerIdle, rec.architecture), fixed: true });
+  add({ service: 'Lambda', item: 'reconciler work (probes, releases, skips)', quantity: gbS.reconcilerWork, unit: 'GB-s', usd: seconds(gbS.reconcilerWork, rec.architecture) });
+  add({ service: 'Lambda', item: `init (cold starts ≈ ${Math.round(coldStarts)}, ${initMs} ms each)`, quantity: gbS.init, unit: 'GB-s', usd: seconds(gbS.init, d.architecture) });
 }
 
-/** DynamoDB on-demand: request units as dynalite charged them, per delivery kind; storage for the retention. */
-function dynamoLines({ input, retentionDays, table, prices, stack, sim, E, Dfail, Dok, free, add }: Month): { wOk: number; wru: number } {
-  const wOk = dynamoTotals(sim.success, 'deliveries', 'write').units + dynamoTotals(sim.success, 'webhooks', 'write').units;
-  const wFail = dynamoTotals(sim.failing, 'deliveries', 'write').units + dynamoTotals(sim.failing, 'webhooks', 'write').units;
-  const rFail = dynamoTotals(sim.failing, 'deliveries', 'read').units + dynamoTotals(sim.failing, 'webhooks', 'read').units;
-  const wru = Dok * wOk + Dfail * wFail;
+/**
+ * DynamoDB on-demand: request units as dynalite charged them, per kind of delivery, plus the
+ * index writes counted from the items (the sparse `due`, `parked` and `breakers` GSIs project ALL:
+ * each index write is billed per KB of the item, like a table write); storage for the retention.
+ */
+function dynamoLines(month: Month): { wOk: number; wru: number } {
+  const { input, retentionDays, table, prices, stack, sim, E, v, Dsuccess, other, parts, free, add } = month;
+  const wru$ = (units: number) => (units / 1e6) * prices.dynamodb.onDemandWritePerMillion;
+  const tableWrites = (ops: Ops) => dynamoTotals(ops, 'deliveries', 'write').units + dynamoTotals(ops, 'webhooks', 'write').units;
+  const wOk = writeUnits(sim.success);
+  const fastWru = Dsuccess * wOk;
+  const slowWru = tableWrites(parts.slow);
+  const rateWru = tableWrites(parts.rateLimit);
+  const failWru = tableWrites(parts.failing);
+  const index = indexTotals(other);
+  const wru = fastWru + slowWru + rateWru + failWru + index.units;
+  add({ service: 'DynamoDB', item: `writes: delivered records, fast lane (${wOk.toFixed(1)} WRU each, batched)`, quantity: fastWru, unit: 'WRU', usd: wru$(fastWru) });
+  if (month.design === 'lanes') {
+    add({
+      service: 'DynamoDB',
+      item: `writes: slow lane (pending record, then delivered: ${tableWrites(sim.slow.perDelivery).toFixed(1)} WRU each; markSlow)`,
+      quantity: slowWru,
+      unit: 'WRU',
+      usd: wru$(slowWru),
+    });
+  }
+  add({ service: 'DynamoDB', item: `writes: rate limiter (${tableWrites(sim.rateLimitExtra).toFixed(1)} conditional UpdateItem per rate-limited delivery)`, quantity: rateWru, unit: 'WRU', usd: wru$(rateWru) });
+  add({
+    service: 'DynamoDB',
+    item: `writes: failing endpoints (parked, then ${input.failureMode === 'exhaust' ? 'skipped' : 'released'}: ${tableWrites(sim.failing.perDelivery).toFixed(1)} WRU each; onsets, probes)`,
+    quantity: failWru,
+    unit: 'WRU',
+    usd: wru$(failWru),
+  });
+  const byIndex = ['due', 'parked', 'breakers'].map((name) => `${name} ${(indexTotals(other, name === 'breakers' ? 'webhooks breakers' : `deliveries ${name}`).units / 1e3).toFixed(0)} k`).join(', ');
+  add({ service: 'DynamoDB', item: `writes: GSIs (ALL projection; WRU: ${byIndex})`, quantity: index.units, unit: 'WRU', usd: wru$(index.units) });
   // The webhook list is cached 10 s per container: a Query per event unless the account had another event in the last 10 s.
   const eventsPerAccountPer10s = (E / input.accounts / SECONDS_PER_MONTH) * (DEFAULTS.webhookCacheTtlMs / 1000);
   const missRate = eventsPerAccountPer10s >= 1 ? 1 / eventsPerAccountPer10s : 1;
-  const rru = E * missRate * sim.cacheMissQuery.units + Dfail * rFail + Dok * dynamoTotals(sim.success, 'deliveries', 'read').units;
-  add({ service: 'DynamoDB', item: `writes (${wOk.toFixed(1)} WRU per delivery, ${wFail.toFixed(0)} per failing delivery)`, quantity: wru, unit: 'WRU', usd: (wru / 1e6) * prices.dynamodb.onDemandWritePerMillion });
-  add({ service: 'DynamoDB', item: `reads (webhook list on a cache miss: ${(missRate * 100).toFixed(0)} % of events; retries)`, quantity: rru, unit: 'RRU', usd: (rru / 1e6) * prices.dynamodb.onDemandReadPerMillion });
+  const rru = E * missRate * sim.cacheMissQuery.units + Dsuccess * readUnits(sim.success) + readUnits(other);
+  add({ service: 'DynamoDB', item: `reads (webhook list on a cache miss: ${(missRate * 100).toFixed(0)} % of events; slow lane, probes)`, quantity: rru, unit: 'RRU', usd: (rru / 1e6) * prices.dynamodb.onDemandReadPerMillion });
+  const tickRru = v.ticks * readUnits(sim.reconcilerTick);
+  add({ service: 'DynamoDB', item: `reconciler ticks: breakers + 8 due-shard GSI Queries (${readUnits(sim.reconcilerTick).toFixed(1)} RRU a tick)`, quantity: tickRru, unit: 'RRU', usd: (tickRru / 1e6) * prices.dynamodb.onDemandReadPerMillion, fixed: true });
   const overhead = table.assumptions.dynamodbStorageOverheadBytesPerItem;
   // Items live `retentionDays` (TTL), and TTL deletes within about two days after expiry.
   const storedMonths = (retentionDays + 2) / DAYS_PER_MONTH;
-  const storedGb = ((Dok * (sim.success.finalItemBytes + overhead) + Dfail * (sim.failing.finalItemBytes + overhead)) * storedMonths) / 1e9;
+  const slowLaneItems = month.design === 'lanes' ? v.Dslow * (sim.slow.perDelivery.finalItemBytes + overhead) : 0;
+  const storedGb = ((Dsuccess * (sim.success.finalItemBytes + overhead) + slowLaneItems + v.Dfail * (sim.failing.perDelivery.finalItemBytes + overhead)) * storedMonths) / 1e9;
   const billedGb = Math.max(0, storedGb - free('dynamodbStorageGb'));
   add({ service: 'DynamoDB', item: `attempt-log storage (${retentionDays} days; ${sim.success.finalItemBytes} B per delivered item)`, quantity: storedGb, unit: 'GB-month', usd: billedGb * prices.dynamodb.storageGbMonth });
   add({ service: 'DynamoDB', item: `point-in-time recovery on the same data (${stack.pitrTables}/${stack.tables} tables)`, quantity: storedGb, unit: 'GB-month', usd: storedGb * prices.dynamodb.pitrGbMonth });
   return { wOk, wru };
 }
 
+/**
+ * Custom metrics from EMF: the contract's metric names and ColdStart, per function (service
+ * dimension) for the delivery and retry functions (each can emit any of them), and the two the
+ * reconciler emits (BreakerClosed, OverdueDeliveries).
+ */
+export const CUSTOM_METRICS = 2 * (Object.keys(METRICS).length + 1) + 2;
+
 /** CloudWatch Logs: what the handlers write (Powertools logs, EMF metrics) plus Lambda's START/END/REPORT lines; metrics; alarms. */
-function cloudWatchLines({ logRetentionDays, table, prices, stack, sim, Dfail, Dok, free, add }: Month, t: Traffic): void {
+function cloudWatchLines({ logRetentionDays, table, prices, stack, sim, design, v, Dsuccess, other, free, add }: Month, t: Traffic): void {
   const platformBytesPerInvocation = 330;
+  const jobInvocations = design === 'planner' ? t.jobInvocations : 0;
   const logBytes =
-    Dok * sim.success.logBytes +
-    Dfail * sim.failing.logBytes +
-    t.deliveryInvocations * (sim.logBytesPerInvocation + platformBytesPerInvocation) +
-    t.retryInvocations * platformBytesPerInvocation;
+    Dsuccess * sim.success.logBytes +
+    other.logBytes +
+    (t.deliveryInvocations + jobInvocations) * (sim.logBytesPerInvocation + platformBytesPerInvocation) +
+    t.retryInvocations * platformBytesPerInvocation +
+    v.ticks * (sim.reconcilerTick.logBytes + platformBytesPerInvocation);
   const logGb = logBytes / 1e9;
   add({ service: 'CloudWatch', item: `log ingestion (${sim.success.logBytes.toFixed(0)} B per delivery, ${(sim.logBytesPerInvocation + platformBytesPerInvocation).toFixed(0)} B per invocation)`, quantity: logGb, unit: 'GB', usd: Math.max(0, logGb - free('logsGb')) * prices.cloudwatch.logsIngestionPerGb });
   const logStoredGb = logGb * table.assumptions.logsCompressionRatio * (logRetentionDays / DAYS_PER_MONTH);
   add({ service: 'CloudWatch', item: `log storage (${logRetentionDays}-day retention, compressed)`, quantity: logStoredGb, unit: 'GB-month', usd: logStoredGb * prices.cloudwatch.logsStoragePerGbMonth });
-  // Custom metrics from EMF: the contract's six metric names and ColdStart, per function (service dimension).
-  const customMetrics = 2 * 7;
-  add({ service: 'CloudWatch', item: 'custom metrics (EMF: 7 names × 2 functions)', quantity: customMetrics, unit: 'metrics', usd: Math.max(0, customMetrics - free('customMetrics')) * prices.cloudwatch.customMetricMonth, fixed: true });
+  add({
+    service: 'CloudWatch',
+    item: `custom metrics (EMF: ${Object.keys(METRICS).length + 1} names × 2 functions + 2 of the reconciler)`,
+    quantity: CUSTOM_METRICS,
+    unit: 'metrics',
+    usd: Math.max(0, CUSTOM_METRICS - free('customMetrics')) * prices.cloudwatch.customMetricMonth,
+    fixed: true,
+  });
   add({ service: 'CloudWatch', item: 'alarms', quantity: stack.alarms, unit: 'alarms', usd: Math.max(0, stack.alarms - free('alarms')) * prices.cloudwatch.standardAlarmMonth, fixed: true });
 }
 
@@ -252,10 +481,10 @@ function cloudWatchLines({ logRetentionDays, table, prices, stack, sim, Dfail, D
  * KMS keys, and data transfer out: every attempt's request (TLS record overhead ~2 %, ~1 KB of client
  * handshake on a new connection: endpoints see too few requests per container to keep one open).
  */
-function kmsAndTransferLines({ prices, stack, sim, Dfail, Dok, free, add }: Month): void {
+function kmsAndTransferLines({ prices, stack, sim, Dsuccess, other, free, add }: Month): void {
   add({ service: 'KMS', item: 'customer managed keys', quantity: stack.kmsKeys, unit: 'keys', usd: stack.kmsKeys * prices.kms.keyMonth, fixed: true });
-  const attempts = Dok * sim.success.httpAttempts + Dfail * sim.failing.httpAttempts;
-  const outBytes = Dok * sim.success.httpBytesOut + Dfail * sim.failing.httpBytesOut;
+  const attempts = Dsuccess * sim.success.httpAttempts + other.httpAttempts;
+  const outBytes = Dsuccess * sim.success.httpBytesOut + other.httpBytesOut;
   const outGb = (outBytes * 1.02 + attempts * 1024) / 1e9;
   add({ service: 'Data transfer', item: `out to endpoints (${(sim.success.httpBytesOut / 1024).toFixed(1)} KB per request + TLS)`, quantity: outGb, unit: 'GB', usd: Math.max(0, outGb - free('dataTransferOutGb')) * prices.dataTransfer.internetOutPerGb });
 }

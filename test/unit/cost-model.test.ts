@@ -1,0 +1,279 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TABLE_DEFINITIONS } from '../../lib/table-definitions';
+import type { Input } from '../../scripts/cost/arguments';
+import { compareDesigns } from '../../scripts/cost/compare';
+import type { CpuFigures } from '../../scripts/cost/cpu';
+import { type CostModel, costModel, probesBefore, type Scenario } from '../../scripts/cost/model';
+import { addOps, emptyOps, type Fn, indexWrites, type Ops } from '../../scripts/cost/ops';
+import type { PriceTable } from '../../scripts/cost/prices';
+import type { Simulation } from '../../scripts/cost/simulate';
+import type { StackFacts } from '../../scripts/cost/stack-facts';
+
+/**
+ * `npm run cost`'s arithmetic on a made-up simulation: each new line item's dollars, computed here
+ * again from the price table; the planner-vs-lanes comparison; the command line's help and usage
+ * errors. No timing.
+ */
+
+const ROOT = join(__dirname, '..', '..');
+const table = JSON.parse(readFileSync(join(ROOT, 'bench', 'prices.json'), 'utf8')) as PriceTable;
+const prices = table.regions['us-east-1'] as PriceTable['regions'][string];
+const MONTH_S = 730 * 3600;
+
+type OpsSpec = {
+  dynamo?: Record<string, [calls: number, units: number]>;
+  index?: Record<string, [writes: number, units: number]>;
+  fn?: Partial<Record<Fn, Partial<Ops['fn'][Fn]>>>;
+} & Partial<Omit<Ops, 'dynamo' | 'index' | 'fn'>>;
+
+function ops({ dynamo = {}, index = {}, fn = {}, ...rest }: OpsSpec = {}): Ops {
+  const o = { ...emptyOps(), ...rest };
+  for (const [k, [calls, units]] of Object.entries(dynamo)) o.dynamo.set(k, { calls, units });
+  for (const [k, [writes, units]] of Object.entries(index)) o.index.set(k, { writes, units });
+  for (const [f, v] of Object.entries(fn) as Array<[Fn, Partial<Ops['fn'][Fn]>]>) o.fn[f] = { ...o.fn[f], ...v };
+  return o;
+}
+
+const sim: Simulation = {
+  success: ops({ dynamo: { 'deliveries BatchWriteItem': [0.1, 1] }, httpAttempts: 1, httpBytesOut: 2000, logBytes: 6, finalItemBytes: 500, fn: { delivery: { awsCalls: 0.1, attempts: 1, waitMs: 200 } } }),
+  cacheMissQuery: { units: 0.5 },
+  logBytesPerInvocation: 286,
+  rateLimitExtra: ops({ dynamo: { 'deliveries UpdateItem': [1, 1] }, fn: { delivery: { awsCalls: 1 } } }),
+  slow: {
+    perDelivery: ops({
+      dynamo: { 'deliveries UpdateItem': [2, 4], 'deliveries GetItem': [1, 1], 'webhooks GetItem': [1, 1] },
+      index: { 'deliveries due': [2, 4] },
+      sqsMessages: 1,
+      sqsBytes: 2000,
+      retryRecords: 1,
+      httpAttempts: 1,
+      httpBytesOut: 2000,
+      logBytes: 500,
+      finalItemBytes: 500,
+      fn: { delivery: { awsCalls: 2 }, retry: { awsCalls: 3, attempts: 1, waitMs: 3000 } },
+    }),
+    perMark: ops({ dynamo: { 'webhooks UpdateItem': [1, 1], 'webhooks Query': [1, 0.5] }, httpAttempts: 1, fn: { delivery: { awsCalls: 2, attempts: 1, waitMs: 1500 } } }),
+    messageBytes: 2000,
+  },
+  failing: {
+    perDelivery: ops({ dynamo: { 'deliveries UpdateItem': [2, 6] }, index: { 'deliveries parked': [2, 6] }, finalItemBytes: 2000, fn: { delivery: { awsCalls: 1 }, reconciler: { awsCalls: 1 } } }),
+    perOutage: ops({
+      dynamo: { 'webhooks UpdateItem': [6, 6] },
+      index: { 'deliveries due': [14, 36], 'webhooks breakers': [5, 5] },
+      sqsMessages: 8,
+      retryRecords: 7,
+      httpAttempts: 4,
+      fn: { retry: { awsCalls: 27, attempts: 4, waitMs: 8000 } },
+    }),
+    perProbe: ops({
+      dynamo: { 'deliveries UpdateItem': [2, 6] },
+      index: { 'webhooks breakers': [4, 4], 'deliveries parked': [2, 6], 'deliveries due': [2, 4] },
+      sqsMessages: 1,
+      retryRecords: 1,
+      httpAttempts: 1,
+      fn: { retry: { awsCalls: 4, attempts: 1, waitMs: 2000 }, reconciler: { awsCalls: 4 } },
+    }),
+    staleExtra: ops(),
+    deliveriesBeforeOpen: 3,
+  },
+  reconcilerTick: ops({ dynamo: { 'webhooks Query': [1, 0.5], 'deliveries Query': [8, 4] }, fn: { reconciler: { awsCalls: 9 } } }),
+};
+
+const fn = { memoryMb: 512, architecture: 'arm64' as const, timeoutSeconds: 30, batchSize: 10, batchingWindowSeconds: 1, logRetentionDays: 7 };
+const stack: StackFacts = {
+  delivery: fn,
+  retry: fn,
+  reconciler: { inStack: true, memoryMb: 512, architecture: 'arm64', everySeconds: 60, logRetentionDays: 7 },
+  isolation: { attemptTimeoutMs: 10_000, inlineTimeoutMs: 1_500, breakerFailures: 3, autoDisableAfterDays: 5, reconcileEverySeconds: 60 },
+  retryScheduleSeconds: [5, 300],
+  attemptLogRetentionDays: 30,
+  alarms: 14,
+  kmsKeys: 2,
+  queues: 5,
+  tables: 3,
+  pitrTables: 3,
+  inVpc: false,
+};
+const cpu: CpuFigures = { source: 'test', perEventMs: 0.14, perDeliveryHttpMs: 0.2, perDeliveredRecordMs: 0.46, perAwsCallMs: 1.45 };
+const input: Input = {
+  region: 'us-east-1',
+  eventsPerMonth: 10_000_000,
+  fanOut: 1,
+  payloadBytes: 1536,
+  failureRate: 0.01,
+  failureMode: 'exhaust',
+  failingWebhooks: 10,
+  slowFraction: 0.01,
+  slowWebhooks: 10,
+  slowEndpointMs: 3000,
+  rateLimitedFraction: 0.01,
+  endpointMs: 200,
+  failingLatencyMs: 2000,
+  awsCallMs: 8,
+  accounts: 1000,
+  cpuFactor: 1,
+  freeTier: false,
+};
+const scenario: Scenario = { input, retentionDays: 30, logRetentionDays: 7, table, prices, stack, sim, cpu };
+
+const line = (model: CostModel, service: string, startsWith: string) => {
+  const found = model.lines.filter((l) => l.service === service && l.item.startsWith(startsWith));
+  if (found.length !== 1) throw new Error(`${found.length} lines ${service} "${startsWith}"`);
+  return found[0] as CostModel['lines'][number];
+};
+
+describe('cost model: the isolation design as built', () => {
+  const model = costModel(scenario);
+  const Dslow = 100_000;
+  const Dfail = 100_000;
+  // Probes of one outage until the auto-disable (5 days), at the reconciler's ticks: 60, 120, 180,
+  // 300, 480 s (10, 20, 40, 80, 160 s waits, each rounded up to a tick), then every 300 s.
+  const probesPerOutage = 5 + Math.floor((5 * 86_400 - 780) / 300) + 1;
+  const probes = 10 * probesPerOutage;
+  const wru = (units: number) => (units / 1e6) * prices.dynamodb.onDemandWritePerMillion;
+
+  it('counts the probes of an outage and the reconciler ticks', () => {
+    expect(probesBefore(5 * 86_400_000, 60_000)).toBe(1443);
+    expect(probesPerOutage).toBe(1443);
+    expect(model.isolation.probes).toBe(probes);
+    expect(model.isolation.ticks).toBe(43_800);
+  });
+
+  it('aborts one inline attempt per slow webhook each time its 5-minute hold has ended', () => {
+    const perWebhook = 1 / (300 / MONTH_S + 1 / (Dslow / 10));
+    expect(model.isolation.slowMarks).toBeCloseTo(10 * perWebhook, 6);
+  });
+
+  it('prices the GSI writes measured on every kind of delivery (slow lane, parked, outages, probes)', () => {
+    const units = Dslow * 4 + Dfail * 6 + 10 * (36 + 5) + probes * (4 + 6 + 4);
+    expect(line(model, 'DynamoDB', 'writes: GSIs').quantity).toBeCloseTo(units, 3);
+    expect(line(model, 'DynamoDB', 'writes: GSIs').usd).toBeCloseTo(wru(units), 9);
+  });
+
+  it('prices one conditional UpdateItem per rate-limited delivery', () => {
+    expect(line(model, 'DynamoDB', 'writes: rate limiter').usd).toBeCloseTo(wru(100_000), 9);
+  });
+
+  it('prices the slow lane: pending record and delivered update per delivery, markSlow per aborted attempt', () => {
+    const marks = model.isolation.slowMarks;
+    expect(line(model, 'DynamoDB', 'writes: slow lane').usd).toBeCloseTo(wru(Dslow * 4 + marks * 1), 9);
+    const sends = Dslow * 1 + 10 * 8 + probes * 1;
+    expect(line(model, 'SQS', 'slow lane + failed queues: sends').usd).toBeCloseTo((sends / 1e6) * prices.sqs.standardRequestsPerMillion, 9);
+    // 100 k records a month fill a 1-second window with one record: a receive and a delete each.
+    const records = Dslow + 10 * 7 + probes;
+    expect(line(model, 'SQS', 'slow lane: receive + delete').usd).toBeCloseTo(((2 * records) / 1e6) * prices.sqs.standardRequestsPerMillion, 9);
+  });
+
+  it('prices failing deliveries parked, then skipped, with the outages and probes', () => {
+    const units = Dfail * 6 + 10 * 6 + probes * 6;
+    expect(line(model, 'DynamoDB', 'writes: failing endpoints').usd).toBeCloseTo(wru(units), 9);
+  });
+
+  it('prices the reconciler: 43,800 invocations, their duration and their GSI queries, as fixed lines', () => {
+    const requests = line(model, 'Lambda', 'reconciler requests');
+    expect(requests.fixed).toBe(true);
+    expect(requests.usd).toBeCloseTo((43_800 / 1e6) * prices.lambda.requestsPerMillion, 9);
+    // The breakers Query, then the eight due Queries in parallel: two calls' wait; nine calls' CPU at 512 MB's vCPU share.
+    const tickMs = 2 * 8 + (9 * 1.45) / (512 / table.assumptions.lambdaFullVcpuAtMb);
+    const duration = line(model, 'Lambda', 'reconciler duration');
+    expect(duration.fixed).toBe(true);
+    expect(duration.usd).toBeCloseTo(43_800 * (tickMs / 1000) * 0.5 * prices.lambda.gbSecondArm64, 9);
+    const queries = line(model, 'DynamoDB', 'reconciler ticks');
+    expect(queries.fixed).toBe(true);
+    expect(queries.usd).toBeCloseTo(((43_800 * 4.5) / 1e6) * prices.dynamodb.onDemandReadPerMillion, 9);
+  });
+
+  it('adds the aborted inline attempts to the delivery function at the fast lane budget', () => {
+    const without = costModel({ ...scenario, input: { ...input, slowWebhooks: 0 } });
+    const extraMs = model.isolation.slowMarks * 1500 + (model.isolation.slowMarks * (2 * 1.45 + 0.2)) / (512 / table.assumptions.lambdaFullVcpuAtMb);
+    const delta = line(model, 'Lambda', 'delivery duration').usd - line(without, 'Lambda', 'delivery duration').usd;
+    expect(delta).toBeCloseTo((extraMs / 1000) * 0.5 * prices.lambda.gbSecondArm64, 6);
+  });
+
+  it('prices a failing attempt at --failing-latency-ms (through the measured waits)', () => {
+    // Four failing attempts of an outage at 10 s instead of 2 s.
+    const perOutage = addOps(emptyOps(), sim.failing.perOutage);
+    perOutage.fn.retry.waitMs = 40_000;
+    const slower: Simulation = { ...sim, failing: { ...sim.failing, perOutage } };
+    const a = line(model, 'Lambda', 'retry (slow lane) duration').usd;
+    const b = line(costModel({ ...scenario, sim: slower }), 'Lambda', 'retry (slow lane) duration').usd;
+    expect(b - a).toBeCloseTo(((10 * 32_000) / 1000) * 0.5 * prices.lambda.gbSecondArm64, 9);
+  });
+});
+
+describe('cost model: planner + per-webhook jobs vs fast lane + slow lane', () => {
+  const comparison = compareDesigns(scenario);
+  const { planner, lanes } = comparison;
+  const fill = 10_000_000 / MONTH_S; // records a 1-second window gathers (below the batch size)
+
+  it('sends every delivery as a job: SendMessageBatch per planner invocation, receive + delete per job batch', () => {
+    const invocations = 10_000_000 / fill;
+    expect(line(planner, 'SQS', 'jobs queue: SendMessageBatch').usd).toBeCloseTo((invocations / 1e6) * prices.sqs.standardRequestsPerMillion, 6);
+    expect(line(planner, 'SQS', 'jobs queue: receive + delete').usd).toBeCloseTo(((2 * 10_000_000) / fill / 1e6) * prices.sqs.standardRequestsPerMillion, 6);
+    expect(line(planner, 'Lambda', 'job function requests').usd).toBeCloseTo((10_000_000 / fill / 1e6) * prices.lambda.requestsPerMillion, 6);
+    expect(lanes.lines.some((l) => l.item.startsWith('jobs queue'))).toBe(false);
+  });
+
+  it('has no slow-lane hand-offs: slow endpoints are jobs like any other', () => {
+    expect(planner.isolation.slowMarks).toBe(0);
+    expect(planner.lines.some((l) => l.item.startsWith('writes: slow lane'))).toBe(false);
+    const sends = 10 * 8 + 10 * 1443;
+    expect(line(planner, 'SQS', 'slow lane + failed queues: sends').quantity).toBeCloseTo(sends, 6);
+  });
+
+  it('reports the difference per million deliveries and per month, split by service', () => {
+    expect(comparison.monthlyDifference).toBeCloseTo(planner.total - lanes.total, 9);
+    expect(comparison.perMillionDifference).toBeCloseTo((planner.total - lanes.total) / 10, 9);
+    expect(comparison.byService.reduce((n, [, v]) => n + v, 0)).toBeCloseTo(comparison.monthlyDifference, 9);
+    // At this traffic the planner's jobs cost more than the slow lane's hand-offs save.
+    expect(comparison.perMillionDifference).toBeGreaterThan(0);
+    expect(comparison.byService.find(([s]) => s === 'SQS')?.[1]).toBeGreaterThan(0);
+    expect(comparison.byService.find(([s]) => s === 'DynamoDB')?.[1]).toBeLessThan(0);
+  });
+});
+
+describe('cost simulation: GSI writes from the item before and after', () => {
+  const deliveries = TABLE_DEFINITIONS.deliveries;
+  const base = { pk: 'a#w', deliveryId: 'msg_1', payload: 'x'.repeat(1500) };
+
+  it('a put when the item enters an index, a delete when it leaves, both when a key changes, one when another attribute changes', () => {
+    const pending = { ...base, dueShard: 'due#3', nextAttemptAt: '2026-01-01T00:00:05Z' };
+    const parked = { ...base, parkedPk: 'a#w' };
+    expect(indexWrites(deliveries, undefined, pending)).toEqual([{ index: 'due', writes: 1, units: 2 }]);
+    expect(indexWrites(deliveries, pending, parked)).toEqual([
+      { index: 'parked', writes: 1, units: 2 },
+      { index: 'due', writes: 1, units: 2 },
+    ]);
+    expect(indexWrites(deliveries, pending, { ...pending, nextAttemptAt: '2026-01-01T00:05:05Z' })).toEqual([{ index: 'due', writes: 2, units: 4 }]);
+    expect(indexWrites(deliveries, parked, { ...parked, reason: 'still down' })).toEqual([{ index: 'parked', writes: 1, units: 2 }]);
+    expect(indexWrites(deliveries, parked, parked)).toEqual([]);
+    expect(indexWrites(deliveries, undefined, { ...base, status: 'delivered' })).toEqual([]);
+  });
+});
+
+describe('npm run cost: the command line', () => {
+  const run = (...args: string[]) => spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'scripts', 'cost', 'main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+
+  it('--help prints the options and exits 0', () => {
+    const out = run('--help');
+    expect(out.status).toBe(0);
+    for (const flag of ['--slow-fraction', '--rate-limited-fraction', '--failing-latency-ms', '--compare-isolation', '--failure-mode', '--json']) expect(out.stdout).toContain(flag);
+    expect(out.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('an unknown flag is a usage error: exit 2, no stack trace', () => {
+    const out = run('--no-such-flag');
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain("Unknown option '--no-such-flag'");
+    expect(out.stderr).toContain('--help');
+    expect(out.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a bad value is a usage error too', () => {
+    const out = run('--slow-fraction', '2');
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain('--slow-fraction is a fraction');
+  });
+});
