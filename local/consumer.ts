@@ -4,8 +4,8 @@ import { LocalQueue } from './queue';
 
 /** Where a consumer polls from: an in-process queue, or SQS on an emulator. */
 export interface PollSource {
-  /** Up to `max` records, waiting at most `waitMs` for the first one. */
-  receive(max: number, waitMs: number): Promise<SQSRecord[]>;
+  /** Up to `max` records, waiting at most `waitMs` for the first one (none once `signal` aborts, if the source supports it). */
+  receive(max: number, waitMs: number, signal?: AbortSignal): Promise<SQSRecord[]>;
   /** Deletes processed records by receipt handle. */
   delete(records: readonly SQSRecord[]): Promise<void>;
 }
@@ -28,12 +28,16 @@ export interface ConsumerOptions {
 /**
  * Plays a Lambda SQS event source mapping: receive a batch, invoke the handler with a real
  * `SQSEvent`, delete what succeeded, leave each `batchItemFailures` record (and everything,
- * if the invocation throws) to reappear after its visibility timeout.
+ * if the invocation throws) to reappear after its visibility timeout. `concurrency` loops each
+ * run one invocation at a time; each invocation's context counts down from `timeoutMs`.
  */
 export class QueueConsumer {
   private running = false;
   private loops: Promise<void>[] = [];
   private invocations = 0;
+  private active = 0;
+  /** Aborted by `stopPolling`: ends long polls and batching windows at once. */
+  private polling = new AbortController();
 
   constructor(
     private readonly source: PollSource,
@@ -44,17 +48,37 @@ export class QueueConsumer {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.polling = new AbortController();
     this.loops = Array.from({ length: this.options.concurrency }, () => this.loop());
+  }
+
+  /**
+   * Stops polling at once: no receive starts after this, waiting ones return empty. Invocations
+   * in flight go on; `drained()` resolves when they have ended.
+   */
+  stopPolling(): void {
+    this.running = false;
+    this.polling.abort();
+  }
+
+  /** Resolves when every loop has ended (after `stopPolling`): its last invocation returned and its records were deleted or left. */
+  async drained(): Promise<void> {
+    await Promise.all(this.loops);
   }
 
   /** Stops polling and waits for in-flight invocations to finish (their records stay or go as they end). */
   async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.loops);
+    this.stopPolling();
+    await this.drained();
   }
 
   get invocationCount(): number {
     return this.invocations;
+  }
+
+  /** Invocations running now. */
+  get inFlight(): number {
+    return this.active;
   }
 
   private async loop(): Promise<void> {
@@ -64,9 +88,10 @@ export class QueueConsumer {
         records = await this.gather();
       } catch (err) {
         this.options.onError?.(err);
-        await sleep(1000);
+        await pause(1000, this.polling.signal);
         continue;
       }
+      // Records received as polling stopped are processed all the same: they are out of the queue.
       if (records.length === 0) continue;
       await this.invoke(records);
     }
@@ -75,20 +100,30 @@ export class QueueConsumer {
   private async gather(): Promise<SQSRecord[]> {
     const { batchSize, batchingWindowMs } = this.options;
     const waitMs = this.options.waitMs ?? 1000;
-    const records = await this.source.receive(batchSize, waitMs);
+    const signal = this.polling.signal;
+    const records = await this.source.receive(batchSize, waitMs, signal);
     if (records.length === 0 || records.length >= batchSize || batchingWindowMs <= 0) return records;
     const deadline = Date.now() + batchingWindowMs;
     while (records.length < batchSize && this.running) {
       const left = deadline - Date.now();
       if (left <= 0) break;
-      records.push(...(await this.source.receive(batchSize - records.length, left)));
+      records.push(...(await this.source.receive(batchSize - records.length, left, signal)));
     }
     return records;
   }
 
   private async invoke(records: SQSRecord[]): Promise<void> {
     this.invocations++;
-    const context = lambdaContext(this.options.functionName, this.options.timeoutMs, this.invocations);
+    this.active++;
+    try {
+      await this.invokeOnce(records);
+    } finally {
+      this.active--;
+    }
+  }
+
+  private async invokeOnce(records: SQSRecord[]): Promise<void> {
+    const context = invocationContext(this.options.functionName, this.options.timeoutMs, this.invocations);
     let failed: Set<string>;
     try {
       const response = await this.handler({ Records: records }, context);
@@ -113,15 +148,16 @@ export class QueueConsumer {
 export class LocalPollSource implements PollSource {
   constructor(private readonly queue: LocalQueue) {}
 
-  async receive(max: number, waitMs: number): Promise<SQSRecord[]> {
+  async receive(max: number, waitMs: number, signal?: AbortSignal): Promise<SQSRecord[]> {
     const deadline = Date.now() + waitMs;
     for (;;) {
+      if (signal?.aborted) return [];
       const messages = this.queue.receiveMessages(max);
       if (messages.length > 0) return messages.map((m) => LocalQueue.toRecord(this.queue, m));
       const left = deadline - Date.now();
       if (left <= 0) return [];
       const nextVisible = this.queue.nextVisibleInMs();
-      await this.queue.waitForMessage(Math.max(1, Math.min(left, nextVisible ?? left)));
+      await this.queue.waitForMessage(Math.max(1, Math.min(left, nextVisible ?? left)), signal);
     }
   }
 
@@ -130,11 +166,22 @@ export class LocalPollSource implements PollSource {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less if `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
-function lambdaContext(functionName: string, timeoutMs: number, n: number): Context {
+/** The invocation's context: `getRemainingTimeInMillis()` counts down from `timeoutMs`, from the invocation's start, as on Lambda. */
+export function invocationContext(functionName: string, timeoutMs: number, n: number): Context {
   const deadline = Date.now() + timeoutMs;
   return createLambdaContext({
     functionName,

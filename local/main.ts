@@ -6,6 +6,11 @@
  *   WEBHOOKS_DATA_DIR                data directory (default .webhooks-data; ':memory:' for none)
  *   WEBHOOKS_ALLOW_PRIVATE_TARGETS   loopback/private targets (default true locally; false = production SSRF rules)
  *   WEBHOOKS_RETRY_SCHEDULE          retry delays in seconds, e.g. 1,1,2 (default 5,300,1800,7200,18000,36000,36000)
+ *   WEBHOOKS_RECONCILE_EVERY_SECONDS reconciler period: probes, release of parked deliveries (default 5 locally; 0 = off)
+ *   WEBHOOKS_LOCAL_FAST_LANE_CONCURRENCY  delivery handler invocations at once on the events queue (default 8)
+ *   WEBHOOKS_LOCAL_SLOW_LANE_CONCURRENCY  retry handler invocations at once on the retry queue (default 4)
+ *   WEBHOOKS_SHUTDOWN_DRAIN_MS       on SIGTERM/SIGINT, how long in-flight deliveries may finish before they are
+ *                                    interrupted and re-queued for the next start (default 30000)
  * Flags: --memory (same as WEBHOOKS_DATA_DIR=:memory:), --port N
  *
  * There is no emulator mode: the delivery pipeline against an AWS emulator (moto) is the AWS
@@ -17,7 +22,8 @@ import { parseArgs } from 'node:util';
 // The README states the Node versions we support; the SDK's own notice would only add noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { createLocalApiRoutes, ensureDemoKey } from './api-routes';
-import { type LocalStack, startLocalStack } from './stack';
+import { numberEnv } from '../lambdas/shared/composition/env';
+import { LOCAL_DEFAULTS, LOCAL_ENV, type LocalStack, startLocalStack } from './stack';
 import { createStaticRoutes } from './static';
 
 async function main(): Promise<void> {
@@ -61,19 +67,30 @@ async function main(): Promise<void> {
     '',
   ];
   console.log(lines.join('\n'));
-  exitOnSignals(() => stack.close(), 'queued ones are kept for the next start');
+  const drainMs = numberEnv(LOCAL_ENV.shutdownDrainMs, LOCAL_DEFAULTS.shutdownDrainMs);
+  exitOnSignals(() => stack.close(), drainMs, 'queued ones are kept for the next start');
 }
 
 /**
- * On the first SIGTERM or SIGINT: says so, closes (in-flight deliveries finish) and exits 0, or
- * 1 if closing failed. `queued` says what happens to the deliveries still queued.
+ * On the first SIGTERM or SIGINT: says so, closes (in-flight deliveries get up to `drainMs` to
+ * finish, then are interrupted and re-queued) and exits 0, or 1 if closing failed or overran its
+ * bound. A second signal exits at once (1): what was not done is in the journals all the same.
+ * `queued` says what happens to the deliveries still queued.
  */
-function exitOnSignals(close: () => Promise<void>, queued: string): void {
+function exitOnSignals(close: () => Promise<void>, drainMs: number, queued: string): void {
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      console.log(`${signal} again: exiting now; unfinished deliveries run at the next start`);
+      process.exit(1);
+    }
     stopping = true;
-    console.log(`${signal}: stopping — finishing in-flight deliveries; ${queued}`);
+    console.log(`${signal}: stopping — in-flight deliveries get up to ${Math.round(drainMs / 1000)} s, then are re-queued; ${queued} (${signal} again to exit now)`);
+    // close() is bounded (drain, abort, grace); this is only a backstop against the unforeseen.
+    setTimeout(() => {
+      console.error('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, drainMs + 2 * LOCAL_DEFAULTS.abortGraceMs + 5_000).unref();
     close().then(
       () => process.exit(0),
       (err: unknown) => {

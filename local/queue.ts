@@ -8,6 +8,13 @@ import type { Clock, QueuedMessage, RedriveQueue } from '../lambdas/shared/domai
  * An in-process queue with the SQS semantics the handlers rely on: delay, visibility timeout,
  * receive count, redrive to a DLQ after `maxReceiveCount` receives, delete by receipt handle.
  *
+ * Fairness (SQS fair queues): a message may carry a message group id (the retry queue's is the
+ * webhook id). Receives take visible messages round-robin across the groups that have any, one
+ * message per group per turn, first in first out within a group; a group served goes to the back
+ * of the line. So a group with 1,000 visible messages and a group with 1 get alternate turns, and
+ * one webhook's backlog never delays another's messages. Messages without a group id share the
+ * default group: a queue nobody gives group ids to behaves as before (oldest first).
+ *
  * Durability: every send and delete is appended to a journal file (one JSON line, written
  * synchronously) and replayed on start, so a restart, even after SIGKILL, continues with every
  * message that was not deleted; messages in flight at the crash become visible again, as on SQS.
@@ -23,8 +30,12 @@ export interface LocalQueueOptions {
   readonly clock?: Clock;
 }
 
+/** The group of messages sent without a message group id. */
+export const DEFAULT_MESSAGE_GROUP = '';
+
 interface StoredMessage {
   readonly id: string;
+  readonly groupId: string;
   readonly body: string;
   readonly attributes: Readonly<Record<string, string>>;
   readonly sentAt: number;
@@ -35,13 +46,24 @@ interface StoredMessage {
 }
 
 type JournalEntry =
-  | { op: 'send'; id: string; body: string; attributes: Record<string, string>; sentAt: number; visibleAt: number }
+  /** `groupId` is absent for the default group (and in journals written before groups existed). */
+  | { op: 'send'; id: string; groupId?: string; body: string; attributes: Record<string, string>; sentAt: number; visibleAt: number }
   | { op: 'delete'; id: string }
   /** A receive: the count survives a restart, as SQS's ApproximateReceiveCount does. */
   | { op: 'receive'; id: string };
 
+export interface SendOptions {
+  /** Seconds before the message becomes visible (SQS caps it at 900). */
+  readonly delaySeconds?: number;
+  readonly attributes?: Record<string, string>;
+  /** The message group (SQS `MessageGroupId`): receives are fair across groups. @default the default group */
+  readonly groupId?: string;
+}
+
 export interface ReceivedMessage {
   readonly messageId: string;
+  /** The message group id; undefined for the default group. */
+  readonly groupId?: string;
   readonly receiptHandle: string;
   readonly body: string;
   readonly attributes: Readonly<Record<string, string>>;
@@ -51,7 +73,13 @@ export interface ReceivedMessage {
 }
 
 export class LocalQueue implements RedriveQueue {
+  /** Every message not deleted, oldest first (peek, counts). */
   private readonly messages = new Map<string, StoredMessage>();
+  /**
+   * The same messages by group, each group oldest first. The map's order is the line of the
+   * round-robin: a group that was just served is moved to its end. Empty groups are dropped.
+   */
+  private readonly groups = new Map<string, Map<string, StoredMessage>>();
   private readonly waiters = new Set<() => void>();
   private readonly clock: Clock;
 
@@ -67,48 +95,92 @@ export class LocalQueue implements RedriveQueue {
     return `arn:aws:sqs:local:000000000000:${this.name}`;
   }
 
-  /** Sends a message, visible after `delaySeconds` (SQS caps it at 900). */
-  sendMessage(body: string, options: { delaySeconds?: number; attributes?: Record<string, string> } = {}): string {
+  /** Sends a message, visible after `delaySeconds` (SQS caps it at 900), in its message group. */
+  sendMessage(body: string, options: SendOptions = {}): string {
     const now = this.clock.now();
     const id = randomUUID();
     const delay = Math.min(900, Math.max(0, options.delaySeconds ?? 0));
-    const message: StoredMessage = { id, body, attributes: options.attributes ?? {}, sentAt: now, visibleAt: now + delay * 1000, receiveCount: 0 };
-    this.journal({ op: 'send', id, body, attributes: { ...message.attributes }, sentAt: now, visibleAt: message.visibleAt });
-    this.messages.set(id, message);
+    const groupId = options.groupId ?? DEFAULT_MESSAGE_GROUP;
+    const message: StoredMessage = { id, groupId, body, attributes: options.attributes ?? {}, sentAt: now, visibleAt: now + delay * 1000, receiveCount: 0 };
+    this.journal(sendEntry(message));
+    this.add(message);
     this.wake();
     return id;
   }
 
-  /** Receives up to `max` visible messages and hides them for the visibility timeout. */
+  /**
+   * Receives up to `max` visible messages and hides them for the visibility timeout: in turns
+   * across the groups with visible messages (the group longest without a turn first), the
+   * oldest visible message of each group per turn.
+   */
   receiveMessages(max: number, visibilityTimeoutSeconds = this.options.visibilityTimeoutSeconds): ReceivedMessage[] {
     const now = this.clock.now();
     const out: ReceivedMessage[] = [];
-    for (const message of this.messages.values()) {
-      if (out.length >= max) break;
+    // One cursor per group for this call: what a cursor skipped (not visible) stays so until it returns.
+    const cursors = new Map<string, Iterator<StoredMessage>>();
+    for (;;) {
+      let taken = 0;
+      for (const groupId of [...this.groups.keys()]) {
+        if (out.length >= max) return out;
+        const message = this.nextVisible(groupId, cursors, now);
+        if (!message) continue;
+        out.push(this.take(message, now, visibilityTimeoutSeconds));
+        taken++;
+        // Served: to the back of the line (the group may be gone if that was its last message).
+        const group = this.groups.get(groupId);
+        if (group) {
+          this.groups.delete(groupId);
+          this.groups.set(groupId, group);
+        }
+      }
+      if (taken === 0 || out.length >= max) return out;
+    }
+  }
+
+  /** The group's next visible message after its cursor; messages past their receives go to the DLQ on the way. */
+  private nextVisible(groupId: string, cursors: Map<string, Iterator<StoredMessage>>, now: number): StoredMessage | undefined {
+    const group = this.groups.get(groupId);
+    if (!group) return undefined;
+    let cursor = cursors.get(groupId);
+    if (!cursor) {
+      cursor = group.values();
+      cursors.set(groupId, cursor);
+    }
+    const { maxReceiveCount, deadLetterQueue } = this.options;
+    for (let next = cursor.next(); !next.done; next = cursor.next()) {
+      const message = next.value;
       if (message.visibleAt > now) continue;
-      const { maxReceiveCount, deadLetterQueue } = this.options;
       if (maxReceiveCount !== undefined && deadLetterQueue && message.receiveCount >= maxReceiveCount) {
         // As SQS does: a message received maxReceiveCount times moves to the DLQ on the next receive.
-        deadLetterQueue.sendMessage(message.body, { attributes: { ...message.attributes, sourceQueue: this.name } });
-        this.deleteById(message.id);
+        deadLetterQueue.sendMessage(message.body, {
+          attributes: { ...message.attributes, sourceQueue: this.name },
+          ...(message.groupId !== DEFAULT_MESSAGE_GROUP ? { groupId: message.groupId } : {}),
+        });
+        this.deleteById(message.id); // deleting the entry a Map iterator is on is safe
         continue;
       }
-      message.receiveCount++;
-      this.journal({ op: 'receive', id: message.id });
-      message.firstReceivedAt ??= now;
-      message.receipt = `${message.id}:${randomUUID()}`;
-      message.visibleAt = now + visibilityTimeoutSeconds * 1000;
-      out.push({
-        messageId: message.id,
-        receiptHandle: message.receipt,
-        body: message.body,
-        attributes: message.attributes,
-        receiveCount: message.receiveCount,
-        sentAt: message.sentAt,
-        firstReceivedAt: message.firstReceivedAt,
-      });
+      return message;
     }
-    return out;
+    return undefined;
+  }
+
+  /** Receives one message: counts it (journaled), hides it, gives it a new receipt handle. */
+  private take(message: StoredMessage, now: number, visibilityTimeoutSeconds: number): ReceivedMessage {
+    message.receiveCount++;
+    this.journal({ op: 'receive', id: message.id });
+    message.firstReceivedAt ??= now;
+    message.receipt = `${message.id}:${randomUUID()}`;
+    message.visibleAt = now + visibilityTimeoutSeconds * 1000;
+    return {
+      messageId: message.id,
+      ...(message.groupId !== DEFAULT_MESSAGE_GROUP ? { groupId: message.groupId } : {}),
+      receiptHandle: message.receipt,
+      body: message.body,
+      attributes: message.attributes,
+      receiveCount: message.receiveCount,
+      sentAt: message.sentAt,
+      firstReceivedAt: message.firstReceivedAt,
+    };
   }
 
   /** Deletes by receipt handle; a stale handle (message received again since) is ignored, as on SQS. */
@@ -149,15 +221,23 @@ export class LocalQueue implements RedriveQueue {
     return next === undefined ? undefined : Math.max(0, next - now);
   }
 
-  /** Resolves when a message is sent (or after `ms`). */
-  waitForMessage(ms: number): Promise<void> {
+  /** Messages not deleted per message group (the default group as ''), for inspection. */
+  groupSizes(): Record<string, number> {
+    return Object.fromEntries([...this.groups].map(([groupId, group]) => [groupId, group.size]));
+  }
+
+  /** Resolves when a message is sent (or after `ms`, or when `signal` aborts). */
+  waitForMessage(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
         this.waiters.delete(done);
         resolve();
       };
+      if (signal?.aborted) return resolve();
       const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
       this.waiters.add(done);
     });
   }
@@ -206,8 +286,29 @@ export class LocalQueue implements RedriveQueue {
     return [...this.messages.values()].slice(0, max).map((m) => ({ body: m.body, attributes: m.attributes }));
   }
 
+  private add(message: StoredMessage): void {
+    this.messages.set(message.id, message);
+    let group = this.groups.get(message.groupId);
+    if (!group) {
+      group = new Map();
+      this.groups.set(message.groupId, group); // a new group joins the back of the line
+    }
+    group.set(message.id, message);
+  }
+
+  /** Forgets a message (no journal entry): its group too when that was the group's last. */
+  private forget(id: string): boolean {
+    const message = this.messages.get(id);
+    if (!message) return false;
+    this.messages.delete(id);
+    const group = this.groups.get(message.groupId);
+    group?.delete(id);
+    if (group?.size === 0) this.groups.delete(message.groupId);
+    return true;
+  }
+
   private deleteById(id: string): void {
-    if (!this.messages.delete(id)) return;
+    if (!this.forget(id)) return;
     this.journal({ op: 'delete', id });
   }
 
@@ -233,20 +334,34 @@ export class LocalQueue implements RedriveQueue {
           continue; // a torn last line after a crash
         }
         if (entry.op === 'send') {
-          this.messages.set(entry.id, { id: entry.id, body: entry.body, attributes: entry.attributes, sentAt: entry.sentAt, visibleAt: entry.visibleAt, receiveCount: 0 });
+          const groupId = entry.groupId ?? DEFAULT_MESSAGE_GROUP;
+          this.add({ id: entry.id, groupId, body: entry.body, attributes: entry.attributes, sentAt: entry.sentAt, visibleAt: entry.visibleAt, receiveCount: 0 });
         } else if (entry.op === 'receive') {
           const message = this.messages.get(entry.id);
           if (message) message.receiveCount++;
-        } else this.messages.delete(entry.id);
+        } else this.forget(entry.id);
       }
     }
     const compacted = [...this.messages.values()]
       .flatMap((m) => [
-        JSON.stringify({ op: 'send', id: m.id, body: m.body, attributes: m.attributes, sentAt: m.sentAt, visibleAt: m.visibleAt } satisfies JournalEntry),
+        JSON.stringify(sendEntry(m)),
         ...Array.from({ length: m.receiveCount }, () => JSON.stringify({ op: 'receive', id: m.id } satisfies JournalEntry)),
       ])
       .join('\n');
     writeFileSync(`${path}.tmp`, compacted ? `${compacted}\n` : '');
     renameSync(`${path}.tmp`, path);
   }
+}
+
+/** The journal line of a send; the group id only when not the default (older journals have none). */
+function sendEntry(m: StoredMessage): JournalEntry {
+  return {
+    op: 'send',
+    id: m.id,
+    ...(m.groupId !== DEFAULT_MESSAGE_GROUP ? { groupId: m.groupId } : {}),
+    body: m.body,
+    attributes: { ...m.attributes },
+    sentAt: m.sentAt,
+    visibleAt: m.visibleAt,
+  };
 }

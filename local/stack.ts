@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -8,18 +9,45 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDeliveryHandler } from '../lambdas/delivery/app';
 import { createRetryHandler } from '../lambdas/retry/app';
 import { DEFAULT_EVENT_SOURCE, ENV, PIPELINE, visitEventPattern } from '../lambdas/shared/contract';
+import type { BreakerSettings } from '../lambdas/shared/domain/breaker';
 import type { RetryMessage } from '../lambdas/shared/domain/messages';
-import type { DeadLetterSink, LogSink, RetryQueue } from '../lambdas/shared/domain/ports';
+import type { DeadLetterSink, LogSink, RedriveQueue, RetryQueue } from '../lambdas/shared/domain/ports';
+import { type ReconcileReport, Reconciler } from '../lambdas/shared/domain/reconciler';
 import { LocalKeyCipher } from '../lambdas/shared/adapters/secret-cipher';
 import { redrive } from '../lambdas/shared/domain/redrive';
 import { createDeliveryRuntime, type DeliveryRuntime } from '../lambdas/shared/composition/delivery-runtime';
+import { numberEnv } from '../lambdas/shared/composition/env';
 import { LocalBus } from './bus';
 import { LocalPollSource, QueueConsumer } from './consumer';
 import { ensureTables, LOCAL_AWS_CONFIG, type LocalDynamo, startDynalite, type TableNames } from './dynamo';
 import { LocalQueue } from './queue';
+import { ReconcilerTimer } from './reconciler-timer';
 
 /** Table names of the local stack (there is one stack per data dir). */
 export const LOCAL_TABLES: TableNames = { webhooks: 'webhooks', deliveries: 'deliveries', apiKeys: 'api-keys' };
+
+/**
+ * The local runtime's own settings (environment; none of them exists in AWS, where Lambda and
+ * the schedule play these parts).
+ */
+export const LOCAL_ENV = {
+  /** Concurrent invocations of the delivery handler on the events queue (the fast lane). @default 8 */
+  fastLaneConcurrency: 'WEBHOOKS_LOCAL_FAST_LANE_CONCURRENCY',
+  /** Concurrent invocations of the retry handler on the retry queue (the slow lane). @default 4 */
+  slowLaneConcurrency: 'WEBHOOKS_LOCAL_SLOW_LANE_CONCURRENCY',
+  /** How long `close()` (SIGTERM, SIGINT) lets in-flight invocations finish before aborting their attempts. @default 30000 */
+  shutdownDrainMs: 'WEBHOOKS_SHUTDOWN_DRAIN_MS',
+} as const;
+
+export const LOCAL_DEFAULTS = {
+  fastLaneConcurrency: 8,
+  slowLaneConcurrency: 4,
+  shutdownDrainMs: 30_000,
+  /** The reconciler timer's period (`WEBHOOKS_RECONCILE_EVERY_SECONDS`; 0 = no timer); AWS's schedule is DEFAULTS.reconcileEverySeconds. */
+  reconcileEverySeconds: 5,
+  /** After the drain and the abort, how long `close()` still waits for handlers to return before closing anyway. */
+  abortGraceMs: 10_000,
+} as const;
 
 export interface LocalStackOptions {
   /** @default 3000; 0 picks a free port */
@@ -37,6 +65,11 @@ export interface LocalStackOptions {
   readonly configureDynamo?: (client: DynamoDBClient) => void;
   /** Handlers for `/v1` and `/_local/api-keys`, mounted by the API wiring. */
   readonly routes?: (stack: LocalStackCore) => Promise<LocalRoutes> | LocalRoutes;
+  /**
+   * Lane and breaker settings on top of the environment's, for the delivery runtime and the
+   * reconciler alike (e.g. a short `probeIntervalMs` in tests: the domain has no variable for it).
+   */
+  readonly settings?: Partial<BreakerSettings>;
 }
 
 /** Extra HTTP routes; return false to fall through. */
@@ -65,14 +98,52 @@ export interface LocalStack extends LocalStackCore {
   readonly url: string;
   readonly port: number;
   readonly bus: LocalBus;
-  /** Stops accepting, lets in-flight deliveries finish, persists, closes. */
+  /**
+   * Runs a reconciler tick now (probes, paced release of parked deliveries, overdue sweep), after
+   * the one under way if any; the timer runs them every `WEBHOOKS_RECONCILE_EVERY_SECONDS` too.
+   */
+  reconcile(): Promise<ReconcileReport>;
+  /**
+   * Stops within a bounded drain: stops polling (and the reconciler) at once, lets in-flight
+   * invocations finish for up to `WEBHOOKS_SHUTDOWN_DRAIN_MS`, then aborts their attempts (each
+   * delivery is handed on, same id, on the journaled retry queue), waits for the handlers to
+   * return and closes. Anything not done stays in the journals for the next start.
+   */
   close(): Promise<void>;
 }
 
+/**
+ * The retry queue as the slow lane's port: a fair queue, one message group per webhook (as the
+ * SQS fair queue in AWS, `MessageGroupId` = webhook id), so one webhook's backlog never delays
+ * another's retries.
+ */
 class LocalRetryQueue implements RetryQueue {
   constructor(private readonly queue: LocalQueue) {}
   async enqueue(message: RetryMessage, delaySeconds: number): Promise<void> {
-    this.queue.sendMessage(JSON.stringify(message), { delaySeconds });
+    this.queue.sendMessage(JSON.stringify(message), { delaySeconds, groupId: message.webhookId });
+  }
+}
+
+/** The retry queue as a redrive target: moved messages keep to their webhook's message group. */
+function fairRedriveTarget(queue: LocalQueue): RedriveQueue {
+  return {
+    receive: (max) => queue.receive(max),
+    remove: (handle) => queue.remove(handle),
+    release: (handle) => queue.release(handle),
+    depth: () => queue.depth(),
+    send: async (body, attributes = {}) => {
+      const groupId = webhookIdOf(body);
+      queue.sendMessage(body, { attributes: { ...attributes }, ...(groupId ? { groupId } : {}) });
+    },
+  };
+}
+
+function webhookIdOf(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { webhookId?: unknown };
+    return typeof parsed?.webhookId === 'string' ? parsed.webhookId : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -109,13 +180,21 @@ export function terminalLog(print: (line: string) => void): LogSink {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const baseEnv = options.env ?? process.env;
   const print = options.print ?? ((line: string) => console.log(line));
+  // Read first: a bad value fails the start before anything runs.
+  const local = localSettings(baseEnv);
   const dataDir = prepareDataDir(options.dataDir);
   const dynamo = await startTables(dataDir);
   const queues = createQueues(dataDir, baseEnv);
   const env = handlerEnv(baseEnv);
   const log = terminalLog(print);
-  const runtime = createRuntime({ env, dataDir, dynamo, queues, log, configureDynamo: options.configureDynamo });
-  const consumers = createConsumers(runtime, queues, baseEnv, log);
+  // Aborted when the drain runs out: attempts in flight end at once and are handed on.
+  const shutdown = new AbortController();
+  // One listener per attempt in flight (hundreds at once): not a leak.
+  setMaxListeners(0, shutdown.signal);
+  const runtime = createRuntime({ env, dataDir, dynamo, queues, log, configureDynamo: options.configureDynamo, settings: options.settings, shutdown: shutdown.signal });
+  warnIfNoTimeToAttempt(runtime, log);
+  const consumers = createConsumers(runtime, queues, baseEnv, local, log);
+  const reconciler = createReconcilerTimer(runtime, local, log);
   const bus = createBus(queues.events, baseEnv);
 
   const core: LocalStackCore = { dynamo, tables: LOCAL_TABLES, queues, runtime, env, dataDir };
@@ -123,6 +202,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const http = createHttpServer(requestHandler(bus, queues, routes), log);
   await listen(http.server, options.port ?? 3000);
   for (const c of consumers) c.start();
+  reconciler.start();
   const { port } = http.server.address() as AddressInfo;
 
   let closing: Promise<void> | undefined;
@@ -131,7 +211,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     url: `http://127.0.0.1:${port}`,
     port,
     bus,
-    close: () => (closing ??= closeStack({ ...http, consumers, runtime, dynamo })),
+    reconcile: () => reconciler.runNow(),
+    close: () => (closing ??= closeStack({ ...http, consumers, reconciler, runtime, dynamo, shutdown, drainMs: local.drainMs, log })),
+  };
+}
+
+interface LocalSettings {
+  readonly drainMs: number;
+  readonly fastLaneConcurrency: number;
+  readonly slowLaneConcurrency: number;
+  readonly reconcileEverySeconds: number;
+}
+
+/** The local runtime's own settings from the environment (LOCAL_ENV; the reconciler's period from ENV). */
+function localSettings(baseEnv: NodeJS.ProcessEnv): LocalSettings {
+  return {
+    drainMs: numberEnv(LOCAL_ENV.shutdownDrainMs, LOCAL_DEFAULTS.shutdownDrainMs, baseEnv),
+    fastLaneConcurrency: Math.max(1, Math.floor(numberEnv(LOCAL_ENV.fastLaneConcurrency, LOCAL_DEFAULTS.fastLaneConcurrency, baseEnv))),
+    slowLaneConcurrency: Math.max(1, Math.floor(numberEnv(LOCAL_ENV.slowLaneConcurrency, LOCAL_DEFAULTS.slowLaneConcurrency, baseEnv))),
+    reconcileEverySeconds: numberEnv(ENV.reconcileEverySeconds, LOCAL_DEFAULTS.reconcileEverySeconds, baseEnv),
   };
 }
 
@@ -187,10 +285,12 @@ interface RuntimeParts {
   readonly queues: LocalQueues;
   readonly log: LogSink;
   readonly configureDynamo: ((client: DynamoDBClient) => void) | undefined;
+  readonly settings: Partial<BreakerSettings> | undefined;
+  readonly shutdown: AbortSignal;
 }
 
 /** The delivery runtime of the AWS functions, with the local queues and the local secrets key as its adapters. */
-function createRuntime({ env, dataDir, dynamo, queues, log, configureDynamo }: RuntimeParts): DeliveryRuntime {
+function createRuntime({ env, dataDir, dynamo, queues, log, configureDynamo, settings, shutdown }: RuntimeParts): DeliveryRuntime {
   return createDeliveryRuntime(env, {
     cipher: new LocalKeyCipher(dataDir ? localSecretsKey(join(dataDir, 'secrets.key')) : randomBytes(32)),
     doc: handlerDocumentClient(dynamo.endpoint, configureDynamo),
@@ -198,23 +298,63 @@ function createRuntime({ env, dataDir, dynamo, queues, log, configureDynamo }: R
     eventsDlq: new LocalDeadLetters(queues.eventsDlq),
     failedSink: new LocalDeadLetters(queues.failedDeliveries),
     log,
+    shutdown,
+    ...(settings ? { settings } : {}),
   });
 }
 
-/** The two event source mappings: the delivery handler on the events queue, the retry handler on the retry queue (not started). */
-function createConsumers(runtime: DeliveryRuntime, queues: LocalQueues, baseEnv: NodeJS.ProcessEnv, log: LogSink): QueueConsumer[] {
-  const consumerOptions = (functionName: string) => ({
+/**
+ * An attempt budget longer than an invocation has for attempts (the function timeout less the
+ * recording margin) leaves the slow lane handing every delivery on without ever attempting it.
+ */
+function warnIfNoTimeToAttempt(runtime: DeliveryRuntime, log: LogSink): void {
+  const { attemptTimeoutMs, recordMarginMs } = runtime.service.settings;
+  const usable = PIPELINE.functionTimeoutSeconds * 1000 - recordMarginMs;
+  if (attemptTimeoutMs > usable) {
+    log.warn(`${ENV.deliveryTimeoutMs} is longer than an invocation has for an attempt: the slow lane would never attempt a delivery`, { attemptTimeoutMs, usableMs: usable });
+  }
+}
+
+/**
+ * The two event source mappings (not started): the delivery handler on the events queue (the
+ * fast lane: enough invocations that a few slow neighbours cannot hold them all) and the retry
+ * handler on the retry queue (the slow lane), each with its own concurrency.
+ */
+function createConsumers(runtime: DeliveryRuntime, queues: LocalQueues, baseEnv: NodeJS.ProcessEnv, local: LocalSettings, log: LogSink): QueueConsumer[] {
+  const consumerOptions = (functionName: string, concurrency: number) => ({
     batchSize: PIPELINE.batchSize,
     batchingWindowMs: Number(baseEnv.WEBHOOKS_LOCAL_BATCHING_WINDOW_MS ?? 20),
-    concurrency: 2,
+    concurrency,
     functionName,
     timeoutMs: PIPELINE.functionTimeoutSeconds * 1000,
     onError: (err: unknown) => log.error('consumer error', { functionName, error: err instanceof Error ? err.message : String(err) }),
   });
   return [
-    new QueueConsumer(new LocalPollSource(queues.events), createDeliveryHandler(runtime), consumerOptions('delivery')),
-    new QueueConsumer(new LocalPollSource(queues.retry), createRetryHandler(runtime), consumerOptions('retry')),
+    new QueueConsumer(new LocalPollSource(queues.events), createDeliveryHandler(runtime), consumerOptions('delivery', local.fastLaneConcurrency)),
+    new QueueConsumer(new LocalPollSource(queues.retry), createRetryHandler(runtime), consumerOptions('retry', local.slowLaneConcurrency)),
   ];
+}
+
+/**
+ * The reconciler as composition/reconciler-runtime.ts wires it, on the local stack's adapters:
+ * the delivery runtime's stores (the same dynalite tables; its cached webhook store, so a breaker
+ * change is seen by the lanes at once) and the local retry queue, with the lanes' settings. Run by
+ * a timer every `WEBHOOKS_RECONCILE_EVERY_SECONDS` (5 s locally; 0 = only `stack.reconcile()`).
+ */
+function createReconcilerTimer(runtime: DeliveryRuntime, local: LocalSettings, log: LogSink): ReconcilerTimer {
+  const everySeconds = local.reconcileEverySeconds;
+  const reconciler = new Reconciler({
+    webhooks: runtime.webhooks,
+    deliveries: runtime.deliveries,
+    retryQueue: runtime.retryQueue,
+    clock: runtime.clock,
+    log: runtime.log,
+    metrics: runtime.metrics,
+    // The release pace is spread over a tick; without a timer, over a second per `reconcile()`.
+    everySeconds: everySeconds > 0 ? everySeconds : 1,
+    settings: runtime.service.settings,
+  });
+  return new ReconcilerTimer(reconciler, everySeconds * 1000, log);
 }
 
 /** The event bus with the stack's one rule: visit events of the configured source go to the events queue. */
@@ -256,10 +396,10 @@ function requestHandler(bus: LocalBus, queues: LocalQueues, routes: LocalRoutes 
 
 /** `POST /_local/redrive` `{queue, dryRun?, max?}`: moves a dead-letter queue's messages back to where they came from. */
 async function handleRedrive(res: ServerResponse, body: Buffer, queues: LocalQueues): Promise<void> {
-  const redriveRoutes: Record<string, [LocalQueue, LocalQueue]> = {
+  const redriveRoutes: Record<string, [LocalQueue, RedriveQueue]> = {
     events: [queues.eventsDlq, queues.events],
-    retry: [queues.retryDlq, queues.retry],
-    failed: [queues.failedDeliveries, queues.retry],
+    retry: [queues.retryDlq, fairRedriveTarget(queues.retry)],
+    failed: [queues.failedDeliveries, fairRedriveTarget(queues.retry)],
   };
   let input: { queue?: string; dryRun?: boolean; max?: number };
   try {
@@ -333,20 +473,62 @@ function listen(server: Server, port: number): Promise<void> {
 
 interface RunningParts extends LocalHttpServer {
   readonly consumers: readonly QueueConsumer[];
+  readonly reconciler: ReconcilerTimer;
   readonly runtime: DeliveryRuntime;
   readonly dynamo: LocalDynamo;
+  readonly shutdown: AbortController;
+  readonly drainMs: number;
+  readonly log: LogSink;
 }
 
-/** Stops accepting, lets the consumers finish their in-flight batches, then closes connections, the sender and dynalite. */
-async function closeStack({ server, sockets, consumers, runtime, dynamo }: RunningParts): Promise<void> {
+/**
+ * The bounded drain:
+ *
+ * 1. stop accepting HTTP connections, stop polling both queues and stop the reconciler timer;
+ * 2. let in-flight invocations (and a tick under way) finish, for up to `drainMs`;
+ * 3. if some are still running, abort: attempts in flight end at once and their deliveries are
+ *    handed on, same id, on the journaled retry queue (recorded pending, with the reason);
+ * 4. wait for the handlers to return (quick now; bounded all the same), so each record is deleted
+ *    or left in the journal, where it becomes visible again at the next start;
+ * 5. close connections, the sender and dynalite. The journals are written synchronously, send by
+ *    send: there is nothing left to flush.
+ */
+async function closeStack({ server, sockets, consumers, reconciler, runtime, dynamo, shutdown, drainMs, log }: RunningParts): Promise<void> {
   const closed = new Promise<void>((r) => server.close(() => r()));
   server.closeIdleConnections();
-  // consumers finish their in-flight batch; records not deleted stay in the journal
-  await Promise.all(consumers.map((c) => c.stop()));
+  for (const c of consumers) c.stopPolling();
+  const idle = Promise.all([...consumers.map((c) => c.drained()), reconciler.stop()]);
+  if (!(await within(idle, drainMs))) {
+    const inFlight = consumers.reduce((n, c) => n + c.inFlight, 0);
+    log.warn('shutdown: drain time is up; interrupting the deliveries in flight (they are re-queued for the next start)', { drainMs, invocations: inFlight });
+    shutdown.abort(new Error('the local runtime is shutting down'));
+    if (!(await within(idle, LOCAL_DEFAULTS.abortGraceMs))) {
+      log.error('shutdown: handlers still running after the abort; closing anyway (their messages come back at the next start)', { graceMs: LOCAL_DEFAULTS.abortGraceMs });
+    }
+  }
+  // From here on no delivery attempt starts or goes on (a handler past the grace hands its deliveries on).
+  if (!shutdown.signal.aborted) shutdown.abort(new Error('the local runtime is shutting down'));
   for (const s of sockets) s.destroy();
   await closed;
-  await runtime.sender.close();
+  await within(runtime.sender.close(), LOCAL_DEFAULTS.abortGraceMs);
   await dynamo.close();
+}
+
+/** Whether `promise` settled within `ms` (its result or failure is not waited for beyond that). */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    const settled = promise.then(
+      () => true,
+      () => true,
+    );
+    return await Promise.race([settled, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function handlerDocumentClient(endpoint: string, configure?: (client: DynamoDBClient) => void): DynamoDBDocumentClient {
