@@ -187,6 +187,8 @@ export const ENV = {
   inlineTimeoutMs: 'WEBHOOKS_INLINE_TIMEOUT_MS',
   /** Consecutive failures that open a webhook's breaker; `0` turns the breaker off (retries then follow the schedule alone). */
   breakerFailures: 'WEBHOOKS_BREAKER_FAILURES',
+  /** The first probe's wait after a breaker opens (doubling per failed probe, up to 5 minutes). */
+  probeIntervalMs: 'WEBHOOKS_PROBE_INTERVAL_MS',
   retentionDays: 'WEBHOOKS_DELIVERY_RETENTION_DAYS',
   autoDisableAfterDays: 'WEBHOOKS_AUTO_DISABLE_AFTER_DAYS',
   eventSource: 'WEBHOOKS_EVENT_SOURCE',

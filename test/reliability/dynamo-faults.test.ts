@@ -42,6 +42,9 @@ describe('DynamoDB throttling and 5xx during lookup (Query) and attempt recordin
         // The breaker off: the failing endpoints' deliveries follow the schedule to the DLQ, so
         // every path that writes to DynamoDB (retries, failures, fallbacks) meets the faults.
         WEBHOOKS_BREAKER_FAILURES: '0',
+        // Two fast-lane consumers, as when this suite was written: its fault counts depend on the
+        // order of BatchWriteItem calls, which eight concurrent invocations reshuffle.
+        WEBHOOKS_LOCAL_FAST_LANE_CONCURRENCY: '2',
         // a record the handler failed reappears after 2 s instead of 3 minutes
         WEBHOOKS_LOCAL_VISIBILITY_TIMEOUT_SECONDS: '2',
       },

@@ -9,7 +9,8 @@ import { DynamoWebhookStore } from '../adapters/dynamo-webhook-store';
 import { UndiciHttpSender } from '../adapters/http-sender';
 import { KmsEnvelopeCipher, LocalKeyCipher } from '../adapters/secret-cipher';
 import { lazySqsClient, SqsRetryQueue } from '../adapters/sqs';
-import { DEFAULTS, ENV } from '../contract';
+import { DEFAULTS, ENV, PIPELINE } from '../contract';
+import type { BreakerSettings } from '../domain/breaker';
 import type { Clock, HttpSender, RateLimiter, Resolver, RetryQueue, SecretCipher } from '../domain/ports';
 import { createRetryPolicy, type RetryPolicy } from '../domain/retry-policy';
 import { booleanEnv, numberEnv, optionalEnv, parseRetrySchedule, requiredEnv } from './env';
@@ -81,4 +82,19 @@ export function senderFromEnv(env: NodeJS.ProcessEnv, o: AdapterOverrides): Http
 /** Webhooks' rate limits, counted per second in the attempt log's table (shared by every consumer). */
 export function rateLimiterFromEnv(env: NodeJS.ProcessEnv, o: AdapterOverrides): RateLimiter {
   return o.rateLimiter ?? new DynamoRateLimiter(o.doc ?? createDocumentClient(o.dynamoConfig), requiredEnv(ENV.deliveriesTable, env));
+}
+
+/**
+ * The lanes' budgets and the breaker from the environment. The full attempt budget is clamped so
+ * that a fresh invocation (the functions' timeout less the recording margin) can always hold one
+ * attempt: otherwise the slow lane would hand every delivery on, for ever.
+ */
+export function laneSettingsFromEnv(env: NodeJS.ProcessEnv): Partial<BreakerSettings> {
+  const ceiling = PIPELINE.functionTimeoutSeconds * 1000 - DEFAULTS.recordMarginMs - 1_000;
+  const attemptTimeoutMs = Math.min(ceiling, numberEnv(ENV.deliveryTimeoutMs, DEFAULTS.deliveryTimeoutMs, env));
+  const inlineTimeoutMs = Math.min(attemptTimeoutMs, numberEnv(ENV.inlineTimeoutMs, DEFAULTS.inlineTimeoutMs, env));
+  const failures = numberEnv(ENV.breakerFailures, DEFAULTS.breakerFailures, env);
+  const off = failures === 0 ? { failuresToOpen: Number.MAX_SAFE_INTEGER, openAfterFailingMs: Number.MAX_SAFE_INTEGER } : { failuresToOpen: failures };
+  const probeIntervalMs = numberEnv(ENV.probeIntervalMs, DEFAULTS.probeIntervalMs, env);
+  return { attemptTimeoutMs, inlineTimeoutMs, probeIntervalMs, probeMaxIntervalMs: Math.max(probeIntervalMs, DEFAULTS.probeMaxIntervalMs), ...off };
 }

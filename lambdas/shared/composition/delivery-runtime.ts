@@ -8,17 +8,9 @@ import { DeliveryService } from '../domain/delivery-service';
 import { type Clock, type DeadLetterSink, type HttpSender, type LogSink, type MetricSink, type RateLimiter, type RetryQueue, systemClock } from '../domain/ports';
 import type { BreakerSettings } from '../domain/breaker';
 import type { RetryPolicy } from '../domain/retry-policy';
-import { type AdapterOverrides, rateLimiterFromEnv, retryPolicyFromEnv, retryQueueFromEnv, senderFromEnv, storesFromEnv } from './adapters-from-env';
+import { type AdapterOverrides, laneSettingsFromEnv, rateLimiterFromEnv, retryPolicyFromEnv, retryQueueFromEnv, senderFromEnv, storesFromEnv } from './adapters-from-env';
 import { numberEnv, requiredEnv } from './env';
 
-/** The attempt budgets of the environment: the full one, and the fast lane's (never longer). */
-function laneSettingsFromEnv(env: NodeJS.ProcessEnv): Partial<BreakerSettings> {
-  const attemptTimeoutMs = numberEnv(ENV.deliveryTimeoutMs, DEFAULTS.deliveryTimeoutMs, env);
-  const inlineTimeoutMs = Math.min(attemptTimeoutMs, numberEnv(ENV.inlineTimeoutMs, DEFAULTS.inlineTimeoutMs, env));
-  const failures = numberEnv(ENV.breakerFailures, DEFAULTS.breakerFailures, env);
-  const off = failures === 0 ? { failuresToOpen: Number.MAX_SAFE_INTEGER, openAfterFailingMs: Number.MAX_SAFE_INTEGER } : { failuresToOpen: failures };
-  return { attemptTimeoutMs, inlineTimeoutMs, ...off };
-}
 
 export { secretCipherFromEnv } from './adapters-from-env';
 

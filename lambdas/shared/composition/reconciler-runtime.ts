@@ -2,7 +2,7 @@ import { logger, metricSink } from '../adapters/powertools';
 import { DEFAULTS, ENV } from '../contract';
 import { type Clock, type LogSink, type MetricSink, systemClock } from '../domain/ports';
 import { Reconciler } from '../domain/reconciler';
-import { type AdapterOverrides, retryQueueFromEnv, storesFromEnv } from './adapters-from-env';
+import { type AdapterOverrides, laneSettingsFromEnv, retryQueueFromEnv, storesFromEnv } from './adapters-from-env';
 import { numberEnv } from './env';
 
 /** The reconciler on the production adapters: both tables and the retry queue (no sender, no secrets decrypted). */
@@ -20,5 +20,6 @@ export function createReconcilerRuntime(
     log: o.log ?? logger,
     metrics: o.metrics ?? metricSink,
     everySeconds: numberEnv(ENV.reconcileEverySeconds, DEFAULTS.reconcileEverySeconds, env),
+    settings: laneSettingsFromEnv(env),
   });
 }

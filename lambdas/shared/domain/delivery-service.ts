@@ -344,6 +344,12 @@ export class DeliveryService {
       retryIndex: job.retryIndex,
     });
     this.deps.metrics.count(METRICS.parked);
+    // The breaker may have closed since this lane read it (a cached copy): a parked delivery of a
+    // webhook without a parking breaker would wait for a release that never comes. Read it again.
+    const current = await this.deps.webhooks.get(job.accountId, job.webhookId);
+    if (current && !isParking(current.breaker) && current.breaker?.state !== 'releasing') {
+      return this.handOff(job, undefined, 0, 'the breaker closed while this delivery was being parked: sent through the slow lane');
+    }
     return { kind: 'parked', ...(attempt ? { attempt } : {}), reason };
   }
 

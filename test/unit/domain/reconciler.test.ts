@@ -115,3 +115,18 @@ describe('Reconciler: overdue deliveries', () => {
     expect(await d.reconciler.tick()).toMatchObject({ overdue: 0 });
   });
 });
+
+describe('parking against a stale view of the breaker', () => {
+  it('hands a delivery to the slow lane when the breaker closed between the lane reading it and parking', async () => {
+    const d = domain();
+    const now = new Date(d.clock.now()).toISOString();
+    const w = d.hook('acc', A, { breaker: { state: 'open', since: now, reason: 'timeouts', probeAt: now, probes: 0 } });
+    const stale = await d.webhooks.listByAccount('acc');
+    await d.webhooks.setBreaker('acc', w.webhookId, undefined); // the reconciler closed it meanwhile
+    d.webhooks.listByAccount = async () => stale; // the lane still holds the cached copy
+    const out = await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect(out.outcomes[0]?.outcome).toMatchObject({ kind: 'handed-off', reason: expect.stringMatching(/breaker closed while this delivery was being parked/) });
+    expect(d.retryQueue.sent).toHaveLength(1);
+    expect(d.deliveries.all()[0]?.parked).toBeUndefined();
+  });
+});
