@@ -116,7 +116,7 @@ export class DeliveryService {
     );
     const createdAt = new Date(event.time).toISOString();
     const errors: unknown[] = [];
-    const outcomes = await mapLimit(matching, this.fanOutConcurrency, async (webhook) => {
+    const deliverTo = async (webhook: Webhook) => {
       const deliveryId = deliveryIdFor(event.time, event.eventId, webhook.webhookId);
       const job: DeliveryJob = {
         accountId: event.accountId,
@@ -146,7 +146,15 @@ export class DeliveryService {
         });
         return { webhookId: webhook.webhookId, deliveryId, outcome: { kind: 'failed' as const, reason: 'infrastructure error' } };
       }
-    });
+    };
+    // Attempts first, bookkeeping second: the healthy webhooks' requests leave before the parked
+    // and handed-off deliveries of the same event are recorded (the records wait, the receivers don't).
+    const now = this.deps.clock.now();
+    const inline = (w: Webhook) => w.enabled && laneFor(w, now) === 'inline';
+    const first = await mapLimit(matching.filter(inline), this.fanOutConcurrency, deliverTo);
+    const then = await mapLimit(matching.filter((w) => !inline(w)), this.fanOutConcurrency, deliverTo);
+    const byWebhook = new Map([...first, ...then].map((o) => [o.webhookId, o]));
+    const outcomes = matching.flatMap((w) => byWebhook.get(w.webhookId) ?? []);
     if (errors.length > 0) throw errors[0];
     return { eventId: event.eventId, matched: matching.length, outcomes };
   }
