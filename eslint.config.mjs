@@ -57,7 +57,7 @@ export default tseslint.config(
           patterns: [
             LAMBDAS_OUTWARD,
             { regex: '^\\.\\./composition(/|$)', message: 'Adapters do not import the composition layer.' },
-            { regex: '^(\\.\\./){2,}(api|authorizer|delivery|retry)/', message: 'Adapters do not import a handler.' },
+            { regex: '^(\\.\\./){2,}(api|authorizer|delivery|retry|reconciler)/', message: 'Adapters do not import a handler.' },
           ],
         },
       ],

@@ -227,7 +227,7 @@ function optional<K extends string, V>(name: K, value: V | undefined): { [P in K
 }
 
 /** What a scripted endpoint answers: a status (with optional headers) or a transport failure. */
-export type Scripted = { status: number; retryAfterSeconds?: number; body?: string } | { error: 'timeout' | 'connect' | 'reset' | 'ssrf' | 'aborted' };
+export type Scripted = { status: number; retryAfterSeconds?: number; body?: string } | { error: 'timeout' | 'connect' | 'reset' | 'ssrf' | 'aborted' | 'queued' };
 
 /**
  * An HTTP sender whose endpoints answer from a script, per URL: records every request (URL,

@@ -41,6 +41,7 @@ const cases: Array<[file: string, line: string, refused: boolean]> = [
   ['lambdas/shared/adapters/x.ts', "import { x } from '@aws-sdk/client-sqs';", false],
   ['lambdas/shared/adapters/x.ts', "import { x } from '../composition/env';", true],
   ['lambdas/shared/adapters/x.ts', "import { x } from '../../api/app';", true],
+  ['lambdas/shared/adapters/x.ts', "import { x } from '../../reconciler/app';", true],
   // Any Lambda code: nothing of lib/, local/, test/ or the tools.
   ['lambdas/api/x.ts', "import { x } from '../shared/domain/webhook-service';", false],
   ['lambdas/api/x.ts', "import { x } from '../../lib/config';", true],

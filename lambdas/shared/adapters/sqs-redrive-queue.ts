@@ -1,5 +1,6 @@
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { QueuedMessage, RedriveQueue } from '../domain/ports';
+import { isMessageGroupId } from './sqs';
 
 /** An SQS queue for the redrive tool (AWS or an emulator endpoint). */
 export class SqsRedriveQueue implements RedriveQueue {
@@ -29,7 +30,16 @@ export class SqsRedriveQueue implements RedriveQueue {
 
   async send(body: string, attributes: Readonly<Record<string, string>> = {}): Promise<void> {
     const messageAttributes = Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]));
-    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, ...(Object.keys(messageAttributes).length ? { MessageAttributes: messageAttributes } : {}) }));
+    const group = webhookIdOf(body);
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: body,
+        ...(Object.keys(messageAttributes).length ? { MessageAttributes: messageAttributes } : {}),
+        // A redriven delivery keeps its webhook's group on the retry queue (an SQS fair queue).
+        ...(group !== undefined && isMessageGroupId(group) ? { MessageGroupId: group } : {}),
+      }),
+    );
   }
 
   async remove(handle: string): Promise<void> {
@@ -43,5 +53,16 @@ export class SqsRedriveQueue implements RedriveQueue {
   async depth(): Promise<number> {
     const out = await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
     return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
+  }
+}
+
+/** The webhook of a retry message body (what the fair queue groups by), if the body is one. */
+function webhookIdOf(body: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    const id = typeof parsed === 'object' && parsed !== null ? (parsed as { webhookId?: unknown }).webhookId : undefined;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
   }
 }

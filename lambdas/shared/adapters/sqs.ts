@@ -25,7 +25,7 @@ export function lazySqsClient(config: SQSClientConfig = {}): () => SQSClient {
 const resolve = (source: SqsClientSource): SQSClient => (typeof source === 'function' ? source() : source);
 
 /** What SQS accepts as a `MessageGroupId`: 1-128 printable ASCII characters, no space (webhook ids are `wh_…`). */
-function isMessageGroupId(value: string): boolean {
+export function isMessageGroupId(value: string): boolean {
   return /^[\x21-\x7E]{1,128}$/.test(value);
 }
 

@@ -5,7 +5,10 @@ import { Reconciler } from '../domain/reconciler';
 import { type AdapterOverrides, laneSettingsFromEnv, retryQueueFromEnv, storesFromEnv } from './adapters-from-env';
 import { numberEnv } from './env';
 
-/** The reconciler on the production adapters: both tables and the retry queue (no sender, no secrets decrypted). */
+/**
+ * The reconciler on the production adapters: both tables and the retry queue, no sender. (Listing
+ * webhooks decrypts their secrets, so it needs the secrets key's Decrypt too.)
+ */
 export function createReconcilerRuntime(
   env: NodeJS.ProcessEnv = process.env,
   o: AdapterOverrides & { readonly clock?: Clock; readonly log?: LogSink; readonly metrics?: MetricSink } = {},

@@ -38,7 +38,7 @@ export async function sendAttempt(
   deps: { readonly sender: HttpSender; readonly clock: Clock },
   webhook: Webhook,
   job: DeliveryJob,
-  options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
+  options: { readonly timeoutMs?: number; readonly queueTimeoutMs?: number; readonly signal?: AbortSignal } = {},
 ): Promise<SentAttempt> {
   const now = deps.clock.now();
   const timestamp = Math.floor(now / 1000);
@@ -54,6 +54,7 @@ export async function sendAttempt(
     // Webhooks sharing a host take turns on its connections.
     fairnessKey: webhook.webhookId,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.queueTimeoutMs !== undefined ? { queueTimeoutMs: options.queueTimeoutMs } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
   return { result, record: toAttemptRecord(result, job, deps.clock.now()) };

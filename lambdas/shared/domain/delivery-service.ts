@@ -167,8 +167,8 @@ export class DeliveryService {
     if (lane === 'slow') return this.handOff(job, undefined, 0, 'the endpoint answers slowly: sent through the slow lane');
     if (!(await this.withinRateLimit(webhook))) return this.handOff(job, undefined, s.rateLimitWaitSeconds, rateLimitReason(webhook));
     const left = (options.deadline ?? Number.POSITIVE_INFINITY) - this.deps.clock.now();
-    if (left < s.inlineTimeoutMs) return this.handOff(job, undefined, 0, 'handed on: too little time left in this invocation');
-    return this.attempt(webhook, job, { batch: options.batch, inline: true });
+    if (left < s.inlineTimeoutMs + inlineQueueMs(s)) return this.handOff(job, undefined, 0, 'handed on: too little time left in this invocation');
+    return this.attempt(webhook, job, { batch: options.batch, inline: true, queueTimeoutMs: inlineQueueMs(s) });
   }
 
   /**
@@ -195,7 +195,8 @@ export class DeliveryService {
     if (!probe && !(await this.withinRateLimit(webhook))) return this.handOff(job, undefined, s.rateLimitWaitSeconds, rateLimitReason(webhook));
     const left = (options.deadline ?? Number.POSITIVE_INFINITY) - now;
     if (left < s.attemptTimeoutMs) return this.handOff(job, undefined, 0, 'handed on: too little time left in this invocation');
-    return this.attempt(webhook, job, { inline: false });
+    // The wait for a connection to a busy host comes out of what the invocation has left over.
+    return this.attempt(webhook, job, { inline: false, queueTimeoutMs: Math.max(1_000, Math.min(s.attemptTimeoutMs, left - s.attemptTimeoutMs)) });
   }
 
   /** A batch for the `delivered` records of one invocation's first attempts (see DeliveredBatch). */
@@ -209,11 +210,12 @@ export class DeliveryService {
    * marked slow and the delivery handed to the slow lane (not a failure). With `batch`, a success
    * is recorded when the batch is flushed (the caller owns that), not before returning.
    */
-  async attempt(webhook: Webhook, job: DeliveryJob, options: { readonly batch?: BatchSlot | undefined; readonly inline: boolean }): Promise<AttemptOutcome> {
+  async attempt(webhook: Webhook, job: DeliveryJob, options: { readonly batch?: BatchSlot | undefined; readonly inline: boolean; readonly queueTimeoutMs?: number }): Promise<AttemptOutcome> {
     const { clock, metrics, log } = this.deps;
     const s = this.settings;
     const { result, record: attempt } = await sendAttempt(this.deps, webhook, job, {
       timeoutMs: options.inline ? s.inlineTimeoutMs : s.attemptTimeoutMs,
+      ...(options.queueTimeoutMs !== undefined ? { queueTimeoutMs: options.queueTimeoutMs } : {}),
       ...(this.deps.shutdown ? { signal: this.deps.shutdown } : {}),
     });
     const logContext = { webhookId: job.webhookId, deliveryId: job.deliveryId, eventId: job.eventId, trigger: job.trigger };
@@ -228,6 +230,10 @@ export class DeliveryService {
       metrics.milliseconds(METRICS.latency, result.durationMs);
       log.debug('delivered', { ...logContext, statusCode: result.statusCode, durationMs: result.durationMs });
       return { kind: 'delivered', attempt };
+    }
+    if (result.errorKind === 'queued') {
+      // Never sent: the host's connections were busy (other webhooks of the same host take turns).
+      return this.handOff(job, undefined, 0, `no free connection to the endpoint's host in time: sent again through the slow lane`);
     }
     if (result.errorKind === 'aborted') {
       // Shutting down: the endpoint's answer never came back; send it again after the restart.
@@ -378,6 +384,11 @@ export class DeliveryService {
     this.deps.metrics.count(METRICS.skipped);
     return { kind: 'skipped', reason };
   }
+}
+
+/** How long a fast-lane attempt may wait for a connection before the delivery goes to the slow lane. */
+function inlineQueueMs(s: BreakerSettings): number {
+  return Math.floor(s.inlineTimeoutMs / 3);
 }
 
 /** A message this close to its due time is attempted now rather than hopped again. */

@@ -81,7 +81,13 @@ export class Reconciler {
     if (breaker.state === 'releasing') {
       const n = await this.releaseParked(webhook);
       report.released += n;
-      if (n === 0 && (await this.close(webhook))) report.closed++;
+      if (n > 0) {
+        // Mark the release, so the close below waits a tick past the last page: the parked index
+        // is eventually consistent, and a record it missed must not be left parked for ever.
+        await this.deps.webhooks.setBreaker(webhook.accountId, webhook.webhookId, { ...breaker, probeAt: new Date(now).toISOString() }, { probeAt: breaker.probeAt });
+      } else if (now - Date.parse(breaker.probeAt) >= this.deps.everySeconds * 1000 && (await this.close(webhook))) {
+        report.closed++;
+      }
       return;
     }
     // open, or half-open with its lease run out (the probe was lost): probe when due

@@ -356,6 +356,17 @@ describe('DeliveryService: lanes', () => {
     expect(d.retryQueue.sent[0]?.message).toMatchObject({ deliveryId: queued!.message.deliveryId, retryIndex: 0 });
   });
 
+  it('hands a delivery whose request found no free connection in time to the slow lane, not counted as a failure', async () => {
+    const d = domain();
+    const w = d.hook('acc', A);
+    d.sender.answer(A, { error: 'queued' });
+    const out = await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect(out.outcomes[0]?.outcome).toMatchObject({ kind: 'handed-off', reason: expect.stringMatching(/no free connection/) });
+    expect(d.sender.requests[0]?.queueTimeoutMs).toBe(Math.floor(d.delivery.settings.inlineTimeoutMs / 3));
+    expect(d.metrics.get(METRICS.failedAttempt)).toBe(0);
+    expect((await d.webhooks.get('acc', w.webhookId))?.slowUntil).toBeUndefined();
+  });
+
   it('never delivers an event to a webhook created after the event was first received', async () => {
     const d = domain();
     const firstReceivedAt = d.clock.now();
