@@ -129,7 +129,7 @@ export class ManagementApi extends Construct {
     const api = new apigw.RestApi(this, 'Api', {
       // Unique per stack, so the API's CloudWatch metrics (dimension ApiName) never mix stages.
       restApiName: `${Stack.of(this).stackName}-management`,
-      description: 'Outbound webhooks management API (DESIGN.md §4)',
+      description: 'Outbound webhooks management API (docs/design.md §6)',
       // Regional: callers are servers and the dashboard; a WAF web ACL attaches to the stage directly.
       endpointTypes: [apigw.EndpointType.REGIONAL],
       // Execution logs (APIG6) need the account-level CloudWatch role. Retained (the CDK default):

@@ -47,17 +47,17 @@ export function acknowledgeApiFindings({ api, openApiMethod, proxyMethod }: ApiN
   Validations.of(openApiMethod).acknowledge(
     {
       id: 'AwsSolutions-APIG4',
-      reason: 'GET /v1/openapi.json is the public API description (DESIGN.md §4: "no auth"); it holds no account data. Every other route uses the API key authorizer.',
+      reason: 'GET /v1/openapi.json is the public API description (docs/design.md §6: "no auth"); it holds no account data. Every other route uses the API key authorizer.',
     },
     {
       id: 'AwsSolutions-COG4',
-      reason: 'GET /v1/openapi.json is the public API description (DESIGN.md §4: "no auth"); it holds no account data and needs no user pool.',
+      reason: 'GET /v1/openapi.json is the public API description (docs/design.md §6: "no auth"); it holds no account data and needs no user pool.',
     },
   );
   Validations.of(proxyMethod).acknowledge({
     id: 'AwsSolutions-COG4',
     reason:
-      'The callers are customers\' servers and scripts with API keys (DESIGN.md §4), not end users: a Lambda REQUEST authorizer maps the hashed key to its account. ' +
+      'The callers are customers\' servers and scripts with API keys (docs/design.md §6), not end users: a Lambda REQUEST authorizer maps the hashed key to its account. ' +
       'A Cognito user pool would add a second identity system for no caller.',
   });
 }

@@ -1,7 +1,6 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { DEFAULTS, METRICS } from '../../../lambdas/shared/contract';
-import type { RetryMessage } from '../../../lambdas/shared/domain/messages';
-import { domain, visitEvent } from './support';
+import { domain, runQueued, visitEvent } from './support';
 
 /**
  * The delivery domain on in-memory ports (no HTTP, no DynamoDB): fan-out, the attempt log,
@@ -15,19 +14,6 @@ const NO_BREAKER = { deliveryDeps: { settings: { failuresToOpen: 1_000, openAfte
 const A = 'https://a.example.com/hook';
 const B = 'https://b.example.com/hook';
 const C = 'https://c.example.com/hook';
-
-/** Runs every queued retry that is due (advancing the clock to each), until none is left or `max` ran. */
-async function runRetries(d: ReturnType<typeof domain>, max = 50): Promise<RetryMessage[]> {
-  const ran: RetryMessage[] = [];
-  for (let i = 0; i < max; i++) {
-    const next = d.retryQueue.sent.shift();
-    if (!next) break;
-    d.clock.current = Math.max(d.clock.current, next.message.dueAt);
-    ran.push(next.message);
-    await d.delivery.handleQueued(next.message);
-  }
-  return ran;
-}
 
 describe('DeliveryService: fan-out', () => {
   it('sends one signed request to every enabled, subscribed webhook of the account, and records each as delivered', async () => {
@@ -127,7 +113,7 @@ describe('DeliveryService: retry decisions', () => {
     expect(pending).toMatchObject({ attemptCount: 1, lastStatusCode: 500 });
     expect(pending?.nextAttemptAt).toBe(new Date(d.clock.now() + 60_000).toISOString());
 
-    const ran = await runRetries(d);
+    const ran = await runQueued(d);
     expect(ran.map((m) => m.retryIndex)).toEqual([1, 2]);
     const attempts = d.sender.to(B);
     expect(attempts).toHaveLength(3);
@@ -144,7 +130,7 @@ describe('DeliveryService: retry decisions', () => {
     const w = d.hook('acc', A);
     d.sender.answer(A, { status: 503 });
     await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
-    await runRetries(d);
+    await runQueued(d);
 
     expect(d.sender.to(A)).toHaveLength(4);
     const [record] = d.deliveries.all();
@@ -199,7 +185,7 @@ describe('DeliveryService: retry decisions', () => {
     await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
     await d.webhooks.delete('acc', gone.webhookId);
     await d.webhooks.update('acc', off.webhookId, { enabled: false, status: 'disabled', updatedAt: new Date(d.clock.now()).toISOString() });
-    await runRetries(d);
+    await runQueued(d);
     const byWebhook = new Map(d.deliveries.all().map((r) => [r.webhookId, r]));
     expect(byWebhook.get(gone.webhookId)).toMatchObject({ status: 'failed', reason: 'webhook was deleted' });
     expect(byWebhook.get(off.webhookId)).toMatchObject({ status: 'skipped' });
@@ -228,7 +214,7 @@ describe('DeliveryService: breaker and auto-disable', () => {
     await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
     expect((await d.webhooks.get('acc', w.webhookId))?.failingSince).toBe(new Date(d.clock.now()).toISOString());
     d.sender.answer(A, { status: 200 });
-    await runRetries(d);
+    await runQueued(d);
     expect((await d.webhooks.get('acc', w.webhookId))?.failingSince).toBeUndefined();
   });
 

@@ -1,6 +1,5 @@
 import { METRICS } from '../../../lambdas/shared/contract';
-import type { RetryMessage } from '../../../lambdas/shared/domain/messages';
-import { domain, visitEvent } from './support';
+import { domain, runQueued, visitEvent } from './support';
 
 /**
  * The breaker's life on in-memory ports: open → parked deliveries → one probe at a time (backing
@@ -20,16 +19,6 @@ async function openWithParked(parked: number) {
   for (const { message } of d.retryQueue.take()) expect(await d.delivery.handleQueued(message)).toMatchObject({ kind: 'parked' });
   for (let i = 0; i < parked; i++) await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
   return { d, w };
-}
-
-async function runQueued(d: ReturnType<typeof domain>): Promise<RetryMessage[]> {
-  const ran: RetryMessage[] = [];
-  for (let next = d.retryQueue.sent.shift(); next; next = d.retryQueue.sent.shift()) {
-    d.clock.current = Math.max(d.clock.current, next.message.dueAt);
-    ran.push(next.message);
-    await d.delivery.handleQueued(next.message);
-  }
-  return ran;
 }
 
 describe('Reconciler: probes and release', () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventType } from '../../../lambdas/shared/contract';
 import { DeliveryService, type DeliveryServiceDeps } from '../../../lambdas/shared/domain/delivery-service';
 import type { VisitEvent } from '../../../lambdas/shared/domain/events';
+import type { RetryMessage } from '../../../lambdas/shared/domain/messages';
 import type { Webhook } from '../../../lambdas/shared/domain/model';
 import { createRetryPolicy } from '../../../lambdas/shared/domain/retry-policy';
 import { Reconciler } from '../../../lambdas/shared/domain/reconciler';
@@ -55,4 +56,15 @@ export function domain(options: { schedule?: number[]; deliveryDeps?: Partial<De
 export function visitEvent(accountId: string, eventType: EventType = 'NEW_VISIT', time = Date.parse('2026-01-01T00:00:00Z')): VisitEvent {
   const data = { ...SAMPLE_PAYLOADS[eventType], id: `visit_${randomUUID()}` };
   return { eventId: randomUUID(), eventType, accountId, time, data, body: JSON.stringify(data) };
+}
+
+/** Plays the slow lane: runs every queued message (moving the clock to its due time) until none is left or `max` ran. */
+export async function runQueued(d: ReturnType<typeof domain>, max = 200): Promise<RetryMessage[]> {
+  const ran: RetryMessage[] = [];
+  for (let next = d.retryQueue.sent.shift(); next && ran.length < max; next = d.retryQueue.sent.shift()) {
+    d.clock.current = Math.max(d.clock.current, next.message.dueAt);
+    ran.push(next.message);
+    await d.delivery.handleQueued(next.message);
+  }
+  return ran;
 }
