@@ -13,13 +13,11 @@
  */
 import { ConfigError } from '../../lib/config';
 import { cpuFigures } from '../cost/cpu';
-import { parseCapacityArgs, UsageError, HELP } from './arguments';
-import { bindingOrder, carried, evaluate, type ModelInputs, plan } from './model';
-import { DEFAULT_QUOTAS, type Quotas } from './quotas';
+import { HELP, parseCapacityArgs, UsageError } from './arguments';
+import { bindingOrder, carried, evaluate, type ModelInputs, plan, type Status } from './model';
+import { AWS, DEFAULT_QUOTAS, type Quotas } from './quotas';
 import { type Capacity, refusalLine, reportText } from './report';
 import { readStackSettings, type StackSettings } from './stack';
-import { AWS } from './quotas';
-import type { Status } from './model';
 
 function usage(message: string): never {
   console.error(`npm run capacity: ${message}\n(npm run capacity -- --help lists the options)`);
