@@ -15,7 +15,7 @@ import { mapLimit } from './concurrency';
 import { DeliveredBatch } from './delivered-batch';
 import type { VisitEvent } from './events';
 import { hopDelaySeconds, MAX_QUEUE_DELAY_SECONDS, type RetryMessage } from './messages';
-import { type AttemptRecord, deliveryIdFor, isSubscribed, type Webhook } from './model';
+import { type AttemptRecord, type Breaker, deliveryIdFor, isSubscribed, type Webhook } from './model';
 import type { AttemptWrite, Clock, DeadLetterSink, DeliveryStore, HttpSender, LogSink, MetricSink, RateLimiter, RetryQueue, WebhookStore } from './ports';
 import type { RetryPolicy } from './retry-policy';
 
@@ -163,7 +163,7 @@ export class DeliveryService {
     const s = this.settings;
     if (!webhook.enabled) return this.skip(job, `webhook ${webhook.status}: ${webhook.disabledReason ?? 'disabled'}`);
     const lane = laneFor(webhook, this.deps.clock.now());
-    if (lane === 'park' && webhook.breaker) return this.park(job, undefined, parkedReason(webhook.breaker));
+    if (lane === 'park' && webhook.breaker) return this.park(job, undefined, webhook.breaker);
     if (lane === 'slow') return this.handOff(job, undefined, 0, 'the endpoint answers slowly: sent through the slow lane');
     if (!(await this.withinRateLimit(webhook))) return this.handOff(job, undefined, s.rateLimitWaitSeconds, rateLimitReason(webhook));
     const left = (options.deadline ?? Number.POSITIVE_INFINITY) - this.deps.clock.now();
@@ -187,7 +187,7 @@ export class DeliveryService {
     if (!webhook) return this.fail(job, undefined, 'webhook was deleted', false);
     if (!webhook.enabled) return this.skip(job, `webhook ${webhook.status}: ${webhook.disabledReason ?? 'disabled'}`);
     const probe = message.trigger === 'probe';
-    if (!probe && isParking(webhook.breaker) && webhook.breaker) return this.park(job, undefined, parkedReason(webhook.breaker));
+    if (!probe && isParking(webhook.breaker) && webhook.breaker) return this.park(job, undefined, webhook.breaker);
     if (message.dueAt - now > DUE_TOLERANCE_MS) {
       await this.deps.retryQueue.enqueue(message, hopDelaySeconds(message.dueAt, now));
       return { kind: 'hopped' };
@@ -271,11 +271,11 @@ export class DeliveryService {
     if (job.trigger === 'probe' && webhook.breaker) {
       const next = afterFailedProbe(webhook.breaker, clock.now(), failure, this.settings);
       await this.deps.webhooks.setBreaker(job.accountId, job.webhookId, next, { probeAt: webhook.breaker.probeAt });
-      return this.park(job, attempt, parkedReason(next));
+      return this.park(job, attempt, next);
     }
     const opened = await this.maybeOpenBreaker(webhook, failure, failingSince);
     // A manual retry is one attempt the customer asked for: it ends as the schedule says, never parked.
-    if (opened && job.trigger !== 'manual') return this.park(job, attempt, parkedReason(opened));
+    if (opened && job.trigger !== 'manual') return this.park(job, attempt, opened);
     return this.scheduleRetry(job, attempt, retryAfterSeconds);
   }
 
@@ -347,7 +347,8 @@ export class DeliveryService {
   }
 
   /** Keeps a delivery aside while the breaker is open: pending, parked, with the reason; no queue message. */
-  private async park(job: DeliveryJob, attempt: AttemptRecord | undefined, reason: string): Promise<AttemptOutcome> {
+  private async park(job: DeliveryJob, attempt: AttemptRecord | undefined, seen: Breaker): Promise<AttemptOutcome> {
+    const reason = parkedReason(seen);
     await this.deps.deliveries.write({
       ...recordBase(job),
       status: 'pending',
@@ -359,7 +360,10 @@ export class DeliveryService {
     });
     this.deps.metrics.count(METRICS.parked);
     // The breaker may have closed since this lane read it (a cached copy): a parked delivery of a
-    // webhook without a parking breaker would wait for a release that never comes. Read it again.
+    // webhook without a parking breaker would wait for a release that never comes. Only the
+    // reconciler closes a breaker, and never an open one before its probe is due: until then the
+    // view cannot be stale in that way. After that, read it again.
+    if (seen.state === 'open' && this.deps.clock.now() < Date.parse(seen.probeAt)) return { kind: 'parked', ...(attempt ? { attempt } : {}), reason };
     const current = await this.deps.webhooks.get(job.accountId, job.webhookId);
     if (current && !isParking(current.breaker) && current.breaker?.state !== 'releasing') {
       return this.handOff(job, undefined, 0, 'the breaker closed while this delivery was being parked: sent through the slow lane');
