@@ -30,6 +30,8 @@ export interface ReconcileReport {
 /** Webhooks with a breaker looked at per tick, and overdue deliveries re-queued per tick. */
 const BREAKERS_PER_TICK = 1_000;
 const OVERDUE_PER_TICK = 1_000;
+/** The overdue sweep (eight index queries) runs at most this often, even when ticks come faster (locally, every 5 s). */
+const OVERDUE_SWEEP_EVERY_MS = 60_000;
 
 /**
  * The periodic reconciler (a schedule in AWS, a timer locally; docs/design.md §8). Each tick:
@@ -48,6 +50,8 @@ const OVERDUE_PER_TICK = 1_000;
  */
 export class Reconciler {
   private readonly settings: BreakerSettings;
+  /** When the overdue sweep last ran (it looks 15 minutes back: once a minute is plenty, whatever the tick). */
+  private lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.settings = { ...DEFAULT_BREAKER_SETTINGS, ...deps.settings };
@@ -63,7 +67,11 @@ export class Reconciler {
       seen += page.items.length;
       cursor = page.nextCursor;
     } while (cursor && seen < BREAKERS_PER_TICK);
-    report.overdue = await this.requeueOverdue();
+    const now = this.deps.clock.now();
+    if (now - this.lastSweep >= OVERDUE_SWEEP_EVERY_MS) {
+      this.lastSweep = now;
+      report.overdue = await this.requeueOverdue();
+    }
     if (report.probes + report.released + report.skipped + report.closed + report.overdue > 0) this.deps.log.info('reconciled', { ...report });
     return report;
   }

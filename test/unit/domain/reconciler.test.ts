@@ -88,6 +88,21 @@ describe('Reconciler: probes and release', () => {
 });
 
 describe('Reconciler: overdue deliveries', () => {
+  it('sweeps at most once a minute, however often it ticks', async () => {
+    const d = domain();
+    const sweeps: string[] = [];
+    const listOverdue = d.deliveries.listOverdue.bind(d.deliveries);
+    d.deliveries.listOverdue = (before, limit) => {
+      sweeps.push(before);
+      return listOverdue(before, limit);
+    };
+    for (let i = 0; i < 13; i++) {
+      await d.reconciler.tick();
+      d.clock.advance(5_000);
+    }
+    expect(sweeps).toHaveLength(2); // at 0 s and 60 s
+  });
+
   it('re-queues a pending delivery whose queue message was lost, and counts it', async () => {
     const d = domain({ deliveryDeps: { settings: { failuresToOpen: 1_000 } } });
     d.hook('acc', A);
