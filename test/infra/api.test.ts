@@ -2,23 +2,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { GATEWAY_ERROR_RESPONSES } from '../../lambdas/shared/contract';
 import { errorSchema } from '../../lambdas/api/schemas';
 import { API, DEFAULTS, ENV } from '../../lambdas/shared/contract';
-import type { WebhooksApp } from '../../lib/build-app';
 import { API_STAGE_NAME, ManagementApi } from '../../lib/constructs/management-api';
-import { buildTestApp, synthTemplate } from './app-fixture';
+import { buildTestApp, logicalIdOf, statementsOfRole, synthTemplate } from './app-fixture';
 
 type Resource = { Type: string; Properties?: Record<string, unknown>; DependsOn?: string[] };
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
 
-function logicalIdOf(app: WebhooksApp): (construct: { node: { defaultChild?: unknown } }) => string {
-  return (construct) => app.stack.getLogicalId(construct.node.defaultChild as never);
-}
-
-/** The statements of the one inline policy attached to a role. */
-function statementsOfRole(template: Template, roleId: string): Statement[] {
-  const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } })) as Resource[];
-  expect(policies).toHaveLength(1);
-  return (policies[0]?.Properties?.PolicyDocument as { Statement: Statement[] }).Statement;
-}
 
 /** `METHOD /path` of every method of the REST API, from the resource tree in the template. */
 function routes(template: Template): Map<string, Resource> {

@@ -30,3 +30,18 @@ export function synthTemplate(context: Record<string, unknown> = {}): { template
   const app = buildTestApp({ context });
   return { template: Template.fromStack(app.stack), app };
 }
+
+/** An IAM policy statement as the templates hold it. */
+export type Statement = { Effect: string; Action: string | string[]; Resource: unknown; [key: string]: unknown };
+
+/** The statements of the one inline policy attached to a role (exactly one is expected). */
+export function statementsOfRole(template: Template, roleId: string): Statement[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }));
+  expect(policies).toHaveLength(1);
+  return (policies[0]?.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement;
+}
+
+/** The logical id of a construct's default child in the app's stack. */
+export function logicalIdOf(app: WebhooksApp): (construct: { node: { defaultChild?: unknown } }) => string {
+  return (construct) => app.stack.getLogicalId(construct.node.defaultChild as never);
+}

@@ -1,27 +1,16 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DUE_INDEX, PARKED_INDEX } from '../../lambdas/shared/adapters/dynamo-delivery-store';
 import { BREAKERS_INDEX } from '../../lambdas/shared/adapters/dynamo-webhook-store';
 import { DEFAULTS, ENV, METRICS } from '../../lambdas/shared/contract';
-import type { WebhooksApp } from '../../lib/build-app';
 import { RECONCILER_INDEXES, Reconciler } from '../../lib/constructs/reconciler';
-import { synthTemplate } from './app-fixture';
+import { logicalIdOf, statementsOfRole, synthTemplate } from './app-fixture';
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
 
-function logicalIdOf(app: WebhooksApp): (construct: { node: { defaultChild?: unknown } }) => string {
-  return (construct) => app.stack.getLogicalId(construct.node.defaultChild as never);
-}
-
-function statementsOfRole(template: Template, roleId: string): Statement[] {
-  const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } })) as Resource[];
-  expect(policies).toHaveLength(1);
-  return (policies[0]?.Properties?.PolicyDocument as { Statement: Statement[] }).Statement;
-}
 
 describe('the reconciler (stage dev, defaults)', () => {
   const { template, app } = synthTemplate();

@@ -1,8 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { DEFAULTS, ENV, visitEventPattern } from '../../lambdas/shared/contract';
 import { TABLE_DEFINITIONS, type TableDefinition } from '../../lib/table-definitions';
-import type { WebhooksApp } from '../../lib/build-app';
-import { synthTemplate } from './app-fixture';
+import { logicalIdOf, statementsOfRole, synthTemplate } from './app-fixture';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
 
@@ -46,21 +45,10 @@ function policyStatements(template: Template): { id: string; statement: Record<s
   return out;
 }
 
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown; [key: string]: unknown };
 
-/** The statements of the one inline policy attached to a role. */
-function statementsOfRole(template: Template, roleId: string): Statement[] {
-  const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }));
-  expect(policies).toHaveLength(1);
-  return (policies[0]?.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement;
-}
 
 function asArray<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
-
-function logicalIdOf(app: WebhooksApp): (construct: { node: { defaultChild?: unknown } }) => string {
-  return (construct) => app.stack.getLogicalId(construct.node.defaultChild as never);
 }
 
 function expectedKeySchema(def: { partitionKey: { name: string }; sortKey?: { name: string } }): unknown[] {
