@@ -59,11 +59,12 @@ async function main(): Promise<void> {
       ? ['  AWS_ENDPOINT_URL is ignored: npm start always runs in process; against moto, run `bash .ci/moto.sh` (docs/testing-aws-emulator.md)']
       : []),
     '',
-    'Try it:',
-    '  npm run receiver -- --secret <secret from the create response>     (in another terminal)',
+    'Try it (in another terminal; the create call prints the secret the receiver needs):',
+    '  export KEY=vwk_...                                                    (the API key above)',
     `  curl -s -X POST ${stack.url}/v1/webhooks -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \\`,
     `       -d '{"name":"demo","url":"http://127.0.0.1:4000/webhook","eventTypes":["NEW_VISIT"]}'`,
-    `  npm run send-event -- NEW_VISIT --account ${demo.accountId}`,
+    '  npm run receiver -- --secret whsec_... --port 4000                   (the secret from the create response; a third terminal)',
+    `  npm run send-event -- NEW_VISIT --account ${demo.accountId}${stack.url.endsWith(':3000') ? '' : ` --endpoint ${stack.url}`}`,
     '',
   ];
   console.log(lines.join('\n'));
