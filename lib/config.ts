@@ -1,6 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { DEFAULT_EVENT_SOURCE, DEFAULTS } from '../lambdas/shared/contract';
+import { DEFAULT_EVENT_SOURCE, DEFAULTS, PIPELINE } from '../lambdas/shared/contract';
 
 /** A stage name: lower-case, starts with a letter, 2–21 characters (it ends up in the stack name). */
 export const STAGE_PATTERN = /^[a-z][a-z0-9-]{1,20}$/;
@@ -30,8 +30,14 @@ export interface StackConfig {
   readonly logLevel: LogLevel;
   /** Address subscribed to the alarm topic, if any. */
   readonly alarmEmail?: string;
-  /** Maximum concurrency of each SQS event source mapping (2–1000). */
+  /** Maximum concurrency of the delivery function's (fast lane) SQS event source mapping (2–1000). */
   readonly deliveryConcurrency: number;
+  /** Maximum concurrency of the retry function's (slow lane) SQS event source mapping (2–1000); defaults to `deliveryConcurrency`. */
+  readonly retryConcurrency: number;
+  /** Capacity settings of the delivery function (fast lane) and its mapping. */
+  readonly delivery: LaneConfig;
+  /** Capacity settings of the retry function (slow lane) and its mapping. */
+  readonly retry: LaneConfig;
   /** Origin of the dashboard, allowed by CORS on the management API. */
   readonly dashboardOrigin?: string;
   /** Steady-state requests per second of the management API stage (default method throttling). */
@@ -42,6 +48,18 @@ export interface StackConfig {
   readonly removalPolicy: RemovalPolicy;
   /** Deletion protection on the tables (production only). */
   readonly deletionProtection: boolean;
+}
+
+/** Capacity settings of one lane's function and SQS event source mapping. */
+export interface LaneConfig {
+  /** Reserved concurrency of the function; absent: none (it draws on the account's unreserved pool). */
+  readonly reservedConcurrency?: number;
+  /** Records per invocation (1–10000; above 10 needs a batching window). */
+  readonly batchSize: number;
+  /** Maximum batching window of the mapping, in seconds (0–300). */
+  readonly maxBatchingWindowSeconds: number;
+  /** Memory of the function, in MB (128–10240). */
+  readonly memoryMb: number;
 }
 
 /** Reads one context value (`app.node.tryGetContext`). */
@@ -58,6 +76,22 @@ const DAY_SECONDS = 86_400;
 /** What an SQS event source mapping accepts as `maxConcurrency`. */
 const MAX_CONCURRENCY_RANGE = { min: 2, max: 1000 } as const;
 /** API Gateway's default account-level quotas per region: a stage cannot usefully exceed them. */
+/** Records per batch an SQS event source mapping accepts (standard queue); above 10 SQS needs a batching window. */
+const BATCH_SIZE_RANGE = { min: 1, max: 10_000 } as const;
+const SQS_BATCH_SIZE_WITHOUT_WINDOW = 10;
+/** Maximum batching window of an event source mapping, in seconds. */
+const BATCHING_WINDOW_RANGE = { min: 0, max: 300 } as const;
+/** Lambda's memory range, in MB. */
+const MEMORY_RANGE = { min: 128, max: 10_240 } as const;
+/** Reserved concurrency: at least 1 (0 would stop the lane); the upper bound is the account's quota, checked by Lambda. */
+const RESERVED_CONCURRENCY_RANGE = { min: 1, max: 100_000 } as const;
+/** Today's lane settings, from the contract (`PIPELINE`) and the functions' memory. */
+export const LANE_DEFAULTS = {
+  batchSize: PIPELINE.batchSize,
+  maxBatchingWindowSeconds: PIPELINE.maxBatchingWindowSeconds,
+  memoryMb: 512,
+  concurrency: 20,
+} as const;
 const API_RATE_RANGE = { min: 1, max: 10_000 } as const;
 const API_BURST_RANGE = { min: 1, max: 5_000 } as const;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -94,6 +128,35 @@ function readInteger(read: ContextReader, key: string, fallback: number, min: nu
     return fail(key, `expected an integer from ${min} to ${max}`, value);
   }
   return parsed;
+}
+
+function readOptionalInteger(read: ContextReader, key: string, min: number, max: number): number | undefined {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  return readInteger(read, key, 0, min, max);
+}
+
+/**
+ * One lane's settings: context keys `<prefix>ReservedConcurrency`, `<prefix>BatchSize`,
+ * `<prefix>MaxBatchingWindowSeconds` and `<prefix>MemoryMb`, checked against each other and
+ * against the lane's mapping concurrency (`concurrencyKey`).
+ */
+function readLane(read: ContextReader, prefix: 'delivery' | 'retry', concurrency: number, concurrencyKey: string): LaneConfig {
+  const batchSize = readInteger(read, `${prefix}BatchSize`, LANE_DEFAULTS.batchSize, BATCH_SIZE_RANGE.min, BATCH_SIZE_RANGE.max);
+  const windowKey = `${prefix}MaxBatchingWindowSeconds`;
+  const maxBatchingWindowSeconds = readInteger(read, windowKey, LANE_DEFAULTS.maxBatchingWindowSeconds, BATCHING_WINDOW_RANGE.min, BATCHING_WINDOW_RANGE.max);
+  if (batchSize > SQS_BATCH_SIZE_WITHOUT_WINDOW && maxBatchingWindowSeconds === 0) {
+    fail(windowKey, `must be greater than 0 when ${prefix}BatchSize is above ${SQS_BATCH_SIZE_WITHOUT_WINDOW} (${prefix}BatchSize is ${batchSize}; SQS rule)`, maxBatchingWindowSeconds);
+  }
+  const memoryMb = readInteger(read, `${prefix}MemoryMb`, LANE_DEFAULTS.memoryMb, MEMORY_RANGE.min, MEMORY_RANGE.max);
+  const reservedKey = `${prefix}ReservedConcurrency`;
+  const reservedConcurrency = readOptionalInteger(read, reservedKey, RESERVED_CONCURRENCY_RANGE.min, RESERVED_CONCURRENCY_RANGE.max);
+  if (reservedConcurrency !== undefined && reservedConcurrency < concurrency) {
+    // Below the mapping's maximum concurrency, the mapping's pollers would be throttled by the function
+    // (messages go back to the queue and count towards the DLQ's receive count).
+    fail(reservedKey, `must be at least ${concurrencyKey} (${concurrency}), or the mapping's invocations are throttled`, reservedConcurrency);
+  }
+  return { ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}), batchSize, maxBatchingWindowSeconds, memoryMb };
 }
 
 function readRetrySchedule(read: ContextReader, key: string): readonly number[] {
@@ -158,6 +221,12 @@ export function readStackConfig(read: ContextReader): StackConfig {
 
   const dashboardOrigin = readOrigin(read, 'dashboardOrigin');
 
+  const deliveryConcurrency = readInteger(read, 'deliveryConcurrency', LANE_DEFAULTS.concurrency, MAX_CONCURRENCY_RANGE.min, MAX_CONCURRENCY_RANGE.max);
+  // Before retryConcurrency existed, deliveryConcurrency capped both mappings: it still does unless set.
+  const retryConcurrency = readInteger(read, 'retryConcurrency', deliveryConcurrency, MAX_CONCURRENCY_RANGE.min, MAX_CONCURRENCY_RANGE.max);
+  const delivery = readLane(read, 'delivery', deliveryConcurrency, 'deliveryConcurrency');
+  const retry = readLane(read, 'retry', retryConcurrency, 'retryConcurrency');
+
   return {
     stage,
     isProduction,
@@ -169,7 +238,10 @@ export function readStackConfig(read: ContextReader): StackConfig {
     logRetention: logRetentionDays as RetentionDays,
     logLevel: isProduction ? 'INFO' : 'DEBUG',
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
-    deliveryConcurrency: readInteger(read, 'deliveryConcurrency', 20, MAX_CONCURRENCY_RANGE.min, MAX_CONCURRENCY_RANGE.max),
+    deliveryConcurrency,
+    retryConcurrency,
+    delivery,
+    retry,
     ...(dashboardOrigin !== undefined ? { dashboardOrigin } : {}),
     apiRateLimit: readInteger(read, 'apiRateLimit', 50, API_RATE_RANGE.min, API_RATE_RANGE.max),
     apiBurstLimit: readInteger(read, 'apiBurstLimit', 100, API_BURST_RANGE.min, API_BURST_RANGE.max),

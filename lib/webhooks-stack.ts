@@ -26,6 +26,15 @@ export const EVENTS_QUEUE_MAX_AGE = Duration.minutes(5);
  * backoff never leaves one message waiting longer than that; 30 minutes means stalled.
  */
 export const RETRY_QUEUE_MAX_AGE = Duration.minutes(30);
+/**
+ * Expiry alarms: the oldest message of a consumed queue older than this is at risk of being lost.
+ * The events queue keeps messages 14 days and its DLQ (which keeps the original enqueue time) 14
+ * days too; at 1 day an operator still has 13 days to restore delivery or redrive before SQS
+ * deletes anything, and the alarm stays clear of a merely slow backlog (the age alarm above pages
+ * at 5 minutes). The retry queue keeps messages 4 days: 1 day leaves 3. A distinct alarm from the
+ * age alarms, which may already be in ALARM (and notify no more) when this one fires.
+ */
+export const QUEUE_EXPIRY_ALARM_AGE = Duration.days(1);
 
 /**
  * Outbound webhooks for visit events (docs/design.md §1, §2): events routing, the delivery
@@ -88,6 +97,8 @@ export class WebhooksStack extends Stack {
       deliveryRetentionDays: config.deliveryRetentionDays,
       autoDisableAfterDays: config.autoDisableAfterDays,
       maxConcurrency: config.deliveryConcurrency,
+      deliveryLane: { maxConcurrency: config.deliveryConcurrency, ...config.delivery },
+      retryLane: { maxConcurrency: config.retryConcurrency, ...config.retry },
       logRetention: config.logRetention,
       logLevel: config.logLevel,
       removalPolicy: config.removalPolicy,
@@ -150,6 +161,18 @@ export class WebhooksStack extends Stack {
     m.alarmOnQueueDepth('FailedDeliveriesDepth', this.pipeline.failedDeliveriesQueue, 'Deliveries exhausted their retry schedule (failed-deliveries queue is not empty)');
     m.alarmOnQueueAge('EventsQueueAge', this.events.eventsQueue, EVENTS_QUEUE_MAX_AGE, `The oldest visit event has waited more than ${EVENTS_QUEUE_MAX_AGE.toHumanString()}`);
     m.alarmOnQueueAge('RetryQueueAge', this.pipeline.retryQueue, RETRY_QUEUE_MAX_AGE, `The oldest retry message has waited more than ${RETRY_QUEUE_MAX_AGE.toHumanString()}`);
+    const eventsExpiry = m.alarmOnQueueAge(
+      'EventsQueueExpiry',
+      this.events.eventsQueue,
+      QUEUE_EXPIRY_ALARM_AGE,
+      `The oldest visit event has waited more than ${QUEUE_EXPIRY_ALARM_AGE.toHumanString()}: events expire after 14 days in the queue (and in its DLQ, counted from the same enqueue time)`,
+    );
+    const retryExpiry = m.alarmOnQueueAge(
+      'RetryQueueExpiry',
+      this.pipeline.retryQueue,
+      QUEUE_EXPIRY_ALARM_AGE,
+      `The oldest retry message has waited more than ${QUEUE_EXPIRY_ALARM_AGE.toHumanString()}: retry messages expire after 4 days`,
+    );
     m.alarmOnFunction('DeliveryFunction', this.pipeline.deliveryFunction, 'delivery');
     m.alarmOnFunction('RetryFunction', this.pipeline.retryFunction, 'retry');
     m.alarmOnFunction('ApiFunction', this.managementApi.apiFunction, 'management API');
@@ -179,6 +202,10 @@ export class WebhooksStack extends Stack {
       alarms: [
         { title: 'Overdue deliveries (re-queued by the reconciler)', alarm: overdue },
         { title: 'Reconciler errors', alarm: reconcilerErrors },
+      ],
+      queueAlarms: [
+        { title: 'Events queue: oldest message > 1 day (expires at 14 days)', alarm: eventsExpiry },
+        { title: 'Retry queue: oldest message > 1 day (expires at 4 days)', alarm: retryExpiry },
       ],
       queues: [
         { label: 'events', queue: this.events.eventsQueue },

@@ -19,6 +19,35 @@ export const DELIVERY_FUNCTION_TIMEOUT = Duration.seconds(PIPELINE.functionTimeo
 export const DELIVERY_HANDLER_ENTRY = 'lambdas/delivery/handler.ts';
 export const RETRY_HANDLER_ENTRY = 'lambdas/retry/handler.ts';
 
+/** Capacity settings of one lane: its function and its SQS event source mapping. */
+export interface LaneSettings {
+  /**
+   * Maximum concurrency of the lane's SQS event source mapping (2–1000).
+   * @default the pipeline's `maxConcurrency`
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Reserved concurrency of the function (at least `maxConcurrency`).
+   * @default - none
+   */
+  readonly reservedConcurrency?: number;
+  /**
+   * Records per invocation (1–10000; above 10 needs a batching window above 0).
+   * @default PIPELINE.batchSize (10)
+   */
+  readonly batchSize?: number;
+  /**
+   * Maximum batching window of the mapping, in seconds (0–300).
+   * @default PIPELINE.maxBatchingWindowSeconds (1)
+   */
+  readonly maxBatchingWindowSeconds?: number;
+  /**
+   * Memory of the function, in MB (128–10240).
+   * @default 512
+   */
+  readonly memoryMb?: number;
+}
+
 export interface DeliveryPipelineProps {
   /** The queue the rule fills; consumed by the delivery function. */
   readonly eventsQueue: sqs.IQueue;
@@ -54,11 +83,15 @@ export interface DeliveryPipelineProps {
    */
   readonly autoDisableAfterDays?: number;
   /**
-   * Maximum concurrency of each SQS event source mapping (2–1000): caps the load on
-   * DynamoDB and on receivers, and leaves account concurrency for other functions.
+   * Maximum concurrency of each SQS event source mapping (2–1000) unless its lane sets its own:
+   * caps the load on DynamoDB and on receivers, and leaves account concurrency for other functions.
    * @default 20
    */
   readonly maxConcurrency?: number;
+  /** The delivery function (fast lane, events queue). */
+  readonly deliveryLane?: LaneSettings;
+  /** The retry function (slow lane, retry queue). */
+  readonly retryLane?: LaneSettings;
   /**
    * Retention of the functions' log groups.
    * @default RetentionDays.ONE_WEEK
@@ -70,7 +103,7 @@ export interface DeliveryPipelineProps {
    */
   readonly logLevel?: LogLevel;
   /**
-   * Removal policy of the log groups, the retry DLQ and the failed-deliveries queue.
+   * Removal policy of the log groups, the retry queue, the retry DLQ and the failed-deliveries queue.
    * @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -105,10 +138,10 @@ export class DeliveryPipeline extends Construct {
           `${VISIBILITY_TIMEOUT_FACTOR}x the function timeout (${minVisibility} s)`,
       );
     }
-    const maxConcurrency = props.maxConcurrency ?? 20;
-    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
-      throw new Error(`${this.node.path}: maxConcurrency must be an integer from 2 to 1000, got ${maxConcurrency}`);
-    }
+    const lanes = {
+      delivery: this.resolveLane('deliveryLane', props.deliveryLane, props.maxConcurrency),
+      retry: this.resolveLane('retryLane', props.retryLane, props.maxConcurrency),
+    };
     const retrySchedule = props.retryScheduleSeconds ?? DEFAULTS.retryScheduleSeconds;
     if (retrySchedule.length === 0 || retrySchedule.some((s) => !Number.isInteger(s) || s < 0)) {
       throw new Error(`${this.node.path}: retryScheduleSeconds must be a non-empty list of whole seconds, got ${JSON.stringify(retrySchedule)}`);
@@ -125,6 +158,8 @@ export class DeliveryPipeline extends Construct {
       visibilityTimeout: Duration.seconds(minVisibility),
       retentionPeriod: SOURCE_QUEUE_RETENTION,
       deadLetterQueue: { queue: this.retryDlq, maxReceiveCount: MAX_RECEIVE_COUNT },
+      // Pending retries live only here (and in the attempt log): retained in production like its DLQ.
+      removalPolicy,
     });
     this.failedDeliveriesQueue = new sqs.Queue(this, 'FailedDeliveriesQueue', {
       ...SECURE_QUEUE_PROPS,
@@ -153,7 +188,6 @@ export class DeliveryPipeline extends Construct {
     };
     const common = {
       timeout,
-      memorySize: 512,
       environment,
       ...(props.logRetention !== undefined ? { logRetention: props.logRetention } : {}),
       ...(props.logLevel !== undefined ? { logLevel: props.logLevel } : {}),
@@ -162,12 +196,16 @@ export class DeliveryPipeline extends Construct {
 
     this.delivery = new WebhooksFunction(this, 'Delivery', {
       ...common,
+      memorySize: lanes.delivery.memoryMb,
+      ...(lanes.delivery.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: lanes.delivery.reservedConcurrency } : {}),
       entry: DELIVERY_HANDLER_ENTRY,
       serviceName: 'webhook-delivery',
       description: 'Delivers visit events from the events queue to the account webhooks',
     });
     this.retry = new WebhooksFunction(this, 'Retry', {
       ...common,
+      memorySize: lanes.retry.memoryMb,
+      ...(lanes.retry.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: lanes.retry.reservedConcurrency } : {}),
       entry: RETRY_HANDLER_ENTRY,
       serviceName: 'webhook-retry',
       description: 'Re-attempts failed webhook deliveries from the retry queue',
@@ -182,14 +220,14 @@ export class DeliveryPipeline extends Construct {
     this.deliveryFunction = this.delivery.function;
     this.retryFunction = this.retry.function;
 
-    const mapping = {
-      batchSize: PIPELINE.batchSize,
-      maxBatchingWindow: Duration.seconds(PIPELINE.maxBatchingWindowSeconds),
+    const mapping = (lane: Required<Omit<LaneSettings, 'reservedConcurrency'>>) => ({
+      batchSize: lane.batchSize,
+      maxBatchingWindow: Duration.seconds(lane.maxBatchingWindowSeconds),
       reportBatchItemFailures: true,
-      maxConcurrency,
-    };
-    this.eventsEventSource = new SqsEventSource(props.eventsQueue, mapping);
-    this.retryEventSource = new SqsEventSource(this.retryQueue, mapping);
+      maxConcurrency: lane.maxConcurrency,
+    });
+    this.eventsEventSource = new SqsEventSource(props.eventsQueue, mapping(lanes.delivery));
+    this.retryEventSource = new SqsEventSource(this.retryQueue, mapping(lanes.retry));
     this.deliveryFunction.addEventSource(this.eventsEventSource);
     this.retryFunction.addEventSource(this.retryEventSource);
 
@@ -208,5 +246,30 @@ export class DeliveryPipeline extends Construct {
         reason: `${FUNCTION_RUNTIME.name} is a supported LTS runtime and the one the team tests against (the code also runs on Node 20 locally); moving to a newer runtime is a deliberate upgrade, not an automatic one.`,
       });
     }
+  }
+
+  /** A lane's settings with defaults applied, checked as lib/config.ts checks context (for direct users of the construct). */
+  private resolveLane(name: string, lane: LaneSettings = {}, pipelineMaxConcurrency?: number): Required<Omit<LaneSettings, 'reservedConcurrency'>> & Pick<LaneSettings, 'reservedConcurrency'> {
+    const resolved = {
+      maxConcurrency: lane.maxConcurrency ?? pipelineMaxConcurrency ?? 20,
+      batchSize: lane.batchSize ?? PIPELINE.batchSize,
+      maxBatchingWindowSeconds: lane.maxBatchingWindowSeconds ?? PIPELINE.maxBatchingWindowSeconds,
+      memoryMb: lane.memoryMb ?? 512,
+    };
+    const check = (key: string, value: number, min: number, max: number) => {
+      if (!Number.isInteger(value) || value < min || value > max) {
+        throw new Error(`${this.node.path}: ${name}.${key} must be an integer from ${min} to ${max}, got ${value}`);
+      }
+    };
+    check('maxConcurrency', resolved.maxConcurrency, 2, 1000);
+    check('batchSize', resolved.batchSize, 1, 10_000);
+    check('maxBatchingWindowSeconds', resolved.maxBatchingWindowSeconds, 0, 300);
+    check('memoryMb', resolved.memoryMb, 128, 10_240);
+    if (resolved.batchSize > 10 && resolved.maxBatchingWindowSeconds === 0) {
+      throw new Error(`${this.node.path}: ${name}.maxBatchingWindowSeconds must be above 0 when batchSize is above 10 (SQS rule), got batchSize ${resolved.batchSize}`);
+    }
+    if (lane.reservedConcurrency === undefined) return resolved;
+    check('reservedConcurrency', lane.reservedConcurrency, resolved.maxConcurrency, 100_000);
+    return { ...resolved, reservedConcurrency: lane.reservedConcurrency };
   }
 }

@@ -16,12 +16,22 @@ export const MAX_RECEIVE_COUNT = PIPELINE.maxReceiveCount;
 export const DLQ_RETENTION = Duration.days(PIPELINE.dlqRetentionDays);
 
 /**
- * Retention of the consumed queues (events, retry): the SQS default, stated so that it stays
- * below {@link DLQ_RETENTION}. SQS keeps a message's original enqueue time when it moves the
- * message to a DLQ, so a DLQ must keep messages longer than its source queue, or a message that
- * waited in the source would expire in the DLQ before anyone could redrive it.
+ * Retention of the retry queue: the SQS default, stated so that it stays below {@link DLQ_RETENTION}.
+ * SQS keeps a message's original enqueue time when it moves the message to a DLQ, so a DLQ must
+ * keep messages longer than its source queue, or a message that waited in the source would expire
+ * in the DLQ before anyone could redrive it. Retry messages are re-sent at least every 15 minutes
+ * (each hop is a new message), so 4 days is never reached by a healthy chain.
  */
 export const SOURCE_QUEUE_RETENTION = Duration.days(4);
+
+/**
+ * Retention of the events queue: the SQS maximum (14 days), so that a long outage of the delivery
+ * path (a disabled mapping, a broken deploy, a throttled account) loses no visit event. It equals
+ * {@link DLQ_RETENTION}, so an event that reaches the events DLQ keeps 14 days less the time it
+ * waited in the events queue: the events queue's expiry alarm (`EventsQueueExpiry`, 1 day) fires
+ * while any such event would still have 13 days in the DLQ.
+ */
+export const EVENTS_QUEUE_RETENTION = Duration.days(14);
 
 /**
  * Settings shared by every queue: encrypted at rest and reachable over TLS only.
@@ -52,7 +62,8 @@ export interface EventsRoutingProps {
    */
   readonly consumerTimeout?: Duration;
   /**
-   * Removal policy of the dead-letter queues (they hold the only copy of failed events).
+   * Removal policy of the events queue and the dead-letter queues (they hold the only copy of
+   * pending and failed events).
    * @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -92,8 +103,10 @@ export class EventsRouting extends Construct {
     this.eventsQueue = new sqs.Queue(this, 'EventsQueue', {
       ...SECURE_QUEUE_PROPS,
       visibilityTimeout: this.eventsQueueVisibilityTimeout,
-      retentionPeriod: SOURCE_QUEUE_RETENTION,
+      retentionPeriod: EVENTS_QUEUE_RETENTION,
       deadLetterQueue: { queue: this.eventsDlq, maxReceiveCount: MAX_RECEIVE_COUNT },
+      // Events not yet delivered live only here: retained in production like the DLQs.
+      removalPolicy,
     });
 
     this.ruleDlq = new sqs.Queue(this, 'RuleDlq', {

@@ -187,6 +187,8 @@ export class Monitoring extends Construct {
     reconcilerService?: string;
     /** Alarms shown as their own graphs, with the threshold (the reconciler's). */
     alarms?: ReadonlyArray<{ title: string; alarm: cloudwatch.IAlarm }>;
+    /** Queue alarms shown as their own graphs, below the queue graphs (the expiry alarms). */
+    queueAlarms?: ReadonlyArray<{ title: string; alarm: cloudwatch.IAlarm }>;
     queues: ReadonlyArray<{ label: string; queue: sqs.IQueue }>;
     functions: ReadonlyArray<{ label: string; fn: lambda.IFunction }>;
     apiStage?: { metricServerError(p?: cloudwatch.MetricOptions): cloudwatch.Metric; metricClientError(p?: cloudwatch.MetricOptions): cloudwatch.Metric; metricLatency(p?: cloudwatch.MetricOptions): cloudwatch.Metric };
@@ -229,6 +231,11 @@ export class Monitoring extends Construct {
         left: props.queues.map(({ label, queue }) => queue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM, label })),
       }),
     );
+    const queueAlarms = props.queueAlarms ?? [];
+    if (queueAlarms.length > 0) {
+      const width = Math.max(6, Math.floor(24 / queueAlarms.length));
+      dashboard.addWidgets(...queueAlarms.map(({ title, alarm }) => new cloudwatch.AlarmWidget({ title, alarm, width })));
+    }
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Function errors and throttles',

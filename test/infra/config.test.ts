@@ -22,6 +22,9 @@ describe('readStackConfig', () => {
       logRetention: 7,
       logLevel: 'DEBUG',
       deliveryConcurrency: 20,
+      retryConcurrency: 20,
+      delivery: { batchSize: 10, maxBatchingWindowSeconds: 1, memoryMb: 512 },
+      retry: { batchSize: 10, maxBatchingWindowSeconds: 1, memoryMb: 512 },
       apiRateLimit: 50,
       apiBurstLimit: 100,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -88,6 +91,71 @@ describe('readStackConfig', () => {
     ['apiBurstLimit', '5001'],
   ])('rejects %s = %j, naming the key', (key, value) => {
     expect(() => readStackConfig(fromContext({ [key]: value }))).toThrow(new RegExp(`Invalid CDK context "${key}"`));
+  });
+
+  it('reads each lane\'s capacity settings, as numbers or as `cdk -c` strings', () => {
+    const config = readStackConfig(
+      fromContext({
+        deliveryConcurrency: '100',
+        retryConcurrency: 10,
+        deliveryReservedConcurrency: '150',
+        retryReservedConcurrency: 10,
+        deliveryBatchSize: '1000',
+        deliveryMaxBatchingWindowSeconds: '300',
+        deliveryMemoryMb: 10_240,
+        retryBatchSize: 1,
+        retryMaxBatchingWindowSeconds: 0,
+        retryMemoryMb: '128',
+      }),
+    );
+    expect(config).toMatchObject({
+      deliveryConcurrency: 100,
+      retryConcurrency: 10,
+      delivery: { reservedConcurrency: 150, batchSize: 1000, maxBatchingWindowSeconds: 300, memoryMb: 10_240 },
+      retry: { reservedConcurrency: 10, batchSize: 1, maxBatchingWindowSeconds: 0, memoryMb: 128 },
+    });
+  });
+
+  it('caps the retry mapping with deliveryConcurrency unless retryConcurrency is set (as before the key existed)', () => {
+    expect(readStackConfig(fromContext({ deliveryConcurrency: 300 })).retryConcurrency).toBe(300);
+    expect(readStackConfig(fromContext({ deliveryConcurrency: 300, retryConcurrency: 40 })).retryConcurrency).toBe(40);
+  });
+
+  it.each([
+    ['retryConcurrency', 1],
+    ['retryConcurrency', 1001],
+    ['deliveryReservedConcurrency', 0],
+    ['retryReservedConcurrency', 'some'],
+    ['deliveryBatchSize', 0],
+    ['retryBatchSize', 10_001],
+    ['deliveryMaxBatchingWindowSeconds', -1],
+    ['retryMaxBatchingWindowSeconds', 301],
+    ['deliveryMemoryMb', 127],
+    ['retryMemoryMb', 10_241],
+    ['deliveryMemoryMb', 512.5],
+  ])('rejects the lane setting %s = %j, naming the key', (key, value) => {
+    expect(() => readStackConfig(fromContext({ [key]: value }))).toThrow(new RegExp(`Invalid CDK context "${key}": expected an integer from`));
+  });
+
+  it('rejects a batch above 10 without a batching window (the SQS rule), naming the window key', () => {
+    expect(() => readStackConfig(fromContext({ deliveryBatchSize: 11, deliveryMaxBatchingWindowSeconds: 0 }))).toThrow(
+      /Invalid CDK context "deliveryMaxBatchingWindowSeconds": must be greater than 0 when deliveryBatchSize is above 10/,
+    );
+    expect(() => readStackConfig(fromContext({ retryBatchSize: '500', retryMaxBatchingWindowSeconds: '0' }))).toThrow(/"retryMaxBatchingWindowSeconds"/);
+    // The default window (1 s) allows large batches; 10 needs no window.
+    expect(readStackConfig(fromContext({ retryBatchSize: 500 })).retry.batchSize).toBe(500);
+    expect(readStackConfig(fromContext({ deliveryBatchSize: 10, deliveryMaxBatchingWindowSeconds: 0 })).delivery.maxBatchingWindowSeconds).toBe(0);
+  });
+
+  it('rejects reserved concurrency below the lane\'s mapping concurrency', () => {
+    expect(() => readStackConfig(fromContext({ deliveryReservedConcurrency: 19 }))).toThrow(
+      /Invalid CDK context "deliveryReservedConcurrency": must be at least deliveryConcurrency \(20\)/,
+    );
+    expect(() => readStackConfig(fromContext({ retryConcurrency: 50, retryReservedConcurrency: 49 }))).toThrow(/"retryReservedConcurrency": must be at least retryConcurrency \(50\)/);
+  });
+
+  it('fails the app build on a bad lane setting', () => {
+    expect(() => buildTestApp({ context: { deliveryBatchSize: 20, deliveryMaxBatchingWindowSeconds: 0 } })).toThrow(/Invalid CDK context "deliveryMaxBatchingWindowSeconds"/);
   });
 
   it('reads the management API stage throttling, as numbers or as `cdk -c` strings', () => {

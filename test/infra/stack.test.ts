@@ -124,7 +124,7 @@ describe('WebhooksStack (stage dev, defaults)', () => {
     });
   });
 
-  it('redrives the consumed queues to their DLQs after 5 receives, and keeps DLQ messages 14 days', () => {
+  it('redrives the consumed queues to their DLQs after 5 receives, keeps DLQ messages 14 days, events 14 days, retries 4 days', () => {
     const pairs = [
       [app.stack.events.eventsQueue, app.stack.events.eventsDlq],
       [app.stack.pipeline.retryQueue, app.stack.pipeline.retryDlq],
@@ -135,9 +135,13 @@ describe('WebhooksStack (stage dev, defaults)', () => {
         maxReceiveCount: 5,
       });
       expect(queues[id(dlq)]?.Properties?.MessageRetentionPeriod).toBe(14 * 24 * 3600);
-      // A moved message keeps its enqueue time: the DLQ must outlast its source queue.
-      expect(queues[id(queue)]?.Properties?.MessageRetentionPeriod).toBeLessThan(14 * 24 * 3600);
+      // A moved message keeps its enqueue time: the DLQ must last at least as long as its source queue.
+      expect(queues[id(queue)]?.Properties?.MessageRetentionPeriod).toBeLessThanOrEqual(14 * 24 * 3600);
     }
+    // The events queue keeps the SQS maximum (an outage of the delivery path loses nothing for 14 days);
+    // the retry queue's messages are re-sent every ≤ 15 min, so the default 4 days is plenty.
+    expect(queues[id(app.stack.events.eventsQueue)]?.Properties?.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    expect(queues[id(app.stack.pipeline.retryQueue)]?.Properties?.MessageRetentionPeriod).toBe(4 * 24 * 3600);
     expect(queues[id(app.stack.events.ruleDlq)]?.Properties?.MessageRetentionPeriod).toBe(14 * 24 * 3600);
     expect(queues[id(app.stack.pipeline.failedDeliveriesQueue)]?.Properties?.MessageRetentionPeriod).toBe(14 * 24 * 3600);
   });
@@ -365,6 +369,30 @@ describe('WebhooksStack (stage dev, defaults)', () => {
     }
   });
 
+  it('alarms when the oldest message of the events or retry queue is older than 1 day, long before it would expire', () => {
+    for (const queue of [app.stack.events.eventsQueue, app.stack.pipeline.retryQueue]) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(queue), 'QueueName'] } }],
+        Threshold: 86_400,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Statistic: 'Maximum',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: id(app.stack.monitoring.topic) }],
+      });
+    }
+    // Both on the dashboard as alarm widgets (by ARN).
+    const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
+    const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).filter((alarmId) => /MonitoringEventsQueueExpiry|MonitoringRetryQueueExpiry/.test(alarmId));
+    expect(alarmIds).toHaveLength(2);
+    for (const alarmId of alarmIds) expect(body).toContain(`"${alarmId}","Arn"`);
+    expect(body).toContain('Events queue: oldest message > 1 day');
+  });
+
+  it('deletes the events and retry queues with the stage outside prod', () => {
+    for (const queue of [app.stack.events.eventsQueue, app.stack.pipeline.retryQueue]) expect(queues[id(queue)]?.DeletionPolicy).toBe('Delete');
+  });
+
   it('alarms on errors and throttles of both functions', () => {
     for (const fnId of [deliveryFnId, retryFnId]) {
       for (const metric of ['Errors', 'Throttles']) {
@@ -376,9 +404,9 @@ describe('WebhooksStack (stage dev, defaults)', () => {
         });
       }
     }
-    // 4 DLQ depths, 2 queue ages, errors and throttles of the delivery, retry and API functions, API 5XX,
+    // 4 DLQ depths, 2 queue ages, 2 queue expiries, errors and throttles of the delivery, retry and API functions, API 5XX,
     // failure rate, the reconciler's errors and overdue deliveries.
-    expect(app.stack.monitoring.alarms).toHaveLength(16);
+    expect(app.stack.monitoring.alarms).toHaveLength(18);
   });
 
   it('alarms on the delivery failure rate from the functions own metrics, above a minimum volume', () => {
@@ -470,12 +498,21 @@ describe('WebhooksStack (stage prod)', () => {
     expect(app.stack.terminationProtection).toBe(true);
   });
 
-  it('retains the DLQs and logs 30 days at INFO level', () => {
+  it('retains the DLQs and the in-flight queues (events, retry), and logs 30 days at INFO level', () => {
     const id = logicalIdOf(app);
     const queues = resourcesOf(template, 'AWS::SQS::Queue');
-    for (const queue of [app.stack.events.eventsDlq, app.stack.events.ruleDlq, app.stack.pipeline.retryDlq, app.stack.pipeline.failedDeliveriesQueue]) {
+    for (const queue of [
+      app.stack.events.eventsQueue,
+      app.stack.pipeline.retryQueue,
+      app.stack.events.eventsDlq,
+      app.stack.events.ruleDlq,
+      app.stack.pipeline.retryDlq,
+      app.stack.pipeline.failedDeliveriesQueue,
+    ]) {
       expect(queues[id(queue)]?.DeletionPolicy).toBe('Retain');
+      expect(queues[id(queue)]?.UpdateReplacePolicy).toBe('Retain');
     }
+    expect(Object.values(queues).every((queue) => queue.DeletionPolicy === 'Retain')).toBe(true);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     template.allResourcesProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ POWERTOOLS_LOG_LEVEL: 'INFO' }) },
@@ -521,5 +558,55 @@ describe('WebhooksStack (context overrides)', () => {
     template.allResourcesProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 50 } });
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
     template.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('WebhooksStack (lane capacity context)', () => {
+  const { template, app } = synthTemplate({
+    deliveryConcurrency: '50',
+    retryConcurrency: 8,
+    deliveryReservedConcurrency: '60',
+    deliveryBatchSize: '100',
+    deliveryMaxBatchingWindowSeconds: 5,
+    deliveryMemoryMb: '1024',
+    retryBatchSize: 5,
+    retryMaxBatchingWindowSeconds: '0',
+    retryMemoryMb: 256,
+  });
+  const id = logicalIdOf(app);
+
+  it('sets each lane\'s mapping from its own keys', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [id(app.stack.events.eventsQueue), 'Arn'] },
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 5,
+      ScalingConfig: { MaximumConcurrency: 50 },
+    });
+    const retryMapping = Object.values(template.findResources('AWS::Lambda::EventSourceMapping', {
+      Properties: { EventSourceArn: { 'Fn::GetAtt': [id(app.stack.pipeline.retryQueue), 'Arn'] } },
+    }));
+    expect(retryMapping).toHaveLength(1);
+    expect(retryMapping[0]?.Properties).toMatchObject({ BatchSize: 5, ScalingConfig: { MaximumConcurrency: 8 } });
+    // A window of 0 is no window.
+    expect(retryMapping[0]?.Properties?.MaximumBatchingWindowInSeconds ?? 0).toBe(0);
+  });
+
+  it('sets each lane\'s memory and reserved concurrency (none unless asked for)', () => {
+    const functions = resourcesOf(template, 'AWS::Lambda::Function');
+    expect(functions[id(app.stack.pipeline.deliveryFunction)]?.Properties).toMatchObject({ MemorySize: 1024, ReservedConcurrentExecutions: 60 });
+    expect(functions[id(app.stack.pipeline.retryFunction)]?.Properties).toMatchObject({ MemorySize: 256 });
+    expect(functions[id(app.stack.pipeline.retryFunction)]?.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+  });
+});
+
+describe('WebhooksStack (lane defaults)', () => {
+  const { template, app } = synthTemplate();
+  it('has no reserved concurrency and 512 MB on the delivery and retry functions', () => {
+    const id = logicalIdOf(app);
+    const functions = resourcesOf(template, 'AWS::Lambda::Function');
+    for (const fn of [app.stack.pipeline.deliveryFunction, app.stack.pipeline.retryFunction]) {
+      expect(functions[id(fn)]?.Properties?.MemorySize).toBe(512);
+      expect(functions[id(fn)]?.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+    }
   });
 });
