@@ -58,8 +58,11 @@ export function createApiGateway(options: ApiGatewayOptions) {
   const cache = new Map<string, { expires: number; result: APIGatewayAuthorizerResult }>();
   const ttlMs = (options.authorizerCacheSeconds ?? 300) * 1000;
 
-  async function authorize(event: APIGatewayProxyEvent): Promise<Record<string, string> | undefined> {
-    const identity = event.headers.Authorization ?? event.headers.authorization ?? '';
+  /**
+   * `identity` is the request's one `Authorization` value (header name in any letter case): the
+   * cache key, so no spelling of the header can reach another key's cached policy.
+   */
+  async function authorize(event: APIGatewayProxyEvent, identity: string): Promise<Record<string, string> | undefined> {
     const now = Date.now();
     let result = cache.get(identity);
     if (!result || result.expires <= now) {
@@ -102,9 +105,11 @@ export function createApiGateway(options: ApiGatewayOptions) {
     }
     const headers: Record<string, string> = {};
     const multiValueHeaders: Record<string, string[]> = {};
+    const authorizations: string[] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i] as string;
       const value = req.rawHeaders[i + 1] as string;
+      if (name.toLowerCase() === 'authorization') authorizations.push(value);
       headers[name] = headers[name] !== undefined ? `${headers[name]},${value}` : value;
       (multiValueHeaders[name] ??= []).push(value);
     }
@@ -130,7 +135,9 @@ export function createApiGateway(options: ApiGatewayOptions) {
       userAgent: req.headers['user-agent'] ?? null,
     });
     if (req.method !== 'OPTIONS' && !options.publicPaths.includes(url.pathname)) {
-      const authContext = await authorize(event);
+      // More than one Authorization header (any spellings) is refused before the authorizer and
+      // its cache: which key the request means is ambiguous.
+      const authContext = authorizations.length > 1 ? undefined : await authorize(event, authorizations[0] ?? '');
       if (!authContext) {
         jsonError(res, 401, 'unauthorized', 'a valid API key is required: Authorization: Bearer <key>');
         return true;

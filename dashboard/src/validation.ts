@@ -68,10 +68,22 @@ export function isReservedHeaderName(name: string): boolean {
   return (RESERVED_HEADERS as readonly string[]).includes(name.toLowerCase());
 }
 
+/**
+ * The API's character rules for names and descriptions (lambdas/shared/domain/webhook-schemas.ts
+ * `NAME_CHARS_PATTERN`, `DESCRIPTION_CHARS_PATTERN`; a test checks they are the same): no
+ * control characters (a description may have tabs and line breaks) and no Unicode
+ * bidirectional controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069).
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are refused
+export const NAME_CHARS_PATTERN = /^[^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$/;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are refused
+export const DESCRIPTION_CHARS_PATTERN = /^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$/;
+
 export function validateName(name: string): string | undefined {
   if (name.length === 0) return 'Enter a name.';
   if (name.length > LIMITS.nameMaxLength) return `Use at most ${LIMITS.nameMaxLength} characters (now ${name.length}).`;
   if (!/\S/.test(name)) return 'The name must not be blank.';
+  if (!NAME_CHARS_PATTERN.test(name)) return 'The name must not contain control characters or invisible text-direction characters.';
   return undefined;
 }
 
@@ -98,9 +110,9 @@ export function validateEventTypes(eventTypes: readonly string[]): string | unde
 }
 
 export function validateDescription(description: string): string | undefined {
-  return description.length > LIMITS.descriptionMaxLength
-    ? `Use at most ${LIMITS.descriptionMaxLength} characters (now ${description.length}).`
-    : undefined;
+  if (description.length > LIMITS.descriptionMaxLength) return `Use at most ${LIMITS.descriptionMaxLength} characters (now ${description.length}).`;
+  if (!DESCRIPTION_CHARS_PATTERN.test(description)) return 'The description must not contain control characters (other than tabs and line breaks) or invisible text-direction characters.';
+  return undefined;
 }
 
 /** A plain decimal number as typed (no exponent, no hex, no thousands separators). */

@@ -16,11 +16,28 @@ export interface ApiAuthorizerContext {
 
 export type AuthorizerEvent = APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent;
 
-/** The `Authorization` header of either authorizer event type. */
+/**
+ * Every `Authorization` value a REQUEST event carries, whatever the letter case of the header
+ * name: `multiValueHeaders` holds each value the client sent (`headers` only the last one).
+ */
+export function authorizationValues(event: Pick<APIGatewayRequestAuthorizerEvent, 'headers' | 'multiValueHeaders'>): string[] {
+  const multi: string[] = [];
+  for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) if (name.toLowerCase() === 'authorization' && values) multi.push(...values);
+  const single: string[] = [];
+  for (const [name, value] of Object.entries(event.headers ?? {})) if (name.toLowerCase() === 'authorization' && value !== undefined) single.push(value);
+  // Whichever map saw more: two spellings in `headers` are two values even if `multiValueHeaders` is empty.
+  return multi.length >= single.length ? multi : single;
+}
+
+/**
+ * The one `Authorization` header of either authorizer event type; undefined when absent or
+ * sent more than once (which key would be meant is ambiguous, and API Gateway's cache key
+ * might be another value than the one checked here).
+ */
 function authorizationOf(event: AuthorizerEvent): string | undefined {
   if (event.type === 'TOKEN') return event.authorizationToken;
-  for (const [name, value] of Object.entries(event.headers ?? {})) if (name.toLowerCase() === 'authorization' && value) return value;
-  return undefined;
+  const values = authorizationValues(event);
+  return values.length === 1 && values[0] ? values[0] : undefined;
 }
 
 /**
@@ -48,7 +65,8 @@ export async function resolveBearer(keys: Pick<ApiKeyStore, 'resolve'>, authoriz
  * The Lambda authorizer: hashes the bearer key, looks the hash up, and either allows the whole
  * stage with `context.accountId` (what the API handler scopes every request to) or throws
  * `Unauthorized`, which API Gateway answers with 401. Accepts TOKEN events (identity source
- * `method.request.header.Authorization`) and REQUEST events (the same header).
+ * `method.request.header.Authorization`) and REQUEST events (the same header, any letter case;
+ * an event carrying it more than once is refused).
  */
 export function createAuthorizerHandler(keys: Pick<ApiKeyStore, 'resolve'>, log?: LogSink) {
   return async (event: AuthorizerEvent, _context?: Context): Promise<APIGatewayAuthorizerResult & { context: ApiAuthorizerContext }> => {

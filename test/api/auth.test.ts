@@ -107,6 +107,42 @@ describe('API keys: store, authorizer, local admin endpoints and the apikey CLI'
       }
     });
 
+    it('REQUEST events: reads Authorization in any letter case, and refuses an event carrying it more than once', async () => {
+      const a = await t.keys.create('acc_multi_a');
+      const b = await t.keys.create('acc_multi_b');
+      const request = (headers: Record<string, string>, multiValueHeaders: Record<string, string[]>) =>
+        t.authorizer({
+          type: 'REQUEST',
+          methodArn: METHOD_ARN,
+          resource: '/{proxy+}',
+          path: '/v1/webhooks',
+          httpMethod: 'GET',
+          headers,
+          multiValueHeaders,
+          pathParameters: null,
+          queryStringParameters: null,
+          multiValueQueryStringParameters: null,
+          stageVariables: null,
+          requestContext: {} as never,
+        });
+      for (const name of ['Authorization', 'authorization', 'AUTHORIZATION', 'AuThOrIzAtIoN']) {
+        const one = await request({ [name]: `Bearer ${a.apiKey}` }, { [name]: [`Bearer ${a.apiKey}`] });
+        expect(one.context.accountId).toBe('acc_multi_a');
+      }
+      for (const [headers, multi] of [
+        // two spellings, as a client sent them
+        [{ authorization: `Bearer ${b.apiKey}`, Authorization: `Bearer ${a.apiKey}` }, { authorization: [`Bearer ${b.apiKey}`], Authorization: [`Bearer ${a.apiKey}`] }],
+        // one spelling twice: headers keeps the last value, multiValueHeaders has both
+        [{ Authorization: `Bearer ${a.apiKey}` }, { Authorization: [`Bearer ${b.apiKey}`, `Bearer ${a.apiKey}`] }],
+        // the same key twice is still two values
+        [{ Authorization: `Bearer ${a.apiKey}` }, { Authorization: [`Bearer ${a.apiKey}`], AUTHORIZATION: [`Bearer ${a.apiKey}`] }],
+        // two spellings in headers even where multiValueHeaders is empty
+        [{ authorization: `Bearer ${b.apiKey}`, Authorization: `Bearer ${a.apiKey}` }, {}],
+      ] as Array<[Record<string, string>, Record<string, string[]>]>) {
+        await expect(request(headers, multi)).rejects.toThrow(/^Unauthorized$/);
+      }
+    });
+
     it('scopes the policy to the stage of the request', () => {
       expect(stageWildcardArn('arn:aws:execute-api:eu-west-1:1:abc/v1/POST/v1/webhooks/wh_1/test')).toBe('arn:aws:execute-api:eu-west-1:1:abc/v1/*');
     });

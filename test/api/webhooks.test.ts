@@ -332,6 +332,18 @@ describe('management API: webhooks (handler on dynalite, responses checked again
       expect((await create(webhookBody(URL_OK, { name: 'x'.repeat(LIMITS.nameMaxLength) }))).status).toBe(201);
     });
 
+    it('name: no control characters or Unicode bidirectional controls; description: tabs and line breaks only', async () => {
+      for (const c of ['\u0000', '\t', '\n', '\r', '\u001B', '\u007F', '\u0085', '\u202A', '\u202E', '\u2066', '\u2069', '\u200E', '\u200F', '\u061C']) {
+        await expectInvalid(webhookBody(URL_OK, { name: `invoice${c}fdp.exe` }), 'name', /control/);
+      }
+      for (const c of ['\u0000', '\u000B', '\u001B', '\u007F', '\u202E', '\u2067']) await expectInvalid(webhookBody(URL_OK, { description: `a${c}b` }), 'description', /control/);
+      const ok = await create(webhookBody(URL_OK, { name: 'Zahlungen – 日本 ✓', description: 'line one\r\nline two\n\tindented' }));
+      expect(ok.status).toBe(201);
+      const edited = await strict.call<ErrorJson>('PATCH', `/v1/webhooks/${ok.body.id}`, { key, body: { name: 'a\u202Eb' } });
+      expect(edited.status).toBe(400);
+      expect(edited.body.error.details[0]).toMatchObject({ path: 'name' });
+    });
+
     it('url: required, absolute, at most 2048 characters, no userinfo, https only, no whitespace', async () => {
       await expectInvalid({ name: 'a', eventTypes: ['NEW_VISIT'] }, 'url', /required/);
       await expectInvalid(webhookBody('/relative/path'), 'url', /absolute/);
@@ -383,6 +395,34 @@ describe('management API: webhooks (handler on dynalite, responses checked again
         expect(res.body.error.details[0]).toMatchObject({ path: 'url', message: expect.stringMatching(/not allowed/) });
       }
       expect((await create(webhookBody('https://93.184.215.14/hook'))).status).toBe(201);
+    });
+
+    it('url: a name that does not resolve and one that resolves privately are refused in the same words (no probing internal DNS)', async () => {
+      const messageFor = async (host: string) => {
+        const res = await create(webhookBody(`https://${host}/hook`));
+        expect(res.status).toBe(400);
+        return res.body.error.details.find((d) => d.path === 'url')?.message.replace(host, '<host>');
+      };
+      const unresolvable = await messageFor('does-not-resolve.example.com');
+      expect(unresolvable).toBe('target is not allowed: <host> is not a public address we can deliver to');
+      for (const host of ['internal.example.com', 'both.example.com', 'metadata.example.com', 'mapped.example.com']) expect(await messageFor(host)).toBe(unresolvable);
+    });
+
+    it('url: destination ports: 443, 80 and 1024-65535 except service ports; never port 0', async () => {
+      for (const port of [0, 1, 22, 25, 53, 110, 389, 636, 1023, 3306, 5432, 6379, 11211, 27017]) {
+        await expectInvalid(webhookBody(`https://hooks.example.com:${port}/hook`), 'url', port === 0 ? /port 0/ : new RegExp(`port ${port} is not allowed`));
+      }
+      for (const port of [80, 443, 1024, 3000, 8080, 8443, 9000, 65535]) {
+        expect({ port, status: (await create(webhookBody(`https://hooks.example.com:${port}/hook`))).status }).toEqual({ port, status: 201 });
+      }
+      // An edit is held to the same rule.
+      const created = await create(webhookBody(URL_OK));
+      const edited = await strict.call<ErrorJson>('PATCH', `/v1/webhooks/${created.body.id}`, { key, body: { url: 'https://hooks.example.com:6379/' } });
+      expect(edited.status).toBe(400);
+      expect(edited.body.error.details[0]).toMatchObject({ path: 'url', message: expect.stringMatching(/port 6379/) });
+      // Where private targets are allowed (local runtime), any port but 0.
+      expect((await create(webhookBody('http://127.0.0.1:6379/hook'), key, t.api)).status).toBe(201);
+      await expectInvalid(webhookBody('http://127.0.0.1:0/hook'), 'url', /port 0/, t.api);
     });
 
     it('url: a deployment that allows http and private targets accepts a loopback http receiver', async () => {

@@ -6,6 +6,8 @@ import {
   mapApiIssues,
   orderedErrorFields,
   toWebhookInput,
+  DESCRIPTION_CHARS_PATTERN,
+  NAME_CHARS_PATTERN,
   validateDescription,
   validateHeaderName,
   validateHeaderValue,
@@ -16,7 +18,9 @@ import {
   type WebhookFormValues,
 } from '../../dashboard/src/validation';
 import type { Webhook } from '../../dashboard/src/types';
-import { rateLimitSchema } from '../../lambdas/shared/domain/webhook-schemas';
+import * as schemas from '../../lambdas/shared/domain/webhook-schemas';
+
+const { rateLimitSchema } = schemas;
 
 const valid = (overrides: Partial<WebhookFormValues> = {}): WebhookFormValues => ({
   ...EMPTY_FORM,
@@ -254,5 +258,34 @@ describe('form values ↔ API', () => {
       'headers[1].value',
       'form',
     ]);
+  });
+});
+
+describe('dashboard: control and bidirectional characters in names and descriptions', () => {
+  const BIDI = ['\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069', '\u200E', '\u200F', '\u061C'];
+  const CONTROLS = ['\u0000', '\u0007', '\u001B', '\u007F', '\u0085', '\u009F'];
+
+  it('uses the same patterns as the API schema', () => {
+    expect(NAME_CHARS_PATTERN.source).toBe(schemas.NAME_CHARS_PATTERN.source);
+    expect(DESCRIPTION_CHARS_PATTERN.source).toBe(schemas.DESCRIPTION_CHARS_PATTERN.source);
+    expect(NAME_CHARS_PATTERN.flags).toBe('');
+  });
+
+  it('refuses control characters and bidirectional controls in a name, as the API does', () => {
+    for (const c of [...BIDI, ...CONTROLS, '\t', '\n', '\r']) {
+      const name = `invoice${c}gpj.exe`;
+      expect(validateName(name)).toMatch(/control characters/);
+      expect(schemas.nameSchema.safeParse(name).success).toBe(false);
+    }
+    expect(validateName('Zahlungseingänge – 日本 ✓')).toBeUndefined();
+  });
+
+  it('allows tabs and line breaks in a description, but no other control character or bidirectional control', () => {
+    expect(validateDescription('line one\r\nline two\n\tindented')).toBeUndefined();
+    expect(schemas.descriptionSchema.safeParse('line one\r\nline two\n\tindented').success).toBe(true);
+    for (const c of [...BIDI, ...CONTROLS, '\u000B', '\u000C']) {
+      expect(validateDescription(`a${c}b`)).toMatch(/control characters/);
+      expect(schemas.descriptionSchema.safeParse(`a${c}b`).success).toBe(false);
+    }
   });
 });

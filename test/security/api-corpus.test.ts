@@ -87,6 +87,13 @@ const BAD_URLS = [
   'https://255.255.255.255/',
   'https://127.0.0.1:6379/',
   'https://127.0.0.1:22/',
+  // destination ports: never 0, nothing below 1024 but 80 and 443, no data-store ports
+  'https://93.184.215.14:0/',
+  'https://93.184.215.14:22/',
+  'https://93.184.215.14:25/',
+  'https://93.184.215.14:1023/',
+  'https://93.184.215.14:6379/',
+  'https://93.184.215.14:11211/',
   // private names and unicode look-alikes of them
   'https://localhost/',
   'https://localhost./',
@@ -143,10 +150,14 @@ describe('hostile API input through the local runtime HTTP server (production ta
     // Every validation rule of the create body, and wrong types for every field.
     const wrongTypes = [123, null, true, [], {}, ['x']];
     const fieldCases: Record<string, unknown[]> = {
-      name: ['', ' ', '\t\n', 'x'.repeat(101), ...wrongTypes, '\ud800', 'ok\udfff'],
+      name: [
+        ...['', ' ', '\t\n', 'x'.repeat(101), ...wrongTypes, '\ud800', 'ok\udfff'],
+        // control characters and Unicode bidirectional controls (a name that displays as another)
+        ...['\u0000', '\t', '\n', '\r', '\u001b[31m', '\u007f', '\u0085', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069', '\u200e', '\u200f', '\u061c'].map((c) => `invoice${c}fdp.exe`),
+      ],
       url: [...BAD_URLS, ...wrongTypes],
       eventTypes: [[], ['FOO'], ['new_visit'], 'NEW_VISIT', [1], [null], Array(11).fill('NEW_VISIT'), null, {}, 5],
-      description: ['x'.repeat(501), 5, [], {}, true, '\udc00'],
+      description: ['x'.repeat(501), 5, [], {}, true, '\udc00', 'a\u0000b', 'a\u000bb', 'a\u001b[2Jb', 'a\u007fb', 'a\u202eb', 'a\u2066b', 'a\u200fb'],
       headers: [
         [],
         'X-A: 1',
@@ -269,6 +280,15 @@ describe('hostile API input through the local runtime HTTP server (production ta
     for (const authorization of ['', 'Bearer', 'Bearer ', `Bearer ${'a'.repeat(8000)}`, `Basic ${Buffer.from('u:p').toString('base64')}`, someKey, `Bearer ${someKey}`, `Bearer ${keyA}x`, `Bearer ${keyA} ${keyA}`, `Bearer\t${keyA}`, `Token ${keyA}`]) {
       add(`Authorization: ${JSON.stringify(authorization.slice(0, 40))}`, get('/v1/webhooks', authorization ? { authorization } : {}), 401);
     }
+    // More than one Authorization header, in any spelling: never reaches the authorizer or the handler.
+    for (const [label, lines] of [
+      ['two spellings, two keys', [`authorization: Bearer ${keyB}`, `Authorization: Bearer ${keyA}`]],
+      ['one spelling twice, two keys', [`Authorization: Bearer ${keyA}`, `Authorization: Bearer ${keyB}`]],
+      ['the same key twice', [`AUTHORIZATION: Bearer ${keyA}`, `authorization: Bearer ${keyA}`]],
+      ['a key and an empty one', [`Authorization: Bearer ${keyA}`, 'authorization: ']],
+    ] as const) {
+      add(`two Authorization headers: ${label}`, raw(['GET /v1/webhooks HTTP/1.1', 'Host: x', ...lines, 'Connection: close', '', ''].join('\r\n')), 401);
+    }
     add('Authorization with non-ASCII bytes', raw(bytes(`GET /v1/webhooks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer vwk_`, [0xc3, 0xa9, 0xff], '\r\nConnection: close\r\n\r\n')), 401);
     // Malformed HTTP: header injection, smuggling shapes, oversized heads.
     const head = (lines: string[], body = '') => raw(`${lines.join('\r\n')}\r\n\r\n${body}`);
@@ -326,6 +346,25 @@ describe('hostile API input through the local runtime HTTP server (production ta
     expect(await stack.runtime.webhooks.listByAccount('acc_corpus')).toEqual([]);
     // and the server logged no unexpected error while refusing all of it
     expect(serverLines.slice(firstLine).filter((l) => /unexpected error|request failed/.test(l))).toEqual([]);
+  });
+
+  it('reads the Authorization header in any letter case, and two of them never poison the authorizer cache', async () => {
+    const { key: keyA, id: idA } = await ownWebhook('acc_authz_a');
+    const { key: keyB, id: idB } = await ownWebhook('acc_authz_b');
+    const listWith = async (lines: string[]) => {
+      const res = await rawCall(stack.port, ['GET /v1/webhooks HTTP/1.1', 'Host: x', ...lines, 'Connection: close', '', ''].join('\r\n'));
+      return { status: res.status, ids: res.status === 200 ? (JSON.parse(res.body) as { items: Array<{ id: string }> }).items.map((w) => w.id) : [] };
+    };
+    for (const name of ['Authorization', 'authorization', 'AUTHORIZATION', 'aUtHoRiZaTiOn']) {
+      expect({ name, ...(await listWith([`${name}: Bearer ${keyA}`])) }).toEqual({ name, status: 200, ids: [idA] });
+    }
+    // B's key first in one spelling, A's in another: refused, not answered with either's data ...
+    expect(await listWith([`authorization: Bearer ${keyB}`, `Authorization: Bearer ${keyA}`])).toEqual({ status: 401, ids: [] });
+    expect(await listWith([`Authorization: Bearer ${keyA}`, `AUTHORIZATION: Bearer ${keyB}`])).toEqual({ status: 401, ids: [] });
+    // ... and each key still answers with its own account's data (no cache entry was poisoned).
+    expect(await listWith([`Authorization: Bearer ${keyA}`])).toEqual({ status: 200, ids: [idA] });
+    expect(await listWith([`authorization: Bearer ${keyB}`])).toEqual({ status: 200, ids: [idB] });
+    expect(await listWith([`AUTHORIZATION: Bearer ${keyB}`])).toEqual({ status: 200, ids: [idB] });
   });
 
   it('edge cases that are valid are never a 5xx either (found by schemathesis)', async () => {

@@ -104,6 +104,22 @@ describe('SSRF through the API and the delivery path: rebinding is caught at con
     expect(res.body.error.details[0]).toMatchObject({ path: 'url', message: expect.stringMatching(/not allowed/) });
   });
 
+  it('a name that resolves privately and one that does not resolve are refused in the same words (internal DNS cannot be probed)', async () => {
+    const { key } = await account();
+    const resolver: Resolver = async (hostname) => {
+      if (hostname === 'internal.example.test') return [{ address: '10.0.0.7', family: 4 }];
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+    };
+    const { api } = wire(resolver, PRODUCTION);
+    const messages: string[] = [];
+    for (const host of ['internal.example.test', 'nothing.example.test']) {
+      const res = await api.call<{ error: { details: Array<{ path: string; message: string }> } }>('POST', '/v1/webhooks', { key, body: webhookBody(`https://${host}/hook`) });
+      expect(res.status).toBe(400);
+      messages.push(res.body.error.details[0]!.message.replace(host, '<host>'));
+    }
+    expect(messages).toEqual(['target is not allowed: <host> is not a public address we can deliver to', 'target is not allowed: <host> is not a public address we can deliver to']);
+  });
+
   for (const status of [301, 302, 303, 307, 308]) {
     it(`a ${status} redirect is never followed, not even to an allowed address, let alone a private one`, async () => {
       // Local rules (loopback allowed) so that following the redirect would succeed: it must not happen.

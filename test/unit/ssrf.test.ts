@@ -1,5 +1,5 @@
 import type { LookupAddress } from 'node:dns';
-import { checkTargetHost, isPublicAddress, SsrfError } from '../../lambdas/shared/domain/target-policy';
+import { checkTargetHost, checkTargetPort, isPublicAddress, REFUSED_SERVICE_PORTS, SsrfError } from '../../lambdas/shared/domain/target-policy';
 import type { Resolver } from '../../lambdas/shared/domain/ports';
 import { createSafeLookup } from '../../lambdas/shared/adapters/dns';
 
@@ -87,6 +87,35 @@ describe('checkTargetHost on URL forms that hide private addresses', () => {
 
   it('allows anything when private targets are allowed (local runtime)', async () => {
     await expect(checkTargetHost('127.0.0.1', resolver, true)).resolves.toBeUndefined();
+  });
+});
+
+describe('checkTargetHost does not tell unresolvable names from privately resolving ones', () => {
+  it('gives one reason for no answer, an empty answer, a private answer and a partly private answer', async () => {
+    const resolver = resolverOf({ 'rebind.test': ['93.184.216.34', '10.0.0.7'], 'metadata.test': ['169.254.169.254'] });
+    const empty = async () => [];
+    const reasons = [
+      await checkTargetHost('nx.test', resolver, false),
+      await checkTargetHost('nx.test', empty, false),
+      (await checkTargetHost('metadata.test', resolver, false))?.replace('metadata.test', 'nx.test'),
+      (await checkTargetHost('rebind.test', resolver, false))?.replace('rebind.test', 'nx.test'),
+    ];
+    expect(new Set(reasons)).toEqual(new Set(['nx.test is not a public address we can deliver to']));
+  });
+});
+
+describe('checkTargetPort', () => {
+  it.each([['0'], ['1'], ['21'], ['22'], ['25'], ['53'], ['445'], ['1023'], ...[...REFUSED_SERVICE_PORTS].map((p) => [String(p)])])('refuses port %s where private targets are refused', (port) => {
+    expect(checkTargetPort(port, false)).toEqual(expect.stringMatching(new RegExp(`port ${port}`)));
+  });
+
+  it.each([[''], ['80'], ['443'], ['1024'], ['3000'], ['8080'], ['8443'], ['65535']])('allows port %s', (port) => {
+    expect(checkTargetPort(port, false)).toBeUndefined();
+  });
+
+  it('allows any port but 0 where private targets are allowed (local receivers on OS-assigned ports)', () => {
+    for (const port of ['22', '6379', '54321']) expect(checkTargetPort(port, true)).toBeUndefined();
+    expect(checkTargetPort('0', true)).toMatch(/port 0/);
   });
 });
 

@@ -29,6 +29,22 @@ const URL_CHARS_PATTERN = FIELD_PATTERNS.urlChars;
 const NOT_BLANK_PATTERN = /\S/;
 
 /**
+ * Unicode bidirectional controls: embeddings and overrides (U+202A-U+202E), isolates
+ * (U+2066-U+2069) and the marks U+200E, U+200F and U+061C. They reorder the text displayed
+ * around them, so a name could show as something else than it is (in the dashboard, in logs).
+ */
+const BIDI_CONTROLS = '\\u061C\\u200E\\u200F\\u202A-\\u202E\\u2066-\\u2069';
+
+/** A name: no control characters (C0, DEL, C1) and no bidirectional controls. */
+export const NAME_CHARS_PATTERN = new RegExp(`^[^\\u0000-\\u001F\\u007F-\\u009F${BIDI_CONTROLS}]*$`);
+
+/**
+ * A description: free text over several lines, so tab, line feed and carriage return (CRLF
+ * line ends) are allowed; other control characters and the bidirectional controls are not.
+ */
+export const DESCRIPTION_CHARS_PATTERN = new RegExp(`^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F${BIDI_CONTROLS}]*$`);
+
+/**
  * A lone UTF-16 surrogate (`"\ud800"` in JSON): not a character, and not encodable as the UTF-8
  * that DynamoDB strings are. Checked with a refinement: the `u` flag it needs has no JSON Schema form.
  */
@@ -69,6 +85,7 @@ export const nameSchema = z
   .min(1, 'name must not be empty')
   .max(LIMITS.nameMaxLength, `name must be at most ${LIMITS.nameMaxLength} characters`)
   .regex(NOT_BLANK_PATTERN, 'name must not be blank')
+  .regex(NAME_CHARS_PATTERN, 'name must not contain control characters or Unicode bidirectional controls')
   .refine(wellFormed, 'name must be valid Unicode text (no lone surrogates)');
 
 export const urlSchema = z
@@ -95,6 +112,7 @@ export const eventTypesSchema = z
 export const descriptionSchema = z
   .string('description must be a string')
   .max(LIMITS.descriptionMaxLength, `description must be at most ${LIMITS.descriptionMaxLength} characters`)
+  .regex(DESCRIPTION_CHARS_PATTERN, 'description must not contain control characters other than tab and line breaks, or Unicode bidirectional controls')
   .refine(wellFormed, 'description must be valid Unicode text (no lone surrogates)');
 
 export const enabledSchema = z.boolean('enabled must be true or false');

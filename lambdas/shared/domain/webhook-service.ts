@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { DEFAULTS, LIMITS } from '../contract';
 import { SAMPLE_PAYLOADS } from '../sample-payloads';
 import { generateSecret } from './signing';
-import { checkTargetHost } from './target-policy';
+import { checkTargetHost, checkTargetPort } from './target-policy';
 import { type DeliveryJob, sendAttempt } from './attempt';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { type DeliveryRecord, type DeliveryStatus, deliveryIdFor, type Webhook } from './model';
@@ -341,6 +341,8 @@ export class WebhookService {
       throw ValidationError.of('url', 'must not contain credentials (user:password@)');
     }
     if (!parsed.hostname) throw ValidationError.of('url', 'must name a host');
+    const badPort = checkTargetPort(parsed.port, this.deps.allowPrivateTargets);
+    if (badPort) throw ValidationError.of('url', `target is not allowed: ${badPort}`);
     const refused = await checkTargetHost(parsed.hostname, this.deps.resolver, this.deps.allowPrivateTargets);
     if (refused) throw ValidationError.of('url', `target is not allowed: ${refused}`);
     if (parsed.href.length > LIMITS.urlMaxLength) throw ValidationError.of('url', `url must be at most ${LIMITS.urlMaxLength} characters once normalized (${parsed.href.length})`);
