@@ -48,6 +48,11 @@ export interface StackConfig {
   readonly removalPolicy: RemovalPolicy;
   /** Deletion protection on the tables (production only). */
   readonly deletionProtection: boolean;
+  /**
+   * Point-in-time recovery on the deliveries table (the attempt log); default true, as the
+   * template had it before this setting (the webhooks and API keys tables always keep it).
+   */
+  readonly deliveriesPointInTimeRecovery: boolean;
 }
 
 /** Capacity settings of one lane's function and SQS event source mapping. */
@@ -247,5 +252,6 @@ export function readStackConfig(read: ContextReader): StackConfig {
     apiBurstLimit: readInteger(read, 'apiBurstLimit', 100, API_BURST_RANGE.min, API_BURST_RANGE.max),
     removalPolicy: isProduction ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     deletionProtection: isProduction,
+    deliveriesPointInTimeRecovery: readBoolean(read, 'deliveriesPointInTimeRecovery', true),
   };
 }

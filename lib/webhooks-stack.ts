@@ -70,6 +70,7 @@ export class WebhooksStack extends Stack {
     this.store = new Store(this, 'Store', {
       removalPolicy: config.removalPolicy,
       deletionProtection: config.deletionProtection,
+      deliveriesPointInTimeRecovery: config.deliveriesPointInTimeRecovery,
     });
 
     this.secretsKey = new kms.Key(this, 'SecretsKey', {

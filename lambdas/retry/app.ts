@@ -44,5 +44,5 @@ export function createRetryHandler(runtime: DeliveryRuntime) {
     processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false }),
   )
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+    .use(logMetrics(metrics)); // no ColdStart metric: the `cold_start` key of every log line says it
 }

@@ -198,7 +198,12 @@ export const ENV = {
   secretsKey: 'WEBHOOKS_SECRETS_KEY',
 } as const;
 
-/** Metric names (Powertools Metrics, namespace from POWERTOOLS_METRICS_NAMESPACE). */
+/**
+ * Metric names (Powertools Metrics, namespace from POWERTOOLS_METRICS_NAMESPACE). Only what an
+ * alarm or the dashboard reads is a metric (CloudWatch bills each name × `service` dimension
+ * published in a month); everything else is a structured log line (hand-offs to the slow lane:
+ * `delivery handed off`; cold starts: the `cold_start` key of every log line).
+ */
 /** The CloudWatch namespace of the functions' metrics (Powertools) and of the alarms that read them. */
 export const METRICS_NAMESPACE = 'VisitWebhooks';
 
@@ -211,13 +216,35 @@ export const METRICS = {
   skipped: 'DeliverySkipped',
   /** Deliveries kept aside while their webhook's breaker is open. */
   parked: 'DeliveryParked',
-  /** Deliveries the fast lane passed to the slow lane (slow endpoint, rate limit, time left). */
-  handedOff: 'DeliveryHandedOff',
   breakerOpened: 'BreakerOpened',
   breakerClosed: 'BreakerClosed',
   /** Pending deliveries the reconciler found past their due time and re-queued: should be 0. */
   overdue: 'OverdueDeliveries',
 } as const;
+
+export type MetricName = (typeof METRICS)[keyof typeof METRICS];
+
+/** Metrics of the delivery domain (DeliveryService): the delivery and retry functions can emit any of them. */
+const DELIVERY_DOMAIN_METRICS = [
+  METRICS.delivered,
+  METRICS.failedAttempt,
+  METRICS.exhausted,
+  METRICS.latency,
+  METRICS.skipped,
+  METRICS.parked,
+  METRICS.breakerOpened,
+  METRICS.breakerClosed,
+] as const satisfies readonly MetricName[];
+
+/**
+ * The metrics each function emits (its `service` dimension): what CloudWatch bills, and what the
+ * cost model counts. Kept next to the emitters by test/unit/metrics.test.ts.
+ */
+export const EMITTED_METRICS = {
+  delivery: [...DELIVERY_DOMAIN_METRICS, METRICS.invalidEvent],
+  retry: [...DELIVERY_DOMAIN_METRICS],
+  reconciler: [METRICS.breakerClosed, METRICS.overdue],
+} as const satisfies Record<string, readonly MetricName[]>;
 
 /**
  * Queue and consumer settings: the CDK stack builds its queues and event source mappings from

@@ -14,6 +14,12 @@ export interface StoreProps {
    * @default false
    */
   readonly deletionProtection?: boolean;
+  /**
+   * Point-in-time recovery on the deliveries table (the attempt log). The webhooks and API keys
+   * tables always have it.
+   * @default true
+   */
+  readonly deliveriesPointInTimeRecovery?: boolean;
 }
 
 const ATTRIBUTE_TYPES: Record<KeyAttributeType, dynamodb.AttributeType> = {
@@ -28,7 +34,8 @@ function toAttribute(key: KeyAttribute): dynamodb.Attribute {
 
 /**
  * The DynamoDB tables (docs/design.md §7), built from {@link TABLE_DEFINITIONS}: on-demand,
- * point-in-time recovery, encrypted with the AWS-managed key, generated names.
+ * point-in-time recovery (the deliveries table's per `deliveriesPointInTimeRecovery`), encrypted
+ * with the AWS-managed key, generated names.
  */
 export class Store extends Construct {
   public readonly webhooksTable: dynamodb.Table;
@@ -37,18 +44,18 @@ export class Store extends Construct {
 
   constructor(scope: Construct, id: string, props: StoreProps = {}) {
     super(scope, id);
-    this.webhooksTable = this.createTable('WebhooksTable', TABLE_DEFINITIONS.webhooks, props);
-    this.deliveriesTable = this.createTable('DeliveriesTable', TABLE_DEFINITIONS.deliveries, props);
-    this.apiKeysTable = this.createTable('ApiKeysTable', TABLE_DEFINITIONS.apiKeys, props);
+    this.webhooksTable = this.createTable('WebhooksTable', TABLE_DEFINITIONS.webhooks, props, true);
+    this.deliveriesTable = this.createTable('DeliveriesTable', TABLE_DEFINITIONS.deliveries, props, props.deliveriesPointInTimeRecovery ?? true);
+    this.apiKeysTable = this.createTable('ApiKeysTable', TABLE_DEFINITIONS.apiKeys, props, true);
   }
 
-  private createTable(id: string, definition: TableDefinition, props: StoreProps): dynamodb.Table {
+  private createTable(id: string, definition: TableDefinition, props: StoreProps, pointInTimeRecovery: boolean): dynamodb.Table {
     const table = new dynamodb.Table(this, id, {
       partitionKey: toAttribute(definition.partitionKey),
       ...(definition.sortKey ? { sortKey: toAttribute(definition.sortKey) } : {}),
       ...(definition.ttlAttribute ? { timeToLiveAttribute: definition.ttlAttribute } : {}),
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: pointInTimeRecovery },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
       deletionProtection: props.deletionProtection ?? false,

@@ -1,4 +1,4 @@
-import { DEFAULTS, METRICS } from '../../lambdas/shared/contract';
+import { DEFAULTS, EMITTED_METRICS } from '../../lambdas/shared/contract';
 import { DEFAULT_BREAKER_SETTINGS, probeDelayMs } from '../../lambdas/shared/domain/breaker';
 import type { Input } from './arguments';
 import type { CpuFigures } from './cpu';
@@ -441,16 +441,26 @@ function dynamoLines(month: Month): { wOk: number; wru: number } {
   const storedGb = ((Dsuccess * (sim.success.finalItemBytes + overhead) + slowLaneItems + v.Dfail * (sim.failing.perDelivery.finalItemBytes + overhead)) * storedMonths) / 1e9;
   const billedGb = Math.max(0, storedGb - free('dynamodbStorageGb'));
   add({ service: 'DynamoDB', item: `attempt-log storage (${retentionDays} days; ${sim.success.finalItemBytes} B per delivered item)`, quantity: storedGb, unit: 'GB-month', usd: billedGb * prices.dynamodb.storageGbMonth });
-  add({ service: 'DynamoDB', item: `point-in-time recovery on the same data (${stack.pitrTables}/${stack.tables} tables)`, quantity: storedGb, unit: 'GB-month', usd: storedGb * prices.dynamodb.pitrGbMonth });
+  // PITR bills the table's size: the attempt log's, when the deliveries table has it (the other tables are a few KB).
+  const pitrGb = stack.deliveriesPitr ? storedGb : 0;
+  add({
+    service: 'DynamoDB',
+    item: `point-in-time recovery on the attempt log (${stack.deliveriesPitr ? 'on' : 'off'}; ${stack.pitrTables}/${stack.tables} tables)`,
+    quantity: pitrGb,
+    unit: 'GB-month',
+    usd: pitrGb * prices.dynamodb.pitrGbMonth,
+  });
   return { wOk, wru };
 }
 
 /**
- * Custom metrics from EMF: the contract's metric names and ColdStart, per function (service
- * dimension) for the delivery and retry functions (each can emit any of them), and the two the
- * reconciler emits (BreakerClosed, OverdueDeliveries).
+ * Custom metrics from EMF: one per metric name × function (`service` dimension), as the
+ * contract's `EMITTED_METRICS` lists them (no ColdStart: the handlers do not capture it).
  */
-export const CUSTOM_METRICS = 2 * (Object.keys(METRICS).length + 1) + 2;
+export const CUSTOM_METRICS = Object.values(EMITTED_METRICS).reduce((n, names) => n + names.length, 0);
+const CUSTOM_METRICS_DETAIL = Object.entries(EMITTED_METRICS)
+  .map(([fn, names]) => `${fn} ${names.length}`)
+  .join(', ');
 
 /** CloudWatch Logs: what the handlers write (Powertools logs, EMF metrics) plus Lambda's START/END/REPORT lines; metrics; alarms. */
 function cloudWatchLines({ logRetentionDays, table, prices, stack, sim, design, v, Dsuccess, other, free, add }: Month, t: Traffic): void {
@@ -468,7 +478,7 @@ function cloudWatchLines({ logRetentionDays, table, prices, stack, sim, design, 
   add({ service: 'CloudWatch', item: `log storage (${logRetentionDays}-day retention, compressed)`, quantity: logStoredGb, unit: 'GB-month', usd: logStoredGb * prices.cloudwatch.logsStoragePerGbMonth });
   add({
     service: 'CloudWatch',
-    item: `custom metrics (EMF: ${Object.keys(METRICS).length + 1} names × 2 functions + 2 of the reconciler)`,
+    item: `custom metrics (EMF, name × function: ${CUSTOM_METRICS_DETAIL})`,
     quantity: CUSTOM_METRICS,
     unit: 'metrics',
     usd: Math.max(0, CUSTOM_METRICS - free('customMetrics')) * prices.cloudwatch.customMetricMonth,

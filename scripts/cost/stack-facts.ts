@@ -44,6 +44,8 @@ export interface StackFacts {
   readonly queues: number;
   readonly tables: number;
   readonly pitrTables: number;
+  /** Whether the deliveries table (the attempt log, nearly all the stored data) has point-in-time recovery (context `deliveriesPointInTimeRecovery`). */
+  readonly deliveriesPitr: boolean;
   readonly inVpc: boolean;
 }
 
@@ -103,6 +105,10 @@ function functionFacts(resources: Resources, id: string): FunctionFacts {
   };
 }
 
+function hasPitr(table: Resource | undefined): boolean {
+  return (table?.Properties?.PointInTimeRecoverySpecification as { PointInTimeRecoveryEnabled?: boolean } | undefined)?.PointInTimeRecoveryEnabled === true;
+}
+
 export function readStack(): StackFacts {
   // Exactly what `cdk synth` builds (cdk.json context), minus the esbuild bundling.
   const { app, stack } = buildApp({ nag: false, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
@@ -132,7 +138,8 @@ export function readStack(): StackFacts {
     kmsKeys: ofType(resources, 'AWS::KMS::Key').length,
     queues: ofType(resources, 'AWS::SQS::Queue').length,
     tables: tables.length,
-    pitrTables: tables.filter(([, r]) => (r.Properties?.PointInTimeRecoverySpecification as { PointInTimeRecoveryEnabled?: boolean } | undefined)?.PointInTimeRecoveryEnabled).length,
+    pitrTables: tables.filter(([, r]) => hasPitr(r)).length,
+    deliveriesPitr: hasPitr(resources[logicalId(stack.store.deliveriesTable.node.defaultChild)]),
     inVpc: ofType(resources, 'AWS::Lambda::Function').some(([, r]) => r.Properties?.VpcConfig !== undefined),
   };
 }

@@ -29,7 +29,15 @@ describe('readStackConfig', () => {
       apiBurstLimit: 100,
       removalPolicy: RemovalPolicy.DESTROY,
       deletionProtection: false,
+      deliveriesPointInTimeRecovery: true,
     });
+  });
+
+  it('reads deliveriesPointInTimeRecovery as a boolean or a `cdk -c` string (default true, in every stage)', () => {
+    expect(readStackConfig(fromContext({ stage: 'prod' })).deliveriesPointInTimeRecovery).toBe(true);
+    expect(readStackConfig(fromContext({ deliveriesPointInTimeRecovery: false })).deliveriesPointInTimeRecovery).toBe(false);
+    expect(readStackConfig(fromContext({ deliveriesPointInTimeRecovery: 'false' })).deliveriesPointInTimeRecovery).toBe(false);
+    expect(readStackConfig(fromContext({ deliveriesPointInTimeRecovery: 'true' })).deliveriesPointInTimeRecovery).toBe(true);
   });
 
   it('retains and protects data in prod, logs 30 days at INFO', () => {
@@ -89,6 +97,8 @@ describe('readStackConfig', () => {
     ['apiRateLimit', 'fast'],
     ['apiBurstLimit', 0],
     ['apiBurstLimit', '5001'],
+    ['deliveriesPointInTimeRecovery', 'yes'],
+    ['deliveriesPointInTimeRecovery', 0],
   ])('rejects %s = %j, naming the key', (key, value) => {
     expect(() => readStackConfig(fromContext({ [key]: value }))).toThrow(new RegExp(`Invalid CDK context "${key}"`));
   });

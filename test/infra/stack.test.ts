@@ -192,6 +192,16 @@ describe('WebhooksStack (stage dev, defaults)', () => {
     }
   });
 
+  it('turns point-in-time recovery off on the deliveries table only, with deliveriesPointInTimeRecovery=false', () => {
+    const { template: off, app: offApp } = synthTemplate({ deliveriesPointInTimeRecovery: false });
+    const tables = resourcesOf(off, 'AWS::DynamoDB::Table');
+    const offId = logicalIdOf(offApp);
+    const pitr = (construct: { node: { defaultChild?: unknown } }) => tables[offId(construct)]?.Properties?.PointInTimeRecoverySpecification;
+    expect(pitr(offApp.stack.store.deliveriesTable)).toEqual({ PointInTimeRecoveryEnabled: false });
+    expect(pitr(offApp.stack.store.webhooksTable)).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(pitr(offApp.stack.store.apiKeysTable)).toEqual({ PointInTimeRecoveryEnabled: true });
+  });
+
   it('uses the key schemas the handlers rely on, TTL on deliveries and the byAccount index on API keys', () => {
     const gsi = (name: string, hash: string, range: string) => ({
       IndexName: name,

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { EMITTED_METRICS } from '../../lambdas/shared/contract';
 import { TABLE_DEFINITIONS } from '../../lib/table-definitions';
 import type { Input } from '../../scripts/cost/arguments';
 import { compareDesigns } from '../../scripts/cost/compare';
@@ -94,6 +95,7 @@ const stack: StackFacts = {
   queues: 5,
   tables: 3,
   pitrTables: 3,
+  deliveriesPitr: true,
   inVpc: false,
 };
 const cpu: CpuFigures = { source: 'test', perEventMs: 0.14, perDeliveryHttpMs: 0.2, perDeliveredRecordMs: 0.46, perAwsCallMs: 1.45 };
@@ -183,6 +185,24 @@ describe('cost model: the isolation design as built', () => {
     const queries = line(model, 'DynamoDB', 'reconciler ticks');
     expect(queries.fixed).toBe(true);
     expect(queries.usd).toBeCloseTo(((43_800 * 4.5) / 1e6) * prices.dynamodb.onDemandReadPerMillion, 9);
+  });
+
+  it('prices point-in-time recovery on the attempt log only when the deliveries table has it', () => {
+    const storage = line(model, 'DynamoDB', 'attempt-log storage');
+    const on = line(model, 'DynamoDB', 'point-in-time recovery');
+    expect(on.quantity).toBe(storage.quantity);
+    expect(on.usd).toBeCloseTo(storage.quantity * prices.dynamodb.pitrGbMonth, 9);
+    const off = line(costModel({ ...scenario, stack: { ...stack, deliveriesPitr: false, pitrTables: 2 } }), 'DynamoDB', 'point-in-time recovery');
+    expect(off.item).toMatch(/\(off; 2\/3 tables\)/);
+    expect(off.usd).toBe(0);
+  });
+
+  it('prices one custom metric per name the functions emit (EMITTED_METRICS), as a fixed line', () => {
+    const metrics = line(model, 'CloudWatch', 'custom metrics');
+    const emitted = EMITTED_METRICS.delivery.length + EMITTED_METRICS.retry.length + EMITTED_METRICS.reconciler.length;
+    expect(metrics.quantity).toBe(emitted);
+    expect(metrics.fixed).toBe(true);
+    expect(metrics.usd).toBeCloseTo(emitted * prices.cloudwatch.customMetricMonth, 9);
   });
 
   it('adds the aborted inline attempts to the delivery function at the fast lane budget', () => {

@@ -326,7 +326,8 @@ export class DeliveryService {
   /** Passes a delivery to the slow lane (same id, same attempt number), recorded pending with the reason. */
   private async handOff(job: DeliveryJob, attempt: AttemptRecord | undefined, delaySeconds: number, reason: string): Promise<AttemptOutcome> {
     await this.queue(job, delaySeconds, attempt, reason);
-    this.deps.metrics.count(METRICS.handedOff);
+    // Not a metric (no alarm or dashboard reads it): one log line per hand-off.
+    this.deps.log.info('delivery handed off', { webhookId: job.webhookId, deliveryId: job.deliveryId, delaySeconds, reason });
     return { kind: 'handed-off', ...(attempt ? { attempt } : {}), delaySeconds, reason };
   }
 

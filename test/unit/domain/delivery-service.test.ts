@@ -304,6 +304,12 @@ describe('DeliveryService: lanes', () => {
     // Slow is not failing: no failure run, no breaker.
     expect(stored?.failingSince).toBeUndefined();
     expect(d.metrics.get(METRICS.failedAttempt)).toBe(0);
+    // A hand-off is a log line, not a metric (no alarm or dashboard reads it).
+    const handedOff = d.log.lines.map((l) => JSON.parse(l) as { level: string; message: string; extra: Record<string, unknown>[] }).filter((l) => l.message === 'delivery handed off');
+    expect(handedOff).toEqual([
+      { level: 'info', message: 'delivery handed off', extra: [{ webhookId: w.webhookId, deliveryId: out.outcomes[0]?.deliveryId, delaySeconds: 0, reason: expect.stringMatching(/no answer within the fast lane/) }] },
+    ]);
+    expect(d.metrics.get('DeliveryHandedOff')).toBe(0);
 
     // The slow lane attempts it with the full budget.
     d.sender.answer(A, { status: 200 });
