@@ -12,6 +12,7 @@ import { DEFAULT_EVENT_SOURCE, ENV, PIPELINE, visitEventPattern } from '../lambd
 import type { BreakerSettings } from '../lambdas/shared/domain/breaker';
 import type { RetryMessage } from '../lambdas/shared/domain/messages';
 import type { DeadLetterSink, LogSink, RedriveQueue, RetryQueue } from '../lambdas/shared/domain/ports';
+import { RecoveryService } from '../lambdas/shared/domain/recovery-service';
 import { type ReconcileReport, Reconciler } from '../lambdas/shared/domain/reconciler';
 import { LocalKeyCipher } from '../lambdas/shared/adapters/secret-cipher';
 import { redrive } from '../lambdas/shared/domain/redrive';
@@ -353,6 +354,7 @@ function createReconcilerTimer(runtime: DeliveryRuntime, local: LocalSettings, l
     // The release pace is spread over a tick; without a timer, over a second per `reconcile()`.
     everySeconds: everySeconds > 0 ? everySeconds : 1,
     settings: runtime.service.settings,
+    recovery: new RecoveryService(runtime.deliveries, runtime.retryQueue, runtime.clock, runtime.retryPolicy.maxRetries, runtime.recoveryJobs, runtime.log),
   });
   return new ReconcilerTimer(reconciler, everySeconds * 1000, log);
 }

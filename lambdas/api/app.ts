@@ -17,6 +17,7 @@ import {
   listWebhooksQuerySchema,
   toCreatedJson,
   toDeliveryJson,
+  toRecoveryJson,
   toSecretJson,
   toTestResultJson,
   toWebhookJson,
@@ -110,7 +111,11 @@ function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler>
       const record = await webhooks.retryDelivery(req.accountId, param(req, 'id'), param(req, 'deliveryId'));
       return { status: 202, body: { id: record.deliveryId, status: 'pending' } };
     },
-    recoverDeliveries: async (req) => ({ status: 202, body: { count: await webhooks.recover(req.accountId, param(req, 'id'), req.body) } }),
+    recoverDeliveries: async (req) => {
+      const job = await webhooks.recover(req.accountId, param(req, 'id'), req.body);
+      return { status: 202, body: toRecoveryJson(job), headers: { location: `${basePath(req.event)}/v1/webhooks/${encodeURIComponent(job.webhookId)}/recoveries/${job.jobId}` } };
+    },
+    getRecovery: async (req) => ({ status: 200, body: toRecoveryJson(await webhooks.getRecovery(req.accountId, param(req, 'id'), param(req, 'jobId'))) }),
     getOpenApi: async (req) => ({ status: 200, body: { ...openApiDocument(), servers: [{ url: basePath(req.event) || '/' }] } }),
   };
 }

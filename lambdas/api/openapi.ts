@@ -8,7 +8,7 @@ import {
   deliverySchema,
   errorSchema,
   healthSchema,
-  recoverResultSchema,
+  recoveryJobSchema,
   retryAcceptedSchema,
   secretSchema,
   testResultSchema,
@@ -58,7 +58,7 @@ const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['DeliveryPage', deliveryPageSchema],
   ['TestResult', testResultSchema],
   ['RetryAccepted', retryAcceptedSchema],
-  ['RecoverResult', recoverResultSchema],
+  ['RecoveryJob', recoveryJobSchema],
   ['Error', errorSchema],
 ];
 

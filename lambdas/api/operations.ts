@@ -4,7 +4,7 @@ import {
   deliveryPageSchema,
   listDeliveriesQuerySchema,
   listWebhooksQuerySchema,
-  recoverResultSchema,
+  recoveryJobSchema,
   retryAcceptedSchema,
   secretSchema,
   testResultSchema,
@@ -145,11 +145,23 @@ export const OPERATIONS = [
     method: 'POST',
     path: '/v1/webhooks/{id}/recover',
     summary: 'Recover failed deliveries since a time',
-    description: 'Re-queues every failed or skipped delivery created at or after `since`, with the full retry schedule. 409 when the webhook is disabled.',
+    description:
+      'Starts a recovery job that re-queues every failed or skipped delivery created at or after `since`, with the full retry schedule, and answers 202 with the job ' +
+      '(`Location`: where to read its progress). No cap: the job pages through all of them in the background; a small recovery is often `done` in the answer already. ' +
+      'Safe to run twice: a delivery is re-queued once however many jobs cover it. 409 when the webhook is disabled.',
     auth: true,
     requestBody: recoverRequestSchema,
-    success: { status: 202, description: 'Queued.', schema: recoverResultSchema },
+    success: { status: 202, description: 'The recovery job, started.', schema: recoveryJobSchema },
     errors: [400, 401, 404, 409, 413, 415, 429, 500],
+  },
+  {
+    operationId: 'getRecovery',
+    method: 'GET',
+    path: '/v1/webhooks/{id}/recoveries/{jobId}',
+    summary: 'Progress of a recovery job',
+    auth: true,
+    success: { status: 200, description: 'The recovery job.', schema: recoveryJobSchema },
+    errors: [401, 404, 429, 500],
   },
   {
     operationId: 'getOpenApi',

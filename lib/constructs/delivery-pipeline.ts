@@ -234,10 +234,12 @@ export class DeliveryPipeline extends Construct {
     for (const fn of [this.delivery, this.retry]) {
       // What the shared delivery runtime calls (lambdas/shared/composition/delivery-runtime.ts), no index:
       // webhooks: Query (listByAccount, the table's own key), GetItem (get), UpdateItem (markFailing,
-      // clearFailing, autoDisable, markSlow, setBreaker); deliveries: GetItem (get), UpdateItem (write,
-      // and the rate limiter's per-second counters), BatchWriteItem (writeDelivered: puts only).
+      // clearFailing, autoDisable, markSlow, setBreaker); deliveries: GetItem (get), Query (get of a
+      // first-attempt success, on the table's own key, redeliveries only), BatchGetItem (a record's
+      // payload), UpdateItem (write, and the rate limiter's per-second counters), PutItem (an event's
+      // payload, once; a success item that a batch could not write), BatchWriteItem (success items).
       allowOnTable(fn.role, props.webhooksTable, ['Query', 'GetItem', 'UpdateItem']);
-      allowOnTable(fn.role, props.deliveriesTable, ['GetItem', 'UpdateItem', 'BatchWriteItem']);
+      allowOnTable(fn.role, props.deliveriesTable, ['GetItem', 'Query', 'BatchGetItem', 'UpdateItem', 'PutItem', 'BatchWriteItem']);
       props.eventsDlq.grantSendMessages(fn.role);
       this.retryQueue.grantSendMessages(fn.role);
       this.failedDeliveriesQueue.grantSendMessages(fn.role);

@@ -3,7 +3,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { DUE_INDEX, PARKED_INDEX } from '../../lambdas/shared/adapters/dynamo-delivery-store';
+import { DUE_INDEX, STATUS_INDEX } from '../../lambdas/shared/adapters/dynamo-delivery-store';
 import { BREAKERS_INDEX } from '../../lambdas/shared/adapters/dynamo-webhook-store';
 import { DEFAULTS, ENV, METRICS } from '../../lambdas/shared/contract';
 import { RECONCILER_INDEXES, Reconciler } from '../../lib/constructs/reconciler';
@@ -72,7 +72,7 @@ describe('the reconciler (stage dev, defaults)', () => {
   });
 
   it('queries the three sparse indexes its stores name (breakers, parked, due), and no other', () => {
-    expect(RECONCILER_INDEXES).toEqual({ breakers: BREAKERS_INDEX, parked: PARKED_INDEX, due: DUE_INDEX });
+    expect(RECONCILER_INDEXES).toEqual({ breakers: BREAKERS_INDEX, status: STATUS_INDEX, due: DUE_INDEX });
   });
 
   it('has IAM to the action: Query on the three index ARNs, GetItem/UpdateItem on the two tables, SendMessage on the retry queue, Decrypt on the secrets key', () => {

@@ -180,7 +180,8 @@ describe('retries with backoff, dead letters, auto-disable and recovery (manual 
       get: (...a) => base.deliveries.get(...a),
       list: (...a) => base.deliveries.list(...a),
       listParked: (...a) => base.deliveries.listParked(...a),
-      listOverdue: (...a) => base.deliveries.listOverdue(...a),
+      listBucket: (...a) => base.deliveries.listBucket(...a),
+      listDue: (...a) => base.deliveries.listDue(...a),
       write: async (wr) => {
         if (crashes-- > 0) throw new Error('process died before recording (simulated)');
         return base.deliveries.write(wr);
@@ -254,9 +255,9 @@ describe('retries with backoff, dead letters, auto-disable and recovery (manual 
     await h.putWebhook({ ...disabled!, enabled: true, status: 'active', disabledReason: undefined, failingSince: undefined });
     r.behave(respond(200));
     useRuntime(h.runtime());
-    const recovery = new RecoveryService(runtime.deliveries, runtime.retryQueue, h.clock, runtime.retryPolicy.maxRetries);
-    const count = await recovery.recoverSince('acc_auto', w.webhookId, recoverFrom);
-    expect(count).toBe(105);
+    const recovery = new RecoveryService(runtime.deliveries, runtime.retryQueue, h.clock, runtime.retryPolicy.maxRetries, runtime.recoveryJobs);
+    const job = await recovery.startRecovery('acc_auto', w.webhookId, recoverFrom, 60_000);
+    expect(job).toMatchObject({ status: 'done', scanned: 105, requeued: 105 });
     await driveRetries(h.retryQueue, h.clock, retry);
     expect(r.requests.length - sentBefore).toBe(105);
     const delivered = await runtime.deliveries.list('acc_auto', w.webhookId, { limit: 200, status: 'delivered' });

@@ -2,7 +2,7 @@ import type { ApiDependencies } from '../../api/app';
 import { systemResolver } from '../adapters/dns';
 import { logger } from '../adapters/powertools';
 import { API } from '../contract';
-import { type Clock, type DeliveryStore, type HttpSender, type LogSink, type Resolver, type RetryQueue, systemClock, type WebhookAdminStore } from '../domain/ports';
+import { type Clock, type DeliveryStore, type HttpSender, type LogSink, type RecoveryJobStore, type Resolver, type RetryQueue, systemClock, type WebhookAdminStore } from '../domain/ports';
 import { RecoveryService } from '../domain/recovery-service';
 import type { RetryPolicy } from '../domain/retry-policy';
 import { WebhookService } from '../domain/webhook-service';
@@ -16,6 +16,7 @@ import { optionalEnv } from './env';
 export interface ApiParts {
   readonly webhooks: WebhookAdminStore;
   readonly deliveries: DeliveryStore;
+  readonly recoveryJobs: RecoveryJobStore;
   readonly retryQueue: RetryQueue;
   readonly sender: HttpSender;
   readonly retryPolicy: RetryPolicy;
@@ -53,7 +54,7 @@ export function apiPartsFromEnv(env: NodeJS.ProcessEnv = process.env, o: Adapter
  */
 export function createApiRuntime(parts: ApiParts, options: ApiRuntimeOptions = {}): ApiDependencies {
   const env = options.env ?? process.env;
-  const recovery = new RecoveryService(parts.deliveries, parts.retryQueue, parts.clock, parts.retryPolicy.maxRetries);
+  const recovery = new RecoveryService(parts.deliveries, parts.retryQueue, parts.clock, parts.retryPolicy.maxRetries, parts.recoveryJobs, parts.log);
   const webhooks = new WebhookService({
     store: parts.webhooks,
     deliveries: parts.deliveries,

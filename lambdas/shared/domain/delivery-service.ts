@@ -317,7 +317,9 @@ export class DeliveryService {
   private async scheduleRetry(job: DeliveryJob, attempt: AttemptRecord | undefined, retryAfterSeconds: number | undefined): Promise<AttemptOutcome> {
     const delaySeconds = this.deps.retryPolicy.delaySeconds(job.retryIndex, retryAfterSeconds);
     if (delaySeconds === undefined) {
-      return this.fail(job, attempt, `gave up after ${job.retryIndex + 1} attempts: ${attempt?.error ?? 'failed'}`, true);
+      // A manual retry is one attempt past the schedule: its failure says so, not "gave up after N".
+      const why = job.trigger === 'manual' ? 'manual retry failed' : `gave up after ${job.retryIndex + 1} attempts`;
+      return this.fail(job, attempt, `${why}: ${attempt?.error ?? 'failed'}`, true);
     }
     await this.queue({ ...job, retryIndex: job.retryIndex + 1, trigger: 'retry' }, delaySeconds, attempt, undefined);
     return { kind: 'retry-scheduled', ...(attempt ? { attempt } : {}), delaySeconds };
@@ -331,16 +333,23 @@ export class DeliveryService {
     return { kind: 'handed-off', ...(attempt ? { attempt } : {}), delaySeconds, reason };
   }
 
-  /** Queue first, record second: a crash in between costs a duplicate attempt, never a loss. */
+  /**
+   * Queue first, record second: a crash in between costs a duplicate attempt, never a loss. A
+   * wait longer than a queue delay (15 minutes) makes no queue message now: the record waits in
+   * the `due` index and the reconciler queues it 15 minutes before it is due (one message per
+   * attempt, instead of a hop every 15 minutes). A queued one is in the index too, as a safety
+   * net: swept if still pending `overdueAfterMs` past its due time.
+   */
   private async queue(job: DeliveryJob, delaySeconds: number, attempt: AttemptRecord | undefined, reason: string | undefined): Promise<void> {
     const dueAt = this.deps.clock.now() + delaySeconds * 1000;
-    const message = toMessage(job, dueAt);
-    await this.deps.retryQueue.enqueue(message, Math.min(delaySeconds, MAX_QUEUE_DELAY_SECONDS));
+    const queued = delaySeconds <= MAX_QUEUE_DELAY_SECONDS;
+    if (queued) await this.deps.retryQueue.enqueue(toMessage(job, dueAt), delaySeconds);
     await this.deps.deliveries.write({
       ...recordBase(job),
       status: 'pending',
       ...(attempt ? { attempt } : {}),
       nextAttemptAt: new Date(dueAt).toISOString(),
+      sweepAt: new Date(queued ? dueAt + this.settings.overdueAfterMs : dueAt - MAX_QUEUE_DELAY_SECONDS * 1000).toISOString(),
       payload: job.payload,
       retryIndex: job.retryIndex,
       ...(reason ? { reason } : {}),

@@ -5,7 +5,8 @@ import type { Construct } from 'constructs';
 import { DEFAULTS, ENV } from '../../../lambdas/shared/contract';
 import type { LogLevel } from '../../config';
 import { WebhooksFunction } from '../../function-defaults';
-import { allowOnTable } from '../../table-grants';
+import { TABLE_DEFINITIONS } from '../../table-definitions';
+import { allowOnTable, allowQueryOnIndexes, definedIndex } from '../../table-grants';
 import type { ManagementApiProps } from './props';
 
 /** Handler files, relative to the repository root; each exports `handler`. */
@@ -61,10 +62,12 @@ export function createApiFunctions(scope: Construct, props: ManagementApiProps, 
   // What apiPartsFromEnv's stores call for the API's services, on the tables only (no index):
   // webhooks: Query (listPage, and listByAccount when create recounts a drifted counter), GetItem
   // (get, the counter), PutItem (create), UpdateItem (update, the per-account counter), DeleteItem
-  // (delete); deliveries: Query (the delivery log, recover), GetItem (get), UpdateItem (write: test
-  // sends, retry, recover).
+  // (delete); deliveries: Query (the delivery log; its `status` index for a status filter and
+  // recovery), GetItem (get, recovery jobs), BatchGetItem (a record's payload), UpdateItem (write:
+  // test sends, retry, recover), PutItem (recovery jobs; an event's payload).
   allowOnTable(handler.role, props.webhooksTable, ['Query', 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
-  allowOnTable(handler.role, props.deliveriesTable, ['Query', 'GetItem', 'UpdateItem']);
+  allowOnTable(handler.role, props.deliveriesTable, ['Query', 'GetItem', 'BatchGetItem', 'UpdateItem', 'PutItem']);
+  allowQueryOnIndexes(handler.role, [{ table: props.deliveriesTable, indexName: definedIndex(TABLE_DEFINITIONS.deliveries, 'status') }]);
   // Retry and recover re-queue deliveries; test sends are attempted inline and never queued.
   props.retryQueue.grantSendMessages(handler.role);
   // Exactly the two calls of KmsEnvelopeCipher (no kms:Encrypt, no ReEncrypt).

@@ -155,14 +155,20 @@ describe('DeliveryService: retry decisions', () => {
     expect(delays.get((await idOf(B)) ?? '')).toBe(60);
   });
 
-  it('hops through the queue in steps of at most 15 minutes towards a longer delay', async () => {
-    const d = domain({ schedule: [7200] });
+  it('queues a retry within a queue delay at once; a longer one waits in the due index, with no queue message', async () => {
+    const d = domain({ schedule: [900, 7200], deliveryDeps: { settings: { failuresToOpen: 1_000, openAfterFailingMs: 86_400_000 } } });
     d.hook('acc', A);
     d.sender.answer(A, { error: 'connect' });
     await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
-    const [sent] = d.retryQueue.sent;
-    expect(sent?.delaySeconds).toBe(900);
-    expect(sent?.message.dueAt).toBe(d.clock.now() + 7_200_000);
+    const [sent] = d.retryQueue.take();
+    expect(sent).toMatchObject({ delaySeconds: 900, message: { dueAt: d.clock.now() + 900_000 } });
+    // Queued: in the due index only as a safety net, overdueAfterMs past its due time.
+    expect(d.deliveries.all()[0]?.sweepAt).toBe(new Date(d.clock.now() + 900_000 + d.delivery.settings.overdueAfterMs).toISOString());
+    d.clock.advance(900_000);
+    await d.delivery.handleQueued(sent!.message);
+    expect(d.retryQueue.take()).toEqual([]);
+    expect(d.deliveries.all()[0]).toMatchObject({ status: 'pending', nextAttemptAt: new Date(d.clock.now() + 7_200_000).toISOString() });
+    expect(d.deliveries.all()[0]?.sweepAt).toBe(new Date(d.clock.now() + 7_200_000 - 900_000).toISOString());
   });
 
   it('on 410 Gone, disables the webhook with its reason and ends the delivery failed at once', async () => {
