@@ -62,7 +62,7 @@ export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'skipped';
 
 export interface Attempt {
   readonly at: string;
-  readonly trigger: 'event' | 'retry' | 'manual' | 'test' | 'probe';
+  readonly trigger: 'event' | 'retry' | 'manual' | 'recover' | 'test' | 'probe';
   readonly ok: boolean;
   readonly statusCode?: number;
   readonly durationMs: number;
@@ -109,4 +109,17 @@ export interface TestResult {
 export interface FieldIssue {
   readonly path: string;
   readonly message: string;
+}
+
+/** An asynchronous recovery (POST …/recover, GET …/recoveries/{jobId}). */
+export interface RecoveryJob {
+  readonly id: string;
+  readonly status: 'running' | 'done';
+  readonly since: string;
+  readonly scanned: number;
+  readonly requeued: number;
+  readonly unrecoverable: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly finishedAt?: string;
 }
