@@ -53,6 +53,8 @@ export interface StackConfig {
    * template had it before this setting (the webhooks and API keys tables always keep it).
    */
   readonly deliveriesPointInTimeRecovery: boolean;
+  /** Warm throughput of the deliveries table, write units a second (context `deliveriesWarmWrites`, 4,000–10,000,000); absent: DynamoDB's. */
+  readonly deliveriesWarmWrites?: number;
 }
 
 /** Capacity settings of one lane's function and SQS event source mapping. */
@@ -65,6 +67,11 @@ export interface LaneConfig {
   readonly maxBatchingWindowSeconds: number;
   /** Memory of the function, in MB (128–10240). */
   readonly memoryMb: number;
+  /**
+   * Provisioned mode for the lane's mapping (context `<lane>Pollers`, the maximum 2–2000, and
+   * `<lane>MinPollers`, 2–200, default 2): for more than the 1,000 concurrent of standard mode.
+   */
+  readonly pollers?: { readonly minimum: number; readonly maximum: number };
 }
 
 /** Reads one context value (`app.node.tryGetContext`). */
@@ -156,13 +163,28 @@ function readLane(read: ContextReader, prefix: 'delivery' | 'retry', concurrency
   const memoryMb = readInteger(read, `${prefix}MemoryMb`, LANE_DEFAULTS.memoryMb, MEMORY_RANGE.min, MEMORY_RANGE.max);
   const reservedKey = `${prefix}ReservedConcurrency`;
   const reservedConcurrency = readOptionalInteger(read, reservedKey, RESERVED_CONCURRENCY_RANGE.min, RESERVED_CONCURRENCY_RANGE.max);
-  if (reservedConcurrency !== undefined && reservedConcurrency < concurrency) {
+  if (reservedConcurrency !== undefined && reservedConcurrency < concurrency && read(`${prefix}Pollers`) === undefined) {
     // Below the mapping's maximum concurrency, the mapping's pollers would be throttled by the function
     // (messages go back to the queue and count towards the DLQ's receive count).
     fail(reservedKey, `must be at least ${concurrencyKey} (${concurrency}), or the mapping's invocations are throttled`, reservedConcurrency);
   }
-  return { ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}), batchSize, maxBatchingWindowSeconds, memoryMb };
+  const pollersKey = `${prefix}Pollers`;
+  const maximumPollers = readOptionalInteger(read, pollersKey, POLLERS_RANGE.min, POLLERS_RANGE.max);
+  const minKey = `${prefix}MinPollers`;
+  const minimumPollers = readOptionalInteger(read, minKey, MIN_POLLERS_RANGE.min, MIN_POLLERS_RANGE.max);
+  if (minimumPollers !== undefined && maximumPollers === undefined) fail(minKey, `needs ${pollersKey} (provisioned mode) to be set`, minimumPollers);
+  if (minimumPollers !== undefined && maximumPollers !== undefined && minimumPollers > maximumPollers) fail(minKey, `must not be above ${pollersKey} (${maximumPollers})`, minimumPollers);
+  const pollers = maximumPollers !== undefined ? { minimum: minimumPollers ?? MIN_POLLERS_RANGE.min, maximum: maximumPollers } : undefined;
+  return { ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}), batchSize, maxBatchingWindowSeconds, memoryMb, ...(pollers ? { pollers } : {}) };
 }
+
+function optionalSetting<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
+}
+
+/** Provisioned mode's event pollers on an SQS mapping: maximum 2–2000, minimum 2–200 (Lambda). */
+const POLLERS_RANGE = { min: 2, max: 2000 } as const;
+const MIN_POLLERS_RANGE = { min: 2, max: 200 } as const;
 
 function readRetrySchedule(read: ContextReader, key: string): readonly number[] {
   const value = read(key);
@@ -253,5 +275,6 @@ export function readStackConfig(read: ContextReader): StackConfig {
     removalPolicy: isProduction ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     deletionProtection: isProduction,
     deliveriesPointInTimeRecovery: readBoolean(read, 'deliveriesPointInTimeRecovery', true),
+    ...optionalSetting('deliveriesWarmWrites', readOptionalInteger(read, 'deliveriesWarmWrites', 4_000, 10_000_000)),
   };
 }

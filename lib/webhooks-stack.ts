@@ -71,6 +71,7 @@ export class WebhooksStack extends Stack {
       removalPolicy: config.removalPolicy,
       deletionProtection: config.deletionProtection,
       deliveriesPointInTimeRecovery: config.deliveriesPointInTimeRecovery,
+      ...(config.deliveriesWarmWrites !== undefined ? { deliveriesWarmWrites: config.deliveriesWarmWrites } : {}),
     });
 
     this.secretsKey = new kms.Key(this, 'SecretsKey', {

@@ -42,7 +42,7 @@ export function withCors(result: APIGatewayProxyResult, origin: string | undefin
     headers: {
       ...(result.headers ?? {}),
       'access-control-allow-origin': origin,
-      'access-control-expose-headers': 'Retry-After, Allow',
+      'access-control-expose-headers': 'Retry-After, Allow, Location',
       vary: 'Origin',
     },
   };
@@ -61,6 +61,8 @@ interface RouteRequest {
 interface RouteResult {
   readonly status: number;
   readonly body?: unknown;
+  /** Response headers beyond the JSON ones (e.g. `location` of a started job). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 type RouteHandler = (req: RouteRequest) => Promise<RouteResult>;
@@ -185,7 +187,7 @@ export function createApiRequestHandler(deps: ApiDependencies): (event: APIGatew
       const body = 'requestBody' in op ? readJsonBody(event) : undefined;
       const result = await handlers[op.operationId]({ accountId, params: match.params, query: event.queryStringParameters ?? {}, body, event });
       deps.log.debug('request', { operationId: op.operationId, status: result.status });
-      return jsonResponse(result.status, result.body);
+      return jsonResponse(result.status, result.body, result.headers);
     } catch (err) {
       return toErrorResponse(err, deps.log, event, op.operationId);
     }

@@ -189,12 +189,14 @@ describe('ManagementApi (stage dev, defaults)', () => {
     const statements = statementsOfRole(template, id(mapi.handler.role));
     expect(statements).toEqual([
       expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [id(mapi.handler.logGroup), 'Arn'] } }),
-      // What its stores call, on the tables only: no index (grantReadWriteData would add `<table>/index/*`,
-      // every index, and Scan, BatchGetItem, BatchWriteItem, ConditionCheckItem besides).
+      // What its stores call, on the tables, and one named index (grantReadWriteData would add
+      // `<table>/index/*`, every index, and Scan, BatchWriteItem, ConditionCheckItem besides).
       // webhooks: listPage/listByAccount, get (and the counter), create, update (and the counter), delete.
       { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.webhooksTable) },
-      // deliveries: the log and recover (Query), get, write (test sends, retry, recover).
-      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.deliveriesTable) },
+      // deliveries: the log (Query), get (and a record's payload: BatchGetItem), write (test sends,
+      // retry, recover), recovery jobs (PutItem), and the status index for ?status= and recovery.
+      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.deliveriesTable) },
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [tableArn(app.stack.store.deliveriesTable), '/index/status']] } },
       expect.objectContaining({ Effect: 'Allow', Action: expect.arrayContaining(['sqs:SendMessage']), Resource: { 'Fn::GetAtt': [id(app.stack.pipeline.retryQueue), 'Arn'] } }),
       // Envelope encryption of signing secrets: a data key to store one, Decrypt to read one; never kms:Encrypt.
       { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [id(app.stack.secretsKey), 'Arn'] } },

@@ -80,13 +80,33 @@ describe('npm run capacity: the command line', () => {
     expect(out.stderr).toContain('deliveryConcurrency');
   }, 120_000);
 
-  it('the default target, read from the synthesized stack, is refused: exit 1, the reasons on stderr, the report on stdout', () => {
+  it('the default target, read from the synthesized stack: reachable with named settings and quotas (exit 0), binding first on the fast lane\'s mapping', () => {
     const out = run();
-    expect(out.status).toBe(1);
+    expect(out.status).toBe(0);
     expect(out.stdout).toContain('MaximumConcurrency 20'); // read from the template
     expect(out.stdout).toContain('Binds first at the target: Lambda ESM concurrency, events queue');
     expect(out.stdout).toContain('What the stack carries');
+    expect(out.stdout).toMatch(/-c deliveryConcurrency=1000/);
+    expect(out.stdout).toMatch(/-c deliveryPollers=\d+/);
+    expect(out.stdout).toContain('Verdict: reachable with existing context settings and quota increases');
+  }, 120_000);
+
+  it('100,000 deliveries a second with the named settings: no setting left to change, only quota increases', () => {
+    const out = run('-c', 'deliveryConcurrency=1000', '-c', 'deliveryPollers=230', '-c', 'retryPollers=120', '-c', 'deliveriesWarmWrites=140000');
+    expect(out.status).toBe(0);
+    expect(out.stdout).toContain('provisioned mode, 230 pollers (context deliveryPollers)'); // read from the template
+    const plan = out.stdout.slice(out.stdout.indexOf('Plan for'), out.stdout.indexOf('Verdict'));
+    expect(plan).not.toContain('existing context settings:');
+    expect(plan).not.toContain('code changes:');
+    expect(plan).toContain('quota increases');
+    expect(out.stdout).toContain('Verdict: reachable');
+  }, 120_000);
+
+  it('refuses a target no setting carries: exit 1, the reasons on stderr', () => {
+    const out = run('--events-per-second', '200000');
+    expect(out.status).toBe(1);
     expect(out.stderr).toContain('refused');
+    expect(out.stderr).toContain('SQS in-flight messages, events queue');
     expect(out.stderr).toContain('attempt-log partition');
   }, 120_000);
 });

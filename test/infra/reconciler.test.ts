@@ -75,7 +75,7 @@ describe('the reconciler (stage dev, defaults)', () => {
     expect(RECONCILER_INDEXES).toEqual({ breakers: BREAKERS_INDEX, status: STATUS_INDEX, due: DUE_INDEX });
   });
 
-  it('has IAM to the action: Query on the three index ARNs, GetItem/UpdateItem on the two tables, SendMessage on the retry queue, Decrypt on the secrets key', () => {
+  it('has IAM to the action: Query on the three index ARNs, the item actions it calls on each table, SendMessage on the retry queue, Decrypt on the secrets key', () => {
     const statements = statementsOfRole(template, id(reconciler.handler.role));
     expect(statements).toEqual([
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [id(reconciler.handler.logGroup), 'Arn'] } },
@@ -84,11 +84,13 @@ describe('the reconciler (stage dev, defaults)', () => {
         Action: 'dynamodb:Query',
         Resource: [
           indexArn(app.stack.store.deliveriesTable, 'due'),
-          indexArn(app.stack.store.deliveriesTable, 'parked'),
+          indexArn(app.stack.store.deliveriesTable, 'status'),
           indexArn(app.stack.store.webhooksTable, 'breakers'),
         ],
       },
-      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: [tableArn(app.stack.store.deliveriesTable), tableArn(app.stack.store.webhooksTable)] },
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.webhooksTable) },
+      // Deliveries: write; the payloads of listed records; recovery jobs (saved under a lease, read back).
+      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.deliveriesTable) },
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [id(app.stack.pipeline.retryQueue), 'Arn'] } },
       { Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [id(app.stack.secretsKey), 'Arn'] } },
     ]);

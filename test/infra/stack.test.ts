@@ -222,11 +222,11 @@ describe('WebhooksStack (stage dev, defaults)', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'deliveryId', KeyType: 'RANGE' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-      // Sparse: parked deliveries, and pending unparked ones with a next attempt.
-      GlobalSecondaryIndexes: [gsi('parked', 'parkedPk', 'deliveryId'), gsi('due', 'dueShard', 'nextAttemptAt')],
+      // Sparse: every record that is not delivered (by status), and what the reconciler sweeps.
+      GlobalSecondaryIndexes: [gsi('status', 'statusKey', 'sk'), gsi('due', 'dueShard', 'sweepAt')],
     });
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'keyHash', KeyType: 'HASH' }],
@@ -292,8 +292,14 @@ describe('WebhooksStack (stage dev, defaults)', () => {
       expect(dynamo).toEqual([
         // listByAccount (Query on the table's key), get, and markFailing/clearFailing/autoDisable/markSlow/setBreaker.
         { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.webhooksTable) },
-        // get, write (and the rate limiter's counters), writeDelivered (BatchWriteItem of puts).
-        { Effect: 'Allow', Action: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.deliveriesTable) },
+        // get (a record; a success by its minute: Query; its payload: BatchGetItem), write (and the rate
+        // limiter's counters), the payload item and a success item a batch could not write (PutItem),
+        // writeDelivered (BatchWriteItem of puts).
+        {
+          Effect: 'Allow',
+          Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+          Resource: tableArn(app.stack.store.deliveriesTable),
+        },
       ]);
       const all = JSON.stringify(statementsOfRole(template, id(role)));
       expect(all).not.toContain('/index/');

@@ -137,7 +137,11 @@ describe('one account’s hanging and failing endpoints cost another account not
     const parkedA = await eventually(parked, (items) => items.length === 2 * A_EVENTS && items.every(isParked), 30_000, "A's deliveries parked");
     await eventually(() => stack.queues.retry.size() + stack.queues.events.size(), (n) => n === 0, 30_000, 'nothing queued: parked deliveries wait on no queue message');
     for (const webhookId of [hangId, failingId]) {
-      for (const r of await allRecords(stack, A, webhookId)) expect({ parked: r.parked, payload: r.payload !== undefined }).toEqual({ parked: true, payload: true });
+      // Parked, each with its payload kept (the event's payload item, loaded with the record).
+      for (const r of await allRecords(stack, A, webhookId)) {
+        const record = await stack.runtime.deliveries.get(A, webhookId, r.deliveryId);
+        expect({ parked: record?.parked, payload: record?.payload !== undefined }).toEqual({ parked: true, payload: true });
+      }
     }
 
     // A probe while A's endpoints are still down fails: the breakers stay open (backing off) and nothing is released.

@@ -186,7 +186,7 @@ describe('no secret or API key in any log line of a full run', () => {
         await authorizer({ type: 'TOKEN', authorizationToken: authorization, methodArn: 'arn:aws:execute-api:us-east-1:1:api/test/GET/v1/webhooks' }).catch(() => undefined);
       }
       await m.delivery.createDeliveryHandler(runtime)(sqsEvent(sqsRecord(eventBridgeEvent('NEW_VISIT', 'acc_pt_logs'))), lambdaContext);
-      await driveRetries(t.h.retryQueue, t.h.clock, m.retry.createRetryHandler(runtime));
+      await driveRetries(t.h.retryQueue, t.h.clock, m.retry.createRetryHandler(runtime), { sweep: t.h.dueSweep() });
       expect(t.h.failedSink.sent.length).toBeGreaterThan(0);
 
       const output = captured.join('');

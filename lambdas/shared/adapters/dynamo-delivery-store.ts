@@ -24,10 +24,10 @@ export const STATUS_INDEX = 'status';
 /** The sparse GSI of what the reconciler looks at (PK `dueShard`, SK `sweepAt`). */
 export const DUE_INDEX = 'due';
 /**
- * Partitions of the `due` index for deliveries (`due#0`..`due#7`): one constant partition key
- * would cap its writes at one partition's 1,000 WCU/s; `listDue` reads the eight.
+ * Partitions of the `due` index for deliveries (`due#0`..`due#15`): one constant partition key
+ * would cap its writes at one partition's 1,000 WCU/s; `listDue` reads all sixteen (100,000 deliveries a second with 1 % slow need eleven).
  */
-export const DUE_SHARDS = 8;
+export const DUE_SHARDS = 16;
 /** The `due` index partition of running recovery jobs. */
 export const JOBS_SHARD = 'jobs';
 /**
