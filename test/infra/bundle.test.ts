@@ -3,8 +3,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { DynamoDeliveryStore } from '../../lambdas/shared/adapters/dynamo-delivery-store';
 import { LocalKeyCipher } from '../../lambdas/shared/adapters/secret-cipher';
 import { ENV } from '../../lambdas/shared/contract';
 import { PROJECT_ROOT } from '../../lib/function-defaults';
@@ -161,10 +162,9 @@ describe('bundled functions', () => {
       expect(receiver.requests).toHaveLength(1);
       const req = receiver.requests[0]!;
       expect(new StandardWebhook(webhook.secret).verify(req.body, req.headers as Record<string, string>)).toBeTruthy();
-      const stored = await DynamoDBDocumentClient.from(dynamo.client).send(
-        new GetCommand({ TableName: tables.deliveries, Key: { pk: 'acc_bundle#wh_bundle', deliveryId: String(req.headers['webhook-id']) } }),
-      );
-      expect(stored.Item).toMatchObject({ status: 'delivered', attemptCount: 1, lastStatusCode: 200 });
+      const store = new DynamoDeliveryStore(DynamoDBDocumentClient.from(dynamo.client), tables.deliveries, 30);
+      const stored = await store.get('acc_bundle', 'wh_bundle', String(req.headers['webhook-id']));
+      expect(stored).toMatchObject({ status: 'delivered', attemptCount: 1, lastStatusCode: 200 });
     } finally {
       await receiver.close();
       await dynamo.close();

@@ -19,10 +19,14 @@ describe('npm run capacity: the stack it reads', () => {
       expect(s.fast).toEqual({ batchSize: 10, windowSeconds: 1, memoryMb: 512, timeoutSeconds: 30, maxConcurrency: 20, provisioned: false });
       expect(s.slow.maxConcurrency).toBe(20);
       expect([s.inlineTimeoutMs, s.attemptTimeoutMs]).toEqual([1500, 10_000]);
-      expect([s.eventsQueues, s.ruleTargets, s.reservedConcurrency, s.dueShards, s.attemptLogShards]).toEqual([1, 1, 1, 8, 1]);
+      expect([s.eventsQueues, s.ruleTargets, s.reservedConcurrency, s.dueShards, s.attemptLogShards]).toEqual([1, 1, 1, 16, 16]);
       expect([s.apiRateLimit, s.apiBurstLimit, s.deliveriesOnDemand]).toEqual([50, 100, true]);
-      expect(s.keys.attemptLog).toBe('pk (partition), deliveryId (sort)');
-      expect(s.keys.due).toBe('dueShard (partition), nextAttemptAt (sort)');
+      expect(s.keys.attemptLog).toBe('pk (partition), sk (sort)');
+      expect(s.keys.due).toBe('dueShard (partition), sweepAt (sort)');
+      expect(s.keys.status).toBe('statusKey (partition), sk (sort)');
+      const provisioned = readStackSettings({ deliveryPollers: '230', deliveryMinPollers: '5' });
+      expect(provisioned.fast).toMatchObject({ provisioned: true, maxPollers: 230 });
+      expect(provisioned.fast.maxConcurrency).toBeUndefined();
       expect(readStackSettings({ deliveryConcurrency: '300' }).fast.maxConcurrency).toBe(300);
     } finally {
       if (saved === undefined) delete process.env.CDK_CONTEXT_JSON;

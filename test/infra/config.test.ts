@@ -173,6 +173,23 @@ describe('readStackConfig', () => {
     expect(readStackConfig(fromContext({ apiRateLimit: '10000', apiBurstLimit: 5000 }))).toMatchObject({ apiRateLimit: 10_000, apiBurstLimit: 5000 });
   });
 
+  it('reads provisioned pollers per lane (maximum 2–2000, minimum 2–200, default 2) and the table\'s warm writes', () => {
+    const config = readStackConfig(fromContext({ deliveryPollers: '230', retryPollers: 120, retryMinPollers: '10', deliveriesWarmWrites: '140000' }));
+    expect(config.delivery.pollers).toEqual({ minimum: 2, maximum: 230 });
+    expect(config.retry.pollers).toEqual({ minimum: 10, maximum: 120 });
+    expect(config.deliveriesWarmWrites).toBe(140_000);
+    const plain = readStackConfig(fromContext({}));
+    expect(plain.delivery.pollers).toBeUndefined();
+    expect(plain.deliveriesWarmWrites).toBeUndefined();
+    expect(() => readStackConfig(fromContext({ deliveryPollers: 1 }))).toThrow(/"deliveryPollers"/);
+    expect(() => readStackConfig(fromContext({ deliveryPollers: 2001 }))).toThrow(/"deliveryPollers"/);
+    expect(() => readStackConfig(fromContext({ deliveryMinPollers: 5 }))).toThrow(/"deliveryMinPollers": needs deliveryPollers/);
+    expect(() => readStackConfig(fromContext({ deliveryPollers: 10, deliveryMinPollers: 20 }))).toThrow(/must not be above deliveryPollers/);
+    expect(() => readStackConfig(fromContext({ deliveriesWarmWrites: 100 }))).toThrow(/"deliveriesWarmWrites"/);
+    // Provisioned mode replaces the mapping's maximum concurrency: reserved concurrency is not checked against it.
+    expect(readStackConfig(fromContext({ deliveryPollers: 10, deliveryReservedConcurrency: 5 })).delivery.reservedConcurrency).toBe(5);
+  });
+
   it('keeps optional settings when given', () => {
     const config = readStackConfig(fromContext({ alarmEmail: 'ops@example.com', dashboardOrigin: 'https://dash.example.com' }));
     expect(config).toMatchObject({ alarmEmail: 'ops@example.com', dashboardOrigin: 'https://dash.example.com' });

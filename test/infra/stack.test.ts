@@ -577,6 +577,20 @@ describe('WebhooksStack (context overrides)', () => {
   });
 });
 
+describe('WebhooksStack (provisioned pollers and warm throughput)', () => {
+  const { template, app } = synthTemplate({ deliveryConcurrency: 1000, deliveryPollers: 230, retryPollers: 120, retryMinPollers: 10, deliveriesWarmWrites: 140_000 });
+  const id = logicalIdOf(app);
+
+  it('puts each lane\'s mapping in provisioned mode, without MaximumConcurrency, and pre-warms the deliveries table', () => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as Array<{ Properties: Record<string, unknown> }>;
+    const byQueue = (queue: unknown) => mappings.find((m) => JSON.stringify(m.Properties.EventSourceArn) === JSON.stringify({ 'Fn::GetAtt': [id(queue as never), 'Arn'] }))?.Properties;
+    expect(byQueue(app.stack.events.eventsQueue)).toMatchObject({ ProvisionedPollerConfig: { MinimumPollers: 2, MaximumPollers: 230 } });
+    expect(byQueue(app.stack.pipeline.retryQueue)).toMatchObject({ ProvisionedPollerConfig: { MinimumPollers: 10, MaximumPollers: 120 } });
+    for (const m of mappings) expect(m.Properties).not.toHaveProperty('ScalingConfig');
+    template.hasResourceProperties('AWS::DynamoDB::Table', { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], WarmThroughput: { WriteUnitsPerSecond: 140_000 } });
+  });
+});
+
 describe('WebhooksStack (lane capacity context)', () => {
   const { template, app } = synthTemplate({
     deliveryConcurrency: '50',
