@@ -24,10 +24,11 @@ describe('npm run capacity: the stack it reads', () => {
       expect(s.keys.attemptLog).toBe('pk (partition), sk (sort)');
       expect(s.keys.due).toBe('dueShard (partition), sweepAt (sort)');
       expect(s.keys.status).toBe('statusKey (partition), sk (sort)');
+      expect(readStackSettings({ deliveryConcurrency: '300' }).fast.maxConcurrency).toBe(300);
+      // (context accumulates in CDK_CONTEXT_JSON, as repeated -c would: this one last)
       const provisioned = readStackSettings({ deliveryPollers: '230', deliveryMinPollers: '5' });
       expect(provisioned.fast).toMatchObject({ provisioned: true, maxPollers: 230 });
       expect(provisioned.fast.maxConcurrency).toBeUndefined();
-      expect(readStackSettings({ deliveryConcurrency: '300' }).fast.maxConcurrency).toBe(300);
     } finally {
       if (saved === undefined) delete process.env.CDK_CONTEXT_JSON;
       else process.env.CDK_CONTEXT_JSON = saved;
