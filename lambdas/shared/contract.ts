@@ -50,6 +50,11 @@ export const LIMITS = {
   webhooksPerAccount: 100,
   /** EventBridge's own entry limit; an envelope larger than this cannot be on the bus. */
   eventMaxBytes: 256 * 1024,
+  /**
+   * How far an event's `time` may be ahead of the delivery function's clock (producers' clock
+   * skew); a later one is invalid (events DLQ): the time orders the attempt log (docs/design.md §4).
+   */
+  eventTimeMaxAheadSeconds: 300,
   /** Bytes of a receiver's response kept in the attempt log. */
   responseSnippetBytes: 512,
   /** Bytes of a receiver's response read before the connection is dropped. */
