@@ -278,7 +278,8 @@ export const PIPELINE = {
  * authorizer checks it (`validationRegex`) and answers 401 itself, without invoking the
  * authorizer, when it does not match; the local gateway checks the same, and the domain's
  * `parseBearer` accepts exactly these values. Plain character classes only, so Java's regular
- * expressions (API Gateway) and JavaScript's agree.
+ * expressions (API Gateway) and JavaScript's agree (their `$` differ only before a final line
+ * break, which a header value never holds).
  */
 export const BEARER_HEADER_PATTERN = '^[Bb][Ee][Aa][Rr][Ee][Rr] +vwk_[A-Za-z0-9_-]{43} *$';
 
