@@ -1,6 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { DEFAULT_EVENT_SOURCE, DEFAULTS, PIPELINE } from '../lambdas/shared/contract';
+import { API, DEFAULT_EVENT_SOURCE, DEFAULTS, PIPELINE } from '../lambdas/shared/contract';
 
 /** A stage name: lower-case, starts with a letter, 2–21 characters (it ends up in the stack name). */
 export const STAGE_PATTERN = /^[a-z][a-z0-9-]{1,20}$/;
@@ -44,6 +44,10 @@ export interface StackConfig {
   readonly apiRateLimit: number;
   /** Burst (token bucket size) of the management API stage. */
   readonly apiBurstLimit: number;
+  /** Requests per second of one account on the management API (all its keys together); at most `apiRateLimit`. */
+  readonly apiAccountRateLimit: number;
+  /** A regional WAFv2 web ACL associated with the API stage, if any. */
+  readonly apiWafAclArn?: string;
   /** `RETAIN` in production, `DESTROY` elsewhere. */
   readonly removalPolicy: RemovalPolicy;
   /** Deletion protection on the tables (production only). */
@@ -107,6 +111,11 @@ export const LANE_DEFAULTS = {
 const API_RATE_RANGE = { min: 1, max: 10_000 } as const;
 const API_BURST_RANGE = { min: 1, max: 5_000 } as const;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/**
+ * A regional WAFv2 web ACL's ARN, `arn:<partition>:wafv2:<region>:<account>:regional/webacl/<name>/<id>`
+ * (group 1: the region). API Gateway stages take regional ACLs only; the construct also checks the region.
+ */
+export const WEB_ACL_ARN_PATTERN = /^arn:aws[a-z-]*:wafv2:([a-z0-9-]+):\d{12}:regional\/webacl\/[A-Za-z0-9_-]{1,128}\/[0-9a-f-]{36}$/;
 const VALID_LOG_RETENTION_DAYS = new Set(
   Object.values(RetentionDays).filter((value): value is number => typeof value === 'number'),
 );
@@ -254,6 +263,14 @@ export function readStackConfig(read: ContextReader): StackConfig {
   const delivery = readLane(read, 'delivery', deliveryConcurrency, 'deliveryConcurrency');
   const retry = readLane(read, 'retry', retryConcurrency, 'retryConcurrency');
 
+  const apiRateLimit = readInteger(read, 'apiRateLimit', 50, API_RATE_RANGE.min, API_RATE_RANGE.max);
+  // Above the stage's rate it would never bind: one account could still take the whole stage.
+  const apiAccountRateLimit = readInteger(read, 'apiAccountRateLimit', Math.min(API.accountRatePerSecond, apiRateLimit), 1, apiRateLimit);
+  const apiWafAclArn = readString(read, 'apiWafAclArn');
+  if (apiWafAclArn !== undefined && !WEB_ACL_ARN_PATTERN.test(apiWafAclArn)) {
+    fail('apiWafAclArn', 'expected a regional WAFv2 web ACL ARN such as arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/api-acl/a1b2c3d4-5678-90ab-cdef-0123456789ab', apiWafAclArn);
+  }
+
   return {
     stage,
     isProduction,
@@ -270,8 +287,10 @@ export function readStackConfig(read: ContextReader): StackConfig {
     delivery,
     retry,
     ...(dashboardOrigin !== undefined ? { dashboardOrigin } : {}),
-    apiRateLimit: readInteger(read, 'apiRateLimit', 50, API_RATE_RANGE.min, API_RATE_RANGE.max),
+    apiRateLimit,
     apiBurstLimit: readInteger(read, 'apiBurstLimit', 100, API_BURST_RANGE.min, API_BURST_RANGE.max),
+    apiAccountRateLimit,
+    ...(apiWafAclArn !== undefined ? { apiWafAclArn } : {}),
     removalPolicy: isProduction ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     deletionProtection: isProduction,
     deliveriesPointInTimeRecovery: readBoolean(read, 'deliveriesPointInTimeRecovery', true),

@@ -133,6 +133,8 @@ export class WebhooksStack extends Stack {
       deliveryRetentionDays: config.deliveryRetentionDays,
       rateLimit: config.apiRateLimit,
       burstLimit: config.apiBurstLimit,
+      accountRateLimit: config.apiAccountRateLimit,
+      ...(config.apiWafAclArn !== undefined ? { webAclArn: config.apiWafAclArn } : {}),
       ...(config.dashboardOrigin !== undefined ? { allowedOrigins: [config.dashboardOrigin] } : {}),
       logRetention: config.logRetention,
       logLevel: config.logLevel,

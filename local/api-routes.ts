@@ -24,7 +24,9 @@ function apiKeyStore(core: Pick<LocalStackCore, 'dynamo' | 'tables'>): ApiKeySto
  */
 export function createLocalApiRoutes(core: LocalStackCore): LocalRoutes {
   const keys = apiKeyStore(core);
-  const api = createApiHandler(createApiRuntime(core.runtime, { env: core.env }));
+  // The same key store as the authorizer's: every request's key is checked again (revocation is
+  // immediate), and each account's requests are counted per second in dynalite (docs/design.md §6).
+  const api = createApiHandler(createApiRuntime({ ...core.runtime, apiKeys: keys }, { env: core.env }));
   const gateway = createApiGateway({
     handler: api,
     authorizer: createAuthorizerHandler(keys, core.runtime.log),

@@ -27,6 +27,10 @@ import { LOCAL_DEFAULTS, LOCAL_ENV, type LocalStack, startLocalStack } from './s
 import { createStaticRoutes } from './static';
 
 async function main(): Promise<void> {
+  // Everything this process writes (the data dir's journals, dynalite's files, the secrets key)
+  // is its owner's only: visit payloads hold visitor IPs. The data dir is also tightened to
+  // 700/600 at start (local/stack.ts), which covers files written before this setting.
+  process.umask(0o077);
   const { values } = parseArgs({ options: { memory: { type: 'boolean', default: false }, port: { type: 'string' } } });
   const port = Number(values.port ?? process.env.PORT ?? 3000);
   const dataDir = values.memory ? ':memory:' : (process.env.WEBHOOKS_DATA_DIR ?? '.webhooks-data');

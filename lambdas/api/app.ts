@@ -3,6 +3,8 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError, InvalidCursorError } from '../shared/domain/errors';
+import type { ApiAccess } from '../shared/domain/api-access';
+import { singleBearerKey } from '../shared/domain/api-keys';
 import type { Webhook } from '../shared/domain/model';
 import type { LogSink } from '../shared/domain/ports';
 import { toFieldIssues } from '../shared/domain/webhook-schemas';
@@ -26,6 +28,8 @@ import {
 /** What the API handler runs on; `createApiRuntime` (shared/composition/api-runtime.ts) builds it from the environment. */
 export interface ApiDependencies {
   readonly webhooks: WebhookService;
+  /** Checked on every authenticated request: the key still valid, the account within its rate. */
+  readonly access: Pick<ApiAccess, 'check'>;
   readonly log: LogSink;
   /** Browser origins allowed to read responses (the dashboard); none = no CORS headers. */
   readonly corsOrigins?: readonly string[];
@@ -66,6 +70,8 @@ interface RouteResult {
 }
 
 type RouteHandler = (req: RouteRequest) => Promise<RouteResult>;
+
+const UNAUTHORIZED_MESSAGE = 'missing, invalid or revoked API key (Authorization: Bearer <key>)';
 
 const THROTTLING_ERRORS = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled']);
 
@@ -181,7 +187,15 @@ export function createApiRequestHandler(deps: ApiDependencies): (event: APIGatew
       let accountId = '';
       if (op.auth) {
         const account = authorizedAccount(event);
-        if (!account) throw new HttpError(401, 'unauthorized', 'missing, invalid or revoked API key (Authorization: Bearer <key>)');
+        if (!account) throw new HttpError(401, 'unauthorized', UNAUTHORIZED_MESSAGE);
+        // The authorizer's answer may be cached (a key revoked since), and may have been given
+        // for one of several Authorization headers: the one key of the request must still be
+        // the account's. Then the account's rate (docs/design.md §6).
+        const decision = await deps.access.check(account, singleBearerKey(event));
+        if (!decision.allowed) {
+          if (decision.reason === 'invalid_key') throw new HttpError(401, 'unauthorized', UNAUTHORIZED_MESSAGE);
+          throw new HttpError(429, 'rate_limited', 'this account is over its request rate; retry after the number of seconds in Retry-After', [], { 'retry-after': String(decision.retryAfterSeconds) });
+        }
         accountId = account;
       }
       const body = 'requestBody' in op ? readJsonBody(event) : undefined;

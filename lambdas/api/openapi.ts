@@ -69,7 +69,7 @@ const ERROR_RESPONSES: Readonly<Record<number, { readonly name: string; readonly
   409: { name: 'Conflict', description: 'Conflicts with the current state (`webhook_limit_reached`, `not_retryable`, `webhook_disabled`, `concurrent_update`).' },
   413: { name: 'PayloadTooLarge', description: 'Request body over 64 KiB.' },
   415: { name: 'UnsupportedMediaType', description: 'The body is not sent as `application/json`.' },
-  429: { name: 'TooManyRequests', description: 'Throttled; retry later.' },
+  429: { name: 'TooManyRequests', description: "Over the account's request rate, the API's, or a backing service's throughput (`rate_limited`): retry after `Retry-After` seconds." },
   500: { name: 'InternalError', description: 'Unexpected error (logged); the message carries a request id.' },
 };
 

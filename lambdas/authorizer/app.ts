@@ -4,7 +4,7 @@ import type {
   APIGatewayTokenAuthorizerEvent,
   Context,
 } from 'aws-lambda';
-import { keyIdOf, parseBearer } from '../shared/domain/api-keys';
+import { authorizationValues, keyIdOf, parseBearer } from '../shared/domain/api-keys';
 import type { LogSink, ApiKeyStore } from '../shared/domain/ports';
 
 /** What the API handler reads from `event.requestContext.authorizer`. */
@@ -15,19 +15,6 @@ export interface ApiAuthorizerContext {
 }
 
 export type AuthorizerEvent = APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent;
-
-/**
- * Every `Authorization` value a REQUEST event carries, whatever the letter case of the header
- * name: `multiValueHeaders` holds each value the client sent (`headers` only the last one).
- */
-export function authorizationValues(event: Pick<APIGatewayRequestAuthorizerEvent, 'headers' | 'multiValueHeaders'>): string[] {
-  const multi: string[] = [];
-  for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) if (name.toLowerCase() === 'authorization' && values) multi.push(...values);
-  const single: string[] = [];
-  for (const [name, value] of Object.entries(event.headers ?? {})) if (name.toLowerCase() === 'authorization' && value !== undefined) single.push(value);
-  // Whichever map saw more: two spellings in `headers` are two values even if `multiValueHeaders` is empty.
-  return multi.length >= single.length ? multi : single;
-}
 
 /**
  * The one `Authorization` header of either authorizer event type; undefined when absent or

@@ -20,7 +20,7 @@ export function createRecordHandler(runtime: DeliveryRuntime) {
   return async (record: SQSRecord, delivered?: DeliveredBatch, context?: Context): Promise<void> => {
     let event;
     try {
-      event = parseEventBridgeRecord(record.body);
+      event = parseEventBridgeRecord(record.body, runtime.clock.now());
     } catch (err) {
       if (!(err instanceof InvalidEventError)) throw err;
       runtime.log.warn('invalid event sent to the DLQ', { messageId: record.messageId, reason: err.reason });

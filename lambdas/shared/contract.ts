@@ -50,6 +50,11 @@ export const LIMITS = {
   webhooksPerAccount: 100,
   /** EventBridge's own entry limit; an envelope larger than this cannot be on the bus. */
   eventMaxBytes: 256 * 1024,
+  /**
+   * How far an event's `time` may be ahead of the delivery function's clock (producers' clock
+   * skew); a later one is invalid (events DLQ): the time orders the attempt log (docs/design.md §4).
+   */
+  eventTimeMaxAheadSeconds: 300,
   /** Bytes of a receiver's response kept in the attempt log. */
   responseSnippetBytes: 512,
   /** Bytes of a receiver's response read before the connection is dropped. */
@@ -196,6 +201,8 @@ export const ENV = {
   secretsKmsKeyId: 'WEBHOOKS_SECRETS_KMS_KEY_ID',
   /** Base64 of a 32-byte key that encrypts signing secrets (local runtime, emulator). */
   secretsKey: 'WEBHOOKS_SECRETS_KEY',
+  /** The management API's requests per second per account (default `API.accountRatePerSecond`). */
+  apiAccountRateLimit: 'WEBHOOKS_API_ACCOUNT_RATE_LIMIT',
 } as const;
 
 /**
@@ -266,6 +273,17 @@ export const PIPELINE = {
 } as const;
 
 /**
+ * The whole `Authorization` value of a well-formed API key (`vwk_` + 43 base64url characters):
+ * `Bearer` in any letter case, spaces, the key, optional trailing spaces. API Gateway's TOKEN
+ * authorizer checks it (`validationRegex`) and answers 401 itself, without invoking the
+ * authorizer, when it does not match; the local gateway checks the same, and the domain's
+ * `parseBearer` accepts exactly these values. Plain character classes only, so Java's regular
+ * expressions (API Gateway) and JavaScript's agree (their `$` differ only before a final line
+ * break, which a header value never holds).
+ */
+export const BEARER_HEADER_PATTERN = '^[Bb][Ee][Aa][Rr][Ee][Rr] +vwk_[A-Za-z0-9_-]{43} *$';
+
+/**
  * Management API settings shared by the CDK stack (REST API) and the local gateway, so both
  * behave the same.
  */
@@ -275,6 +293,13 @@ export const API = {
    * (`resultsCacheTtl`): a revoked key keeps working at most this long.
    */
   authorizerCacheSeconds: 60,
+  /**
+   * Requests per second one account may make (every key of it together; a fixed one-second
+   * window counted in DynamoDB, so shared by every API container): beyond it a 429 with
+   * `Retry-After`, for that account only. CDK context `apiAccountRateLimit`, env
+   * `ENV.apiAccountRateLimit`.
+   */
+  accountRatePerSecond: 10,
   /**
    * Environment variable of the API function: the comma-separated browser origins (the
    * dashboard) allowed by CORS. A Lambda proxy integration's responses carry only the headers

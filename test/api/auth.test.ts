@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createLocalAdminListener, createLocalAdminRoutes } from '../../local/admin-routes';
 import { stageWildcardArn } from '../../lambdas/authorizer/app';
-import { API_KEY_PATTERN, BEARER_HEADER_PATTERN, hashApiKey } from '../../lambdas/shared/domain/api-keys';
+import { API_KEY_PATTERN, BEARER_HEADER_PATTERN, hashApiKey, parseBearer } from '../../lambdas/shared/domain/api-keys';
 import { ENV } from '../../lambdas/shared/contract';
 import { type ApiTestContext, startApi } from './support';
 
@@ -141,6 +141,15 @@ describe('API keys: store, authorizer, local admin endpoints and the apikey CLI'
       ] as Array<[Record<string, string>, Record<string, string[]>]>) {
         await expect(request(headers, multi)).rejects.toThrow(/^Unauthorized$/);
       }
+    });
+
+    it("parseBearer accepts exactly the values of API Gateway's validation expression (BEARER_HEADER_PATTERN)", async () => {
+      const { apiKey } = await t.keys.create('acc_pattern');
+      const pattern = new RegExp(BEARER_HEADER_PATTERN);
+      const accepted = [`Bearer ${apiKey}`, `bearer ${apiKey}`, `BEARER   ${apiKey}`, `Bearer ${apiKey}  `];
+      const refused = ['', 'Bearer', `Bearer${apiKey}`, ` Bearer ${apiKey}`, `Bearer\t${apiKey}`, `Bearer ${apiKey}x`, `Bearer ${apiKey.slice(0, -1)}`, `Bearer ${apiKey.replace('vwk_', 'VWK_')}`, `Basic ${apiKey}`, `Bearer ${apiKey} extra`, apiKey, `Bearer ${apiKey}\n`];
+      for (const value of accepted) expect({ value, pattern: pattern.test(value), parsed: parseBearer(value) }).toEqual({ value, pattern: true, parsed: apiKey });
+      for (const value of refused) expect({ value, pattern: pattern.test(value), parsed: parseBearer(value) }).toEqual({ value, pattern: false, parsed: undefined });
     });
 
     it('scopes the policy to the stage of the request', () => {

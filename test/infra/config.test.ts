@@ -27,6 +27,7 @@ describe('readStackConfig', () => {
       retry: { batchSize: 10, maxBatchingWindowSeconds: 1, memoryMb: 512 },
       apiRateLimit: 50,
       apiBurstLimit: 100,
+      apiAccountRateLimit: 10,
       removalPolicy: RemovalPolicy.DESTROY,
       deletionProtection: false,
       deliveriesPointInTimeRecovery: true,
@@ -99,8 +100,21 @@ describe('readStackConfig', () => {
     ['apiBurstLimit', '5001'],
     ['deliveriesPointInTimeRecovery', 'yes'],
     ['deliveriesPointInTimeRecovery', 0],
+    ['apiAccountRateLimit', 0],
+    ['apiAccountRateLimit', 51], // above the stage's 50: one account could take the whole stage
+    ['apiAccountRateLimit', 1.5],
+    ['apiWafAclArn', 'my-acl'],
+    ['apiWafAclArn', 'arn:aws:wafv2:us-east-1:111122223333:global/webacl/acl/a1b2c3d4-5678-90ab-cdef-0123456789ab'],
+    ['apiWafAclArn', 'arn:aws:wafv2:us-east-1:111122223333:regional/ipset/acl/a1b2c3d4-5678-90ab-cdef-0123456789ab'],
   ])('rejects %s = %j, naming the key', (key, value) => {
     expect(() => readStackConfig(fromContext({ [key]: value }))).toThrow(new RegExp(`Invalid CDK context "${key}"`));
+  });
+
+  it('reads the per-account API rate (at most the stage rate; default 10, or the stage rate when lower) and a regional web ACL ARN', () => {
+    const arn = 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/api-acl/a1b2c3d4-5678-90ab-cdef-0123456789ab';
+    expect(readStackConfig(fromContext({ apiRateLimit: 500, apiAccountRateLimit: '100', apiWafAclArn: arn }))).toMatchObject({ apiAccountRateLimit: 100, apiWafAclArn: arn });
+    expect(readStackConfig(fromContext({ apiRateLimit: 5 })).apiAccountRateLimit).toBe(5);
+    expect(readStackConfig(fromContext({})).apiWafAclArn).toBeUndefined();
   });
 
   it('reads each lane\'s capacity settings, as numbers or as `cdk -c` strings', () => {

@@ -88,6 +88,8 @@ describe('one account’s hanging and failing endpoints cost another account not
       env: {
         // The test runs the reconciler's ticks itself (stack.reconcile()).
         WEBHOOKS_RECONCILE_EVERY_SECONDS: '0',
+        // It polls the delivery log as fast as it can; the per-account API rate is not its subject.
+        WEBHOOKS_API_ACCOUNT_RATE_LIMIT: '100000',
         WEBHOOKS_INLINE_TIMEOUT_MS: '300',
         // The slow lane's budget: ample for a healthy answer on a loaded machine (a timed-out 200
         // would be sent again), and what each attempt at the hanging endpoint costs.

@@ -164,7 +164,7 @@ describe('no secret or API key in any log line of a full run', () => {
     try {
       t = await startApi();
       const runtime = t.h.runtime({ log: logger }, { WEBHOOKS_RETRY_SCHEDULE: '1' });
-      const handler = m.api.createApiHandler(m.apiRuntime.createApiRuntime(runtime, { env: t.h.env }));
+      const handler = m.api.createApiHandler(m.apiRuntime.createApiRuntime({ ...runtime, apiKeys: t.keys }, { env: t.h.env }));
       const authorizer = m.authorizer.createAuthorizerHandler(t.keys, logger);
       const key = await t.keyFor('acc_pt_logs');
       const apiKeys = [key];

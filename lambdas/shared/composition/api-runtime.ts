@@ -1,13 +1,28 @@
 import type { ApiDependencies } from '../../api/app';
 import { systemResolver } from '../adapters/dns';
 import { logger } from '../adapters/powertools';
-import { API } from '../contract';
-import { type Clock, type DeliveryStore, type HttpSender, type LogSink, type RecoveryJobStore, type Resolver, type RetryQueue, systemClock, type WebhookAdminStore } from '../domain/ports';
+import { createDocumentClient } from '../adapters/dynamo-client';
+import { DynamoApiKeyStore } from '../adapters/dynamo-api-key-store';
+import { API, ENV } from '../contract';
+import { ApiAccess } from '../domain/api-access';
+import {
+  type ApiKeyStore,
+  type Clock,
+  type DeliveryStore,
+  type HttpSender,
+  type LogSink,
+  type RecoveryJobStore,
+  type RateLimiter,
+  type Resolver,
+  type RetryQueue,
+  systemClock,
+  type WebhookAdminStore,
+} from '../domain/ports';
 import { RecoveryService } from '../domain/recovery-service';
 import type { RetryPolicy } from '../domain/retry-policy';
 import { WebhookService } from '../domain/webhook-service';
-import { type AdapterOverrides, retryPolicyFromEnv, retryQueueFromEnv, senderFromEnv, storesFromEnv, targetRulesFromEnv } from './adapters-from-env';
-import { optionalEnv } from './env';
+import { type AdapterOverrides, rateLimiterFromEnv, retryPolicyFromEnv, retryQueueFromEnv, senderFromEnv, storesFromEnv, targetRulesFromEnv } from './adapters-from-env';
+import { numberEnv, optionalEnv, requiredEnv } from './env';
 
 /**
  * The adapters the management API runs on. In Lambda they come from `apiPartsFromEnv`; the local
@@ -15,6 +30,10 @@ import { optionalEnv } from './env';
  */
 export interface ApiParts {
   readonly webhooks: WebhookAdminStore;
+  /** Re-checks the request's key on every authenticated request (GetItem by its hash). */
+  readonly apiKeys: Pick<ApiKeyStore, 'resolve'>;
+  /** Counts each account's requests per second (the webhooks' limiter, in the deliveries table). */
+  readonly rateLimiter: RateLimiter;
   readonly deliveries: DeliveryStore;
   readonly recoveryJobs: RecoveryJobStore;
   readonly retryQueue: RetryQueue;
@@ -32,14 +51,18 @@ export interface ApiRuntimeOptions {
 }
 
 /**
- * The API function's adapters from its environment: the two tables, the retry queue (recovery
- * and manual retries go through it) and the sender (test sends). Nothing else: the API has no
- * dead-letter queue and no events queue.
+ * The API function's adapters from its environment: the two tables, the API keys table (read by
+ * key hash only: the per-request key check), the account rate counters (in the deliveries
+ * table), the retry queue (recovery and manual retries go through it) and the sender (test
+ * sends). Nothing else: the API has no dead-letter queue and no events queue.
  */
 export function apiPartsFromEnv(env: NodeJS.ProcessEnv = process.env, o: AdapterOverrides & { readonly clock?: Clock; readonly log?: LogSink } = {}): ApiParts {
   const clock = o.clock ?? systemClock;
+  const doc = o.doc ?? createDocumentClient(o.dynamoConfig);
   return {
-    ...storesFromEnv(env, clock, o),
+    ...storesFromEnv(env, clock, { ...o, doc }),
+    apiKeys: new DynamoApiKeyStore(doc, requiredEnv(ENV.apiKeysTable, env)),
+    rateLimiter: rateLimiterFromEnv(env, { ...o, doc }),
     retryQueue: retryQueueFromEnv(env, o),
     sender: senderFromEnv(env, o),
     retryPolicy: retryPolicyFromEnv(env, o),
@@ -50,7 +73,8 @@ export function apiPartsFromEnv(env: NodeJS.ProcessEnv = process.env, o: Adapter
 
 /**
  * The API's services on `parts`. Reads `WEBHOOKS_ALLOW_HTTP` and `WEBHOOKS_ALLOW_PRIVATE_TARGETS`
- * (both default false) and the dashboard's CORS origins.
+ * (both default false), `WEBHOOKS_API_ACCOUNT_RATE_LIMIT` (default `API.accountRatePerSecond`)
+ * and the dashboard's CORS origins.
  */
 export function createApiRuntime(parts: ApiParts, options: ApiRuntimeOptions = {}): ApiDependencies {
   const env = options.env ?? process.env;
@@ -68,5 +92,7 @@ export function createApiRuntime(parts: ApiParts, options: ApiRuntimeOptions = {
     .split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
-  return { webhooks, log: parts.log, corsOrigins };
+  const accountRatePerSecond = numberEnv(ENV.apiAccountRateLimit, API.accountRatePerSecond, env);
+  const access = new ApiAccess(parts.apiKeys, parts.rateLimiter, parts.clock, { accountRatePerSecond });
+  return { webhooks, access, log: parts.log, corsOrigins };
 }
