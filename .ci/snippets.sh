@@ -29,6 +29,7 @@ fi
 .venv/bin/python -m pip install --disable-pip-version-check --quiet --no-input "standardwebhooks==${PY_STANDARDWEBHOOKS}"
 echo "python: $(.venv/bin/python --version 2>&1), standardwebhooks $(.venv/bin/python -c 'from importlib.metadata import version; print(version("standardwebhooks"))')"
 
+# The machine's Go (1.21+; the polyglot machines ship one in /usr/local/go); failing that, Debian's.
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 if ! "$GO" version >/dev/null 2>&1; then
   apt-get update -qq

@@ -50,15 +50,26 @@ export function readStackAddress(path: string): StackAddress | undefined {
   }
 }
 
-/** Whether a local stack answers at `url` (its loopback-only health route). */
-export async function stackAnswers(url: string, timeoutMs = 1_500): Promise<boolean> {
+/** The status of `GET <url>/_local/health`, or undefined when nothing answers HTTP there. */
+async function healthStatus(url: string, timeoutMs: number): Promise<number | undefined> {
   try {
     const res = await fetch(`${url.replace(/\/+$/, '')}/_local/health`, { signal: AbortSignal.timeout(timeoutMs) });
     await res.arrayBuffer();
-    return res.ok;
+    return res.status;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Whether a local stack answers at `url` (its loopback-only health route says ok). */
+export async function stackAnswers(url: string, timeoutMs = 1_500): Promise<boolean> {
+  const status = await healthStatus(url, timeoutMs);
+  return status !== undefined && status >= 200 && status < 300;
+}
+
+/** Whether anything answers HTTP at `url`: enough for an address the user gave. */
+export async function httpAnswers(url: string, timeoutMs = 1_500): Promise<boolean> {
+  return (await healthStatus(url, timeoutMs)) !== undefined;
 }
 
 export class LocalStackNotFoundError extends Error {
@@ -76,8 +87,10 @@ export interface FindOptions {
   readonly url?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
-  /** Probe (tests may pass their own). */
+  /** Whether a stack answers at a discovered address (tests may pass their own). */
   readonly answers?: (url: string) => Promise<boolean>;
+  /** Whether anything answers at an address the user gave; defaults to `answers` when that is given. */
+  readonly reachable?: (url: string) => Promise<boolean>;
 }
 
 /**
@@ -89,6 +102,7 @@ export async function findLocalStack(options: FindOptions = {}): Promise<{ url: 
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const answers = options.answers ?? stackAnswers;
+  const reachable = options.reachable ?? options.answers ?? httpAnswers;
   const looked: string[] = [];
   const explicit: Array<[string, string | undefined]> = [
     ['--url', options.url],
@@ -99,7 +113,8 @@ export async function findLocalStack(options: FindOptions = {}): Promise<{ url: 
   if (chosen) {
     const [source, url = ''] = chosen;
     const base = url.replace(/\/+$/, '');
-    if (await answers(base)) return { url: base, source };
+    // The user named it: anything answering HTTP is taken at its word (the call then says what it got).
+    if (await reachable(base)) return { url: base, source };
     throw new LocalStackNotFoundError([`${base} (from ${source}): nothing answers there`]);
   }
   looked.push('--url, WEBHOOKS_LOCAL_URL, PORT: none given');

@@ -1,4 +1,4 @@
-// A webhook receiver in Go (1.22+) that verifies every delivery with the Standard Webhooks
+// A webhook receiver in Go (1.21+) that verifies every delivery with the Standard Webhooks
 // library: go get github.com/standard-webhooks/standard-webhooks/libraries
 package main
 
@@ -23,7 +23,11 @@ func main() {
 	var mu sync.Mutex
 	seen := map[string]bool{} // webhook-ids already handled; use your database in production
 
-	http.HandleFunc("POST /webhook", func(w http.ResponseWriter, r *http.Request) {
+	http.HandleFunc("/webhook", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20)) // the raw body: verify before parsing
 		if err != nil {
 			w.WriteHeader(http.StatusBadRequest)

@@ -69,6 +69,12 @@ describe('the first hour: npm start on another port, the CLIs finding it, a quie
     expect({ code: key.code, stderr: key.stderr }).toEqual({ code: 0, stderr: '' });
     const { apiKey } = JSON.parse(key.stdout) as { apiKey: string };
 
+    // The event catalog through the local API Gateway: authorized like every route.
+    const catalog = await fetch(`${proc.url}/v1/event-types`, { headers: { authorization: `Bearer ${apiKey}` } });
+    expect(catalog.status).toBe(200);
+    expect(((await catalog.json()) as { items: Array<{ eventType: string }> }).items.map((i) => i.eventType)).toEqual(['NEW_VISIT', 'NEW_VISITOR']);
+    expect((await fetch(`${proc.url}/v1/event-types`)).status).toBe(401);
+
     const hook = await receivers.start();
     const created = await fetch(`${proc.url}/v1/webhooks`, {
       method: 'POST',
