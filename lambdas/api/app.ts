@@ -11,6 +11,7 @@ import { toFieldIssues } from '../shared/domain/webhook-schemas';
 import type { WebhookService } from '../shared/domain/webhook-service';
 import { logger } from '../shared/adapters/powertools';
 import { errorResponse, headerValue, HttpError, jsonResponse, readJsonBody } from './http';
+import { eventTypeListJson } from './event-types';
 import { openApiDocument } from './openapi';
 import { type Operation, type OperationId, OPERATIONS } from './operations';
 import { Router } from './router';
@@ -94,6 +95,7 @@ function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler>
   const { webhooks } = deps;
   const webhookJson = (w: Webhook) => toWebhookJson(w, webhooks.health(w));
   return {
+    listEventTypes: async () => ({ status: 200, body: eventTypeListJson() }),
     createWebhook: async (req) => {
       const created = await webhooks.create(req.accountId, req.body);
       return { status: 201, body: toCreatedJson(created, webhooks.health(created)) };

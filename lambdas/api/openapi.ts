@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { recoverRequestSchema, testRequestSchema, webhookCreateSchema, webhookPatchSchema } from '../shared/domain/webhook-schemas';
 import { DELIVERY_ID_PATTERN, WEBHOOK_ID_PATTERN } from '../shared/domain/webhook-service';
 import { OPERATIONS } from './operations';
+import { eventTypeListSchema } from './event-types';
+import { deliveryWebhooks } from './openapi-webhooks';
+import { visitJsonSchema } from '../shared/domain/event-catalog';
 import {
   attemptSchema,
   deliveryPageSchema,
@@ -31,6 +34,8 @@ export interface OpenApiDocument {
   readonly servers?: ReadonlyArray<{ readonly url: string }>;
   readonly security: ReadonlyArray<Record<string, readonly string[]>>;
   readonly paths: Record<string, Record<string, JsonSchema>>;
+  /** The requests the service sends to webhook URLs, one per event type (openapi-webhooks.ts). */
+  readonly webhooks: Record<string, Record<string, JsonSchema>>;
   readonly components: {
     readonly schemas: Record<string, JsonSchema>;
     readonly responses: Record<string, JsonSchema>;
@@ -60,6 +65,7 @@ const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['RetryAccepted', retryAcceptedSchema],
   ['RecoveryJob', recoveryJobSchema],
   ['Error', errorSchema],
+  ['EventTypeList', eventTypeListSchema],
 ];
 
 const ERROR_RESPONSES: Readonly<Record<number, { readonly name: string; readonly description: string }>> = {
@@ -159,8 +165,9 @@ function build(): OpenApiDocument {
     },
     security: [{ bearerAuth: [] }],
     paths,
+    webhooks: deliveryWebhooks(),
     components: {
-      schemas: { ...requestSchemas, ...responseSchemas },
+      schemas: { ...requestSchemas, ...responseSchemas, Visit: visitJsonSchema() },
       responses,
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'vwk_<43 base64url characters>', description: 'An API key minted with `npm run apikey -- create --account <id>`.' } },
     },

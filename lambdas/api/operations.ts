@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { eventTypeListSchema } from './event-types';
 import { recoverRequestSchema, testRequestSchema, webhookCreateSchema, webhookPatchSchema } from '../shared/domain/webhook-schemas';
 import {
   deliveryPageSchema,
@@ -38,6 +39,17 @@ const READ = [401, 404, 429, 500] as const;
 const WRITE = [400, 401, 404, 413, 415, 429, 500] as const;
 
 export const OPERATIONS = [
+  {
+    operationId: 'listEventTypes',
+    method: 'GET',
+    path: '/v1/event-types',
+    summary: 'List event types',
+    description:
+      'The event types a webhook can subscribe to, each with its description, the JSON Schema of its deliveries\' body and a sample body. The requests themselves are described in this document\'s `webhooks`.',
+    auth: true,
+    success: { status: 200, description: 'Every event type.', schema: eventTypeListSchema },
+    errors: [401, 429, 500],
+  },
   {
     operationId: 'createWebhook',
     method: 'POST',

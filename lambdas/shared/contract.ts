@@ -11,6 +11,16 @@
 export const EVENT_TYPES = ['NEW_VISIT', 'NEW_VISITOR'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/**
+ * What each event type means, as the event catalog (`GET /v1/event-types`), the OpenAPI
+ * document's `webhooks` section and the customer guide (docs/webhooks-guide.md) say it.
+ */
+export const EVENT_TYPE_DESCRIPTIONS: Readonly<Record<EventType, string>> = {
+  NEW_VISIT: 'A visit was recorded on one of the account\'s sites. The body is the visit.',
+  NEW_VISITOR:
+    'A visitor (a unique user) was seen for the first time. The body is the visit that brought them, in the same shape as NEW_VISIT.',
+};
+
 export function isEventType(value: unknown): value is EventType {
   return typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value);
 }
@@ -129,7 +139,13 @@ export const DELIVERY_HEADERS = {
   event: 'X-Webhook-Event',
 } as const;
 
-export const USER_AGENT = 'visit-webhooks/0.1 (+https://github.com/visit-webhooks)';
+/**
+ * The `User-Agent` of every delivery: the product and its version (package.json's major.minor,
+ * checked by test/unit/delivery-contract.test.ts), and no URL. The service is deployed by each
+ * platform under its own name, so there is no one page a URL here could truthfully point at;
+ * receivers that filter on the agent match the `visit-webhooks/` prefix (docs/design.md §5).
+ */
+export const USER_AGENT = 'visit-webhooks/0.1';
 
 /** Defaults; each is overridable where noted (CDK context or environment). */
 export const DEFAULTS = {

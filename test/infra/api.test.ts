@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { GATEWAY_ERROR_RESPONSES } from '../../lambdas/shared/contract';
 import { errorSchema } from '../../lambdas/api/schemas';
+import { OPERATIONS } from '../../lambdas/api/operations';
 import { API, BEARER_HEADER_PATTERN, DEFAULTS, ENV } from '../../lambdas/shared/contract';
 import { API_STAGE_NAME, ManagementApi } from '../../lib/constructs/management-api';
 import { buildTestApp, logicalIdOf, statementsOfRole, synthTemplate } from './app-fixture';
@@ -83,6 +84,21 @@ describe('ManagementApi (stage dev, defaults)', () => {
     expect(openApi?.AuthorizationType).toBe('NONE');
     expect(openApi?.AuthorizerId).toBeUndefined();
     for (const method of ['ANY', 'GET']) template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: method, Integration: integration });
+  });
+
+  it('serves every operation of the API: public ones by a method of their own without the authorizer, the rest (GET /v1/event-types among them) through the authorized proxy', () => {
+    const methods = routes(template);
+    const staticPaths = new Set([...methods.keys()].map((m) => m.split(' ')[1]).filter((p) => p !== '/v1/{proxy+}'));
+    for (const op of OPERATIONS) {
+      if (!op.auth) {
+        expect({ op: op.operationId, authorization: methods.get(`${op.method} ${op.path}`)?.Properties?.AuthorizationType }).toEqual({ op: op.operationId, authorization: 'NONE' });
+        continue;
+      }
+      // No static resource shadows it, so the greedy proxy (with the authorizer) takes it.
+      expect({ op: op.operationId, underV1: op.path.startsWith('/v1/'), shadowed: staticPaths.has(op.path) }).toEqual({ op: op.operationId, underV1: true, shadowed: false });
+    }
+    expect(OPERATIONS.find((op) => op.path === '/v1/event-types')).toMatchObject({ method: 'GET', auth: true });
+    expect(methods.get('ANY /v1/{proxy+}')?.Properties?.AuthorizationType).toBe('CUSTOM');
   });
 
   it('lets API Gateway invoke the API function from this stage only, and the authorizer from this authorizer only', () => {

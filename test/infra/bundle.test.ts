@@ -72,6 +72,24 @@ function invokeBundle(bundleFile: string, event: unknown, env: Record<string, st
   });
 }
 
+/** Runs `fn` with the process's stderr writes held back; they are printed only if `fn` throws. */
+function quietStderr<T>(fn: () => T): T {
+  const held: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    held.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return fn();
+  } catch (err) {
+    write(held.join(''));
+    throw err;
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
 describe('bundled functions', () => {
   let outdir: string;
   /** The app synthesized once with real bundles (bundling takes seconds); the tests only read it. */
@@ -80,8 +98,12 @@ describe('bundled functions', () => {
     outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'webhooks-bundle-'));
     // The AWS SDK is external (it ships in the Lambda runtime): let the bundles resolve it here.
     fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(outdir, 'node_modules'), 'dir');
-    const { app, stack } = buildTestApp({ bundle: true, outdir });
-    const assembly = app.synth();
+    // CDK writes "Bundling asset …" to stderr for each function: kept out of the test output
+    // unless the synthesis fails.
+    const { stack, assembly } = quietStderr(() => {
+      const built = buildTestApp({ bundle: true, outdir });
+      return { ...built, assembly: built.app.synth() };
+    });
     const artifact = assembly.getStackByName(stack.stackName);
     const template = artifact.template as { Resources: Record<string, FunctionResource> };
     const assets = JSON.parse(fs.readFileSync(path.join(assembly.directory, `${stack.artifactId}.assets.json`), 'utf8')) as AssetManifest;
