@@ -61,6 +61,14 @@ export const LIMITS = {
   /** A webhook's optional delivery rate limit, deliveries per second. */
   rateLimitMin: 1,
   rateLimitMax: 1000,
+  /**
+   * A webhook's payload filter (an EventBridge event pattern, docs/api.md): at most this many
+   * UTF-8 bytes of compact JSON (EventBridge's own patterns are at most 4,096 characters), this
+   * many levels of nested objects, and this many values and operator operands in all.
+   */
+  filterMaxBytes: 4096,
+  filterMaxDepth: 10,
+  filterMaxValues: 100,
 } as const;
 
 /**
