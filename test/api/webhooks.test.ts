@@ -318,6 +318,7 @@ describe('management API: webhooks (handler on dynalite, responses checked again
         ['{"params":{}}', 'filter', /must be an object/],
         [{ a: ['x'.repeat(LIMITS.filterMaxBytes)] }, 'filter', /at most 4096 bytes/],
         [{ a: Array.from({ length: LIMITS.filterMaxValues + 1 }, (_, i) => i) }, `filter.a[${LIMITS.filterMaxValues}]`, /at most 100 values/],
+        [{ a: Array.from({ length: LIMITS.filterMaxWildcards + 1 }, (_, i) => ({ wildcard: `*${i}*` })) }, `filter.a[${LIMITS.filterMaxWildcards}].wildcard`, /at most 10 wildcards/],
       ];
       for (const [filter, path, message] of cases) {
         for (const res of [

@@ -240,6 +240,7 @@ describe('hostile API input through the local runtime HTTP server (production ta
       deepFilter(11),
       { a: ['x'.repeat(5000)] },
       { a: Array.from({ length: 101 }, (_, i) => `v${i}`) },
+      { a: Array.from({ length: 11 }, (_, i) => ({ wildcard: `*${i}*` })) },
     ]) {
       add(`create filter=${JSON.stringify(filter)?.slice(0, 60)}`, create({ ...VALID, filter }), 400);
       add(`patch filter=${JSON.stringify(filter)?.slice(0, 60)}`, patch({ filter }), 400);

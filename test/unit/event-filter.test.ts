@@ -297,6 +297,22 @@ describe('payload filters: validation reports the offending part', () => {
     expect(issue?.message).toMatch(/at most 100 values/);
   });
 
+  it(`refuses more than ${FILTER_LIMITS.maxWildcards} wildcards, counting those inside anything-but`, () => {
+    const wildcards = Array.from({ length: FILTER_LIMITS.maxWildcards - 2 }, (_, i) => ({ wildcard: `*${i}*` }));
+    expect(checkFilter({ a: wildcards, b: [{ 'anything-but': { wildcard: ['x*', 'y*'] } }] })).toBeUndefined();
+    const issue = checkFilter({ a: wildcards, b: [{ 'anything-but': { wildcard: ['x*', 'y*', 'z*'] } }] });
+    expect(issue?.path).toEqual(['b', 0, 'anything-but', 'wildcard', 2]);
+    expect(issue?.message).toMatch(/at most 10 wildcards/);
+  });
+
+  it('finds the literal runs of a wildcard in a 60 KB value with near misses everywhere (the linear search is still exact)', () => {
+    const value = JSON.parse(JSON.stringify({ r: `${'a'.repeat(60_000)}Z` })) as unknown;
+    expect(matches({ r: [{ wildcard: `*${'a'.repeat(50)}b*Z` }] }, value)).toBe(false);
+    expect(matches({ r: [{ wildcard: `*${'a'.repeat(50)}*Z` }] }, value)).toBe(true);
+    expect(matches({ r: [{ wildcard: `*${'a'.repeat(3_000)}*${'a'.repeat(900)}Z` }] }, value)).toBe(true);
+    expect(matches({ r: [{ wildcard: `*${'a'.repeat(3_000)}*${'a'.repeat(900)}b*Z` }] }, value)).toBe(false);
+  });
+
   it('refuses numbers JSON can carry but that are not finite (1e400 parses to Infinity)', () => {
     expect(checkFilter(JSON.parse('{"a": [1e400]}'))?.path).toEqual(['a', 0]);
     expect(checkFilter(JSON.parse('{"a": [{"numeric": [">", 1e400]}]}'))?.path).toEqual(['a', 0, 'numeric', 1]);

@@ -13,7 +13,8 @@ import { LIMITS } from '../contract';
  * its path, `compileFilter` turns a valid one into a predicate. Matching walks the pattern, not
  * the payload: its cost is bounded by the pattern's size (capped by `FILTER_LIMITS`) times the
  * array elements it meets on the way, and no operator backtracks (wildcards match greedily,
- * which is exact for a pattern whose only metacharacter is `*`).
+ * which is exact for a pattern whose only metacharacter is `*`, each literal run found by one
+ * forward search).
  */
 
 /** A pattern as JSON: an object of field names to nested patterns or arrays of values. */
@@ -33,6 +34,8 @@ export const FILTER_LIMITS = {
   maxDepth: LIMITS.filterMaxDepth,
   /** Values in the whole pattern: each exact value, each operand of an operator (each string of an `anything-but` list), each `exists`. */
   maxValues: LIMITS.filterMaxValues,
+  /** `wildcard` strings, also inside `anything-but`: each scans the string it is matched against once. */
+  maxWildcards: LIMITS.filterMaxWildcards,
 } as const;
 
 /** A compiled pattern: whether a payload (the parsed body) matches. */
@@ -78,8 +81,19 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-/** Case folding for `equals-ignore-case` (Unicode simple lower case, as EventBridge folds letters). */
-const fold = (s: string): string => s.toLowerCase();
+let lastFoldIn: string | undefined;
+let lastFoldOut = '';
+/**
+ * Case folding for `equals-ignore-case` (Unicode lower case). The last value folded is kept, so
+ * a field tested against many ignore-case operands is folded once, not once per operand.
+ */
+const fold = (s: string): string => {
+  if (s !== lastFoldIn) {
+    lastFoldIn = s;
+    lastFoldOut = s.toLowerCase();
+  }
+  return lastFoldOut;
+};
 
 // --- wildcard -----------------------------------------------------------------------------
 
@@ -89,7 +103,10 @@ const fold = (s: string): string => s.toLowerCase();
  * backslash and consecutive stars are refused (as EventBridge refuses them).
  */
 function parseWildcard(pattern: string, path: ReadonlyArray<string | number>): string[] {
-  const parts: string[] = [''];
+  // Characters are gathered in arrays and joined: a string built by += per character is a deep
+  // rope, and reading it character by character while matching would cost its depth every time.
+  const parts: string[][] = [[]];
+  const current = () => parts[parts.length - 1] ?? [];
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern.charAt(i);
     if (c === '\\') {
@@ -97,31 +114,49 @@ function parseWildcard(pattern: string, path: ReadonlyArray<string | number>): s
       if (next !== '*' && next !== '\\') {
         throw new PatternError(path, 'wildcard: a backslash may only escape * or \\ (write \\* for a literal star, \\\\ for a backslash)');
       }
-      parts[parts.length - 1] += next;
+      current().push(next);
       i++;
     } else if (c === '*') {
       if (pattern.charAt(i + 1) === '*') throw new PatternError(path, 'wildcard: consecutive * are not allowed');
-      parts.push('');
+      parts.push([]);
     } else {
-      parts[parts.length - 1] += c;
+      current().push(c);
     }
   }
-  return parts;
+  return parts.map((chars) => chars.join(''));
 }
 
-/** Whether `value` matches wildcard `parts` (the literal runs between stars). Greedy, leftmost: exact for `*`-only globs. */
-function wildcardMatches(parts: readonly string[], value: string): boolean {
+/** A wildcard compiled for matching: its literal runs (the first starts the value, the last ends it). */
+interface Glob {
+  readonly exact?: string;
+  readonly first: string;
+  readonly last: string;
+  readonly middles: readonly string[];
+}
+
+function compileGlob(parts: readonly string[]): Glob {
   const first = parts[0] ?? '';
-  if (parts.length === 1) return value === first;
-  const last = parts[parts.length - 1] ?? '';
+  if (parts.length === 1) return { exact: first, first, last: '', middles: [] };
+  return { first, last: parts[parts.length - 1] ?? '', middles: parts.slice(1, -1) };
+}
+
+/**
+ * Whether `value` matches a wildcard: the first run starts it, the last ends it, and each run
+ * between stars is found leftmost after the previous one (greedy, which is exact for patterns
+ * whose only metacharacter is `*`). No backtracking: each run is one forward `indexOf` (V8's
+ * Boyer-Moore search, linear for a first occurrence), so a wildcard scans the value once.
+ */
+function wildcardMatches(glob: Glob, value: string): boolean {
+  if (glob.exact !== undefined) return value === glob.exact;
+  const { first, last } = glob;
   if (value.length < first.length + last.length || !value.startsWith(first) || !value.endsWith(last)) return false;
   let at = first.length;
   const end = value.length - last.length;
-  for (let i = 1; i < parts.length - 1; i++) {
-    const part = parts[i] ?? '';
-    const found = value.indexOf(part, at);
-    if (found < 0 || found + part.length > end) return false;
-    at = found + part.length;
+  for (const text of glob.middles) {
+    const found = value.indexOf(text, at);
+    // The leftmost occurrence overlapping the last run means every later one does too.
+    if (found < 0 || found + text.length > end) return false;
+    at = found + text.length;
   }
   return true;
 }
@@ -256,6 +291,12 @@ function numericTest(operands: unknown, path: ReadonlyArray<string | number>): V
 /** Walks a pattern, checking it and building its matcher; throws PatternError at the first problem. */
 class Compiler {
   private values = 0;
+  private wildcards = 0;
+
+  private countWildcard(path: ReadonlyArray<string | number>): void {
+    this.wildcards += 1;
+    if (this.wildcards > FILTER_LIMITS.maxWildcards) throw new PatternError(path, `a filter may have at most ${FILTER_LIMITS.maxWildcards} wildcards (each is matched by scanning the value)`);
+  }
 
   private count(path: ReadonlyArray<string | number>, n = 1): void {
     this.values += n;
@@ -345,9 +386,10 @@ class Compiler {
         return (v) => typeof v === 'string' && fold(v) === s;
       }
       case 'wildcard': {
-        const parts = parseWildcard(str(operand, at, 'wildcard'), at);
+        const glob = compileGlob(parseWildcard(str(operand, at, 'wildcard'), at));
         this.count(at);
-        return (v) => typeof v === 'string' && wildcardMatches(parts, v);
+        this.countWildcard(at);
+        return (v) => typeof v === 'string' && wildcardMatches(glob, v);
       }
       case 'numeric': {
         const test = numericTest(operand, at);
@@ -417,7 +459,11 @@ class Compiler {
         const folded = new Set(strings.map(fold));
         excluded = (s) => folded.has(fold(s));
       } else {
-        const globs = strings.map((s, i) => parseWildcard(s, Array.isArray(raw) ? [...at, i] : at));
+        const globs = strings.map((s, i) => {
+          const where = Array.isArray(raw) ? [...at, i] : at;
+          this.countWildcard(where);
+          return compileGlob(parseWildcard(s, where));
+        });
         excluded = (s) => globs.some((g) => wildcardMatches(g, s));
       }
       return (v) => typeof v !== 'string' || !excluded(v);
