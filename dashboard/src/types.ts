@@ -31,6 +31,8 @@ export interface Webhook {
   readonly disabledReason?: string;
   /** Deliveries per second (1-1000); absent: no limit. */
   readonly rateLimit?: number;
+  /** The payload filter (an EventBridge event pattern over the visit); absent: every event of the subscribed types. */
+  readonly filter?: Record<string, unknown>;
   readonly health: WebhookHealth;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -50,6 +52,8 @@ export interface WebhookInput {
   readonly enabled?: boolean;
   /** A number sets the limit; `null` (edit only) removes it; absent: none on create, unchanged on edit. */
   readonly rateLimit?: number | null;
+  /** A pattern sets the filter; `null` (edit only) removes it; absent: none on create, unchanged on edit. */
+  readonly filter?: Record<string, unknown> | null;
 }
 
 export interface SecretInfo {

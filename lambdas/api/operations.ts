@@ -87,7 +87,7 @@ export const OPERATIONS = [
     path: '/v1/webhooks/{id}',
     summary: 'Edit a webhook',
     description:
-      'Changes any of the create fields; absent fields keep their value. `enabled: true` re-enables a disabled or auto-disabled webhook; `rateLimit: null` removes the rate limit. `health` is read-only.',
+      'Changes any of the create fields; absent fields keep their value. `enabled: true` re-enables a disabled or auto-disabled webhook; `rateLimit: null` removes the rate limit and `filter: null` the payload filter. `health` is read-only.',
     auth: true,
     requestBody: webhookPatchSchema,
     success: { status: 200, description: 'The webhook as it is now.', schema: webhookSchema },

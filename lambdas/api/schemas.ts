@@ -71,6 +71,10 @@ export const webhookSchema = z
       .max(LIMITS.rateLimitMax)
       .optional()
       .meta({ description: 'At most this many deliveries a second (absent: no limit). Deliveries beyond it wait for a later second: they are never dropped or failed.' }),
+    filter: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: 'The payload filter (an EventBridge event pattern over the delivered visit), as it was saved; absent: every event of the subscribed types is delivered.' }),
     health: healthSchema,
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -220,6 +224,7 @@ export function toWebhookJson(w: Webhook, health: WebhookHealth): WebhookJson {
     status: w.status,
     ...(w.disabledReason ? { disabledReason: w.disabledReason } : {}),
     ...(w.rateLimit !== undefined ? { rateLimit: w.rateLimit } : {}),
+    ...(w.filter !== undefined ? { filter: JSON.parse(w.filter) as Record<string, unknown> } : {}),
     health: toHealthJson(health),
     createdAt: w.createdAt,
     updatedAt: w.updatedAt,

@@ -41,7 +41,7 @@ export function createRecordHandler(runtime: DeliveryRuntime) {
       ...(Number.isFinite(firstReceivedAt) && firstReceivedAt > 0 ? { firstReceivedAt } : {}),
       ...(deadline !== undefined ? { deadline } : {}),
     });
-    runtime.log.debug('event processed', { eventId: event.eventId, accountId: event.accountId, matched: outcome.matched });
+    runtime.log.debug('event processed', { eventId: event.eventId, accountId: event.accountId, matched: outcome.matched, filteredOut: outcome.filteredOut.length });
   };
 }
 

@@ -76,6 +76,17 @@ export const LIMITS = {
   /** A webhook's optional delivery rate limit, deliveries per second. */
   rateLimitMin: 1,
   rateLimitMax: 1000,
+  /**
+   * A webhook's payload filter (an EventBridge event pattern, docs/api.md): at most this many
+   * UTF-8 bytes of compact JSON (EventBridge's own patterns are at most 4,096 characters), this
+   * many levels of nested objects, this many values and operator operands in all, and this many
+   * wildcards (`wildcard` and `anything-but` `wildcard` strings): the only operator whose match
+   * time grows with the length of the payload's string, so they bound a match's cost.
+   */
+  filterMaxBytes: 4096,
+  filterMaxDepth: 10,
+  filterMaxValues: 100,
+  filterMaxWildcards: 10,
 } as const;
 
 /**

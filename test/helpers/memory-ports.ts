@@ -38,7 +38,7 @@ function idOfCursor(cursor: string): string {
   throw new InvalidCursorError();
 }
 
-const SETTABLE = ['name', 'url', 'eventTypes', 'description', 'headers', 'enabled', 'status', 'secret', 'previousSecret', 'previousSecretExpiresAt', 'rateLimit'] as const;
+const SETTABLE = ['name', 'url', 'eventTypes', 'description', 'headers', 'enabled', 'status', 'secret', 'previousSecret', 'previousSecretExpiresAt', 'rateLimit', 'filter'] as const;
 
 export class MemoryWebhookStore implements WebhookAdminStore {
   private readonly items = new Map<string, Webhook>();

@@ -12,7 +12,7 @@ addFormats(ajv);
 function deliveryAccepts(data: unknown): boolean {
   const body = JSON.stringify({ id: 'evt-1', 'detail-type': 'NEW_VISIT', source: 'tracking', time: '2026-11-29T12:00:00Z', detail: { accountId: 'acc_1', data } });
   try {
-    parseEventBridgeRecord(body);
+    parseEventBridgeRecord(body, Date.parse('2026-11-29T12:00:00Z'));
     return true;
   } catch {
     return false;

@@ -27,6 +27,11 @@ export interface Webhook {
   readonly failingSince?: string;
   /** At most this many deliveries a second (1 to 1,000); absent: no limit. Deliveries beyond it wait. */
   readonly rateLimit?: number;
+  /**
+   * The payload filter, an EventBridge event pattern over the delivered body (event-filter.ts),
+   * as the JSON text it was validated as; absent: every event of the subscribed types.
+   */
+  readonly filter?: string;
   /** The circuit breaker, when not closed (docs/design.md §8): deliveries are parked while it is open. */
   readonly breaker?: Breaker;
   /** The endpoint answered too slowly for the fast lane: until then, its deliveries go to the slow lane. */

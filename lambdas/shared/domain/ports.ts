@@ -37,7 +37,7 @@ export interface WebhookStore {
 }
 
 /** Optional attributes a management update can remove. */
-export type ClearableWebhookField = 'disabledReason' | 'failingSince' | 'previousSecret' | 'previousSecretExpiresAt' | 'rateLimit';
+export type ClearableWebhookField = 'disabledReason' | 'failingSince' | 'previousSecret' | 'previousSecretExpiresAt' | 'rateLimit' | 'filter';
 
 /** A management update: the fields to set (absent = unchanged) and the ones to remove. */
 export interface WebhookChanges {
@@ -52,6 +52,8 @@ export interface WebhookChanges {
   readonly previousSecret?: string;
   readonly previousSecretExpiresAt?: string;
   readonly rateLimit?: number;
+  /** A payload filter as JSON text (model.ts `Webhook.filter`). */
+  readonly filter?: string;
   readonly clear?: readonly ClearableWebhookField[];
   readonly updatedAt: string;
 }

@@ -144,6 +144,7 @@ export class WebhookService {
       enabled: input.enabled,
       status: input.enabled ? 'active' : 'disabled',
       ...(input.rateLimit !== undefined ? { rateLimit: input.rateLimit } : {}),
+      ...(input.filter !== undefined ? { filter: JSON.stringify(input.filter) } : {}),
       createdAt: now,
       updatedAt: now,
       secret: this.newSecret(),
@@ -171,10 +172,10 @@ export class WebhookService {
   /**
    * PATCH semantics: absent fields keep their value. `enabled: true` makes the webhook active
    * and clears an auto-disable reason (and, if it was disabled, the failure run that led there);
-   * `enabled: false` makes it `disabled`. `rateLimit: null` removes the rate limit.
+   * `enabled: false` makes it `disabled`. `rateLimit: null` removes the rate limit, `filter: null` the payload filter.
    */
   async update(accountId: string, webhookId: string, body: unknown): Promise<Webhook> {
-    const { rateLimit, ...patch } = parse(webhookPatchSchema, body);
+    const { rateLimit, filter, ...patch } = parse(webhookPatchSchema, body);
     const current = await this.get(accountId, webhookId);
     const url = patch.url !== undefined ? await this.checkUrl(patch.url) : undefined;
     const clear: NonNullable<WebhookChanges['clear']>[number][] = [];
@@ -188,9 +189,11 @@ export class WebhookService {
       clear.push('disabledReason');
     }
     if (rateLimit === null) clear.push('rateLimit');
+    if (filter === null) clear.push('filter');
     const changes: WebhookChanges = {
       ...stripUndefined(patch),
       ...(typeof rateLimit === 'number' ? { rateLimit } : {}),
+      ...(filter !== undefined && filter !== null ? { filter: JSON.stringify(filter) } : {}),
       ...(url !== undefined ? { url } : {}),
       ...(status ? { status } : {}),
       clear,
