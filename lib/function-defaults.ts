@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -132,6 +132,22 @@ export class WebhooksFunction extends Construct {
         // AWS SDK v3 ships in the nodejs22.x runtime; leaving it out keeps bundles small.
         externalModules: [...BUNDLE_EXTERNALS],
       },
+    });
+  }
+
+  /**
+   * X-Ray active tracing (context `tracing`): Lambda samples invocations and sends their segments,
+   * for which the role may `xray:PutTraceSegments` and `xray:PutTelemetryRecords`. X-Ray has no
+   * resource-level permissions for them, so the statement's resource is "*" (acknowledged for
+   * cdk-nag). The code itself is not instrumented (no tracer package): a trace shows the invocation,
+   * its init and its duration, and the API stage's segment in front of it.
+   */
+  public enableActiveTracing(): void {
+    (this.function.node.defaultChild as lambda.CfnFunction).tracingConfig = { mode: lambda.Tracing.ACTIVE };
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }));
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions: "*" is the only resource (present only with context tracing=true).',
     });
   }
 }

@@ -37,6 +37,8 @@ describe('cdk-nag AwsSolutions checks', () => {
     ['dev', {}],
     // With a dashboard origin: the CORS preflight methods (no authorizer) must pass too.
     ['prod', { dashboardOrigin: 'https://dashboard.example.com' }],
+    // X-Ray (its two actions have no resource-level permissions) and a publisher policy.
+    ['qa', { tracing: true, publisherRoleArns: 'arn:aws:iam::111122223333:role/publisher', reconcilerReservedConcurrency: 0 }],
   ])('report zero unacknowledged findings for stage %s (errors and warnings)', (stage, extra) => {
     const { app } = buildTestApp({ nag: true, outdir: tempOutdir(), context: { stage, alarmEmail: 'ops@example.com', ...extra } });
 

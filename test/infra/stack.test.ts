@@ -33,6 +33,7 @@ function policyStatements(template: Template): { id: string; statement: Record<s
     'AWS::SQS::QueuePolicy': (p) => [p.PolicyDocument],
     'AWS::SNS::TopicPolicy': (p) => [p.PolicyDocument],
     'AWS::Events::EventBusPolicy': (p) => [p.Statement === undefined ? undefined : { Statement: [p.Statement] }],
+    'AWS::Events::EventBus': (p) => [p.Policy],
   };
   for (const [type, docs] of Object.entries(docsOf)) {
     for (const [id, resource] of Object.entries(resourcesOf(template, type))) {
@@ -474,6 +475,8 @@ describe('WebhooksStack (stage dev, defaults)', () => {
       'EventBusName',
       'EventBusArn',
       'PutEventsPolicyArn',
+      'EventSource',
+      'PublisherIdentityPolicy',
       'EventsQueueUrl',
       'EventsDlqUrl',
       'RuleDlqUrl',

@@ -1,4 +1,5 @@
 import { logger, metricSink } from '../adapters/powertools';
+import { WithheldSecretCipher } from '../adapters/secret-cipher';
 import { DEFAULTS, ENV } from '../contract';
 import { type Clock, type LogSink, type MetricSink, systemClock } from '../domain/ports';
 import { Reconciler } from '../domain/reconciler';
@@ -6,15 +7,16 @@ import { type AdapterOverrides, laneSettingsFromEnv, retryQueueFromEnv, storesFr
 import { numberEnv } from './env';
 
 /**
- * The reconciler on the production adapters: both tables and the retry queue, no sender. (Listing
- * webhooks decrypts their secrets, so it needs the secrets key's Decrypt too.)
+ * The reconciler on the production adapters: both tables and the retry queue, no sender, and no
+ * signing secret: it lists webhooks only to manage their breakers, so its store withholds secrets
+ * (they read as empty, which nothing can sign with) and the function needs no `kms:Decrypt`.
  */
 export function createReconcilerRuntime(
   env: NodeJS.ProcessEnv = process.env,
   o: AdapterOverrides & { readonly clock?: Clock; readonly log?: LogSink; readonly metrics?: MetricSink } = {},
 ): Reconciler {
   const clock = o.clock ?? systemClock;
-  const { webhooks, deliveries } = storesFromEnv(env, clock, o);
+  const { webhooks, deliveries } = storesFromEnv(env, clock, { ...o, cipher: o.cipher ?? new WithheldSecretCipher() });
   return new Reconciler({
     webhooks,
     deliveries,
