@@ -14,7 +14,7 @@ import { API_STAGE_NAME, ManagementApi } from './constructs/management-api';
 import { Monitoring } from './constructs/monitoring';
 import { Reconciler } from './constructs/reconciler';
 import { Store } from './constructs/store';
-import { METRICS_NAMESPACE } from './function-defaults';
+import { METRICS_NAMESPACE, SOURCE_MAPS_CONTEXT } from './function-defaults';
 
 export interface WebhooksStackProps extends StackProps {
   /** The validated configuration (see `readStackConfig`). */
@@ -85,6 +85,8 @@ export class WebhooksStack extends Stack {
       ...stackProps,
     });
     this.config = config;
+    // Read by every WebhooksFunction below (set before any child exists, as setContext requires).
+    this.node.setContext(SOURCE_MAPS_CONTEXT, config.sourceMaps);
 
     this.store = new Store(this, 'Store', {
       removalPolicy: config.removalPolicy,

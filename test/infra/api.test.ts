@@ -106,7 +106,10 @@ describe('ManagementApi (stage dev, defaults)', () => {
   it('writes JSON access logs to a dedicated log group with the stage retention', () => {
     const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage')) as Resource[];
     const setting = stage?.Properties?.AccessLogSetting as { DestinationArn: unknown; Format: string };
-    expect(setting.DestinationArn).toEqual({ 'Fn::GetAtt': [id(mapi.accessLogGroup), 'Arn'] });
+    // The log group's ARN without the `:*` of its Arn attribute (feature flag logGroupDestinationArnWithoutWildcard).
+    expect(setting.DestinationArn).toEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:', { Ref: id(mapi.accessLogGroup) }]],
+    });
     const format = JSON.parse(setting.Format) as Record<string, string>;
     expect(format).toMatchObject({
       requestId: '$context.requestId',
