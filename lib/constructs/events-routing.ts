@@ -111,6 +111,9 @@ export function publisherPolicy(busArn: string, eventSource: string, ownAccount:
   const roleArns = [...(publishers.roleArns ?? [])];
   const configured = [...(publishers.accountIds ?? [])];
   const accountIds = roleArns.length === 0 && configured.length === 0 ? [ownAccount] : configured;
+  // `events:source` is the set of the request's entries' sources (one PutEvents carries up to 10
+  // entries): the allow holds when all of them are the visit source (AWS's own example for a
+  // cross-account publisher uses ForAllValues), the deny when any of them is.
   const sourceCondition = { 'events:source': eventSource };
   const statements: iam.PolicyStatement[] = [];
   const allowed = [...new Set([...configured, ...roleArns.map(accountOfRole)])];
@@ -122,7 +125,7 @@ export function publisherPolicy(busArn: string, eventSource: string, ownAccount:
         principals: allowed.map((account) => new iam.AccountPrincipal(account)),
         actions: ['events:PutEvents'],
         resources: [busArn],
-        conditions: { StringEquals: sourceCondition },
+        conditions: { 'ForAllValues:StringEquals': sourceCondition },
       }),
     );
   }
@@ -137,7 +140,7 @@ export function publisherPolicy(busArn: string, eventSource: string, ownAccount:
       principals: [new iam.AnyPrincipal()],
       actions: ['events:PutEvents'],
       resources: [busArn],
-      conditions: { StringEquals: sourceCondition, ...notPublisher },
+      conditions: { 'ForAnyValue:StringEquals': sourceCondition, ...notPublisher },
     }),
   );
   return new iam.PolicyDocument({ statements });

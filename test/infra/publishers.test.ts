@@ -29,7 +29,7 @@ describe('bus resource policy', () => {
         Principal: { AWS: '*' },
         Action: 'events:PutEvents',
         Resource: busArn,
-        Condition: { StringEquals: { 'events:source': DEFAULT_EVENT_SOURCE }, StringNotEquals: { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' } } },
+        Condition: { 'ForAnyValue:StringEquals': { 'events:source': DEFAULT_EVENT_SOURCE }, StringNotEquals: { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' } } },
       },
     ]);
   });
@@ -38,14 +38,14 @@ describe('bus resource policy', () => {
     const role = 'arn:aws:iam::111122223333:role/tracking/publisher';
     const { statements, busArn } = busPolicy({ publisherRoleArns: role });
     expect(statements).toEqual([
-      { Sid: 'AllowPublishers', Effect: 'Allow', Principal: { AWS: root('111122223333') }, Action: 'events:PutEvents', Resource: busArn, Condition: { StringEquals: { 'events:source': 'tracking' } } },
+      { Sid: 'AllowPublishers', Effect: 'Allow', Principal: { AWS: root('111122223333') }, Action: 'events:PutEvents', Resource: busArn, Condition: { 'ForAllValues:StringEquals': { 'events:source': 'tracking' } } },
       {
         Sid: 'DenyOtherPublishers',
         Effect: 'Deny',
         Principal: { AWS: '*' },
         Action: 'events:PutEvents',
         Resource: busArn,
-        Condition: { StringEquals: { 'events:source': 'tracking' }, ArnNotEquals: { 'aws:PrincipalArn': role } },
+        Condition: { 'ForAnyValue:StringEquals': { 'events:source': 'tracking' }, ArnNotEquals: { 'aws:PrincipalArn': role } },
       },
     ]);
   });
@@ -55,9 +55,10 @@ describe('bus resource policy', () => {
     const { statements } = busPolicy({ publisherRoleArns: roles, publisherAccountIds: ['777788889999', '111122223333'], eventSource: 'tracking.v2' });
     const [allow, deny] = statements;
     expect((allow?.Principal as { AWS: unknown[] }).AWS).toEqual(['111122223333', '444455556666', '777788889999'].map(root)); // sorted by CDK
-    expect(allow?.Condition).toEqual({ StringEquals: { 'events:source': 'tracking.v2' } });
+    // Allowed when every entry of the request has the source, denied when any has it.
+    expect(allow?.Condition).toEqual({ 'ForAllValues:StringEquals': { 'events:source': 'tracking.v2' } });
     expect(deny?.Condition).toEqual({
-      StringEquals: { 'events:source': 'tracking.v2' },
+      'ForAnyValue:StringEquals': { 'events:source': 'tracking.v2' },
       ArnNotEquals: { 'aws:PrincipalArn': roles },
       StringNotEquals: { 'aws:PrincipalAccount': ['777788889999', '111122223333'] },
     });
