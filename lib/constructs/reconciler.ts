@@ -77,7 +77,7 @@ export interface ReconcilerProps {
  * does not allow). What Scheduler adds (time zones, one-time schedules, flexible windows, millions
  * of schedules) is nothing a fixed one-minute rate needs; both invoke asynchronously, at least once.
  *
- * No overlap: reserved concurrency 1, so a tick that runs past the next one makes that invocation
+ * No overlap (with the default reservation, `reservedConcurrency` 1): a tick that runs past the next one makes that invocation
  * throttle; Lambda keeps retrying a throttled asynchronous event only up to the event age set below
  * (one minute), then drops it: the next tick comes a minute later anyway. A failed tick is not
  * retried either (retries 0): the next tick redoes whatever is still to do, and the errors alarm
