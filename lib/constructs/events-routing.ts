@@ -82,7 +82,7 @@ export interface BusPublishers {
   readonly roleArns?: readonly string[];
 }
 
-/** `arn:<partition>:iam::<account>:root` of an account id, or the account of a role ARN. */
+/** The 12-digit account of a role ARN (its fifth field). */
 function accountOfRole(roleArn: string): string {
   const account = roleArn.split(':')[4];
   if (account === undefined || !/^\d{12}$/.test(account)) throw new Error(`not a role ARN: ${roleArn}`);
