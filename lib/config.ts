@@ -59,6 +59,34 @@ export interface StackConfig {
   readonly deliveriesPointInTimeRecovery: boolean;
   /** Warm throughput of the deliveries table, write units a second (context `deliveriesWarmWrites`, 4,000–10,000,000); absent: DynamoDB's. */
   readonly deliveriesWarmWrites?: number;
+  /**
+   * Reserved concurrency of the reconciler: 1 (the default) keeps its ticks from overlapping;
+   * absent (context `0`) reserves none, for accounts whose quota leaves no room for a reservation.
+   */
+  readonly reconcilerReservedConcurrency?: number;
+  /** Who may put events with {@link eventSource} on the bus (the bus resource policy). */
+  readonly publishers: PublisherConfig;
+  /** X-Ray active tracing on every function and the API stage (default off). */
+  readonly tracing: boolean;
+  /** The account's Lambda concurrency quota in the region, for the concurrency alarm (AWS default 1,000). */
+  readonly accountConcurrencyQuota: number;
+  /**
+   * `NODE_OPTIONS=--enable-source-maps` on every function: readable stack traces, for +6 to +26 ms
+   * of CPU per cold start and 15-100 ms on a container's first error stack (docs/deployment.md).
+   * Default: on outside prod, off in prod (the maps ship in the bundles either way).
+   */
+  readonly sourceMaps: boolean;
+}
+
+/**
+ * The publishers the bus admits for the configured source. Empty lists: this account only (any
+ * principal of it whose identity policy allows `events:PutEvents` on the bus, as before the policy).
+ */
+export interface PublisherConfig {
+  /** 12-digit account ids: any principal of these accounts that its own account allows. */
+  readonly accountIds: readonly string[];
+  /** IAM role ARNs: exactly these roles (of any account). */
+  readonly roleArns: readonly string[];
 }
 
 /** Capacity settings of one lane's function and SQS event source mapping. */
@@ -194,6 +222,28 @@ function optionalSetting<K extends string>(key: K, value: number | undefined): {
 /** Provisioned mode's event pollers on an SQS mapping: maximum 2–2000, minimum 2–200 (Lambda). */
 const POLLERS_RANGE = { min: 2, max: 2000 } as const;
 const MIN_POLLERS_RANGE = { min: 2, max: 200 } as const;
+/** A list from cdk.json (a JSON array of strings) or from `-c key=a,b` (comma-separated). */
+function readList(read: ContextReader, key: string): string[] {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return [];
+  const parts: unknown[] = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : [value];
+  if (parts.some((part) => typeof part !== 'string')) fail(key, 'expected a list of strings, as "a,b" or ["a", "b"]', value);
+  return [...new Set((parts as string[]).map((part) => part.trim()).filter((part) => part !== ''))];
+}
+
+const ACCOUNT_ID_PATTERN = /^\d{12}$/;
+/** An IAM role ARN (with an optional path); no wildcards: the policy names exact principals. */
+const ROLE_ARN_PATTERN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+
+function readPublishers(read: ContextReader): PublisherConfig {
+  const accountIds = readList(read, 'publisherAccountIds');
+  for (const id of accountIds) if (!ACCOUNT_ID_PATTERN.test(id)) fail('publisherAccountIds', `"${id}" is not a 12-digit AWS account id`, read('publisherAccountIds'));
+  const roleArns = readList(read, 'publisherRoleArns');
+  for (const arn of roleArns) {
+    if (!ROLE_ARN_PATTERN.test(arn)) fail('publisherRoleArns', `"${arn}" is not an IAM role ARN such as arn:aws:iam::111122223333:role/tracking-publisher (no wildcards)`, read('publisherRoleArns'));
+  }
+  return { accountIds, roleArns };
+}
 
 function readRetrySchedule(read: ContextReader, key: string): readonly number[] {
   const value = read(key);
@@ -262,6 +312,8 @@ export function readStackConfig(read: ContextReader): StackConfig {
   const retryConcurrency = readInteger(read, 'retryConcurrency', deliveryConcurrency, MAX_CONCURRENCY_RANGE.min, MAX_CONCURRENCY_RANGE.max);
   const delivery = readLane(read, 'delivery', deliveryConcurrency, 'deliveryConcurrency');
   const retry = readLane(read, 'retry', retryConcurrency, 'retryConcurrency');
+  // 0: no reservation (a new account's quota of 10 cannot give any: Lambda keeps 100 unreserved).
+  const reconcilerReservedConcurrency = readInteger(read, 'reconcilerReservedConcurrency', 1, 0, RESERVED_CONCURRENCY_RANGE.max);
 
   const apiRateLimit = readInteger(read, 'apiRateLimit', 50, API_RATE_RANGE.min, API_RATE_RANGE.max);
   // Above the stage's rate it would never bind: one account could still take the whole stage.
@@ -295,5 +347,10 @@ export function readStackConfig(read: ContextReader): StackConfig {
     deletionProtection: isProduction,
     deliveriesPointInTimeRecovery: readBoolean(read, 'deliveriesPointInTimeRecovery', true),
     ...optionalSetting('deliveriesWarmWrites', readOptionalInteger(read, 'deliveriesWarmWrites', 4_000, 10_000_000)),
+    ...(reconcilerReservedConcurrency > 0 ? { reconcilerReservedConcurrency } : {}),
+    publishers: readPublishers(read),
+    tracing: readBoolean(read, 'tracing', false),
+    accountConcurrencyQuota: readInteger(read, 'accountConcurrencyQuota', 1000, 10, 1_000_000),
+    sourceMaps: readBoolean(read, 'sourceMaps', !isProduction),
   };
 }

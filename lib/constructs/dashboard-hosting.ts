@@ -153,7 +153,14 @@ export class DashboardHosting extends Construct {
 
     // The API's origin (scheme and host): `https://<host>` from `https://<host>/<stage>`, token or not.
     const connectSrc = props.apiUrl !== undefined ? `'self' https://${Fn.select(2, Fn.split('/', props.apiUrl))}` : "'self' https:";
+    // CloudFront is global: a policy's or an origin access control's name is unique per account, not
+    // per region. The generated names (from the construct path) would be the same for the same stage
+    // deployed in two regions, and the second deploy would fail; the stack name and region make them
+    // distinct (and say where each comes from).
+    const stack = Stack.of(this);
+    const uniqueName = (suffix: string) => `${stack.stackName}-${stack.region}-${suffix}`;
     this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
+      responseHeadersPolicyName: uniqueName('dashboard-headers'),
       comment: 'Webhooks dashboard: HSTS, CSP, no framing, no sniffing',
       securityHeadersBehavior: {
         contentSecurityPolicy: {
@@ -171,7 +178,12 @@ export class DashboardHosting extends Construct {
       comment: 'Webhooks dashboard',
       defaultRootObject: 'index.html',
       defaultBehavior: {
-        origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
+        origin: S3BucketOrigin.withOriginAccessControl(this.bucket, {
+          originAccessControl: new cloudfront.S3OriginAccessControl(this, 'OriginAccessControl', {
+            originAccessControlName: uniqueName('dashboard-oac'),
+            description: 'The dashboard distribution reads the dashboard bucket (SigV4)',
+          }),
+        }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
         cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,

@@ -33,6 +33,7 @@ function policyStatements(template: Template): { id: string; statement: Record<s
     'AWS::SQS::QueuePolicy': (p) => [p.PolicyDocument],
     'AWS::SNS::TopicPolicy': (p) => [p.PolicyDocument],
     'AWS::Events::EventBusPolicy': (p) => [p.Statement === undefined ? undefined : { Statement: [p.Statement] }],
+    'AWS::Events::EventBus': (p) => [p.Policy],
   };
   for (const [type, docs] of Object.entries(docsOf)) {
     for (const [id, resource] of Object.entries(resourcesOf(template, type))) {
@@ -421,8 +422,11 @@ describe('WebhooksStack (stage dev, defaults)', () => {
       }
     }
     // 4 DLQ depths, 2 queue ages, 2 queue expiries, errors and throttles of the delivery, retry and API functions, API 5XX,
-    // failure rate, the reconciler's errors and overdue deliveries.
-    expect(app.stack.monitoring.alarms).toHaveLength(18);
+    // failure rate, the reconciler's errors and overdue deliveries (18); the authorizer's throttles, the visit
+    // events rule (4) and the schedule rule (2), 3 tables, 2 lanes' and the account's concurrency, 4 DLQ expiries
+    // (17, test/infra/alarms.test.ts).
+    expect(app.stack.monitoring.alarms).toHaveLength(35);
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(35);
   });
 
   it('alarms on the delivery failure rate from the functions own metrics, above a minimum volume', () => {
@@ -480,6 +484,8 @@ describe('WebhooksStack (stage dev, defaults)', () => {
       'EventBusName',
       'EventBusArn',
       'PutEventsPolicyArn',
+      'EventSource',
+      'PublisherIdentityPolicy',
       'EventsQueueUrl',
       'EventsDlqUrl',
       'RuleDlqUrl',
@@ -537,6 +543,16 @@ describe('WebhooksStack (stage prod)', () => {
 
   it('subscribes the alarm email to the topic', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  it('runs the functions without --enable-source-maps (init and first-stack cost, docs/deployment.md) unless sourceMaps=true', () => {
+    const functions = Object.values(resourcesOf(template, 'AWS::Lambda::Function'));
+    expect(functions).toHaveLength(5);
+    for (const fn of functions) expect((fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables).not.toHaveProperty('NODE_OPTIONS');
+    const withMaps = synthTemplate({ stage: 'prod', sourceMaps: 'true' }).template;
+    withMaps.allResourcesProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) } });
+    const devWithout = synthTemplate({ sourceMaps: false }).template;
+    expect(JSON.stringify(devWithout.findResources('AWS::Lambda::Function'))).not.toContain('enable-source-maps');
   });
 });
 

@@ -106,3 +106,19 @@ export class KmsEnvelopeCipher implements SecretCipher {
     return open(await key, sealed, context);
   }
 }
+
+/**
+ * For a runtime that must never see a signing secret (the reconciler: it lists webhooks to manage
+ * their breakers and never signs). Every secret reads as the empty string, which the signer refuses
+ * (`secretKey` throws on an empty key), and storing one is an error; so the function needs no
+ * `kms:Decrypt` and a compromised reconciler cannot reveal secrets.
+ */
+export class WithheldSecretCipher implements SecretCipher {
+  async encrypt(): Promise<string> {
+    throw new Error('this runtime may not store signing secrets');
+  }
+
+  async decrypt(): Promise<string> {
+    return '';
+  }
+}

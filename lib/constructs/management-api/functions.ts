@@ -76,7 +76,8 @@ export function createApiFunctions(scope: Construct, props: ManagementApiProps, 
   // rate counters are UpdateItems on the deliveries table, granted above.
   allowOnTable(handler.role, props.apiKeysTable, ['GetItem']);
   // Retry and recover re-queue deliveries; test sends are attempted inline and never queued.
-  props.retryQueue.grantSendMessages(handler.role);
+  // SendMessage only: the URL comes from the environment (no GetQueueUrl), nothing reads attributes.
+  handler.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.retryQueue.queueArn] }));
   // Exactly the two calls of KmsEnvelopeCipher (no kms:Encrypt, no ReEncrypt).
   props.secretsKey.grant(handler.role, 'kms:GenerateDataKey', 'kms:Decrypt');
 
