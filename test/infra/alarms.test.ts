@@ -41,7 +41,7 @@ describe('alarms on the platform limits (defaults)', () => {
   it('each table: read and write throttle events plus its indexes\' write throttles, above 0 for two 5-minute periods', () => {
     const cases = [
       [s.store.webhooksTable, ['breakers']],
-      [s.store.deliveriesTable, ['parked', 'due']],
+      [s.store.deliveriesTable, ['status', 'due']],
       [s.store.apiKeysTable, ['byAccount']],
     ] as const;
     for (const [table, indexes] of cases) {

@@ -77,7 +77,13 @@ const deliveryPath = (queue: string, logGroup: string) =>
     'dynamodb:UpdateItem webhooksTable',
     // get, write and the rate limiter's counters (UpdateItem), writeDelivered (BatchWriteItem of puts).
     'dynamodb:GetItem deliveriesTable',
+    // a first-attempt success by id (redeliveries), on the table's own key
+    'dynamodb:Query deliveriesTable',
+    // a record's payload (its event's payload item)
+    'dynamodb:BatchGetItem deliveriesTable',
     'dynamodb:UpdateItem deliveriesTable',
+    // an event's payload item, once; a success item a batch could not write
+    'dynamodb:PutItem deliveriesTable',
     'dynamodb:BatchWriteItem deliveriesTable',
     // invalid events, hops and hand-offs, exhausted deliveries
     'sqs:SendMessage eventsDlq',
@@ -99,15 +105,19 @@ describe('IAM to the action (every function role, every action and resource)', (
     expect(permissionsOf(template, app, s.pipeline.retry.role)).toEqual(deliveryPath('retryQueue', 'retryLogs'));
   });
 
-  it('reconciler: its three sparse indexes, UpdateItem, SendMessage to the slow lane; no GetItem, no KMS (secrets withheld)', () => {
+  it('reconciler: its three sparse indexes, UpdateItem, recovery jobs and payloads on the deliveries table, SendMessage to the slow lane; no KMS (secrets withheld)', () => {
     expect(permissionsOf(template, app, s.reconciler.handler.role)).toEqual(
       [
         ...logs('reconcilerLogs'),
         'dynamodb:Query webhooksTable/index/breakers',
-        'dynamodb:Query deliveriesTable/index/parked',
+        'dynamodb:Query deliveriesTable/index/status',
         'dynamodb:Query deliveriesTable/index/due',
         'dynamodb:UpdateItem webhooksTable',
         'dynamodb:UpdateItem deliveriesTable',
+        // recovery jobs (saved under a lease, read back) and the payloads of listed records
+        'dynamodb:GetItem deliveriesTable',
+        'dynamodb:PutItem deliveriesTable',
+        'dynamodb:BatchGetItem deliveriesTable',
         'sqs:SendMessage retryQueue',
       ].sort(),
     );
@@ -127,6 +137,12 @@ describe('IAM to the action (every function role, every action and resource)', (
         'dynamodb:Query deliveriesTable',
         'dynamodb:GetItem deliveriesTable',
         'dynamodb:UpdateItem deliveriesTable',
+        // recovery jobs and an event's payload; a record's payload; ?status= and recovery
+        'dynamodb:PutItem deliveriesTable',
+        'dynamodb:BatchGetItem deliveriesTable',
+        'dynamodb:Query deliveriesTable/index/status',
+        // the per-request key re-check
+        'dynamodb:GetItem apiKeysTable',
         'sqs:SendMessage retryQueue',
         'kms:GenerateDataKey secretsKey',
         'kms:Decrypt secretsKey',
