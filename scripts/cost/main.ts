@@ -83,7 +83,14 @@ async function main(): Promise<void> {
       grid.push(compareDesigns(await scenarioFor(readInput(pointArgs))));
     }
   }
-  if (args.json) printJson(scenario, model, alternative, grid);
+  if (args.json) {
+    // Each lever of this scenario alone, on the same measurements (no new simulation).
+    const levers = {
+      ...(batched ? { batchEntries: batched } : {}),
+      ...((input.dataKeys ?? 1) === 1 ? { perContainerDataKeys: costModel({ ...scenario, input: { ...input, dataKeys: 100 } }) } : {}),
+    };
+    printJson(scenario, model, alternative, grid, levers, capacity);
+  }
   else {
     printReport(scenario, model, overrides, alternative, batched);
     console.log(

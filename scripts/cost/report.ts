@@ -1,5 +1,6 @@
 import { DEFAULTS } from '../../lambdas/shared/contract';
 import type { Overrides } from './arguments';
+import type { CapacityVerdict } from './capacity-check';
 import type { DesignComparison } from './compare';
 import type { CostModel, Line, Scenario } from './model';
 import { describeOps, type Ops } from './ops';
@@ -25,7 +26,7 @@ function comparisonSummary(c: DesignComparison) {
 }
 
 /** `--json`: the scenario, what was measured and every line, machine-readable. */
-export function printJson(s: Scenario, model: CostModel, alternative: DesignComparison, grid?: DesignComparison[]): void {
+export function printJson(s: Scenario, model: CostModel, alternative: DesignComparison, grid?: DesignComparison[], levers: Record<string, CostModel> = {}, capacity?: CapacityVerdict): void {
   const { input, retentionDays, logRetentionDays, table, prices, stack, sim, cpu } = s;
   console.log(
     JSON.stringify(
@@ -42,6 +43,10 @@ export function printJson(s: Scenario, model: CostModel, alternative: DesignComp
         perMillionDeliveries: model.perMillion,
         variablePerMillionDeliveries: model.variable / (model.D / 1e6),
         plannerAlternative: comparisonSummary(alternative),
+        levers: Object.fromEntries(
+          Object.entries(levers).map(([name, m]) => [name, { perMillionDeliveries: m.perMillion, total: m.total, visitsPerEntry: m.visitsPerEntry, services: Object.fromEntries(m.services) }]),
+        ),
+        ...(capacity ? { capacity } : {}),
         ...(grid ? { isolationComparison: grid.map(comparisonSummary) } : {}),
       },
       null,
