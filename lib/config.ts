@@ -129,11 +129,18 @@ const BATCHING_WINDOW_RANGE = { min: 0, max: 300 } as const;
 const MEMORY_RANGE = { min: 128, max: 10_240 } as const;
 /** Reserved concurrency: at least 1 (0 would stop the lane); the upper bound is the account's quota, checked by Lambda. */
 const RESERVED_CONCURRENCY_RANGE = { min: 1, max: 100_000 } as const;
-/** Today's lane settings, from the contract (`PIPELINE`) and the functions' memory. */
+/**
+ * Today's lane settings, from the contract (`PIPELINE`) and the functions' memory, sized from
+ * measured peak RSS and duration (docs/performance.md, "Memory and duration"): the delivery
+ * function peaks at 130–160 MiB on batches of single events and of batch entries up to 800
+ * deliveries an invocation, 261 MiB at 4,000; the retry function handles one delivery per record.
+ * Both spend most of their time waiting on endpoints, so memory beyond the peak bought CPU share
+ * they barely use.
+ */
 export const LANE_DEFAULTS = {
   batchSize: PIPELINE.batchSize,
   maxBatchingWindowSeconds: PIPELINE.maxBatchingWindowSeconds,
-  memoryMb: 512,
+  memoryMb: { delivery: 384, retry: 256 },
   concurrency: 20,
 } as const;
 const API_RATE_RANGE = { min: 1, max: 10_000 } as const;
@@ -197,7 +204,7 @@ function readLane(read: ContextReader, prefix: 'delivery' | 'retry', concurrency
   if (batchSize > SQS_BATCH_SIZE_WITHOUT_WINDOW && maxBatchingWindowSeconds === 0) {
     fail(windowKey, `must be greater than 0 when ${prefix}BatchSize is above ${SQS_BATCH_SIZE_WITHOUT_WINDOW} (${prefix}BatchSize is ${batchSize}; SQS rule)`, maxBatchingWindowSeconds);
   }
-  const memoryMb = readInteger(read, `${prefix}MemoryMb`, LANE_DEFAULTS.memoryMb, MEMORY_RANGE.min, MEMORY_RANGE.max);
+  const memoryMb = readInteger(read, `${prefix}MemoryMb`, LANE_DEFAULTS.memoryMb[prefix], MEMORY_RANGE.min, MEMORY_RANGE.max);
   const reservedKey = `${prefix}ReservedConcurrency`;
   const reservedConcurrency = readOptionalInteger(read, reservedKey, RESERVED_CONCURRENCY_RANGE.min, RESERVED_CONCURRENCY_RANGE.max);
   if (reservedConcurrency !== undefined && reservedConcurrency < concurrency && read(`${prefix}Pollers`) === undefined) {

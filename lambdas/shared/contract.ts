@@ -65,6 +65,14 @@ export const LIMITS = {
    * skew); a later one is invalid (events DLQ): the time orders the attempt log (docs/design.md §4).
    */
   eventTimeMaxAheadSeconds: 300,
+  /**
+   * Visits in one batch entry (`detail.visits`, docs/design.md §4): bounds the work one queue
+   * record brings to one invocation. The batching publisher packs by size first (one 64 KB
+   * EventBridge chunk), so at 1.5 KB a visit an entry holds about 40.
+   */
+  visitsPerEventMax: 100,
+  /** EventBridge bills an entry per started 64 KB chunk: the batching publisher's target size. */
+  eventBilledChunkBytes: 64 * 1024,
   /** Bytes of a receiver's response kept in the attempt log. */
   responseSnippetBytes: 512,
   /** Bytes of a receiver's response read before the connection is dropped. */

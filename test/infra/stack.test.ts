@@ -250,12 +250,17 @@ describe('WebhooksStack (stage dev, defaults)', () => {
     expect(functions[deliveryFnId]?.Properties?.Timeout).toBe(30);
     expect(functions[retryFnId]?.Properties?.Timeout).toBe(30);
     const logGroups = resourcesOf(template, 'AWS::Logs::LogGroup');
-    for (const fn of Object.values(functions)) {
+    // The lanes are sized from their measured peak RSS (lib/config.ts); the other functions keep 512 MB.
+    const laneMemory = new Map([
+      [deliveryFnId, 384],
+      [retryFnId, 256],
+    ]);
+    for (const [fnId, fn] of Object.entries(functions)) {
       expect(fn.Properties).toMatchObject({
         Architectures: ['arm64'],
         Runtime: 'nodejs22.x',
         Handler: 'index.handler',
-        MemorySize: 512,
+        MemorySize: laneMemory.get(fnId) ?? 512,
       });
       const logGroup = logGroups[referencedId((fn.Properties?.LoggingConfig as { LogGroup: unknown }).LogGroup)];
       expect(logGroup?.Properties?.RetentionInDays).toBe(7);
@@ -647,11 +652,14 @@ describe('WebhooksStack (lane capacity context)', () => {
 
 describe('WebhooksStack (lane defaults)', () => {
   const { template, app } = synthTemplate();
-  it('has no reserved concurrency and 512 MB on the delivery and retry functions', () => {
+  it('has no reserved concurrency, 384 MB on the delivery function and 256 MB on the retry function', () => {
     const id = logicalIdOf(app);
     const functions = resourcesOf(template, 'AWS::Lambda::Function');
-    for (const fn of [app.stack.pipeline.deliveryFunction, app.stack.pipeline.retryFunction]) {
-      expect(functions[id(fn)]?.Properties?.MemorySize).toBe(512);
+    for (const [fn, mb] of [
+      [app.stack.pipeline.deliveryFunction, 384],
+      [app.stack.pipeline.retryFunction, 256],
+    ] as const) {
+      expect(functions[id(fn)]?.Properties?.MemorySize).toBe(mb);
       expect(functions[id(fn)]?.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
     }
   });

@@ -74,8 +74,9 @@ export class DynamoWebhookStore implements WebhookAdminStore {
     };
   }
 
+  /** Items whose id starts with `#` are bookkeeping (an account's webhook counter, the deployment's secrets data key), never webhooks. */
   private fromItems(items: readonly Record<string, unknown>[]): Promise<Webhook[]> {
-    return Promise.all(items.filter((item) => item.webhookId !== WEBHOOK_COUNTER_ID).map((item) => this.fromItem(item)));
+    return Promise.all(items.filter((item) => !String(item.webhookId).startsWith('#')).map((item) => this.fromItem(item)));
   }
 
   async listByAccount(accountId: string): Promise<Webhook[]> {
@@ -97,7 +98,7 @@ export class DynamoWebhookStore implements WebhookAdminStore {
   }
 
   async get(accountId: string, webhookId: string): Promise<Webhook | undefined> {
-    if (webhookId === WEBHOOK_COUNTER_ID) return undefined;
+    if (webhookId.startsWith('#')) return undefined;
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { accountId, webhookId }, ConsistentRead: true }));
     return out.Item ? this.fromItem(out.Item) : undefined;
   }

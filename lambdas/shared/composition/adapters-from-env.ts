@@ -8,6 +8,7 @@ import { DynamoRecoveryJobStore } from '../adapters/dynamo-recovery-job-store';
 import { DynamoRateLimiter } from '../adapters/dynamo-rate-limiter';
 import { DynamoWebhookStore } from '../adapters/dynamo-webhook-store';
 import { UndiciHttpSender } from '../adapters/http-sender';
+import { DynamoDataKeyStore } from '../adapters/dynamo-data-key-store';
 import { KmsEnvelopeCipher, LocalKeyCipher } from '../adapters/secret-cipher';
 import { lazySqsClient, SqsRetryQueue } from '../adapters/sqs';
 import { DEFAULTS, ENV, PIPELINE } from '../contract';
@@ -35,10 +36,16 @@ export interface AdapterOverrides {
   readonly cipher?: SecretCipher;
 }
 
-/** The secrets cipher the environment configures: KMS in AWS, a local key elsewhere; none is an error. */
-export function secretCipherFromEnv(env: NodeJS.ProcessEnv): SecretCipher {
+/**
+ * The secrets cipher the environment configures: KMS in AWS, a local key elsewhere; none is an
+ * error. With the document client and the webhooks table, KMS uses one data key per deployment
+ * (kept wrapped in the webhooks table) instead of one per container.
+ */
+export function secretCipherFromEnv(env: NodeJS.ProcessEnv, doc?: DynamoDBDocumentClient): SecretCipher {
   const kmsKey = optionalEnv(ENV.secretsKmsKeyId, env);
-  if (kmsKey) return new KmsEnvelopeCipher(undefined, kmsKey); // KMS client created on first use
+  const webhooksTable = optionalEnv(ENV.webhooksTable, env);
+  // KMS client created on first use
+  if (kmsKey) return new KmsEnvelopeCipher(undefined, kmsKey, doc && webhooksTable ? new DynamoDataKeyStore(doc, webhooksTable) : undefined);
   const localKey = optionalEnv(ENV.secretsKey, env);
   if (localKey) return new LocalKeyCipher(Buffer.from(localKey, 'base64'));
   throw new Error(`signing secrets must be encrypted at rest: set ${ENV.secretsKmsKeyId} (AWS) or ${ENV.secretsKey} (base64 of 32 bytes)`);
@@ -51,7 +58,7 @@ export function storesFromEnv(
   o: AdapterOverrides,
 ): { webhooks: CachedWebhookStore; deliveries: DynamoDeliveryStore; recoveryJobs: DynamoRecoveryJobStore } {
   const doc = o.doc ?? createDocumentClient(o.dynamoConfig);
-  const cipher = o.cipher ?? secretCipherFromEnv(env);
+  const cipher = o.cipher ?? secretCipherFromEnv(env, doc);
   const webhooks = new CachedWebhookStore(new DynamoWebhookStore(doc, requiredEnv(ENV.webhooksTable, env), cipher), DEFAULTS.webhookCacheTtlMs, clock);
   const retentionDays = numberEnv(ENV.retentionDays, DEFAULTS.deliveryRetentionDays, env);
   const deliveries = new DynamoDeliveryStore(doc, requiredEnv(ENV.deliveriesTable, env), retentionDays);

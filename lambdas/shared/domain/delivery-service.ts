@@ -183,6 +183,25 @@ export class DeliveryService {
     return { eventId: event.eventId, matched: matching.length, filteredOut: filteredOut.map((w) => w.webhookId), outcomes };
   }
 
+  /**
+   * The events of one queue record (one, or the visits of a batch entry): each delivered on its
+   * own, `fanOutConcurrency` at a time. Every event is carried to its end before the first
+   * error (if any) is thrown, so the queue's redelivery finds the others' records (a redelivery
+   * checks them) and sends only what is missing.
+   */
+  async deliverEvents(events: readonly VisitEvent[], options: EventOptions): Promise<EventOutcome[]> {
+    if (events.length === 1) return [await this.deliverEvent(events[0] as VisitEvent, options)];
+    const errors: unknown[] = [];
+    const outcomes = await mapLimit(events, this.fanOutConcurrency, (event) =>
+      this.deliverEvent(event, options).catch((err: unknown) => {
+        errors.push(err);
+        return undefined;
+      }),
+    );
+    if (errors.length > 0) throw errors[0];
+    return outcomes.filter((o): o is EventOutcome => o !== undefined);
+  }
+
   private async fastLane(webhook: Webhook, job: DeliveryJob, options: EventOptions): Promise<AttemptOutcome> {
     const s = this.settings;
     if (!webhook.enabled) return this.skip(job, `webhook ${webhook.status}: ${webhook.disabledReason ?? 'disabled'}`);
