@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { isEventType } from '../lambdas/shared/contract';
+import { isVisitEventType } from '../lambdas/shared/contract';
 import { publishVisitEvent } from '../lambdas/shared/adapters/eventbridge-publisher';
 import { SAMPLE_PAYLOADS } from '../lambdas/shared/sample-payloads';
 
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     },
   });
   const eventType = positionals[0];
-  if (!isEventType(eventType) || !values.account) {
+  if (!isVisitEventType(eventType) || !values.account) {
     throw new Error('usage: npm run send-event -- NEW_VISIT|NEW_VISITOR --account <accountId> [--count N] [--bus name] [--aws]');
   }
   const endpoint = values.aws ? undefined : (values.endpoint ?? process.env.WEBHOOKS_LOCAL_URL ?? `http://127.0.0.1:${process.env.PORT ?? '3000'}`);

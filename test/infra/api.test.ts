@@ -175,6 +175,7 @@ describe('ManagementApi (stage dev, defaults)', () => {
       POWERTOOLS_LOG_LEVEL: 'DEBUG',
       [ENV.webhooksTable]: { Ref: id(app.stack.store.webhooksTable) },
       [ENV.deliveriesTable]: { Ref: id(app.stack.store.deliveriesTable) },
+      [ENV.statsTable]: { Ref: id(app.stack.store.statsTable) },
       [ENV.retryQueueUrl]: { Ref: id(app.stack.pipeline.retryQueue) },
       [ENV.allowHttp]: 'false',
       [ENV.allowPrivateTargets]: 'false',
@@ -195,6 +196,8 @@ describe('ManagementApi (stage dev, defaults)', () => {
       { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.webhooksTable) },
       // deliveries: the log and recover (Query), get, write (test sends, retry, recover).
       { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.deliveriesTable) },
+      // statistics: GET …/stats reads (one Query per shard), never writes.
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: tableArn(app.stack.store.statsTable) },
       expect.objectContaining({ Effect: 'Allow', Action: expect.arrayContaining(['sqs:SendMessage']), Resource: { 'Fn::GetAtt': [id(app.stack.pipeline.retryQueue), 'Arn'] } }),
       // Envelope encryption of signing secrets: a data key to store one, Decrypt to read one; never kms:Encrypt.
       { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [id(app.stack.secretsKey), 'Arn'] } },
@@ -354,6 +357,7 @@ describe('ManagementApi.allowOrigin', () => {
       webhooksTable: stack.store.webhooksTable,
       deliveriesTable: stack.store.deliveriesTable,
       apiKeysTable: stack.store.apiKeysTable,
+      statsTable: stack.store.statsTable,
       retryQueue: stack.pipeline.retryQueue,
       secretsKey: stack.secretsKey,
     };

@@ -15,6 +15,7 @@ describe('readStackConfig', () => {
       stage: 'dev',
       isProduction: false,
       eventSource: DEFAULT_EVENT_SOURCE,
+      operationalEventSource: 'visit-webhooks',
       retryScheduleSeconds: DEFAULTS.retryScheduleSeconds,
       allowHttpTargets: false,
       deliveryRetentionDays: DEFAULTS.deliveryRetentionDays,
@@ -31,6 +32,13 @@ describe('readStackConfig', () => {
       deletionProtection: false,
       deliveriesPointInTimeRecovery: true,
     });
+  });
+
+  it('reads operationalEventSource, which must be a valid source other than the visits\' one', () => {
+    expect(readStackConfig(fromContext({ operationalEventSource: 'acme.webhooks' })).operationalEventSource).toBe('acme.webhooks');
+    expect(() => readStackConfig(fromContext({ operationalEventSource: 'tracking' }))).toThrow(/operationalEventSource.*must differ from eventSource/);
+    expect(() => readStackConfig(fromContext({ operationalEventSource: 'aws.events' }))).toThrow(/operationalEventSource/);
+    expect(() => readStackConfig(fromContext({ operationalEventSource: 'has space' }))).toThrow(/operationalEventSource/);
   });
 
   it('reads deliveriesPointInTimeRecovery as a boolean or a `cdk -c` string (default true, in every stage)', () => {

@@ -2,7 +2,7 @@ import { logger, metricSink } from '../adapters/powertools';
 import { DEFAULTS, ENV } from '../contract';
 import { type Clock, type LogSink, type MetricSink, systemClock } from '../domain/ports';
 import { Reconciler } from '../domain/reconciler';
-import { type AdapterOverrides, laneSettingsFromEnv, retryQueueFromEnv, storesFromEnv } from './adapters-from-env';
+import { type AdapterOverrides, laneSettingsFromEnv, operationalEventsFromEnv, retryQueueFromEnv, storesFromEnv } from './adapters-from-env';
 import { numberEnv } from './env';
 
 /**
@@ -15,6 +15,7 @@ export function createReconcilerRuntime(
 ): Reconciler {
   const clock = o.clock ?? systemClock;
   const { webhooks, deliveries } = storesFromEnv(env, clock, o);
+  const operationalEvents = operationalEventsFromEnv(env, o);
   return new Reconciler({
     webhooks,
     deliveries,
@@ -24,5 +25,6 @@ export function createReconcilerRuntime(
     metrics: o.metrics ?? metricSink,
     everySeconds: numberEnv(ENV.reconcileEverySeconds, DEFAULTS.reconcileEverySeconds, env),
     settings: laneSettingsFromEnv(env),
+    ...(operationalEvents ? { operationalEvents } : {}),
   });
 }

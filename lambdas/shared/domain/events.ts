@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
-import { type EventType, EVENT_TYPES, LIMITS } from '../contract';
+import { type EventType, EVENT_TYPES, isOperationalEventType, LIMITS } from '../contract';
+import { operationalEventSchema } from './operational-events';
 
 /**
  * The event contract (docs/design.md §4): the bus carries `{accountId, data}` where `data` is the
@@ -47,6 +48,12 @@ export const eventBridgeEventSchema = z.looseObject({
   detail: envelopeSchema,
 });
 
+/** An operational event on the bus: the same envelope, `data` per operational-events.ts. */
+const operationalEnvelopeSchema = z.looseObject({
+  accountId: z.string().check(z.minLength(1), z.maxLength(128)),
+  data: operationalEventSchema,
+});
+
 export type VisitData = Record<string, unknown> & { id: string };
 
 /** A validated event ready for delivery. */
@@ -61,6 +68,8 @@ export interface VisitEvent {
   readonly data: VisitData;
   /** `data` serialized once; every webhook receives (and signs) these bytes. */
   readonly body: string;
+  /** Of an operational event: the webhook it is about, which never receives it. */
+  readonly aboutWebhookId?: string;
 }
 
 export class InvalidEventError extends Error {
@@ -92,14 +101,25 @@ export function parseEventBridgeRecord(body: string): VisitEvent {
   if (!parsed.success) throw new InvalidEventError(describe(parsed.error));
   const time = Date.parse(parsed.data.time);
   if (Number.isNaN(time)) throw new InvalidEventError('time: not an ISO-8601 timestamp');
+  const eventType = parsed.data['detail-type'];
+  let aboutWebhookId: string | undefined;
+  if (isOperationalEventType(eventType)) {
+    const operational = operationalEnvelopeSchema.safeParse(parsed.data.detail);
+    if (!operational.success) throw new InvalidEventError(describe(operational.error).replace(/^/, 'detail: '));
+    const data = operational.data.data;
+    if (data.type !== eventType) throw new InvalidEventError(`detail.data.type: ${data.type} is not the detail-type ${eventType}`);
+    if (data.accountId !== operational.data.accountId) throw new InvalidEventError('detail.data.accountId: not the account of the event');
+    aboutWebhookId = data.webhookId;
+  }
   // Deliver the original object (unknown fields untouched), not the schema's copy.
   const original = (raw as { detail: { data: VisitData } }).detail.data;
   return {
     eventId: parsed.data.id,
-    eventType: parsed.data['detail-type'],
+    eventType,
     accountId: parsed.data.detail.accountId,
     time,
     data: original,
     body: JSON.stringify(original),
+    ...(aboutWebhookId !== undefined ? { aboutWebhookId } : {}),
   };
 }

@@ -4,7 +4,8 @@ import { type BreakerSettings, DEFAULT_BREAKER_SETTINGS, probing } from './break
 import { recordBase, toMessage } from './delivery-service';
 import { MAX_QUEUE_DELAY_SECONDS } from './messages';
 import type { DeliveryRecord, Webhook } from './model';
-import type { Clock, DeliveryStore, LogSink, MetricSink, RetryQueue, WebhookStore } from './ports';
+import { OperationalEvents } from './operational-events';
+import type { Clock, DeliveryStore, LogSink, MetricSink, OperationalEventSink, RetryQueue, WebhookStore } from './ports';
 
 export interface ReconcilerDeps {
   readonly webhooks: WebhookStore;
@@ -16,6 +17,8 @@ export interface ReconcilerDeps {
   /** How often `tick` runs: the release pace is spread over this much time. */
   readonly everySeconds: number;
   readonly settings?: Partial<BreakerSettings>;
+  /** Where operational events go (a breaker it closes); none: not published. */
+  readonly operationalEvents?: OperationalEventSink;
 }
 
 /** What one tick did, for logs and tests. */
@@ -52,9 +55,11 @@ export class Reconciler {
   private readonly settings: BreakerSettings;
   /** When the overdue sweep last ran (it looks 15 minutes back: once a minute is plenty, whatever the tick). */
   private lastSweep = Number.NEGATIVE_INFINITY;
+  private readonly announce: OperationalEvents;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.settings = { ...DEFAULT_BREAKER_SETTINGS, ...deps.settings };
+    this.announce = new OperationalEvents({ sink: deps.operationalEvents, clock: deps.clock, log: deps.log, metrics: deps.metrics });
   }
 
   async tick(): Promise<ReconcileReport> {
@@ -138,8 +143,16 @@ export class Reconciler {
   }
 
   private async close(webhook: Webhook): Promise<boolean> {
-    const closed = await this.deps.webhooks.setBreaker(webhook.accountId, webhook.webhookId, undefined, { probeAt: webhook.breaker?.probeAt ?? null });
-    if (closed && webhook.breaker?.state !== 'releasing') this.deps.metrics.count(METRICS.breakerClosed);
+    const breaker = webhook.breaker;
+    const closed = await this.deps.webhooks.setBreaker(webhook.accountId, webhook.webhookId, undefined, { probeAt: breaker?.probeAt ?? null });
+    // A releasing breaker was announced closed when its probe succeeded (delivery-service.ts).
+    if (closed && breaker && breaker.state !== 'releasing') {
+      this.deps.metrics.count(METRICS.breakerClosed);
+      const reason = webhook.enabled
+        ? 'nothing was parked when the probe was due: the next delivery tries the endpoint'
+        : `webhook ${webhook.status}: its parked deliveries were recorded skipped (recoverable)`;
+      await this.announce.breakerClosed(webhook, breaker, reason);
+    }
     return closed;
   }
 

@@ -50,6 +50,7 @@ export function createApiFunctions(scope: Construct, props: ManagementApiProps, 
     environment: {
       [ENV.webhooksTable]: props.webhooksTable.tableName,
       [ENV.deliveriesTable]: props.deliveriesTable.tableName,
+      [ENV.statsTable]: props.statsTable.tableName,
       [ENV.retryQueueUrl]: props.retryQueue.queueUrl,
       [ENV.allowHttp]: String(props.allowHttpTargets ?? false),
       [ENV.allowPrivateTargets]: 'false',
@@ -65,6 +66,8 @@ export function createApiFunctions(scope: Construct, props: ManagementApiProps, 
   // sends, retry, recover).
   allowOnTable(handler.role, props.webhooksTable, ['Query', 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
   allowOnTable(handler.role, props.deliveriesTable, ['Query', 'GetItem', 'UpdateItem']);
+  // Statistics: one Query per shard of the webhook's hours (`GET …/stats`); the API never writes them.
+  allowOnTable(handler.role, props.statsTable, ['Query']);
   // Retry and recover re-queue deliveries; test sends are attempted inline and never queued.
   props.retryQueue.grantSendMessages(handler.role);
   // Exactly the two calls of KmsEnvelopeCipher (no kms:Encrypt, no ReEncrypt).
