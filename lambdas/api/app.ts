@@ -4,7 +4,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError, InvalidCursorError } from '../shared/domain/errors';
 import type { Webhook } from '../shared/domain/model';
-import type { LogSink } from '../shared/domain/ports';
+import { readStats } from '../shared/domain/delivery-stats';
+import type { Clock, LogSink, StatsStore } from '../shared/domain/ports';
 import { toFieldIssues } from '../shared/domain/webhook-schemas';
 import type { WebhookService } from '../shared/domain/webhook-service';
 import { logger } from '../shared/adapters/powertools';
@@ -15,6 +16,7 @@ import { Router } from './router';
 import {
   listDeliveriesQuerySchema,
   listWebhooksQuerySchema,
+  statsQuerySchema,
   toCreatedJson,
   toDeliveryJson,
   toSecretJson,
@@ -26,6 +28,10 @@ import {
 export interface ApiDependencies {
   readonly webhooks: WebhookService;
   readonly log: LogSink;
+  /** The statistics table (`GET …/stats`); without one, every count is 0. */
+  readonly stats?: StatsStore;
+  /** @default the system clock */
+  readonly clock?: Clock;
   /** Browser origins allowed to read responses (the dashboard); none = no CORS headers. */
   readonly corsOrigins?: readonly string[];
 }
@@ -111,9 +117,18 @@ function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler>
       return { status: 202, body: { id: record.deliveryId, status: 'pending' } };
     },
     recoverDeliveries: async (req) => ({ status: 202, body: { count: await webhooks.recover(req.accountId, param(req, 'id'), req.body) } }),
+    getWebhookStats: async (req) => {
+      const query = parseQuery(statsQuerySchema, req.query);
+      const webhook = await webhooks.get(req.accountId, param(req, 'id')); // 404 for another account's webhook
+      const stats = await readStats(deps.stats ?? NO_STATS, req.accountId, webhook.webhookId, query.window, (deps.clock ?? Date).now());
+      return { status: 200, body: { webhookId: webhook.webhookId, ...stats } };
+    },
     getOpenApi: async (req) => ({ status: 200, body: { ...openApiDocument(), servers: [{ url: basePath(req.event) || '/' }] } }),
   };
 }
+
+/** Without a statistics table nothing was counted. */
+const NO_STATS: StatsStore = { add: async () => undefined, read: async () => [] };
 
 /**
  * The prefix in front of the API's paths as the client sees them (the stage on an

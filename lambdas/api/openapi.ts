@@ -11,6 +11,7 @@ import {
   recoverResultSchema,
   retryAcceptedSchema,
   secretSchema,
+  statsSchema,
   testResultSchema,
   webhookCreatedSchema,
   webhookPageSchema,
@@ -58,6 +59,7 @@ const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['DeliveryPage', deliveryPageSchema],
   ['TestResult', testResultSchema],
   ['RetryAccepted', retryAcceptedSchema],
+  ['WebhookStats', statsSchema],
   ['RecoverResult', recoverResultSchema],
   ['Error', errorSchema],
 ];

@@ -39,6 +39,7 @@ export async function startHarness(): Promise<Harness> {
   const env: NodeJS.ProcessEnv = {
     [ENV.webhooksTable]: tables.webhooks,
     [ENV.deliveriesTable]: tables.deliveries,
+    [ENV.statsTable]: tables.stats,
     [ENV.allowHttp]: 'true',
     [ENV.allowPrivateTargets]: 'true',
     [ENV.deliveryTimeoutMs]: '2000',

@@ -2,11 +2,21 @@ import type { ApiDependencies } from '../../api/app';
 import { systemResolver } from '../adapters/dns';
 import { logger } from '../adapters/powertools';
 import { API } from '../contract';
-import { type Clock, type DeliveryStore, type HttpSender, type LogSink, type Resolver, type RetryQueue, systemClock, type WebhookAdminStore } from '../domain/ports';
+import {
+  type Clock,
+  type DeliveryStore,
+  type HttpSender,
+  type LogSink,
+  type Resolver,
+  type RetryQueue,
+  type StatsStore,
+  systemClock,
+  type WebhookAdminStore,
+} from '../domain/ports';
 import { RecoveryService } from '../domain/recovery-service';
 import type { RetryPolicy } from '../domain/retry-policy';
 import { WebhookService } from '../domain/webhook-service';
-import { type AdapterOverrides, retryPolicyFromEnv, retryQueueFromEnv, senderFromEnv, storesFromEnv, targetRulesFromEnv } from './adapters-from-env';
+import { type AdapterOverrides, retryPolicyFromEnv, retryQueueFromEnv, senderFromEnv, statsStoreFromEnv, storesFromEnv, targetRulesFromEnv } from './adapters-from-env';
 import { optionalEnv } from './env';
 
 /**
@@ -21,6 +31,8 @@ export interface ApiParts {
   readonly retryPolicy: RetryPolicy;
   readonly clock: Clock;
   readonly log: LogSink;
+  /** The statistics table (`GET …/stats`). */
+  readonly statsStore?: StatsStore;
 }
 
 export interface ApiRuntimeOptions {
@@ -37,8 +49,10 @@ export interface ApiRuntimeOptions {
  */
 export function apiPartsFromEnv(env: NodeJS.ProcessEnv = process.env, o: AdapterOverrides & { readonly clock?: Clock; readonly log?: LogSink } = {}): ApiParts {
   const clock = o.clock ?? systemClock;
+  const statsStore = statsStoreFromEnv(env, o);
   return {
     ...storesFromEnv(env, clock, o),
+    ...(statsStore ? { statsStore } : {}),
     retryQueue: retryQueueFromEnv(env, o),
     sender: senderFromEnv(env, o),
     retryPolicy: retryPolicyFromEnv(env, o),
@@ -67,5 +81,5 @@ export function createApiRuntime(parts: ApiParts, options: ApiRuntimeOptions = {
     .split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
-  return { webhooks, log: parts.log, corsOrigins };
+  return { webhooks, log: parts.log, corsOrigins, clock: parts.clock, ...(parts.statsStore ? { stats: parts.statsStore } : {}) };
 }

@@ -15,6 +15,7 @@ import {
   type OperationalEventSink,
   type RateLimiter,
   type RetryQueue,
+  type StatsStore,
   systemClock,
 } from '../domain/ports';
 import type { BreakerSettings } from '../domain/breaker';
@@ -52,6 +53,8 @@ export interface DeliveryRuntime {
   readonly rateLimiter: RateLimiter;
   /** Delivery statistics counted by this container: the handlers flush them at the end of each invocation (none without a stats table). */
   readonly stats?: DeliveryStats;
+  /** The statistics table itself (the local runtime's API reads it). */
+  readonly statsStore?: StatsStore;
   /** Where operational events go (none without a bus). */
   readonly operationalEvents?: OperationalEventSink;
 }
@@ -119,6 +122,7 @@ export function createDeliveryRuntime(env: NodeJS.ProcessEnv = process.env, over
     metrics,
     rateLimiter,
     ...(stats ? { stats } : {}),
+    ...(statsStore ? { statsStore } : {}),
     ...(operationalEvents ? { operationalEvents } : {}),
   };
 }

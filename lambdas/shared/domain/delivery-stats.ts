@@ -89,7 +89,7 @@ export class DeliveryStats {
    * A fast-lane attempt cut at its short budget, or one a shutdown interrupted, is attempted but
    * neither delivered nor failed: it is sent again through the slow lane.
    */
-  attempted(job: Pick<DeliveryJob, 'accountId' | 'webhookId' | 'trigger'>, result: SendResult, nowMs: number, options: { readonly inline: boolean }): void {
+  attempted(job: Pick<DeliveryJob, 'accountId' | 'webhookId' | 'trigger'>, result: SendResult, nowMs: number, options: { readonly inline: boolean } = { inline: false }): void {
     if (result.errorKind === 'queued') return;
     const c = this.counts(job.accountId, job.webhookId, nowMs);
     c.attempted++;
