@@ -4,7 +4,7 @@
  * field details, so the views can show them next to the fields they name.
  */
 import type { EventType } from '../../lambdas/shared/contract';
-import type { CreatedWebhook, Delivery, DeliveryStatus, FieldIssue, Page, SecretInfo, TestResult, Webhook, WebhookInput } from './types';
+import type { CreatedWebhook, Delivery, DeliveryStatus, FieldIssue, Page, SecretInfo, StatsWindow, TestResult, Webhook, WebhookInput, WebhookStats } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -65,6 +65,7 @@ export interface ApiClient {
   listDeliveries(id: string, query?: DeliveryQuery): Promise<Page<Delivery>>;
   retryDelivery(id: string, deliveryId: string): Promise<{ id: string; status: 'pending' }>;
   recover(id: string, since: string): Promise<{ count: number }>;
+  getStats(id: string, window: StatsWindow): Promise<WebhookStats>;
 }
 
 type Fetch = (input: string, init: RequestInit) => Promise<Response>;
@@ -111,5 +112,6 @@ export function createApiClient(base: string, apiKey: string, fetchImpl: Fetch =
     listDeliveries: (webhookId, q = {}) => call('GET', `/v1/webhooks/${id(webhookId)}/deliveries${query({ limit: q.limit, cursor: q.cursor, status: q.status })}`),
     retryDelivery: (webhookId, deliveryId) => call('POST', `/v1/webhooks/${id(webhookId)}/deliveries/${id(deliveryId)}/retry`),
     recover: (webhookId, since) => call('POST', `/v1/webhooks/${id(webhookId)}/recover`, { since }),
+    getStats: (webhookId, window) => call('GET', `/v1/webhooks/${id(webhookId)}/stats${query({ window })}`),
   };
 }
