@@ -1,7 +1,10 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { DEFAULT_OPERATIONAL_EVENT_SOURCE, DEFAULTS, ENV, OPERATIONAL_EVENT_TYPES, operationalEventPattern, visitEventPattern } from '../../lambdas/shared/contract';
 import { TABLE_DEFINITIONS, type TableDefinition } from '../../lib/table-definitions';
-import { logicalIdOf, statementsOfRole, synthTemplate } from './app-fixture';
+import { buildTestApp, logicalIdOf, statementsOfRole, synthTemplate } from './app-fixture';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
 
@@ -499,6 +502,20 @@ describe('WebhooksStack (stage dev, defaults)', () => {
     expect(app.stack.operationalEvents.source).toBe(DEFAULT_OPERATIONAL_EVENT_SOURCE);
     expect(app.stack.operationalEvents.detailTypes).toEqual(OPERATIONAL_EVENT_TYPES);
     expect(app.stack.operationalEvents.eventPattern).toEqual({ source: [DEFAULT_OPERATIONAL_EVENT_SOURCE], detailType: [...OPERATIONAL_EVENT_TYPES] });
+  });
+
+  it("synthesizes the README's rule: auto-disables on the bus to an SNS topic", () => {
+    const { stack: webhooks } = buildTestApp();
+    const topic = new sns.Topic(webhooks, 'WebhookDisabledTopic');
+    new events.Rule(webhooks, 'WebhookDisabledToSns', {
+      eventBus: webhooks.operationalEvents.eventBus,
+      eventPattern: { source: [webhooks.operationalEvents.source], detailType: ['WEBHOOK_AUTO_DISABLED'] },
+      targets: [new eventTargets.SnsTopic(topic, { message: events.RuleTargetInput.fromEventPath('$.detail.data') })],
+    });
+    Template.fromStack(webhooks).hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['visit-webhooks'], 'detail-type': ['WEBHOOK_AUTO_DISABLED'] },
+      Targets: [Match.objectLike({ Arn: { Ref: webhooks.getLogicalId(topic.node.defaultChild as never) }, InputPath: '$.detail.data' })],
+    });
   });
 
   it('grants events:PutEvents, with the operational source only, to exactly the functions that emit operational events', () => {
