@@ -1,4 +1,7 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDeliveryHandler } from '../../lambdas/delivery/app';
+import { LOCAL_AWS_CONFIG } from '../../local/dynamo';
 import { createRetryHandler } from '../../lambdas/retry/app';
 import { LATENCY_RELATIVE_ERROR } from '../../lambdas/shared/domain/delivery-stats';
 import { eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord } from '../../local/lambda-events';
@@ -80,6 +83,27 @@ describe('GET /v1/webhooks/{id}/stats', () => {
     expect(week.buckets.at(-1)).toMatchObject({ attempted: 10, delivered: 10 });
     expect(week.buckets.slice(0, 6).every((b) => b.attempted === 0)).toBe(true);
     expect(Date.parse(week.to) - Date.parse(week.from)).toBe(7 * 86_400_000);
+  });
+
+  it('writes one ADD per webhook per invocation, however many deliveries it made', async () => {
+    const a = (await t.api.call<{ id: string }>('POST', '/v1/webhooks', { key, body: webhookBody(ok.url, { name: 'A' }) })).body.id;
+    const b = (await t.api.call<{ id: string }>('POST', '/v1/webhooks', { key, body: webhookBody(ok.url, { name: 'B' }) })).body.id;
+    const client = new DynamoDBClient({ ...LOCAL_AWS_CONFIG, endpoint: t.h.dynamo.endpoint });
+    const statsWrites: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if ((args.input as { TableName?: string }).TableName === t.h.tables.stats) statsWrites.push(context.commandName ?? '');
+        return next(args);
+      },
+      { step: 'initialize', name: 'countStatsWrites' },
+    );
+    const runtime = t.h.runtime({ doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }) });
+    // The account now has more webhooks (earlier tests'): 10 events go to each of them.
+    const hooks = (await t.api.call<{ items: unknown[] }>('GET', '/v1/webhooks', { key })).body.items.length;
+    await createDeliveryHandler(runtime)(sqsEvent(...Array.from({ length: 10 }, () => sqsRecord(eventBridgeEvent('NEW_VISIT', 'acc_stats')))), lambdaContext);
+    expect(statsWrites).toEqual(Array.from({ length: hooks }, () => 'UpdateItemCommand'));
+    for (const id of [a, b]) expect((await t.api.call<Stats>('GET', `/v1/webhooks/${id}/stats`, { key })).body.totals).toMatchObject({ attempted: 10, delivered: 10 });
+    client.destroy();
   });
 
   it("keeps the items sharded: one webhook's counts are spread over several partition keys", async () => {
