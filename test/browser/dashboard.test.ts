@@ -429,7 +429,7 @@ describe('dashboard in Chromium', () => {
       () => api(`/webhooks/${id}/deliveries?status=delivered`),
       (r) => (r.json.items as { eventType: string }[]).some((d) => d.eventType === 'NEW_VISIT'),
     );
-    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByRole('region', { name: 'Deliveries' }).getByRole('button', { name: 'Refresh' }).click();
     const newVisit = page.locator('table.deliveries tbody tr').filter({ has: page.locator('code', { hasText: /^NEW_VISIT$/ }) });
     await newVisit.locator('.badge-delivered').waitFor();
 
