@@ -1,6 +1,10 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { EventBridgeOperationalEvents } from '../../lambdas/shared/adapters/eventbridge-publisher';
 import { operationalEventPattern, OPERATIONAL_EVENT_TYPES } from '../../lambdas/shared/contract';
-import { operationalEventSchema } from '../../lambdas/shared/domain/operational-events';
+import { type OperationalEvent, operationalEventSchema } from '../../lambdas/shared/domain/operational-events';
+import { SAMPLE_PAYLOADS } from '../../lambdas/shared/sample-payloads';
+import { LOCAL_AWS_CONFIG } from '../../local/dynamo';
 import { createLocalApiRoutes, ensureDemoKey } from '../../local/api-routes';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { eventually } from '../helpers/eventually';
@@ -53,6 +57,22 @@ describe('operational events on the local runtime', () => {
     expect(res.status).toBe(201);
     return (await res.json()) as { id: string; secret: string; eventTypes: string[] };
   };
+
+  it('the EventBridge adapter puts an operational event with the real EventBridgeClient, routed like the stack routes it', async () => {
+    const seen: Array<{ 'detail-type': string; source: string; detail: { accountId: string; data: Record<string, unknown> } }> = [];
+    stack.bus.addRule({ name: 'adapter-observer', pattern: operationalEventPattern(), target: (json) => seen.push(JSON.parse(json) as (typeof seen)[number]) });
+    const client = new EventBridgeClient({ ...LOCAL_AWS_CONFIG, endpoint: stack.url });
+    try {
+      const event = { ...SAMPLE_PAYLOADS.WEBHOOK_AUTO_DISABLED, id: 'opev_adapter_test', accountId: 'acc_adapter' } as unknown as OperationalEvent;
+      await new EventBridgeOperationalEvents(client, 'default', 'visit-webhooks').publish([event]);
+      expect(seen).toEqual([expect.objectContaining({ source: 'visit-webhooks', 'detail-type': 'WEBHOOK_AUTO_DISABLED', detail: { accountId: 'acc_adapter', data: event } })]);
+      // A source the rule does not match is accepted by the bus but reaches no subscribed webhook.
+      await new EventBridgeOperationalEvents(client, 'default', 'someone-else').publish([{ ...event, id: 'opev_other_source' }]);
+      expect(seen).toHaveLength(1);
+    } finally {
+      client.destroy();
+    }
+  });
 
   it('a webhook failing until auto-disabled: its events are on the bus and reach the subscribed webhook, signed, never the one they are about', async () => {
     const onTheBus: Array<{ 'detail-type': string; source: string; detail: { accountId: string; data: Record<string, unknown> } }> = [];
