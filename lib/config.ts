@@ -1,6 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { API, DEFAULT_EVENT_SOURCE, DEFAULTS, PIPELINE } from '../lambdas/shared/contract';
+import { API, DEFAULT_EVENT_SOURCE, DEFAULT_OPERATIONAL_EVENT_SOURCE, DEFAULTS, PIPELINE } from '../lambdas/shared/contract';
 
 /** A stage name: lower-case, starts with a letter, 2–21 characters (it ends up in the stack name). */
 export const STAGE_PATTERN = /^[a-z][a-z0-9-]{1,20}$/;
@@ -16,6 +16,8 @@ export interface StackConfig {
   readonly isProduction: boolean;
   /** `Source` of the visit events the rule routes. */
   readonly eventSource: string;
+  /** `Source` of the operational events the service puts on the bus (never the visits' source). */
+  readonly operationalEventSource: string;
   /** Delays after the first attempt, in whole seconds. */
   readonly retryScheduleSeconds: readonly number[];
   /** Whether plain `http://` webhook targets are allowed (never in production by default). */
@@ -294,6 +296,15 @@ export function readStackConfig(read: ContextReader): StackConfig {
     fail('eventSource', 'expected an EventBridge source such as "tracking"', eventSource);
   }
 
+  const operationalEventSource = readString(read, 'operationalEventSource') ?? DEFAULT_OPERATIONAL_EVENT_SOURCE;
+  if (!/^[A-Za-z0-9._/-]{1,256}$/.test(operationalEventSource) || operationalEventSource.startsWith('aws.')) {
+    fail('operationalEventSource', 'expected an EventBridge source such as "visit-webhooks" (not aws.*)', operationalEventSource);
+  }
+  if (operationalEventSource === eventSource) {
+    // The tracking pipeline may put only its own source (PutEventsPolicy): the service's events must be told apart.
+    fail('operationalEventSource', `must differ from eventSource ("${eventSource}")`, operationalEventSource);
+  }
+
   const retryScheduleSeconds = readRetrySchedule(read, 'retrySchedule');
   const deliveryRetentionDays = readInteger(read, 'deliveryRetentionDays', DEFAULTS.deliveryRetentionDays, 1, 3650);
   const totalRetrySeconds = retryScheduleSeconds.reduce((sum, s) => sum + s, 0);
@@ -334,6 +345,7 @@ export function readStackConfig(read: ContextReader): StackConfig {
     stage,
     isProduction,
     eventSource,
+    operationalEventSource,
     retryScheduleSeconds,
     allowHttpTargets: readBoolean(read, 'allowHttpTargets', false),
     deliveryRetentionDays,

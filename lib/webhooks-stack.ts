@@ -4,7 +4,9 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import * as events from 'aws-cdk-lib/aws-events';
 import { ENV } from '../lambdas/shared/contract';
+import { allowOnTable } from './table-grants';
 import type { StackConfig } from './config';
 import { DashboardHosting, readDashboardContext } from './constructs/dashboard-hosting';
 import { DELIVERY_FUNCTION_TIMEOUT, DeliveryPipeline } from './constructs/delivery-pipeline';
@@ -76,6 +78,18 @@ export class WebhooksStack extends Stack {
   public readonly monitoring: Monitoring;
   /** The dashboard on S3 + CloudFront; only with context `dashboard=true`. */
   public readonly dashboard?: DashboardHosting;
+  /**
+   * What a rule on the operational events needs (README, "Operational events"): the bus, their
+   * `source` and their detail types. Also stack outputs (`EventBusArn`, `OperationalEventSource`,
+   * `OperationalEventDetailTypes`).
+   */
+  public readonly operationalEvents: {
+    readonly eventBus: events.IEventBus;
+    readonly source: string;
+    readonly detailTypes: readonly string[];
+    /** `{source, detailType}` matching every operational event: spread into a rule's `eventPattern` and narrow `detailType` if needed. */
+    readonly eventPattern: events.EventPattern;
+  };
 
   constructor(scope: Construct, id: string, props: WebhooksStackProps) {
     const { config, ...stackProps } = props;
@@ -104,6 +118,7 @@ export class WebhooksStack extends Stack {
 
     this.events = new EventsRouting(this, 'Events', {
       eventSource: config.eventSource,
+      operationalEventSource: config.operationalEventSource,
       consumerTimeout: DELIVERY_FUNCTION_TIMEOUT,
       removalPolicy: config.removalPolicy,
       publishers: config.publishers,
@@ -131,6 +146,9 @@ export class WebhooksStack extends Stack {
     for (const fn of [this.pipeline.delivery, this.pipeline.retry]) {
       fn.function.addEnvironment(ENV.secretsKmsKeyId, this.secretsKey.keyArn);
       this.secretsKey.grant(fn.role, 'kms:Decrypt');
+      // Delivery statistics: one UpdateItem (ADD) per webhook and hour per invocation (DeliveryStats.flush).
+      fn.function.addEnvironment(ENV.statsTable, this.store.statsTable.tableName);
+      allowOnTable(fn.role, this.store.statsTable, ['UpdateItem']);
     }
 
     this.reconciler = new Reconciler(this, 'Reconciler', {
@@ -144,9 +162,25 @@ export class WebhooksStack extends Stack {
       removalPolicy: config.removalPolicy,
     });
 
+    // Operational events (docs/design.md §8): exactly the functions that emit them may put them,
+    // with the operational source only. Delivery and retry: auto-disable, exhausted, breaker opened,
+    // probe succeeded; the reconciler: the breakers it closes.
+    for (const fn of [this.pipeline.delivery, this.pipeline.retry, this.reconciler.handler]) {
+      fn.function.addEnvironment(ENV.eventBusName, this.events.eventBus.eventBusName);
+      fn.function.addEnvironment(ENV.operationalEventSource, this.events.operationalEventSource);
+      this.events.grantPutOperationalEvents(fn.role);
+    }
+    this.operationalEvents = {
+      eventBus: this.events.eventBus,
+      source: this.events.operationalEventSource,
+      detailTypes: this.events.operationalEventDetailTypes,
+      eventPattern: { source: [this.events.operationalEventSource], detailType: [...this.events.operationalEventDetailTypes] },
+    };
+
     this.managementApi = new ManagementApi(this, 'ManagementApi', {
       webhooksTable: this.store.webhooksTable,
       deliveriesTable: this.store.deliveriesTable,
+      statsTable: this.store.statsTable,
       apiKeysTable: this.store.apiKeysTable,
       retryQueue: this.pipeline.retryQueue,
       secretsKey: this.secretsKey,
@@ -259,6 +293,10 @@ export class WebhooksStack extends Stack {
     m.alarms.push(api5xx);
     const deliveryServices = [this.pipeline.delivery.serviceName, this.pipeline.retry.serviceName];
     m.alarmOnDeliveryFailureRate('DeliveryFailureRate', { namespace: METRICS_NAMESPACE, services: deliveryServices });
+    m.alarmOnOperationalEventsNotPublished('OperationalEventsNotPublished', {
+      namespace: METRICS_NAMESPACE,
+      services: [...deliveryServices, this.reconciler.handler.serviceName],
+    });
     m.addDashboard({
       namespace: METRICS_NAMESPACE,
       deliveryServices,
@@ -323,6 +361,8 @@ export class WebhooksStack extends Stack {
       Stack.of(this).toJsonString({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: this.events.eventBus.eventBusArn }] }),
       'Identity policy for a publisher role in another account (attach it there, and name the role in context publisherRoleArns here)',
     );
+    output('OperationalEventSource', this.operationalEvents.source, 'Source of the operational events the service puts on the bus (EventBusArn): match it in a rule');
+    output('OperationalEventDetailTypes', this.operationalEvents.detailTypes.join(','), 'Detail types of the operational events (comma-separated); schema in docs/operational-event.schema.json');
     output('EventsQueueUrl', this.events.eventsQueue.queueUrl, 'Queue of visit events awaiting delivery');
     output('EventsDlqUrl', this.events.eventsDlq.queueUrl, 'Dead-letter queue of the events queue (also receives invalid events)');
     output('RuleDlqUrl', this.events.ruleDlq.queueUrl, 'Dead-letter queue of the EventBridge rule target');
@@ -331,6 +371,7 @@ export class WebhooksStack extends Stack {
     output('FailedDeliveriesQueueUrl', this.pipeline.failedDeliveriesQueue.queueUrl, 'Deliveries that exhausted their retry schedule');
     output('WebhooksTableName', this.store.webhooksTable.tableName, 'DynamoDB table of webhooks');
     output('DeliveriesTableName', this.store.deliveriesTable.tableName, 'DynamoDB table of deliveries (attempt log)');
+    output('StatsTableName', this.store.statsTable.tableName, 'DynamoDB table of delivery statistics (per webhook and hour)');
     output('ApiKeysTableName', this.store.apiKeysTable.tableName, 'DynamoDB table of API key hashes');
     output('ApiUrl', this.managementApi.url, `Base URL of the management API (stage "${API_STAGE_NAME}", no trailing slash): requests go to <ApiUrl>/v1/webhooks, the OpenAPI document is <ApiUrl>/v1/openapi.json`);
     output('AlarmTopicArn', this.monitoring.topic.topicArn, 'SNS topic that receives every alarm');

@@ -4,7 +4,7 @@
  * field details, so the views can show them next to the fields they name.
  */
 import type { EventType } from '../../lambdas/shared/contract';
-import type { CreatedWebhook, Delivery, DeliveryStatus, FieldIssue, Page, RecoveryJob, SecretInfo, TestResult, Webhook, WebhookInput } from './types';
+import type { CreatedWebhook, Delivery, DeliveryStatus, FieldIssue, Page, RecoveryJob, SecretInfo, StatsWindow, TestResult, Webhook, WebhookInput, WebhookStats } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -66,6 +66,7 @@ export interface ApiClient {
   retryDelivery(id: string, deliveryId: string): Promise<{ id: string; status: 'pending' }>;
   recover(id: string, since: string): Promise<RecoveryJob>;
   getRecovery(id: string, jobId: string): Promise<RecoveryJob>;
+  getStats(id: string, window: StatsWindow): Promise<WebhookStats>;
 }
 
 type Fetch = (input: string, init: RequestInit) => Promise<Response>;
@@ -113,5 +114,6 @@ export function createApiClient(base: string, apiKey: string, fetchImpl: Fetch =
     retryDelivery: (webhookId, deliveryId) => call('POST', `/v1/webhooks/${id(webhookId)}/deliveries/${id(deliveryId)}/retry`),
     recover: (webhookId, since) => call('POST', `/v1/webhooks/${id(webhookId)}/recover`, { since }),
     getRecovery: (webhookId, jobId) => call('GET', `/v1/webhooks/${id(webhookId)}/recoveries/${id(jobId)}`),
+    getStats: (webhookId, window) => call('GET', `/v1/webhooks/${id(webhookId)}/stats${query({ window })}`),
   };
 }

@@ -127,3 +127,27 @@ export interface RecoveryJob {
   readonly updatedAt: string;
   readonly finishedAt?: string;
 }
+
+/** One bucket (an hour or a day) of a webhook's delivery statistics (`GET …/stats`). */
+export interface StatsCounts {
+  readonly attempted: number;
+  readonly delivered: number;
+  readonly failed: number;
+  readonly retried: number;
+  readonly filteredOut: number;
+  /** delivered / (delivered + failed), 0–1; null without outcomes. */
+  readonly successRate: number | null;
+  readonly latencyMs: { readonly p50: number | null; readonly p95: number | null };
+}
+
+export type StatsWindow = '24h' | '7d';
+
+export interface WebhookStats {
+  readonly webhookId: string;
+  readonly window: StatsWindow;
+  readonly granularity: 'hour' | 'day';
+  readonly from: string;
+  readonly to: string;
+  readonly totals: StatsCounts;
+  readonly buckets: ReadonlyArray<StatsCounts & { readonly start: string }>;
+}

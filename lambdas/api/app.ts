@@ -6,7 +6,8 @@ import { ConflictError, NotFoundError, ValidationError, InvalidCursorError } fro
 import type { ApiAccess } from '../shared/domain/api-access';
 import { singleBearerKey } from '../shared/domain/api-keys';
 import type { Webhook } from '../shared/domain/model';
-import type { LogSink } from '../shared/domain/ports';
+import { readStats } from '../shared/domain/delivery-stats';
+import type { Clock, LogSink, StatsStore } from '../shared/domain/ports';
 import { toFieldIssues } from '../shared/domain/webhook-schemas';
 import type { WebhookService } from '../shared/domain/webhook-service';
 import { logger } from '../shared/adapters/powertools';
@@ -18,6 +19,7 @@ import { Router } from './router';
 import {
   listDeliveriesQuerySchema,
   listWebhooksQuerySchema,
+  statsQuerySchema,
   toCreatedJson,
   toDeliveryJson,
   toRecoveryJson,
@@ -32,6 +34,10 @@ export interface ApiDependencies {
   /** Checked on every authenticated request: the key still valid, the account within its rate. */
   readonly access: Pick<ApiAccess, 'check'>;
   readonly log: LogSink;
+  /** The statistics table (`GET …/stats`); without one, every count is 0. */
+  readonly stats?: StatsStore;
+  /** @default the system clock */
+  readonly clock?: Clock;
   /** Browser origins allowed to read responses (the dashboard); none = no CORS headers. */
   readonly corsOrigins?: readonly string[];
 }
@@ -126,9 +132,18 @@ function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler>
       return { status: 202, body: toRecoveryJson(job), headers: { location: `${basePath(req.event)}/v1/webhooks/${encodeURIComponent(job.webhookId)}/recoveries/${job.jobId}` } };
     },
     getRecovery: async (req) => ({ status: 200, body: toRecoveryJson(await webhooks.getRecovery(req.accountId, param(req, 'id'), param(req, 'jobId'))) }),
+    getWebhookStats: async (req) => {
+      const query = parseQuery(statsQuerySchema, req.query);
+      const webhook = await webhooks.get(req.accountId, param(req, 'id')); // 404 for another account's webhook
+      const stats = await readStats(deps.stats ?? NO_STATS, req.accountId, webhook.webhookId, query.window, (deps.clock ?? Date).now());
+      return { status: 200, body: { webhookId: webhook.webhookId, ...stats } };
+    },
     getOpenApi: async (req) => ({ status: 200, body: { ...openApiDocument(), servers: [{ url: basePath(req.event) || '/' }] } }),
   };
 }
+
+/** Without a statistics table nothing was counted. */
+const NO_STATS: StatsStore = { add: async () => undefined, read: async () => [] };
 
 /**
  * The prefix in front of the API's paths as the client sees them (the stage on an

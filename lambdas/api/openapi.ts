@@ -14,6 +14,7 @@ import {
   recoveryJobSchema,
   retryAcceptedSchema,
   secretSchema,
+  statsSchema,
   testResultSchema,
   webhookCreatedSchema,
   webhookPageSchema,
@@ -64,6 +65,7 @@ const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['TestResult', testResultSchema],
   ['RetryAccepted', retryAcceptedSchema],
   ['RecoveryJob', recoveryJobSchema],
+  ['WebhookStats', statsSchema],
   ['Error', errorSchema],
   ['EventTypeList', eventTypeListSchema],
 ];

@@ -68,6 +68,8 @@ export function createDeliveryHandler(runtime: DeliveryRuntime) {
       throwOnFullBatchFailure: false,
     });
     const unstored = await delivered.flush();
+    // The statistics this invocation counted: one write per (webhook, hour); never fails the batch.
+    await runtime.stats?.flush();
     if (unstored.size === 0) return response;
     const failures = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
     for (const messageId of unstored) failures.add(messageId);

@@ -4,7 +4,15 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULT_EVENT_SOURCE, PIPELINE, visitEventPattern, type VisitEventPattern } from '../../lambdas/shared/contract';
+import {
+  DEFAULT_EVENT_SOURCE,
+  DEFAULT_OPERATIONAL_EVENT_SOURCE,
+  OPERATIONAL_EVENT_TYPES,
+  operationalEventPattern,
+  PIPELINE,
+  visitEventPattern,
+  type VisitEventPattern,
+} from '../../lambdas/shared/contract';
 
 /** Lambda's guidance: a source queue's visibility timeout is at least 6x the function timeout. */
 export const VISIBILITY_TIMEOUT_FACTOR = PIPELINE.visibilityTimeoutFactor;
@@ -55,6 +63,11 @@ export interface EventsRoutingProps {
    * @default DEFAULT_EVENT_SOURCE ('tracking')
    */
   readonly eventSource?: string;
+  /**
+   * `Source` of the operational events the service puts on the bus.
+   * @default DEFAULT_OPERATIONAL_EVENT_SOURCE ('visit-webhooks')
+   */
+  readonly operationalEventSource?: string;
   /**
    * Timeout of the function that consumes the events queue; the queue's visibility
    * timeout is {@link VISIBILITY_TIMEOUT_FACTOR} times this.
@@ -153,6 +166,12 @@ export function publisherPolicy(busArn: string, eventSource: string, ownAccount:
 export class EventsRouting extends Construct {
   public readonly eventBus: events.EventBus;
   public readonly rule: events.Rule;
+  /** Routes the operational events to the events queue, for the webhooks subscribed to them. */
+  public readonly operationalRule: events.Rule;
+  /** `Source` of the operational events (what a rule on them matches). */
+  public readonly operationalEventSource: string;
+  /** Their detail types (`OPERATIONAL_EVENT_TYPES`). */
+  public readonly operationalEventDetailTypes: readonly string[] = OPERATIONAL_EVENT_TYPES;
   public readonly eventsQueue: sqs.Queue;
   /** Events the delivery function could not process, and invalid events (sent with a reason). */
   public readonly eventsDlq: sqs.Queue;
@@ -167,6 +186,8 @@ export class EventsRouting extends Construct {
   constructor(scope: Construct, id: string, props: EventsRoutingProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
+    const eventSource = props.eventSource ?? DEFAULT_EVENT_SOURCE;
+    this.operationalEventSource = props.operationalEventSource ?? DEFAULT_OPERATIONAL_EVENT_SOURCE;
     const consumerTimeout = props.consumerTimeout ?? Duration.seconds(30);
     this.eventsQueueVisibilityTimeout = Duration.seconds(consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR);
 
@@ -210,24 +231,46 @@ export class EventsRouting extends Construct {
     this.rule = new events.Rule(this, 'VisitEventsRule', {
       eventBus: this.eventBus,
       description: 'Routes NEW_VISIT and NEW_VISITOR events to the webhook events queue',
-      eventPattern: toCdkEventPattern(visitEventPattern(props.eventSource ?? DEFAULT_EVENT_SOURCE)),
+      eventPattern: toCdkEventPattern(visitEventPattern(eventSource)),
     });
-    this.rule.addTarget(
+    const toEventsQueue = () =>
       new targets.SqsQueue(this.eventsQueue, {
         deadLetterQueue: this.ruleDlq,
         retryAttempts: 185,
         maxEventAge: Duration.hours(24),
-      }),
-    );
+      });
+    this.rule.addTarget(toEventsQueue());
+    // The service's own operational events reach the webhooks subscribed to them like visits: the
+    // delivery function fans each out to its account's subscribed webhooks (detail.accountId), never
+    // to the webhook it is about.
+    this.operationalRule = new events.Rule(this, 'OperationalEventsRule', {
+      eventBus: this.eventBus,
+      description: 'Routes the webhooks service operational events to the webhook events queue (for webhooks subscribed to them)',
+      eventPattern: toCdkEventPattern(operationalEventPattern(this.operationalEventSource)),
+    });
+    this.operationalRule.addTarget(toEventsQueue());
 
     this.putEventsPolicy = new iam.ManagedPolicy(this, 'PutEventsPolicy', {
-      description: 'Allows events:PutEvents on the visit webhooks event bus only',
+      description: 'Allows events:PutEvents on the visit webhooks event bus only, with the tracking source only',
       statements: [
         new iam.PolicyStatement({
           actions: ['events:PutEvents'],
           resources: [this.eventBus.eventBusArn],
+          // Only visit events: the operational source is the service's own, so nobody else can
+          // put an operational event that subscribed webhooks would receive.
+          conditions: { StringEquals: { 'events:source': eventSource } },
         }),
       ],
+    });
+  }
+
+  /** Allows `grantee` to put operational events on the bus: `events:PutEvents` with the operational source only. */
+  public grantPutOperationalEvents(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['events:PutEvents'],
+      resourceArns: [this.eventBus.eventBusArn],
+      conditions: { StringEquals: { 'events:source': this.operationalEventSource } },
     });
   }
 

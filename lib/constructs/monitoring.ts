@@ -291,6 +291,30 @@ export class Monitoring extends Construct {
   }
 
   /**
+   * Alarms on any operational event the functions could not put on the bus
+   * (`OperationalEventNotPublished`, summed over `services`): the event is in the function's log, whole.
+   */
+  public alarmOnOperationalEventsNotPublished(id: string, props: { namespace: string; services: readonly string[] }): cloudwatch.Alarm {
+    const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+    props.services.forEach((service, i) => {
+      usingMetrics[`m${i}`] = new cloudwatch.Metric({
+        namespace: props.namespace,
+        metricName: METRICS.operationalEventNotPublished,
+        dimensionsMap: { service },
+        period: PERIOD,
+        statistic: cloudwatch.Stats.SUM,
+      });
+    });
+    return this.addAlarm(id, {
+      metric: new cloudwatch.MathExpression({ expression: Object.keys(usingMetrics).map((k) => `FILL(${k}, 0)`).join(' + '), usingMetrics, period: PERIOD, label: 'Operational events not published' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription:
+        'Operational events (webhook auto-disabled, delivery exhausted, breaker opened or closed) could not be put on the bus: the deliveries went on; each event is logged whole ("operational event could not be published") and can be put again',
+    });
+  }
+
+  /**
    * Alarms when more than `threshold` of delivery attempts fail over 15 minutes (with at least
    * `minAttempts` attempts, so one failure in a quiet hour does not page anyone). Reads the
    * Powertools EMF metrics of the delivery and retry functions (dimension `service`).

@@ -478,7 +478,11 @@ function dynamoLines(month: Month): { wOk: number; wru: number } {
   const rateWru = tableWrites(parts.rateLimit);
   const failWru = tableWrites(parts.failing);
   const index = indexTotals(other);
-  const wru = fastWru + slowWru + rateWru + failWru + index.units;
+  // Delivery statistics: one UpdateItem (ADD) per webhook and invocation (DeliveryStats.flush), as simulated.
+  const statsWrites = (ops: Ops) => dynamoTotals(ops, 'stats', 'write').units;
+  const statsPerOk = statsWrites(sim.success);
+  const statsWru = Dsuccess * statsPerOk + statsWrites(parts.slow) + statsWrites(parts.rateLimit) + statsWrites(parts.failing) + statsWrites(other);
+  const wru = fastWru + slowWru + rateWru + failWru + index.units + statsWru;
   add({ service: 'DynamoDB', item: `writes: delivered records, fast lane (${wOk.toFixed(1)} WRU each, batched)`, quantity: fastWru, unit: 'WRU', usd: wru$(fastWru) });
   if (month.design === 'lanes') {
     add({
@@ -499,6 +503,14 @@ function dynamoLines(month: Month): { wOk: number; wru: number } {
   });
   const byIndex = ['due', 'parked', 'breakers'].map((name) => `${name} ${(indexTotals(other, name === 'breakers' ? 'webhooks breakers' : `deliveries ${name}`).units / 1e3).toFixed(0)} k`).join(', ');
   add({ service: 'DynamoDB', item: `writes: GSIs (ALL projection; WRU: ${byIndex})`, quantity: index.units, unit: 'WRU', usd: wru$(index.units) });
+  add({
+    service: 'DynamoDB',
+    // As simulated: a batch of one account's events (best case); up to 1 WRU per delivery when every delivery of a batch is another webhook's.
+    item: `writes: delivery statistics (1 ADD per webhook and invocation: ${statsPerOk.toFixed(2)} per delivery)`,
+    quantity: statsWru,
+    unit: 'WRU',
+    usd: wru$(statsWru),
+  });
   // The webhook list is cached 10 s per container: a Query per event unless the account had another event in the last 10 s.
   const eventsPerAccountPer10s = (E / input.accounts / SECONDS_PER_MONTH) * (DEFAULTS.webhookCacheTtlMs / 1000);
   const missRate = eventsPerAccountPer10s >= 1 ? 1 / eventsPerAccountPer10s : 1;

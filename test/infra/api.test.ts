@@ -200,6 +200,7 @@ describe('ManagementApi (stage dev, defaults)', () => {
       POWERTOOLS_LOG_LEVEL: 'DEBUG',
       [ENV.webhooksTable]: { Ref: id(app.stack.store.webhooksTable) },
       [ENV.deliveriesTable]: { Ref: id(app.stack.store.deliveriesTable) },
+      [ENV.statsTable]: { Ref: id(app.stack.store.statsTable) },
       [ENV.retryQueueUrl]: { Ref: id(app.stack.pipeline.retryQueue) },
       [ENV.allowHttp]: 'false',
       [ENV.allowPrivateTargets]: 'false',
@@ -226,6 +227,8 @@ describe('ManagementApi (stage dev, defaults)', () => {
       { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [tableArn(app.stack.store.deliveriesTable), '/index/status']] } },
       // The per-request key check: one GetItem by hash, as the authorizer's (no Query: no listing of keys).
       { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: tableArn(app.stack.store.apiKeysTable) },
+      // statistics: GET …/stats reads (one Query per shard), never writes.
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: tableArn(app.stack.store.statsTable) },
       // SendMessage only (no GetQueueUrl, no GetQueueAttributes: the URL is in the environment).
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [id(app.stack.pipeline.retryQueue), 'Arn'] } },
       // Envelope encryption of signing secrets: a data key to store one, Decrypt to read one; never kms:Encrypt.
@@ -387,7 +390,7 @@ describe('ManagementApi (context: per-account rate, WAF web ACL)', () => {
     const stackApp = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const stack = new Stack(stackApp, 'Regional', { env: { account: '111122223333', region: 'eu-west-1' } });
     const table = (name: string) => new dynamodb.Table(stack, name, { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
-    const props = { webhooksTable: table('W'), deliveriesTable: table('D'), apiKeysTable: table('K'), retryQueue: new sqs.Queue(stack, 'Q'), secretsKey: new kms.Key(stack, 'Key') };
+    const props = { webhooksTable: table('W'), deliveriesTable: table('D'), apiKeysTable: table('K'), statsTable: table('S'), retryQueue: new sqs.Queue(stack, 'Q'), secretsKey: new kms.Key(stack, 'Key') };
     expect(() => new ManagementApi(stack, 'SameRegion', { ...props, webAclArn })).not.toThrow();
     expect(() => new ManagementApi(stack, 'OtherRegion', { ...props, webAclArn: webAclArn.replace('eu-west-1', 'us-east-1') })).toThrow(/in us-east-1, but the stage is in eu-west-1/);
     expect(() => new ManagementApi(stack, 'Global', { ...props, webAclArn: 'arn:aws:wafv2:us-east-1:111122223333:global/webacl/api-acl/a1b2c3d4-5678-90ab-cdef-0123456789ab' })).toThrow(/regional WAFv2 web ACL ARN/);
@@ -426,6 +429,7 @@ describe('ManagementApi.allowOrigin', () => {
       webhooksTable: stack.store.webhooksTable,
       deliveriesTable: stack.store.deliveriesTable,
       apiKeysTable: stack.store.apiKeysTable,
+      statsTable: stack.store.statsTable,
       retryQueue: stack.pipeline.retryQueue,
       secretsKey: stack.secretsKey,
     };

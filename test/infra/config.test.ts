@@ -16,6 +16,7 @@ describe('readStackConfig', () => {
       stage: 'dev',
       isProduction: false,
       eventSource: DEFAULT_EVENT_SOURCE,
+      operationalEventSource: 'visit-webhooks',
       retryScheduleSeconds: DEFAULTS.retryScheduleSeconds,
       allowHttpTargets: false,
       deliveryRetentionDays: DEFAULTS.deliveryRetentionDays,
@@ -55,6 +56,13 @@ describe('readStackConfig', () => {
     expect(readStackConfig(fromContext({ reconcilerReservedConcurrency: 2 })).reconcilerReservedConcurrency).toBe(2);
     expect(readStackConfig(fromContext({ accountConcurrencyQuota: '5000' })).accountConcurrencyQuota).toBe(5000);
     expect(() => readStackConfig(fromContext({ accountConcurrencyQuota: 5 }))).toThrow(/accountConcurrencyQuota/);
+  });
+
+  it('reads operationalEventSource, which must be a valid source other than the visits\' one', () => {
+    expect(readStackConfig(fromContext({ operationalEventSource: 'acme.webhooks' })).operationalEventSource).toBe('acme.webhooks');
+    expect(() => readStackConfig(fromContext({ operationalEventSource: 'tracking' }))).toThrow(/operationalEventSource.*must differ from eventSource/);
+    expect(() => readStackConfig(fromContext({ operationalEventSource: 'aws.events' }))).toThrow(/operationalEventSource/);
+    expect(() => readStackConfig(fromContext({ operationalEventSource: 'has space' }))).toThrow(/operationalEventSource/);
   });
 
   it('reads deliveriesPointInTimeRecovery as a boolean or a `cdk -c` string (default true, in every stage)', () => {

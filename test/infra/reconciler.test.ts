@@ -67,6 +67,9 @@ describe('the reconciler (stage dev, defaults)', () => {
       [ENV.reconcileEverySeconds]: '60',
       // The TTL of the records it re-writes, as the other functions write them.
       [ENV.retentionDays]: String(DEFAULTS.deliveryRetentionDays),
+      // Where the breakers it closes are announced (operational events).
+      [ENV.eventBusName]: { Ref: id(app.stack.events.eventBus) },
+      [ENV.operationalEventSource]: 'visit-webhooks',
     });
   });
 
@@ -74,7 +77,7 @@ describe('the reconciler (stage dev, defaults)', () => {
     expect(RECONCILER_INDEXES).toEqual({ breakers: BREAKERS_INDEX, status: STATUS_INDEX, due: DUE_INDEX });
   });
 
-  it('has IAM to the action: Query on the three index ARNs, the item actions it calls on each table, SendMessage on the retry queue, no KMS', () => {
+  it('has IAM to the action: Query on the three index ARNs, the item actions it calls on each table, SendMessage on the retry queue, no KMS, PutEvents of operational events', () => {
     const statements = statementsOfRole(template, id(reconciler.handler.role));
     expect(statements).toEqual([
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [id(reconciler.handler.logGroup), 'Arn'] } },
@@ -91,6 +94,13 @@ describe('the reconciler (stage dev, defaults)', () => {
       // Deliveries: write; the payloads of listed records; recovery jobs (saved under a lease, read back).
       { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.deliveriesTable) },
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [id(app.stack.pipeline.retryQueue), 'Arn'] } },
+      // The breakers it closes are announced (operational events), with the operational source only.
+      {
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: { 'Fn::GetAtt': [id(app.stack.events.eventBus), 'Arn'] },
+        Condition: { StringEquals: { 'events:source': 'visit-webhooks' } },
+      },
     ]);
     const all = JSON.stringify(statements);
     expect(all).not.toContain('/index/*');

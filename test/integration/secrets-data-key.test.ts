@@ -33,7 +33,7 @@ describe('KMS envelope with one data key per deployment (dynalite)', () => {
   });
   beforeEach(async () => {
     const suffix = randomUUID().slice(0, 8);
-    tables = { webhooks: `webhooks-${suffix}`, deliveries: `deliveries-${suffix}`, apiKeys: `apikeys-${suffix}` };
+    tables = { webhooks: `webhooks-${suffix}`, deliveries: `deliveries-${suffix}`, apiKeys: `apikeys-${suffix}`, stats: `stats-${suffix}` };
     await ensureTables(dynamo.client, tables);
     kms.reset();
     kms.on(GenerateDataKeyCommand).callsFake(async () => {

@@ -126,8 +126,8 @@ export class DynamoWebhookStore implements WebhookAdminStore {
     );
   }
 
-  async autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<void> {
-    await this.ignoreMissing(
+  async autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<boolean> {
+    return this.ignoreMissing(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { accountId, webhookId },
@@ -412,12 +412,14 @@ export class DynamoWebhookStore implements WebhookAdminStore {
     );
   }
 
-  /** Conditional no-ops (webhook deleted, already in that state) are not errors. */
-  protected async ignoreMissing(command: UpdateCommand): Promise<void> {
+  /** Conditional no-ops (webhook deleted, already in that state) are not errors. Returns whether the update was applied. */
+  protected async ignoreMissing(command: UpdateCommand): Promise<boolean> {
     try {
       await this.doc.send(command);
+      return true;
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
+      return false;
     }
   }
 }

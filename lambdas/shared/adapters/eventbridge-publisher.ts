@@ -1,9 +1,28 @@
-import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
-import { DEFAULT_EVENT_SOURCE, type EventType, LIMITS } from '../contract';
+import type { EventBridgeClient, EventBridgeClientConfig, PutEventsRequestEntry, PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
+import { DEFAULT_EVENT_SOURCE, DEFAULT_OPERATIONAL_EVENT_SOURCE, LIMITS, type VisitEventType } from '../contract';
 import { envelopeSchema, type VisitData } from '../domain/events';
+import type { OperationalEvent } from '../domain/operational-events';
+import type { OperationalEventSink } from '../domain/ports';
+
+type EventBridgeSdk = typeof import('@aws-sdk/client-eventbridge');
+let sdk: EventBridgeSdk | undefined;
+/**
+ * `@aws-sdk/client-eventbridge`, required on first use: the delivery functions put operational
+ * events only on a breaker move, an auto-disable or an exhausted delivery, so most containers never load it.
+ */
+function eventBridgeSdk(): EventBridgeSdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (sdk ??= require('@aws-sdk/client-eventbridge') as EventBridgeSdk);
+}
+
+/** One EventBridge client per container, created (and its SDK module loaded) on first use. */
+export function lazyEventBridgeClient(config: EventBridgeClientConfig = {}): () => EventBridgeClient {
+  let client: EventBridgeClient | undefined;
+  return () => (client ??= new (eventBridgeSdk().EventBridgeClient)(config));
+}
 
 export interface PublishVisitEventInput {
-  readonly eventType: EventType;
+  readonly eventType: VisitEventType;
   readonly accountId: string;
   /** The visit (the customer guide's "Expected Payload"); `id` is required. */
   readonly data: VisitData;
@@ -45,7 +64,7 @@ async function putEntries(client: EventBridgeClient, entries: readonly PutEvents
   const results = new Array<{ id: string } | { failed: PutEventsResultEntry }>(entries.length);
   let pending = entries.map((entry, index) => ({ entry, index }));
   for (let attempt = 1; ; attempt++) {
-    const out = await client.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }));
+    const out = await client.send(new (eventBridgeSdk().PutEventsCommand)({ Entries: pending.map((p) => p.entry) }));
     const retry: typeof pending = [];
     pending.forEach((p, i) => {
       const result = out.Entries?.[i] ?? {};
@@ -148,7 +167,7 @@ export class VisitBatchPublisher {
   private readonly maxEntryBytes: number;
   private readonly maxVisits: number;
   private readonly flushAfterMs: number;
-  private readonly open = new Map<EventType, OpenEntry>();
+  private readonly open = new Map<VisitEventType, OpenEntry>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly pending: SealedEntry[] = [];
   private draining = false;
@@ -214,7 +233,7 @@ export class VisitBatchPublisher {
   }
 
   /** Ends the open entry of `type` and sends it (with any other sealed entry that fits the request). */
-  private seal(type: EventType): void {
+  private seal(type: VisitEventType): void {
     const entry = this.open.get(type);
     if (!entry) return;
     this.open.delete(type);
@@ -280,4 +299,57 @@ export class VisitBatchPublisher {
     this.counts.failedVisits += b.waiters.length;
     for (const w of b.waiters) w.reject(err);
   }
+}
+
+/**
+ * Puts up to 10 entries, re-sending only the ones EventBridge rejected (so accepted events are
+ * never duplicated), three tries in all with a short backoff; throws PublishError with what is
+ * still rejected. The SDK retries throttling and transport errors on its own.
+ */
+async function putAll(client: EventBridgeClient, entries: readonly PutEventsRequestEntry[]): Promise<string[]> {
+  const ids: string[] = [];
+  let pending = [...entries];
+  for (let attempt = 1; ; attempt++) {
+    const out = await client.send(new (eventBridgeSdk().PutEventsCommand)({ Entries: pending }));
+    const results = out.Entries ?? [];
+    const retry: PutEventsRequestEntry[] = [];
+    pending.forEach((entry, index) => {
+      const result = results[index];
+      if (result?.EventId && !result.ErrorCode) ids.push(result.EventId);
+      else retry.push(entry);
+    });
+    if (retry.length === 0) return ids;
+    if (attempt >= 3) {
+      const failed = results.filter((entry) => entry.ErrorCode);
+      throw new PublishError(`EventBridge rejected ${retry.length} of ${entries.length} events: ${failed[0]?.ErrorCode ?? ''} ${failed[0]?.ErrorMessage ?? ''}`.trim(), failed);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    pending = retry;
+  }
+}
+
+/**
+ * The operational events port on EventBridge: `Source` = the operational source, `DetailType` =
+ * the event's type, `Detail` = `{accountId, data}` (the envelope visits have, so the events
+ * queue's consumer can deliver it to subscribed webhooks).
+ */
+export class EventBridgeOperationalEvents implements OperationalEventSink {
+  constructor(
+    private readonly client: EventBridgeClient | (() => EventBridgeClient),
+    private readonly eventBusName: string,
+    private readonly source: string = DEFAULT_OPERATIONAL_EVENT_SOURCE,
+  ) {}
+
+  async publish(events: readonly OperationalEvent[]): Promise<void> {
+    const client = typeof this.client === 'function' ? this.client() : this.client;
+    for (let i = 0; i < events.length; i += 10) {
+      const entries = events.slice(i, i + 10).map((event) => toOperationalEntry(event, this.eventBusName, this.source));
+      await putAll(client, entries);
+    }
+  }
+}
+
+/** The PutEvents entry of an operational event. */
+export function toOperationalEntry(event: OperationalEvent, eventBusName: string, source: string): PutEventsRequestEntry {
+  return { EventBusName: eventBusName, Source: source, DetailType: event.type, Detail: JSON.stringify({ accountId: event.accountId, data: event }), Time: new Date(event.time) };
 }

@@ -15,13 +15,14 @@ import {
   type RateLimiter,
   type Resolver,
   type RetryQueue,
+  type StatsStore,
   systemClock,
   type WebhookAdminStore,
 } from '../domain/ports';
 import { RecoveryService } from '../domain/recovery-service';
 import type { RetryPolicy } from '../domain/retry-policy';
 import { WebhookService } from '../domain/webhook-service';
-import { type AdapterOverrides, rateLimiterFromEnv, retryPolicyFromEnv, retryQueueFromEnv, senderFromEnv, storesFromEnv, targetRulesFromEnv } from './adapters-from-env';
+import { type AdapterOverrides, rateLimiterFromEnv, retryPolicyFromEnv, retryQueueFromEnv, senderFromEnv, statsStoreFromEnv, storesFromEnv, targetRulesFromEnv } from './adapters-from-env';
 import { numberEnv, optionalEnv, requiredEnv } from './env';
 
 /**
@@ -41,6 +42,8 @@ export interface ApiParts {
   readonly retryPolicy: RetryPolicy;
   readonly clock: Clock;
   readonly log: LogSink;
+  /** The statistics table (`GET …/stats`). */
+  readonly statsStore?: StatsStore;
 }
 
 export interface ApiRuntimeOptions {
@@ -59,8 +62,10 @@ export interface ApiRuntimeOptions {
 export function apiPartsFromEnv(env: NodeJS.ProcessEnv = process.env, o: AdapterOverrides & { readonly clock?: Clock; readonly log?: LogSink } = {}): ApiParts {
   const clock = o.clock ?? systemClock;
   const doc = o.doc ?? createDocumentClient(o.dynamoConfig);
+  const statsStore = statsStoreFromEnv(env, { ...o, doc });
   return {
     ...storesFromEnv(env, clock, { ...o, doc }),
+    ...(statsStore ? { statsStore } : {}),
     apiKeys: new DynamoApiKeyStore(doc, requiredEnv(ENV.apiKeysTable, env)),
     rateLimiter: rateLimiterFromEnv(env, { ...o, doc }),
     retryQueue: retryQueueFromEnv(env, o),
@@ -94,5 +99,5 @@ export function createApiRuntime(parts: ApiParts, options: ApiRuntimeOptions = {
     .filter(Boolean);
   const accountRatePerSecond = numberEnv(ENV.apiAccountRateLimit, API.accountRatePerSecond, env);
   const access = new ApiAccess(parts.apiKeys, parts.rateLimiter, parts.clock, { accountRatePerSecond });
-  return { webhooks, access, log: parts.log, corsOrigins };
+  return { webhooks, access, log: parts.log, corsOrigins, clock: parts.clock, ...(parts.statsStore ? { stats: parts.statsStore } : {}) };
 }

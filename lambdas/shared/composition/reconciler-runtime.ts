@@ -4,7 +4,7 @@ import { DEFAULTS, ENV } from '../contract';
 import { type Clock, type LogSink, type MetricSink, systemClock } from '../domain/ports';
 import { Reconciler } from '../domain/reconciler';
 import { RecoveryService } from '../domain/recovery-service';
-import { type AdapterOverrides, laneSettingsFromEnv, retryPolicyFromEnv, retryQueueFromEnv, storesFromEnv } from './adapters-from-env';
+import { type AdapterOverrides, laneSettingsFromEnv, operationalEventsFromEnv, retryPolicyFromEnv, retryQueueFromEnv, storesFromEnv } from './adapters-from-env';
 import { numberEnv } from './env';
 
 /**
@@ -22,6 +22,7 @@ export function createReconcilerRuntime(
   const retryQueue = retryQueueFromEnv(env, o);
   const log = o.log ?? logger;
   const maxRetries = retryPolicyFromEnv(env, o).maxRetries;
+  const operationalEvents = operationalEventsFromEnv(env, o);
   return new Reconciler({
     webhooks,
     deliveries,
@@ -32,5 +33,6 @@ export function createReconcilerRuntime(
     everySeconds: numberEnv(ENV.reconcileEverySeconds, DEFAULTS.reconcileEverySeconds, env),
     settings: laneSettingsFromEnv(env),
     recovery: new RecoveryService(deliveries, retryQueue, clock, maxRetries, recoveryJobs, log),
+    ...(operationalEvents ? { operationalEvents } : {}),
   });
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
-import { type EventType, EVENT_TYPES, LIMITS } from '../contract';
+import { type EventType, EVENT_TYPES, isOperationalEventType, LIMITS } from '../contract';
+import { operationalEventSchema } from './operational-events';
 
 /**
  * The event contract (docs/design.md §4): the bus carries `{accountId, data}` where `data` is the
@@ -65,6 +66,12 @@ const batchEventSchema = z.looseObject({
   detail: batchDetailSchema,
 });
 
+/** An operational event on the bus: the same envelope, `data` per operational-events.ts. */
+const operationalEnvelopeSchema = z.looseObject({
+  accountId: z.string().check(z.minLength(1), z.maxLength(128)),
+  data: operationalEventSchema,
+});
+
 export type VisitData = Record<string, unknown> & { id: string };
 
 /** A validated event ready for delivery. */
@@ -79,6 +86,8 @@ export interface VisitEvent {
   readonly data: VisitData;
   /** `data` serialized once; every webhook receives (and signs) these bytes. */
   readonly body: string;
+  /** Of an operational event: the webhook it is about, which never receives it. */
+  readonly aboutWebhookId?: string;
 }
 
 export class InvalidEventError extends Error {
@@ -130,15 +139,26 @@ function singleEvent(raw: unknown, nowMs: number): VisitEvent {
   const parsed = eventBridgeEventSchema.safeParse(raw);
   if (!parsed.success) throw new InvalidEventError(describe(parsed.error));
   const time = timeOf(parsed.data.time, nowMs);
+  const eventType = parsed.data['detail-type'];
+  let aboutWebhookId: string | undefined;
+  if (isOperationalEventType(eventType)) {
+    const operational = operationalEnvelopeSchema.safeParse(parsed.data.detail);
+    if (!operational.success) throw new InvalidEventError(describe(operational.error).replace(/^/, 'detail: '));
+    const data = operational.data.data;
+    if (data.type !== eventType) throw new InvalidEventError(`detail.data.type: ${data.type} is not the detail-type ${eventType}`);
+    if (data.accountId !== operational.data.accountId) throw new InvalidEventError('detail.data.accountId: not the account of the event');
+    aboutWebhookId = data.webhookId;
+  }
   // Deliver the original object (unknown fields untouched), not the schema's copy.
   const original = (raw as { detail: { data: VisitData } }).detail.data;
   return {
     eventId: parsed.data.id,
-    eventType: parsed.data['detail-type'],
+    eventType,
     accountId: parsed.data.detail.accountId,
     time,
     data: original,
     body: JSON.stringify(original),
+    ...(aboutWebhookId !== undefined ? { aboutWebhookId } : {}),
   };
 }
 

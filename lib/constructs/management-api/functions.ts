@@ -51,6 +51,7 @@ export function createApiFunctions(scope: Construct, props: ManagementApiProps, 
     environment: {
       [ENV.webhooksTable]: props.webhooksTable.tableName,
       [ENV.deliveriesTable]: props.deliveriesTable.tableName,
+      [ENV.statsTable]: props.statsTable.tableName,
       [ENV.retryQueueUrl]: props.retryQueue.queueUrl,
       [ENV.allowHttp]: String(props.allowHttpTargets ?? false),
       [ENV.allowPrivateTargets]: 'false',
@@ -75,6 +76,8 @@ export function createApiFunctions(scope: Construct, props: ManagementApiProps, 
   // revocation is not): one GetItem, like the authorizer's, no Query and no index. The account
   // rate counters are UpdateItems on the deliveries table, granted above.
   allowOnTable(handler.role, props.apiKeysTable, ['GetItem']);
+  // Statistics: one Query per shard of the webhook's hours (`GET …/stats`); the API never writes them.
+  allowOnTable(handler.role, props.statsTable, ['Query']);
   // Retry and recover re-queue deliveries; test sends are attempted inline and never queued.
   // SendMessage only: the URL comes from the environment (no GetQueueUrl), nothing reads attributes.
   handler.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.retryQueue.queueArn] }));

@@ -8,6 +8,8 @@ import type { LogLevel } from '../../config';
 export interface ManagementApiProps {
   readonly webhooksTable: dynamodb.ITable;
   readonly deliveriesTable: dynamodb.ITable;
+  /** Delivery statistics, read by `GET …/stats` (one Query per shard). */
+  readonly statsTable: dynamodb.ITable;
   /** Holds key hashes; only the authorizer reads it. */
   readonly apiKeysTable: dynamodb.ITable;
   /** `POST …/retry` and `POST …/recover` re-queue deliveries here. */
