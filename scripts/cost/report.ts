@@ -174,10 +174,7 @@ function printLevers({ prices, input }: Scenario, { lines, total, D, Dok, wOk }:
       'the tracking pipeline sends to the events queue itself (SendMessageBatch, 10 per request) instead of EventBridge PutEvents',
       line('EventBridge', 'custom events') + line('SQS', 'events queue: EventBridge sends') * 0.9,
     ],
-    [
-      'successes recorded several to an attempt-log item (e.g. per webhook and minute) instead of one item each (estimate: -80 % of their writes, -50 % of storage)',
-      line('DynamoDB', 'writes: delivered records') * 0.8 + (line('DynamoDB', 'attempt-log storage') + line('DynamoDB', 'point-in-time')) * 0.5,
-    ],
+    ['no point-in-time recovery on the attempt log (-c deliveriesPointInTimeRecovery=false)', line('DynamoDB', 'point-in-time')],
     ['fixed items (metrics, alarms, keys) spread over more traffic: at 10× the events', lines.filter((l) => l.fixed).reduce((n, l) => n + l.usd, 0) * 0.9],
   ];
   if (batched) {
@@ -190,5 +187,5 @@ function printLevers({ prices, input }: Scenario, { lines, total, D, Dok, wOk }:
     console.log(`  -${perM(saving).padStart(7)}/M  → ${usd((total - saving) / (D / 1e6))}/M   ${what}`);
   }
   const floor = line('EventBridge', 'custom events') + line('SQS', 'events queue') + ((Dok * wOk) / 1e6) * prices.dynamodb.onDemandWritePerMillion;
-  console.log(`  Floor of this design (EventBridge + events queue + one attempt-log write per delivery, nothing else): ${perM(floor)}/M.`);
+  console.log(`  Floor of this design (EventBridge + events queue + the success entries of the attempt log, nothing else): ${perM(floor)}/M.`);
 }
