@@ -1,3 +1,4 @@
+import { DUE_SHARDS } from '../../lambdas/shared/adapters/dynamo-delivery-store';
 import { DEFAULTS, EMITTED_METRICS, LIMITS } from '../../lambdas/shared/contract';
 import { DEFAULT_BREAKER_SETTINGS, probeDelayMs } from '../../lambdas/shared/domain/breaker';
 import type { Input } from './arguments';
@@ -465,7 +466,7 @@ function lambdaLines(month: Month, t: Traffic): number {
 
 /**
  * DynamoDB on-demand: request units as dynalite charged them, per kind of delivery, plus the
- * index writes counted from the items (the sparse `due`, `parked` and `breakers` GSIs project ALL:
+ * index writes counted from the items (the sparse `due`, `status` and `breakers` GSIs project ALL:
  * each index write is billed per KB of the item, like a table write); storage for the retention.
  */
 function dynamoLines(month: Month): { wOk: number; wru: number } {
@@ -501,7 +502,7 @@ function dynamoLines(month: Month): { wOk: number; wru: number } {
     unit: 'WRU',
     usd: wru$(failWru),
   });
-  const byIndex = ['due', 'parked', 'breakers'].map((name) => `${name} ${(indexTotals(other, name === 'breakers' ? 'webhooks breakers' : `deliveries ${name}`).units / 1e3).toFixed(0)} k`).join(', ');
+  const byIndex = ['due', 'status', 'breakers'].map((name) => `${name} ${(indexTotals(other, name === 'breakers' ? 'webhooks breakers' : `deliveries ${name}`).units / 1e3).toFixed(0)} k`).join(', ');
   add({ service: 'DynamoDB', item: `writes: GSIs (ALL projection; WRU: ${byIndex})`, quantity: index.units, unit: 'WRU', usd: wru$(index.units) });
   add({
     service: 'DynamoDB',
@@ -517,7 +518,7 @@ function dynamoLines(month: Month): { wOk: number; wru: number } {
   const rru = E * missRate * sim.cacheMissQuery.units + Dsuccess * readUnits(sim.success) + readUnits(other);
   add({ service: 'DynamoDB', item: `reads (webhook list on a cache miss: ${(missRate * 100).toFixed(0)} % of events; slow lane, probes)`, quantity: rru, unit: 'RRU', usd: (rru / 1e6) * prices.dynamodb.onDemandReadPerMillion });
   const tickRru = v.ticks * readUnits(sim.reconcilerTick);
-  add({ service: 'DynamoDB', item: `reconciler ticks: breakers + 8 due-shard GSI Queries (${readUnits(sim.reconcilerTick).toFixed(1)} RRU a tick)`, quantity: tickRru, unit: 'RRU', usd: (tickRru / 1e6) * prices.dynamodb.onDemandReadPerMillion, fixed: true });
+  add({ service: 'DynamoDB', item: `reconciler ticks: breakers, ${DUE_SHARDS} due-shard and the recovery jobs' GSI Queries (${readUnits(sim.reconcilerTick).toFixed(1)} RRU a tick)`, quantity: tickRru, unit: 'RRU', usd: (tickRru / 1e6) * prices.dynamodb.onDemandReadPerMillion, fixed: true });
   const overhead = table.assumptions.dynamodbStorageOverheadBytesPerItem;
   // Items live `retentionDays` (TTL), and TTL deletes within about two days after expiry.
   const storedMonths = (retentionDays + 2) / DAYS_PER_MONTH;
