@@ -224,11 +224,10 @@ describe('ManagementApi (stage dev, defaults)', () => {
       // deliveries: the log (Query), get (and a record's payload: BatchGetItem), write (test sends,
       // retry, recover, the per-account rate counters), recovery jobs (PutItem), and the status index for ?status= and recovery.
       { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.deliveriesTable) },
-      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [tableArn(app.stack.store.deliveriesTable), '/index/status']] } },
+      // The status index (?status= and recovery) and the statistics (GET …/stats, one Query per shard; never written here): one statement.
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [tableArn(app.stack.store.statsTable), { 'Fn::Join': ['', [tableArn(app.stack.store.deliveriesTable), '/index/status']] }] },
       // The per-request key check: one GetItem by hash, as the authorizer's (no Query: no listing of keys).
       { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: tableArn(app.stack.store.apiKeysTable) },
-      // statistics: GET …/stats reads (one Query per shard), never writes.
-      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: tableArn(app.stack.store.statsTable) },
       // SendMessage only (no GetQueueUrl, no GetQueueAttributes: the URL is in the environment).
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [id(app.stack.pipeline.retryQueue), 'Arn'] } },
       // Envelope encryption of signing secrets: a data key to store one, Decrypt to read one; never kms:Encrypt.

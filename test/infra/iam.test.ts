@@ -20,6 +20,8 @@ function namer(app: WebhooksApp): (resource: unknown) => string {
     webhooksTable: s.store.webhooksTable,
     deliveriesTable: s.store.deliveriesTable,
     apiKeysTable: s.store.apiKeysTable,
+    statsTable: s.store.statsTable,
+    eventBus: s.events.eventBus,
     eventsQueue: s.events.eventsQueue,
     eventsDlq: s.events.eventsDlq,
     ruleDlq: s.events.ruleDlq,
@@ -55,13 +57,15 @@ function permissionsOf(template: Template, app: WebhooksApp, role: { node: { def
     if (!roles.some((r) => r.Ref === roleId)) continue;
     for (const st of (policy.Properties.PolicyDocument as Doc).Statement) {
       expect(st.Effect).toBe('Allow');
-      expect(st.Condition).toBeUndefined();
-      for (const action of list(st.Action)) for (const resource of list(st.Resource)) lines.push(`${action} ${name(resource)}`);
+      // The one condition any function role has: operational events, with their own source only.
+      const condition = st.Condition === undefined ? '' : ` if ${JSON.stringify(st.Condition)}`;
+      for (const action of list(st.Action)) for (const resource of list(st.Resource)) lines.push(`${action} ${name(resource)}${condition}`);
     }
   }
   return lines.sort();
 }
 
+const OPERATIONAL_PUT = 'events:PutEvents eventBus if {"StringEquals":{"events:source":"visit-webhooks"}}';
 const CONSUME = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
 const logs = (group: string) => [`logs:CreateLogStream ${group}`, `logs:PutLogEvents ${group}`];
 
@@ -91,6 +95,10 @@ const deliveryPath = (queue: string, logGroup: string) =>
     'sqs:SendMessage failedDeliveriesQueue',
     // signing: decrypt only
     'kms:Decrypt secretsKey',
+    // the statistics: one ADD per webhook and hour per invocation
+    'dynamodb:UpdateItem statsTable',
+    // operational events (auto-disable, exhausted, breaker opened), their own source only
+    OPERATIONAL_PUT,
   ].sort();
 
 describe('IAM to the action (every function role, every action and resource)', () => {
@@ -119,6 +127,8 @@ describe('IAM to the action (every function role, every action and resource)', (
         'dynamodb:PutItem deliveriesTable',
         'dynamodb:BatchGetItem deliveriesTable',
         'sqs:SendMessage retryQueue',
+        // the breakers it closes are announced
+        OPERATIONAL_PUT,
       ].sort(),
     );
   });
@@ -143,6 +153,8 @@ describe('IAM to the action (every function role, every action and resource)', (
         'dynamodb:Query deliveriesTable/index/status',
         // the per-request key re-check
         'dynamodb:GetItem apiKeysTable',
+        // GET …/stats: one Query per shard
+        'dynamodb:Query statsTable',
         'sqs:SendMessage retryQueue',
         'kms:GenerateDataKey secretsKey',
         'kms:Decrypt secretsKey',
