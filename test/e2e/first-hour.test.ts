@@ -41,7 +41,8 @@ describe('the first hour: npm start on another port, the CLIs finding it, a quie
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'webhooks-first-hour-'));
     proc = await startLocalProcess({ ...USER_ENV, WEBHOOKS_DATA_DIR: dataDir });
-  });
+    // npm start (tsx, dynalite, the dashboard check) takes seconds alone and more on a busy machine.
+  }, 120_000);
   afterAll(async () => {
     await proc.stop('SIGKILL');
     await receivers.closeAll();
@@ -101,7 +102,7 @@ describe('the first hour: npm start on another port, the CLIs finding it, a quie
     );
     await new Promise((r) => setTimeout(r, 500));
     expect(proc.output.join('').split('\n').filter((line) => line.includes('"_aws"'))).toEqual([]);
-  });
+  }, 90_000);
 
   it('says where it looked when no stack answers', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'webhooks-first-hour-none-'));
@@ -116,10 +117,10 @@ describe('the first hour: npm start on another port, the CLIs finding it, a quie
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
-  });
+  }, 90_000);
 
   it('removes its address when it stops', async () => {
     expect(await proc.stop('SIGTERM')).toBe(0);
     expect(existsSync(join(dataDir, 'local-stack.json'))).toBe(false);
-  });
+  }, 90_000);
 });
