@@ -1,3 +1,4 @@
+import { EVENT_TYPES } from '../../lambdas/shared/contract';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,7 +74,7 @@ describe('the first hour: npm start on another port, the CLIs finding it, a quie
     // The event catalog through the local API Gateway: authorized like every route.
     const catalog = await fetch(`${proc.url}/v1/event-types`, { headers: { authorization: `Bearer ${apiKey}` } });
     expect(catalog.status).toBe(200);
-    expect(((await catalog.json()) as { items: Array<{ eventType: string }> }).items.map((i) => i.eventType)).toEqual(['NEW_VISIT', 'NEW_VISITOR']);
+    expect(((await catalog.json()) as { items: Array<{ eventType: string }> }).items.map((i) => i.eventType)).toEqual([...EVENT_TYPES]);
     expect((await fetch(`${proc.url}/v1/event-types`)).status).toBe(401);
 
     const hook = await receivers.start();
