@@ -42,8 +42,32 @@ type Section = (typeof SECTIONS)[number];
 /** What runs without --only: the isolation section takes minutes of wall time and is asked for by name. */
 const DEFAULT_SECTIONS: readonly Section[] = ['throughput', 'latency', 'coldstart'];
 
-const { values: args } = parseArgs({
-  options: {
+const USAGE = `npm run bench -- [options]
+
+  (none)                          throughput, latency and cold start (several minutes); writes bench/results.json
+  --quick                         smoke run (< 60 s; also BENCH_QUICK=1): numbers printed, not asserted
+  --only S[,S]                    sections: ${SECTIONS.join(', ')} (isolation only when named)
+  --runs N                        runs per figure, ≥ 2 (default 5, quick 2)
+  --rate N                        events per second of the latency run
+  --payload-bytes N               visit payload size (default 1536)
+  --visits-per-record N           batch entries: visits per queue record, 1-100 (default 1)
+  --profile [--profile-mode M]    CPU profiles of the handler (handler, handler-stub-dynamo)
+  --out FILE                      results file (default bench/results.json)
+  --isolation-rate N --isolation-neighbour-rate N --isolation-seconds N --isolation-grace N
+  --isolation-accounts N --isolation-rate-limit N --isolation-rate-limit-offered N
+  -h, --help                      this text`;
+
+function parseArguments() {
+  try {
+    return parseArgs({ options: ARG_OPTIONS });
+  } catch (err) {
+    console.error(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const ARG_OPTIONS = {
+    help: { type: 'boolean', short: 'h', default: false },
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     runs: { type: 'string' },
@@ -60,8 +84,13 @@ const { values: args } = parseArgs({
     'isolation-accounts': { type: 'string', default: '8' },
     'isolation-rate-limit': { type: 'string', default: '5' },
     'isolation-rate-limit-offered': { type: 'string', default: '10' },
-  },
-});
+} as const;
+
+const { values: args } = parseArguments();
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const quick = args.quick || /^(1|true|yes)$/i.test(process.env.BENCH_QUICK ?? '');
 const runs = args.runs !== undefined ? Number(args.runs) : quick ? 2 : 5;
