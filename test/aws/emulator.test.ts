@@ -192,7 +192,7 @@ describe('AWS conformance on moto: production adapters against the synthesized s
     return { reconciler: started.reconciler, counted };
   };
   /** A delivery record as the delivery path writes it (payload kept), for the reconciler to find. */
-  const pendingDelivery = (acc: string, webhookId: string, eventTimeMs: number, extra: { nextAttemptAt?: string; parked?: boolean; reason: string }) => {
+  const pendingDelivery = (acc: string, webhookId: string, eventTimeMs: number, extra: { nextAttemptAt?: string; sweepAt?: string; parked?: boolean; reason: string }) => {
     const eventId = randomUUID();
     return {
       accountId: acc,
@@ -476,7 +476,12 @@ describe('AWS conformance on moto: production adapters against the synthesized s
       const acc = account('overdue');
       const w = await putWebhook({ accountId: acc, url: r.url });
       // A delivery due 20 minutes ago with nothing queued for it: its retry message was lost.
-      const lost = pendingDelivery(acc, w.webhookId, Date.now() - 3_600_000, { nextAttemptAt: new Date(Date.now() - 20 * 60_000).toISOString(), reason: 'retry' });
+      // Its record says when the sweep looks at it: 15 minutes after it was due (a queued retry's safety net).
+      const lost = pendingDelivery(acc, w.webhookId, Date.now() - 3_600_000, {
+        nextAttemptAt: new Date(Date.now() - 20 * 60_000).toISOString(),
+        sweepAt: new Date(Date.now() - 5 * 60_000).toISOString(),
+        reason: 'retry',
+      });
       await stack.runtime.deliveries.write(lost);
       const { reconciler, counted } = startReconciler();
 
@@ -496,7 +501,7 @@ describe('AWS conformance on moto: production adapters against the synthesized s
       expect(r.requests).toHaveLength(1);
     });
 
-    it('the reconciler probes an open breaker, releases the parked deliveries once the probe got through, then closes it (breakers and parked indexes on moto)', async () => {
+    it('the reconciler probes an open breaker, releases the parked deliveries once the probe got through, then closes it (breakers and status indexes on moto)', async () => {
       const stack = await startStack();
       const r = await receiver();
       const acc = account('breaker');

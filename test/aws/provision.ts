@@ -23,7 +23,7 @@ import {
 import { CreateEventBusCommand, DescribeEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
 import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient, type KeySpec, type KeyUsageType } from '@aws-sdk/client-kms';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ENV } from '../../lambdas/shared/contract';
+import { ENV, VISIT_EVENT_TYPES } from '../../lambdas/shared/contract';
 import type { EmulatorAwsConfig } from './aws-config';
 
 /** The parts of a CloudFormation template this module reads. */
@@ -421,9 +421,16 @@ export function webhooksPipeline(template: CfnTemplate, provisioned: Provisioned
       ((r.Properties?.Targets as Array<{ Arn?: { 'Fn::GetAtt'?: [string, string] } }> | undefined) ?? [])
         .map((t) => t.Arn?.['Fn::GetAtt']?.[0])
         .filter((id): id is string => id !== undefined && template.Resources[id]?.Type === 'AWS::SQS::Queue')
-        .map((queueId) => ({ ruleId, queueId, busRef: (r.Properties?.EventBusName as { Ref?: string } | undefined)?.Ref })),
-    );
-  if (queueTargets.length !== 1) throw new Error(`expected exactly one EventBridge rule with an SQS queue target, found ${queueTargets.length}`);
+        .map((queueId) => ({
+          ruleId,
+          queueId,
+          busRef: (r.Properties?.EventBusName as { Ref?: string } | undefined)?.Ref,
+          detailTypes: ((r.Properties?.EventPattern as { 'detail-type'?: string[] } | undefined)?.['detail-type'] ?? []) as string[],
+        })),
+    )
+    // The visit events' rule (the operational events' rule targets the same queue).
+    .filter((t) => t.detailTypes.some((type) => (VISIT_EVENT_TYPES as readonly string[]).includes(type)));
+  if (queueTargets.length !== 1) throw new Error(`expected exactly one EventBridge rule of visit events with an SQS queue target, found ${queueTargets.length}`);
   const [target] = queueTargets as [(typeof queueTargets)[number]];
   if (!target.busRef) throw new Error(`${target.ruleId} is not on a bus of this stack`);
   const eventsQueue = provisioned.eventSources.find((s) => s.queueLogicalId === target.queueId);
