@@ -9,6 +9,8 @@
  *   WEBHOOKS_RECONCILE_EVERY_SECONDS reconciler period: probes, release of parked deliveries (default 5 locally; 0 = off)
  *   WEBHOOKS_LOCAL_FAST_LANE_CONCURRENCY  delivery handler invocations at once on the events queue (default 8)
  *   WEBHOOKS_LOCAL_SLOW_LANE_CONCURRENCY  retry handler invocations at once on the retry queue (default 4)
+ *   WEBHOOKS_DASHBOARD_FRAME_ANCESTORS  origins that may show the dashboard in an iframe (default none)
+ *   WEBHOOKS_LOCAL_PLATFORM_TOKEN    the platform's credential for POST /v1/portal-sessions (default: kept in the data dir)
  *   WEBHOOKS_SHUTDOWN_DRAIN_MS       on SIGTERM/SIGINT, how long in-flight deliveries may finish before they are
  *                                    interrupted and re-queued for the next start (default 30000)
  * Flags: --memory (same as WEBHOOKS_DATA_DIR=:memory:), --port N
@@ -21,10 +23,10 @@ import { parseArgs } from 'node:util';
 
 // The README states the Node versions we support; the SDK's own notice would only add noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-import { createLocalApiRoutes, ensureDemoKey } from './api-routes';
+import { createLocalApiRoutes, ensureDemoKey, PLATFORM_TOKEN_FILE } from './api-routes';
 import { numberEnv } from '../lambdas/shared/composition/env';
 import { LOCAL_DEFAULTS, LOCAL_ENV, type LocalStack, startLocalStack } from './stack';
-import { createStaticRoutes } from './static';
+import { createStaticRoutes, frameAncestorsFromEnv } from './static';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { memory: { type: 'boolean', default: false }, port: { type: 'string' } } });
@@ -32,12 +34,14 @@ async function main(): Promise<void> {
   const dataDir = values.memory ? ':memory:' : (process.env.WEBHOOKS_DATA_DIR ?? '.webhooks-data');
 
   // The dashboard (dashboard/dist, built by `prestart`) is served at `/`; the API under /v1.
-  const statics = createStaticRoutes(join(__dirname, '..', 'dashboard', 'dist'));
+  const statics = createStaticRoutes(join(__dirname, '..', 'dashboard', 'dist'), { frameAncestors: frameAncestorsFromEnv() });
+  let platformToken = '';
   const stack: LocalStack = await startLocalStack({
     port,
     dataDir,
     routes: (core) => {
       const api = createLocalApiRoutes(core);
+      platformToken = api.platformToken;
       return async (req, res, body) => (await api(req, res, body)) || (await statics(req, res, body));
     },
   });
@@ -50,6 +54,7 @@ async function main(): Promise<void> {
     `  API            ${stack.url}/v1            (OpenAPI: ${stack.url}/v1/openapi.json)`,
     `  Event bus      ${stack.url}               (EventBridge PutEvents; any region and credentials)`,
     `  Data           ${stack.dataDir ?? 'in memory (nothing is kept)'}`,
+    `  Portal session curl -s -X POST ${stack.url}/v1/portal-sessions -H "Authorization: Bearer ${stack.dataDir ? `$(cat ${join(stack.dataDir, PLATFORM_TOKEN_FILE)})` : platformToken}" -H 'content-type: application/json' -d '{"accountId":"${demo.accountId}"}'`,
     `  Private targets ${stack.env.WEBHOOKS_ALLOW_PRIVATE_TARGETS === 'false' ? 'refused (production SSRF rules)' : 'allowed (loopback receivers work)'}`,
     ...(demo.created
       ? [`  Demo API key   ${demo.apiKey}   (account "${demo.accountId}"; shown once, keep it)`]

@@ -4,7 +4,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError, InvalidCursorError } from '../shared/domain/errors';
 import type { Webhook } from '../shared/domain/model';
-import type { LogSink } from '../shared/domain/ports';
+import type { LogSink, PortalSessionStore } from '../shared/domain/ports';
+import { portalSessionRequestSchema, portalUrl } from '../shared/domain/portal-sessions';
 import { toFieldIssues } from '../shared/domain/webhook-schemas';
 import type { WebhookService } from '../shared/domain/webhook-service';
 import { logger } from '../shared/adapters/powertools';
@@ -28,6 +29,12 @@ export interface ApiDependencies {
   readonly log: LogSink;
   /** Browser origins allowed to read responses (the dashboard); none = no CORS headers. */
   readonly corsOrigins?: readonly string[];
+  /** Where `POST /v1/portal-sessions` stores sessions; without it that route answers 500. */
+  readonly portalSessions?: PortalSessionStore;
+  /** The dashboard's URL, the base of portal session URLs (a function: known once a local server listens); none = relative URLs. */
+  readonly portalUrl?: string | (() => string | undefined);
+  /** The clock portal session expiry is checked against. @default Date.now */
+  readonly now?: () => number;
 }
 
 /**
@@ -111,6 +118,25 @@ function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler>
       return { status: 202, body: { id: record.deliveryId, status: 'pending' } };
     },
     recoverDeliveries: async (req) => ({ status: 202, body: { count: await webhooks.recover(req.accountId, param(req, 'id'), req.body) } }),
+    createPortalSession: async (req) => {
+      const parsed = portalSessionRequestSchema.safeParse(req.body);
+      if (!parsed.success) throw new ValidationError(toFieldIssues(parsed.error, req.body));
+      if (!deps.portalSessions) throw new Error('portal sessions are not configured (no API keys table)');
+      const session = await deps.portalSessions.create(parsed.data);
+      // The token is in the answer only: never in a log line (the session id names it there).
+      deps.log.info('portal session created', { sessionId: session.sessionId, accountId: session.accountId, readOnly: session.readOnly, expiresAt: new Date(session.expiresAt).toISOString() });
+      return {
+        status: 201,
+        body: {
+          url: portalUrl(typeof deps.portalUrl === 'function' ? deps.portalUrl() : deps.portalUrl, session.token),
+          token: session.token,
+          sessionId: session.sessionId,
+          accountId: session.accountId,
+          readOnly: session.readOnly,
+          expiresAt: new Date(session.expiresAt).toISOString(),
+        },
+      };
+    },
     getOpenApi: async (req) => ({ status: 200, body: { ...openApiDocument(), servers: [{ url: basePath(req.event) || '/' }] } }),
   };
 }
@@ -126,12 +152,38 @@ function basePath(event: APIGatewayProxyEvent): string {
   return full.slice(0, full.length - event.path.length).replace(/\/+$/, '');
 }
 
-/** The account the authorizer put on the request (`context.accountId`). */
-function authorizedAccount(event: APIGatewayProxyEvent): string | undefined {
+/** What the authorizer put on the request: the account and, for a portal session, its scope and expiry. */
+interface Caller {
+  readonly accountId: string;
+  /** A portal session (not an API key). */
+  readonly portal: boolean;
+  readonly readOnly: boolean;
+  /** Epoch ms; Infinity for API keys. */
+  readonly expiresAt: number;
+}
+
+function authorizedCaller(event: APIGatewayProxyEvent): Caller | undefined {
   const authorizer: unknown = event.requestContext?.authorizer;
   if (typeof authorizer !== 'object' || authorizer === null) return undefined;
-  const accountId = (authorizer as Record<string, unknown>).accountId;
-  return typeof accountId === 'string' && accountId.length > 0 ? accountId : undefined;
+  const context = authorizer as Record<string, unknown>;
+  const accountId = context.accountId;
+  if (typeof accountId !== 'string' || accountId.length === 0) return undefined;
+  if (context.scope !== 'portal') return { accountId, portal: false, readOnly: false, expiresAt: Infinity };
+  const expiresAt = Number(context.expiresAt);
+  // A portal context without a valid expiry is refused rather than treated as unlimited.
+  return { accountId, portal: true, readOnly: context.readOnly !== 'false', expiresAt: Number.isFinite(expiresAt) ? expiresAt : 0 };
+}
+
+/**
+ * Whether API Gateway authorized the request with IAM (SigV4): it then names the caller's ARN in
+ * `identity.userArn`, which a client cannot set. A request that went through the key authorizer
+ * (an `authorizer` context) never counts, whatever its identity says.
+ */
+function isPlatformCaller(event: APIGatewayProxyEvent): boolean {
+  const authorizer: unknown = event.requestContext?.authorizer;
+  if (typeof authorizer === 'object' && authorizer !== null && Object.keys(authorizer).length > 0) return false;
+  const arn = event.requestContext?.identity?.userArn;
+  return typeof arn === 'string' && arn.startsWith('arn:');
 }
 
 /** Maps any error to the JSON error shape; unexpected ones are logged and answered with a generic 500. */
@@ -173,9 +225,15 @@ export function createApiRequestHandler(deps: ApiDependencies): (event: APIGatew
     try {
       let accountId = '';
       if (op.auth) {
-        const account = authorizedAccount(event);
-        if (!account) throw new HttpError(401, 'unauthorized', 'missing, invalid or revoked API key (Authorization: Bearer <key>)');
-        accountId = account;
+        const caller = authorizedCaller(event);
+        if (!caller) throw new HttpError(401, 'unauthorized', 'missing, invalid or revoked API key (Authorization: Bearer <key>)');
+        // API Gateway caches the authorizer's answer: the session's own expiry is checked here.
+        if (caller.portal && caller.expiresAt <= (deps.now ?? Date.now)()) throw new HttpError(401, 'unauthorized', 'the portal session has expired; open a new one');
+        if (caller.readOnly && !('readOnlySafe' in op && op.readOnlySafe)) throw new HttpError(403, 'forbidden', 'this portal session is read-only');
+        accountId = caller.accountId;
+      }
+      if ('platform' in op && op.platform && !isPlatformCaller(event)) {
+        throw new HttpError(403, 'forbidden', "this route is for the platform's backend (IAM authorization), not for API keys");
       }
       const body = 'requestBody' in op ? readJsonBody(event) : undefined;
       const result = await handlers[op.operationId]({ accountId, params: match.params, query: event.queryStringParameters ?? {}, body, event });

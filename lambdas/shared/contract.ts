@@ -196,6 +196,8 @@ export const ENV = {
   secretsKmsKeyId: 'WEBHOOKS_SECRETS_KMS_KEY_ID',
   /** Base64 of a 32-byte key that encrypts signing secrets (local runtime, emulator). */
   secretsKey: 'WEBHOOKS_SECRETS_KEY',
+  /** The dashboard's URL, the base of portal session URLs (`<url>/settings/webhooks#portal=<token>`). */
+  portalUrl: 'WEBHOOKS_PORTAL_URL',
 } as const;
 
 /**
@@ -283,11 +285,60 @@ export const API = {
   corsOriginsEnv: 'WEBHOOKS_API_CORS_ORIGINS',
 } as const;
 
+/**
+ * Portal sessions (docs/design.md §11): short-lived, account-scoped bearer tokens the platform's
+ * backend mints (`POST /v1/portal-sessions`, IAM-authorized) so its signed-in customer sees
+ * Settings → Webhooks without an API key. `vps_` + 32 random bytes in base64url; only the hash
+ * is stored.
+ */
+export const PORTAL_SESSIONS = {
+  tokenPrefix: 'vps_',
+  /** Lifetime when the request names none. */
+  defaultTtlSeconds: 3600,
+  minTtlSeconds: 60,
+  /** 24 hours: a session is for one visit of the embedding page, not a standing credential. */
+  maxTtlSeconds: 86_400,
+  /** The URL fragment parameter the dashboard reads the token from (never sent to a server). */
+  fragmentParam: 'portal',
+} as const;
+
+/**
+ * The origins a page may frame the dashboard from (CSP `frame-ancestors`): CDK context
+ * `dashboardFrameAncestors` in AWS, `WEBHOOKS_DASHBOARD_FRAME_ANCESTORS` locally. Each must be an
+ * exact `https://` (or `http://`) origin: no path, wildcard or quote that could widen the policy.
+ * Returns the origins, or the offending entry.
+ */
+export function parseFrameAncestors(value: unknown): { readonly origins: string[] } | { readonly invalid: string } {
+  const parts: unknown[] = typeof value === 'string' ? value.split(/[\s,]+/) : Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+  const origins: string[] = [];
+  for (const part of parts) {
+    if (part === '') continue;
+    if (typeof part !== 'string') return { invalid: String(part) };
+    let url: URL;
+    try {
+      url = new URL(part);
+    } catch {
+      return { invalid: part };
+    }
+    // The URL parser accepts `*` and `;` in host names: either would change the policy's meaning.
+    const plainHost = /^[a-z0-9.-]+$/.test(url.hostname) || /^\[[0-9a-f:.]+\]$/.test(url.hostname);
+    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== part || !plainHost) return { invalid: part };
+    if (!origins.includes(part)) origins.push(part);
+  }
+  return { origins };
+}
+
+/** The `frame-ancestors` directive for these origins (none: framing refused). */
+export function frameAncestorsDirective(origins: readonly string[]): string {
+  return `frame-ancestors ${origins.length > 0 ? origins.join(' ') : "'none'"}`;
+}
+
 /** The error codes of the API's one JSON error shape (docs/api.md). */
 export const ERROR_CODES = [
   'validation_error',
   'malformed_json',
   'unauthorized',
+  'forbidden',
   'not_found',
   'method_not_allowed',
   'webhook_limit_reached',

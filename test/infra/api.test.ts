@@ -1,4 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { GATEWAY_ERROR_RESPONSES } from '../../lambdas/shared/contract';
 import { errorSchema } from '../../lambdas/api/schemas';
 import { API, DEFAULTS, ENV } from '../../lambdas/shared/contract';
@@ -62,9 +63,13 @@ describe('ManagementApi (stage dev, defaults)', () => {
     });
   });
 
-  it('routes ANY /v1/{proxy+} through the authorizer and GET /v1/openapi.json without it, both to the API function', () => {
+  it('routes ANY /v1/{proxy+} through the authorizer, GET /v1/openapi.json without it and POST /v1/portal-sessions with IAM, all to the API function', () => {
     const methods = routes(template);
-    expect([...methods.keys()].sort()).toEqual(['ANY /v1/{proxy+}', 'GET /v1/openapi.json']);
+    expect([...methods.keys()].sort()).toEqual(['ANY /v1/{proxy+}', 'GET /v1/openapi.json', 'POST /v1/portal-sessions']);
+    // The platform's route: SigV4 (IAM), never the key authorizer, so no API key reaches it.
+    const portal = methods.get('POST /v1/portal-sessions')?.Properties;
+    expect(portal?.AuthorizationType).toBe('AWS_IAM');
+    expect(portal?.AuthorizerId).toBeUndefined();
     const integration = {
       Type: 'AWS_PROXY',
       IntegrationHttpMethod: 'POST',
@@ -76,7 +81,7 @@ describe('ManagementApi (stage dev, defaults)', () => {
     const openApi = methods.get('GET /v1/openapi.json')?.Properties;
     expect(openApi?.AuthorizationType).toBe('NONE');
     expect(openApi?.AuthorizerId).toBeUndefined();
-    for (const method of ['ANY', 'GET']) template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: method, Integration: integration });
+    for (const method of ['ANY', 'GET', 'POST']) template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: method, Integration: integration });
   });
 
   it('lets API Gateway invoke the API function from this stage only, and the authorizer from this authorizer only', () => {
@@ -181,11 +186,12 @@ describe('ManagementApi (stage dev, defaults)', () => {
       [ENV.retrySchedule]: DEFAULTS.retryScheduleSeconds.join(','),
       [ENV.retentionDays]: String(DEFAULTS.deliveryRetentionDays),
       [ENV.secretsKmsKeyId]: { 'Fn::GetAtt': [id(app.stack.secretsKey), 'Arn'] },
+      [ENV.apiKeysTable]: { Ref: id(app.stack.store.apiKeysTable) },
     });
     expect(fn?.Properties?.Timeout).toBeLessThan(29); // under API Gateway's integration timeout
   });
 
-  it('lets the API function read and write webhooks and deliveries, send to the retry queue and use the secrets key, and nothing of the API keys table', () => {
+  it('lets the API function read and write webhooks and deliveries, send to the retry queue, use the secrets key, and only put portal sessions in the API keys table', () => {
     const statements = statementsOfRole(template, id(mapi.handler.role));
     expect(statements).toEqual([
       expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [id(mapi.handler.logGroup), 'Arn'] } }),
@@ -195,11 +201,22 @@ describe('ManagementApi (stage dev, defaults)', () => {
       { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.webhooksTable) },
       // deliveries: the log and recover (Query), get, write (test sends, retry, recover).
       { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.deliveriesTable) },
+      // Portal sessions: one PutItem of a token hash; no read of keys or sessions.
+      { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn(app.stack.store.apiKeysTable) },
       expect.objectContaining({ Effect: 'Allow', Action: expect.arrayContaining(['sqs:SendMessage']), Resource: { 'Fn::GetAtt': [id(app.stack.pipeline.retryQueue), 'Arn'] } }),
       // Envelope encryption of signing secrets: a data key to store one, Decrypt to read one; never kms:Encrypt.
       { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [id(app.stack.secretsKey), 'Arn'] } },
     ]);
-    expect(JSON.stringify(statements)).not.toContain(id(app.stack.store.apiKeysTable));
+  });
+
+  it('lets a granted principal (the platform backend) invoke POST /v1/portal-sessions only', () => {
+    const { app: granted } = { app: buildTestApp() };
+    const role = new iam.Role(granted.stack, 'PlatformBackend', { assumedBy: new iam.AccountRootPrincipal() });
+    granted.stack.managementApi.grantCreatePortalSession(role);
+    const statements = statementsOfRole(Template.fromStack(granted.stack), logicalIdOf(granted)(role));
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatchObject({ Effect: 'Allow', Action: 'execute-api:Invoke' });
+    expect(JSON.stringify(statements[0])).toContain('/POST/v1/portal-sessions');
   });
 
   it('gives the authorizer only its table name and one GetItem on the API keys table (no Query, no Scan, no index)', () => {

@@ -1,8 +1,20 @@
 import type { ApiDependencies } from '../../api/app';
 import { systemResolver } from '../adapters/dns';
+import { createDocumentClient } from '../adapters/dynamo-client';
+import { DynamoPortalSessionStore } from '../adapters/dynamo-portal-session-store';
 import { logger } from '../adapters/powertools';
-import { API } from '../contract';
-import { type Clock, type DeliveryStore, type HttpSender, type LogSink, type Resolver, type RetryQueue, systemClock, type WebhookAdminStore } from '../domain/ports';
+import { API, ENV } from '../contract';
+import {
+  type Clock,
+  type DeliveryStore,
+  type HttpSender,
+  type LogSink,
+  type PortalSessionStore,
+  type Resolver,
+  type RetryQueue,
+  systemClock,
+  type WebhookAdminStore,
+} from '../domain/ports';
 import { RecoveryService } from '../domain/recovery-service';
 import type { RetryPolicy } from '../domain/retry-policy';
 import { WebhookService } from '../domain/webhook-service';
@@ -21,6 +33,8 @@ export interface ApiParts {
   readonly retryPolicy: RetryPolicy;
   readonly clock: Clock;
   readonly log: LogSink;
+  /** Portal sessions (the API keys table); without it `POST /v1/portal-sessions` answers 500. */
+  readonly portalSessions?: PortalSessionStore;
 }
 
 export interface ApiRuntimeOptions {
@@ -28,6 +42,10 @@ export interface ApiRuntimeOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Resolves webhook hosts for the create-time SSRF check. @default the system resolver */
   readonly resolver?: Resolver;
+  /** @default `parts.portalSessions` */
+  readonly portalSessions?: PortalSessionStore;
+  /** The dashboard's URL for portal session URLs. @default `WEBHOOKS_PORTAL_URL` */
+  readonly portalUrl?: () => string | undefined;
 }
 
 /**
@@ -37,8 +55,11 @@ export interface ApiRuntimeOptions {
  */
 export function apiPartsFromEnv(env: NodeJS.ProcessEnv = process.env, o: AdapterOverrides & { readonly clock?: Clock; readonly log?: LogSink } = {}): ApiParts {
   const clock = o.clock ?? systemClock;
+  const apiKeysTable = optionalEnv(ENV.apiKeysTable, env);
   return {
     ...storesFromEnv(env, clock, o),
+    // Sessions are written to the API keys table (PutItem only): the platform's POST /v1/portal-sessions.
+    ...(apiKeysTable ? { portalSessions: new DynamoPortalSessionStore(o.doc ?? createDocumentClient(o.dynamoConfig), apiKeysTable, () => clock.now()) } : {}),
     retryQueue: retryQueueFromEnv(env, o),
     sender: senderFromEnv(env, o),
     retryPolicy: retryPolicyFromEnv(env, o),
@@ -67,5 +88,14 @@ export function createApiRuntime(parts: ApiParts, options: ApiRuntimeOptions = {
     .split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
-  return { webhooks, log: parts.log, corsOrigins };
+  const portalSessions = options.portalSessions ?? parts.portalSessions;
+  const portalUrl = optionalEnv(ENV.portalUrl, env) ?? options.portalUrl;
+  return {
+    webhooks,
+    log: parts.log,
+    corsOrigins,
+    ...(portalSessions ? { portalSessions } : {}),
+    ...(portalUrl ? { portalUrl } : {}),
+    now: () => parts.clock.now(),
+  };
 }

@@ -56,6 +56,7 @@ export function createApiFunctions(scope: Construct, props: ManagementApiProps, 
       [ENV.retrySchedule]: (props.retryScheduleSeconds ?? DEFAULTS.retryScheduleSeconds).join(','),
       [ENV.retentionDays]: String(props.deliveryRetentionDays ?? DEFAULTS.deliveryRetentionDays),
       [ENV.secretsKmsKeyId]: props.secretsKey.keyArn,
+      [ENV.apiKeysTable]: props.apiKeysTable.tableName,
     },
   });
   // What apiPartsFromEnv's stores call for the API's services, on the tables only (no index):
@@ -65,6 +66,9 @@ export function createApiFunctions(scope: Construct, props: ManagementApiProps, 
   // sends, retry, recover).
   allowOnTable(handler.role, props.webhooksTable, ['Query', 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
   allowOnTable(handler.role, props.deliveriesTable, ['Query', 'GetItem', 'UpdateItem']);
+  // Portal sessions: one PutItem of a token hash (POST /v1/portal-sessions); never a read, so a
+  // compromised API function cannot list keys or sessions.
+  allowOnTable(handler.role, props.apiKeysTable, ['PutItem']);
   // Retry and recover re-queue deliveries; test sends are attempted inline and never queued.
   props.retryQueue.grantSendMessages(handler.role);
   // Exactly the two calls of KmsEnvelopeCipher (no kms:Encrypt, no ReEncrypt).

@@ -3,7 +3,8 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { API } from '../../../lambdas/shared/contract';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import { API, ENV } from '../../../lambdas/shared/contract';
 import type { WebhooksFunction } from '../../function-defaults';
 import { accessLogFormat } from './access-log';
 import { addPreflight, assertOrigin, gatewayCorsHeaders } from './cors';
@@ -47,6 +48,11 @@ export class ManagementApi extends Construct {
   /** `/v1/{proxy+}` (ANY, authorized) and `/v1/openapi.json` (GET, public). */
   public readonly proxyMethod: apigw.Method;
   public readonly openApiMethod: apigw.Method;
+  /**
+   * `POST /v1/portal-sessions`: the platform's backend only, IAM-authorized (SigV4); grant it with
+   * {@link grantCreatePortalSession}.
+   */
+  public readonly portalSessionsMethod: apigw.Method;
   /** Base URL without a trailing slash: requests go to `${url}/v1/webhooks`. */
   public readonly url: string;
   private readonly origins: string[] = [];
@@ -95,12 +101,25 @@ export class ManagementApi extends Construct {
     // A static sibling beats the greedy {proxy+}: the document is served without the authorizer.
     const openApi = v1.addResource('openapi.json');
     this.openApiMethod = openApi.addMethod('GET', integration, { authorizationType: apigw.AuthorizationType.NONE });
+    // Portal sessions are minted by the platform's backend with IAM credentials customers never
+    // hold: a static sibling with AuthorizationType.IAM, so no API key can reach it.
+    this.portalSessionsMethod = v1.addResource('portal-sessions').addMethod('POST', integration, { authorizationType: apigw.AuthorizationType.IAM });
     this.corsResources = [proxy, openApi];
 
     addGatewayResponses(this.api, () => gatewayCorsHeaders(this.origins));
     for (const origin of props.allowedOrigins ?? []) this.allowOrigin(origin);
 
-    acknowledgeApiFindings({ api: this.api, openApiMethod: this.openApiMethod, proxyMethod: this.proxyMethod });
+    acknowledgeApiFindings({ api: this.api, openApiMethod: this.openApiMethod, proxyMethod: this.proxyMethod, portalSessionsMethod: this.portalSessionsMethod });
+  }
+
+  /** Lets `grantee` (the platform backend's role) create portal sessions: `execute-api:Invoke` on that one method. */
+  public grantCreatePortalSession(grantee: iam.IGrantable): iam.Grant {
+    return this.portalSessionsMethod.grantExecute(grantee);
+  }
+
+  /** The dashboard's URL, the base of the portal session URLs the API returns. */
+  public setPortalUrl(url: string): void {
+    this.apiFunction.addEnvironment(ENV.portalUrl, url);
   }
 
   /**

@@ -22,10 +22,12 @@ export interface ApiNagTargets {
   readonly openApiMethod: apigw.Method;
   /** `ANY /v1/{proxy+}`, behind the key authorizer. */
   readonly proxyMethod: apigw.Method;
+  /** `POST /v1/portal-sessions`, IAM-authorized. */
+  readonly portalSessionsMethod: apigw.Method;
 }
 
 /** Request validation, the CloudWatch role, WAF, and authorization of the two methods. */
-export function acknowledgeApiFindings({ api, openApiMethod, proxyMethod }: ApiNagTargets): void {
+export function acknowledgeApiFindings({ api, openApiMethod, proxyMethod, portalSessionsMethod }: ApiNagTargets): void {
   Validations.of(api).acknowledge({
     id: 'AwsSolutions-APIG2',
     reason:
@@ -59,5 +61,11 @@ export function acknowledgeApiFindings({ api, openApiMethod, proxyMethod }: ApiN
     reason:
       'The callers are customers\' servers and scripts with API keys (docs/design.md §6), not end users: a Lambda REQUEST authorizer maps the hashed key to its account. ' +
       'A Cognito user pool would add a second identity system for no caller.',
+  });
+  Validations.of(portalSessionsMethod).acknowledge({
+    id: 'AwsSolutions-COG4',
+    reason:
+      "POST /v1/portal-sessions is called by the platform's backend with IAM credentials (SigV4, AuthorizationType.IAM), never by end users: " +
+      'IAM is the identity system of that caller, and a Cognito user pool would add one it does not have.',
   });
 }

@@ -8,7 +8,7 @@ import type { LogLevel } from '../../config';
 export interface ManagementApiProps {
   readonly webhooksTable: dynamodb.ITable;
   readonly deliveriesTable: dynamodb.ITable;
-  /** Holds key hashes; only the authorizer reads it. */
+  /** Holds key and portal session hashes; only the authorizer reads it (the API function writes sessions). */
   readonly apiKeysTable: dynamodb.ITable;
   /** `POST …/retry` and `POST …/recover` re-queue deliveries here. */
   readonly retryQueue: sqs.IQueue;
