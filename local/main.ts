@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 
 // The README states the Node versions we support; the SDK's own notice would only add noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-import { createLocalApiRoutes, ensureDemoKey, PLATFORM_TOKEN_FILE } from './api-routes';
+import { createLocalApiRoutes, ensureDemoKey, LOCAL_PLATFORM_TOKEN_ENV, PLATFORM_TOKEN_FILE } from './api-routes';
 import { numberEnv } from '../lambdas/shared/composition/env';
 import { LOCAL_DEFAULTS, LOCAL_ENV, type LocalStack, startLocalStack } from './stack';
 import { createStaticRoutes, frameAncestorsFromEnv } from './static';
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     `  API            ${stack.url}/v1            (OpenAPI: ${stack.url}/v1/openapi.json)`,
     `  Event bus      ${stack.url}               (EventBridge PutEvents; any region and credentials)`,
     `  Data           ${stack.dataDir ?? 'in memory (nothing is kept)'}`,
-    `  Portal session curl -s -X POST ${stack.url}/v1/portal-sessions -H "Authorization: Bearer ${stack.dataDir ? `$(cat ${join(stack.dataDir, PLATFORM_TOKEN_FILE)})` : platformToken}" -H 'content-type: application/json' -d '{"accountId":"${demo.accountId}"}'`,
+    `  Portal session curl -s -X POST ${stack.url}/v1/portal-sessions -H "Authorization: Bearer ${platformTokenShown(stack.dataDir, platformToken)}" -H 'content-type: application/json' -d '{"accountId":"${demo.accountId}"}'`,
     `  Private targets ${stack.env.WEBHOOKS_ALLOW_PRIVATE_TARGETS === 'false' ? 'refused (production SSRF rules)' : 'allowed (loopback receivers work)'}`,
     ...(demo.created
       ? [`  Demo API key   ${demo.apiKey}   (account "${demo.accountId}"; shown once, keep it)`]
@@ -75,6 +75,12 @@ async function main(): Promise<void> {
   console.log(lines.join('\n'));
   const drainMs = numberEnv(LOCAL_ENV.shutdownDrainMs, LOCAL_DEFAULTS.shutdownDrainMs);
   exitOnSignals(() => stack.close(), drainMs, 'queued ones are kept for the next start');
+}
+
+/** How the banner names the local platform token: where it is, rather than the token, when it is kept somewhere. */
+function platformTokenShown(dataDir: string | undefined, token: string): string {
+  if (process.env[LOCAL_PLATFORM_TOKEN_ENV]) return `$${LOCAL_PLATFORM_TOKEN_ENV}`;
+  return dataDir ? `$(cat ${join(dataDir, PLATFORM_TOKEN_FILE)})` : token;
 }
 
 /**
