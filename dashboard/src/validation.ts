@@ -8,7 +8,7 @@
  * Pure TypeScript (no DOM): unit-tested under Node in test/dashboard/.
  */
 import { EVENT_TYPES, type EventType, FIELD_PATTERNS, HOP_BY_HOP_HEADERS, LIMITS, RESERVED_HEADERS } from '../../lambdas/shared/contract';
-import type { FieldIssue, Webhook, WebhookInput } from './types';
+import type { FieldIssue, Webhook, WebhookInput, WebhookPatch } from './types';
 
 export interface HeaderRow {
   /** Stable key for rendering; not sent. */
@@ -183,7 +183,9 @@ export function validateWebhookForm(values: WebhookFormValues): FieldErrors {
  * The request body for create (and, with `editing`, for a full PATCH on edit). An empty rate
  * limit is left out on create and sent as `null` on edit, which removes a limit that was set.
  */
-export function toWebhookInput(values: WebhookFormValues, editing = false): WebhookInput {
+export function toWebhookInput(values: WebhookFormValues): WebhookInput;
+export function toWebhookInput(values: WebhookFormValues, editing: boolean): WebhookPatch;
+export function toWebhookInput(values: WebhookFormValues, editing = false): WebhookInput | WebhookPatch {
   const headers: Record<string, string> = {};
   for (const row of values.headers) if (!isBlankRow(row)) headers[row.name] = row.value;
   const rateLimit = values.rateLimit.trim();
