@@ -62,6 +62,8 @@ interface RouteRequest {
   readonly query: Readonly<Record<string, string | undefined>>;
   readonly body: unknown;
   readonly event: APIGatewayProxyEvent;
+  /** A read-only portal session: header values are withheld, like the signing secret. */
+  readonly readOnly?: boolean;
 }
 
 interface RouteResult {
@@ -91,6 +93,12 @@ function page<T, J>(p: { items: T[]; nextCursor?: string }, map: (item: T) => J)
 function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler> {
   const { webhooks } = deps;
   const webhookJson = (w: Webhook) => toWebhookJson(w, webhooks.health(w));
+  // Custom header values are often credentials for the customer's endpoint: a read-only session
+  // sees their names only (values ''), as it never sees the signing secret.
+  const viewJson = (req: RouteRequest) => (w: Webhook) => {
+    const json = webhookJson(w);
+    return req.readOnly ? { ...json, headers: Object.fromEntries(Object.keys(json.headers).map((name) => [name, ''])) } : json;
+  };
   return {
     createWebhook: async (req) => {
       const created = await webhooks.create(req.accountId, req.body);
@@ -98,9 +106,9 @@ function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler>
     },
     listWebhooks: async (req) => {
       const query = parseQuery(listWebhooksQuerySchema, req.query);
-      return { status: 200, body: page(await webhooks.list(req.accountId, query), webhookJson) };
+      return { status: 200, body: page(await webhooks.list(req.accountId, query), viewJson(req)) };
     },
-    getWebhook: async (req) => ({ status: 200, body: webhookJson(await webhooks.get(req.accountId, param(req, 'id'))) }),
+    getWebhook: async (req) => ({ status: 200, body: viewJson(req)(await webhooks.get(req.accountId, param(req, 'id'))) }),
     updateWebhook: async (req) => ({ status: 200, body: webhookJson(await webhooks.update(req.accountId, param(req, 'id'), req.body)) }),
     deleteWebhook: async (req) => {
       await webhooks.delete(req.accountId, param(req, 'id'));
@@ -128,7 +136,7 @@ function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler>
       return {
         status: 201,
         body: {
-          url: portalUrl(typeof deps.portalUrl === 'function' ? deps.portalUrl() : deps.portalUrl, session.token),
+          url: portalUrl(typeof deps.portalUrl === 'function' ? deps.portalUrl() : deps.portalUrl, session.token, session.readOnly),
           token: session.token,
           sessionId: session.sessionId,
           accountId: session.accountId,
@@ -224,6 +232,7 @@ export function createApiRequestHandler(deps: ApiDependencies): (event: APIGatew
     const op = match.value;
     try {
       let accountId = '';
+      let readOnly = false;
       if (op.auth) {
         const caller = authorizedCaller(event);
         if (!caller) throw new HttpError(401, 'unauthorized', 'missing, invalid or revoked API key (Authorization: Bearer <key>)');
@@ -231,12 +240,13 @@ export function createApiRequestHandler(deps: ApiDependencies): (event: APIGatew
         if (caller.portal && caller.expiresAt <= (deps.now ?? Date.now)()) throw new HttpError(401, 'unauthorized', 'the portal session has expired; open a new one');
         if (caller.readOnly && !('readOnlySafe' in op && op.readOnlySafe)) throw new HttpError(403, 'forbidden', 'this portal session is read-only');
         accountId = caller.accountId;
+        readOnly = caller.readOnly;
       }
       if ('platform' in op && op.platform && !isPlatformCaller(event)) {
         throw new HttpError(403, 'forbidden', "this route is for the platform's backend (IAM authorization), not for API keys");
       }
       const body = 'requestBody' in op ? readJsonBody(event) : undefined;
-      const result = await handlers[op.operationId]({ accountId, params: match.params, query: event.queryStringParameters ?? {}, body, event });
+      const result = await handlers[op.operationId]({ accountId, params: match.params, query: event.queryStringParameters ?? {}, body, event, readOnly });
       deps.log.debug('request', { operationId: op.operationId, status: result.status });
       return jsonResponse(result.status, result.body);
     } catch (err) {

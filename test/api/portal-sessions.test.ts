@@ -51,6 +51,7 @@ describe('portal sessions', () => {
     const short = await createSession({ accountId: 'acc_portal', ttlSeconds: 120, readOnly: true });
     expect(Date.parse(short.expiresAt)).toBe(now + 120_000);
     expect(short.readOnly).toBe(true);
+    expect(short.url).toBe(`${DASHBOARD}/settings/webhooks#${PORTAL_SESSIONS.fragmentParam}=${short.token}&access=read-only`);
     expect(short.token).not.toBe(session.token);
   });
 
@@ -117,11 +118,17 @@ describe('portal sessions', () => {
 
   it('read-only: reads answer, every change and the signing secret are 403', async () => {
     const key = await t.keyFor('acc_readonly');
-    const hook = await api.call<{ id: string }>('POST', '/v1/webhooks', { key, body: webhookBody('https://ro.example.test/hook') });
+    const hook = await api.call<{ id: string }>('POST', '/v1/webhooks', { key, body: webhookBody('https://ro.example.test/hook', { headers: { Authorization: 'Bearer customer-endpoint-token' } }) });
     const { token } = await createSession({ accountId: 'acc_readonly', readOnly: true });
     const id = hook.body.id;
-    expect((await api.call('GET', '/v1/webhooks', { key: token })).status).toBe(200);
-    expect((await api.call('GET', `/v1/webhooks/${id}`, { key: token })).status).toBe(200);
+    // Header values (often the endpoint's credentials) are withheld from read-only sessions, names kept.
+    const listed = await api.call<{ items: Array<{ headers: Record<string, string> }> }>('GET', '/v1/webhooks', { key: token });
+    expect(listed.status).toBe(200);
+    expect(listed.body.items[0]?.headers).toEqual({ Authorization: '' });
+    const one = await api.call<{ headers: Record<string, string> }>('GET', `/v1/webhooks/${id}`, { key: token });
+    expect(one.body.headers).toEqual({ Authorization: '' });
+    expect(one.raw).not.toContain('customer-endpoint-token');
+    expect((await api.call<{ headers: Record<string, string> }>('GET', `/v1/webhooks/${id}`, { key })).body.headers).toEqual({ Authorization: 'Bearer customer-endpoint-token' });
     expect((await api.call('GET', `/v1/webhooks/${id}/deliveries`, { key: token })).status).toBe(200);
     const writes: Array<[string, string, unknown?]> = [
       ['POST', '/v1/webhooks', webhookBody('https://ro.example.test/new')],

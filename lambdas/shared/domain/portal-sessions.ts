@@ -67,8 +67,11 @@ export interface CreatedPortalSession extends PortalSession {
   readonly token: string;
 }
 
-/** The dashboard URL that opens a session: the token in the fragment, which browsers never send to a server. */
-export function portalUrl(base: string | undefined, token: string): string {
+/**
+ * The dashboard URL that opens a session: the token in the fragment, which browsers never send
+ * to a server; `access=read-only` lets the dashboard hide what the API would refuse.
+ */
+export function portalUrl(base: string | undefined, token: string, readOnly = false): string {
   const root = (base ?? '').replace(/\/+$/, '');
-  return `${root}/settings/webhooks#${PORTAL_SESSIONS.fragmentParam}=${token}`;
+  return `${root}/settings/webhooks#${PORTAL_SESSIONS.fragmentParam}=${token}${readOnly ? '&access=read-only' : ''}`;
 }
