@@ -10,6 +10,7 @@ import {
   headerRow,
   mapApiIssues,
   orderedErrorFields,
+  reconcileErrors,
   toWebhookInput,
   validateWebhookForm,
   type WebhookFormValues,
@@ -38,8 +39,12 @@ export function WebhookForm({ api, webhookId, onCreated }: { readonly api: ApiCl
   const [original, setOriginal] = useState<Webhook | undefined>();
   const [values, setValues] = useState<WebhookFormValues>(editing ? EMPTY_FORM : { ...EMPTY_FORM, eventTypes: ['NEW_VISIT'] });
   const [errors, setErrors] = useState<FieldErrors>({});
+  /** The values the errors on screen were found in: an edit since then re-checks its field. */
+  const [errorsFor, setErrorsFor] = useState<WebhookFormValues>(EMPTY_FORM);
   const [loadError, setLoadError] = useState('');
   const [saving, setSaving] = useState(false);
+  /** Header values are masked until "Show values", as on the webhook's page. */
+  const [valuesShown, setValuesShown] = useState(false);
   const [focusTarget, setFocusTarget] = useState<{ field: string; n: number } | undefined>();
   const heading = useRef<HTMLHeadingElement>(null);
   const summary = useRef<HTMLDivElement>(null);
@@ -82,10 +87,21 @@ export function WebhookForm({ api, webhookId, onCreated }: { readonly api: ApiCl
   };
   const toggleEvent = (type: EventType, on: boolean) => set('eventTypes', on ? [...values.eventTypes, type] : values.eventTypes.filter((t) => t !== type));
 
-  const showErrors = (found: FieldErrors) => {
+  const showErrors = (found: FieldErrors, shownFor: WebhookFormValues = values) => {
     setErrors(found);
+    setErrorsFor(shownFor);
     focusField('summary');
   };
+
+  // An error the user fixed goes as soon as it is fixed (and the summary with it).
+  useEffect(() => {
+    if (Object.keys(errors).length === 0) return;
+    const next = reconcileErrors(errors, errorsFor, values);
+    if (Object.keys(next).length !== Object.keys(errors).length || Object.entries(next).some(([k, v]) => errors[k] !== v)) {
+      setErrors(next);
+      setErrorsFor(values);
+    }
+  }, [values]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -299,11 +315,13 @@ export function WebhookForm({ api, webhookId, onCreated }: { readonly api: ApiCl
                 <label for={fieldId(`headers[${i}].value`)}>
                   Value<span class="visually-hidden"> of header {i + 1}</span>
                 </label>
+                {/* Masked like a password until "Show values" (never offered for saving: new-password). */}
                 <input
                   id={fieldId(`headers[${i}].value`)}
+                  {...(valuesShown ? { type: 'text' } : { type: 'password' })}
                   class="mono"
                   value={row.value}
-                  autocomplete="off"
+                  autocomplete={valuesShown ? 'off' : 'new-password'}
                   spellcheck={false}
                   aria-invalid={invalid(`headers[${i}].value`)}
                   aria-describedby={describedBy(`headers[${i}].value`)}
@@ -317,6 +335,11 @@ export function WebhookForm({ api, webhookId, onCreated }: { readonly api: ApiCl
             </div>
           ))}
           {fieldError('headers')}
+          {values.headers.length > 0 && (
+            <button type="button" class="link" aria-pressed={valuesShown} onClick={() => setValuesShown((v) => !v)}>
+              {valuesShown ? 'Hide values' : 'Show values'}
+            </button>
+          )}{' '}
           <button type="button" id={fieldId('add-header')} onClick={addHeader} disabled={values.headers.length >= LIMITS.headersMaxCount}>
             Add header
           </button>
