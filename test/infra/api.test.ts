@@ -209,6 +209,13 @@ describe('ManagementApi (stage dev, defaults)', () => {
     ]);
   });
 
+  it('expires portal sessions in the API keys table by TTL (expiresAt)', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'keyHash', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
   it('lets a granted principal (the platform backend) invoke POST /v1/portal-sessions only', () => {
     const { app: granted } = { app: buildTestApp() };
     const role = new iam.Role(granted.stack, 'PlatformBackend', { assumedBy: new iam.AccountRootPrincipal() });
