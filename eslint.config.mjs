@@ -20,7 +20,8 @@ export default tseslint.config(
   },
   {
     // The dashboard is bundled for the browser: no Node built-ins, and of the server code only
-    // the dependency-free contract and sample payloads (so limits and event types cannot drift).
+    // the dependency-free contract, sample payloads and payload-filter matcher (so limits, event
+    // types and filter semantics cannot drift).
     files: ['dashboard/src/**/*.{ts,tsx}'],
     rules: {
       'no-restricted-imports': [
@@ -29,8 +30,8 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*'], message: 'The dashboard runs in the browser.' },
             {
-              regex: '^(\\.\\./)+lambdas/(?!shared/(contract|sample-payloads)$)',
-              message: 'Only lambdas/shared/contract and lambdas/shared/sample-payloads are shared with the dashboard.',
+              regex: '^(\\.\\./)+lambdas/(?!shared/(contract|sample-payloads|domain/event-filter)$)',
+              message: 'Only lambdas/shared/contract, lambdas/shared/sample-payloads and the dependency-free payload filter matcher (domain/event-filter) are shared with the dashboard.',
             },
           ],
         },

@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/v1/event-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List event types
+         * @description The event types a webhook can subscribe to, each with its description, the JSON Schema of its deliveries' body and a sample body. The requests themselves are described in this document's `webhooks`.
+         */
+        get: operations["listEventTypes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks": {
         parameters: {
             query?: never;
@@ -45,7 +65,7 @@ export interface paths {
         head?: never;
         /**
          * Edit a webhook
-         * @description Changes any of the create fields; absent fields keep their value. `enabled: true` re-enables a disabled or auto-disabled webhook; `rateLimit: null` removes the rate limit. `health` is read-only.
+         * @description Changes any of the create fields; absent fields keep their value. `enabled: true` re-enables a disabled or auto-disabled webhook; `rateLimit: null` removes the rate limit and `filter: null` the payload filter. `health` is read-only.
          */
         patch: operations["updateWebhook"];
         trace?: never;
@@ -155,9 +175,26 @@ export interface paths {
         put?: never;
         /**
          * Recover failed deliveries since a time
-         * @description Re-queues every failed or skipped delivery created at or after `since`, with the full retry schedule. 409 when the webhook is disabled.
+         * @description Starts a recovery job that re-queues every failed or skipped delivery created at or after `since`, with the full retry schedule, and answers 202 with the job (`Location`: where to read its progress). No cap: the job pages through all of them in the background; a small recovery is often `done` in the answer already. Safe to run twice: a delivery is re-queued once however many jobs cover it. 409 when the webhook is disabled.
          */
         post: operations["recoverDeliveries"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/recoveries/{jobId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Progress of a recovery job */
+        get: operations["getRecovery"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -202,7 +239,48 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    NEW_VISIT: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * NEW_VISIT delivery
+         * @description A visit was recorded on one of the account's sites. The body is the visit. Sent as a POST to the webhook's URL for each webhook of the account subscribed to NEW_VISIT, signed per Standard Webhooks, with the webhook's custom headers (up to 20) besides those listed. Answer 2xx within 10 s; anything else is retried 7 times over about 27.5 h. At least once: deduplicate on `webhook-id`. See the customer guide, docs/webhooks-guide.md.
+         */
+        post: operations["deliverNewVisit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    NEW_VISITOR: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * NEW_VISITOR delivery
+         * @description A visitor (a unique user) was seen for the first time. The body is the visit that brought them, in the same shape as NEW_VISIT. Sent as a POST to the webhook's URL for each webhook of the account subscribed to NEW_VISITOR, signed per Standard Webhooks, with the webhook's custom headers (up to 20) besides those listed. Answer 2xx within 10 s; anything else is retried 7 times over about 27.5 h. At least once: deduplicate on `webhook-id`. See the customer guide, docs/webhooks-guide.md.
+         */
+        post: operations["deliverNewVisitor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** @description A new webhook. */
@@ -228,6 +306,30 @@ export interface components {
             enabled?: boolean;
             /** @description At most this many deliveries a second to this webhook (1-1000); absent: no limit. Deliveries beyond the limit wait for a later second: they are never dropped or failed. */
             rateLimit?: number;
+            /**
+             * @description A payload filter: an EventBridge event pattern over the delivered body (the visit). Only events whose payload matches are delivered; the others make no delivery and no record. Fields are matched as in EventBridge: `{"params": {"utm_source": ["newsletter"]}}`, `{"location": {"country": [{"anything-but": ["United States"]}]}}`. Operators: exact values (strings, numbers, booleans, null), `prefix`, `suffix` (both also as `{"equals-ignore-case": "..."}`), `equals-ignore-case`, `wildcard`, `anything-but` (a value, a list, or `prefix`, `suffix`, `equals-ignore-case`, `wildcard`), `numeric` (JSON numbers only: the string "6" is not the number 6), `exists`, `cidr`, `$or`; an array in the payload matches when any element does. At most 4096 bytes of JSON, 10 levels of nested objects and 100 values. See docs/api.md.
+             * @example {
+             *       "params": {
+             *         "utm_source": [
+             *           "newsletter"
+             *         ]
+             *       }
+             *     }
+             * @example {
+             *       "location": {
+             *         "country": [
+             *           {
+             *             "anything-but": [
+             *               "United States"
+             *             ]
+             *           }
+             *         ]
+             *       }
+             *     }
+             */
+            filter?: {
+                [key: string]: unknown;
+            };
         };
         /** @description Changes to a webhook; absent fields are left as they are. */
         WebhookPatch: {
@@ -248,6 +350,10 @@ export interface components {
             enabled?: boolean;
             /** @description Deliveries per second (1-1000); `null` removes the limit. Deliveries beyond the limit wait for a later second: they are never dropped or failed. */
             rateLimit?: number | null;
+            /** @description Replaces the payload filter; `null` removes it (every event of the subscribed types is delivered again). A payload filter: an EventBridge event pattern over the delivered body (the visit). Only events whose payload matches are delivered; the others make no delivery and no record. Fields are matched as in EventBridge: `{"params": {"utm_source": ["newsletter"]}}`, `{"location": {"country": [{"anything-but": ["United States"]}]}}`. Operators: exact values (strings, numbers, booleans, null), `prefix`, `suffix` (both also as `{"equals-ignore-case": "..."}`), `equals-ignore-case`, `wildcard`, `anything-but` (a value, a list, or `prefix`, `suffix`, `equals-ignore-case`, `wildcard`), `numeric` (JSON numbers only: the string "6" is not the number 6), `exists`, `cidr`, `$or`; an array in the payload matches when any element does. At most 4096 bytes of JSON, 10 levels of nested objects and 100 values. See docs/api.md. */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** @description Which sample event to send. */
         TestRequest: {
@@ -297,6 +403,10 @@ export interface components {
             disabledReason?: string;
             /** @description At most this many deliveries a second (absent: no limit). Deliveries beyond it wait for a later second: they are never dropped or failed. */
             rateLimit?: number;
+            /** @description The payload filter (an EventBridge event pattern over the delivered visit), as it was saved; absent: every event of the subscribed types is delivered. */
+            filter?: {
+                [key: string]: unknown;
+            };
             health: components["schemas"]["WebhookHealth"];
             /** Format: date-time */
             createdAt: string;
@@ -352,6 +462,10 @@ export interface components {
             disabledReason?: string;
             /** @description At most this many deliveries a second (absent: no limit). Deliveries beyond it wait for a later second: they are never dropped or failed. */
             rateLimit?: number;
+            /** @description The payload filter (an EventBridge event pattern over the delivered visit), as it was saved; absent: every event of the subscribed types is delivered. */
+            filter?: {
+                [key: string]: unknown;
+            };
             health: components["schemas"]["WebhookHealth"];
             /** Format: date-time */
             createdAt: string;
@@ -381,10 +495,10 @@ export interface components {
             /** Format: date-time */
             at: string;
             /**
-             * @description `event` (first attempt), `retry` (the schedule), `manual` (a retry you asked for), `test` (a test send) or `probe` (the breaker testing the endpoint).
+             * @description `event` (first attempt), `retry` (the schedule), `manual` (a retry you asked for), `recover` (re-queued by a recovery you started), `test` (a test send) or `probe` (the breaker testing the endpoint).
              * @enum {string}
              */
-            trigger: "event" | "retry" | "manual" | "test" | "probe";
+            trigger: "event" | "retry" | "manual" | "recover" | "test" | "probe";
             ok: boolean;
             statusCode?: number;
             durationMs: number;
@@ -455,10 +569,29 @@ export interface components {
             /** @constant */
             status: "pending";
         };
-        /** @description How many deliveries were re-queued. */
-        RecoverResult: {
-            /** @description Deliveries re-queued. */
-            count: number;
+        /** @description An asynchronous recovery: every failed or skipped delivery since a time, re-queued with the full retry schedule. */
+        RecoveryJob: {
+            /** @description Recovery job id: read its progress at `GET /v1/webhooks/{id}/recoveries/{jobId}`. */
+            id: string;
+            /**
+             * @description `running` until every failed or skipped delivery since `since` was looked at; then `done`.
+             * @enum {string}
+             */
+            status: "running" | "done";
+            /** Format: date-time */
+            since: string;
+            /** @description Failed or skipped deliveries looked at so far. */
+            scanned: number;
+            /** @description Of those, re-queued by this job (one already re-queued by another job or retry is not counted again). */
+            requeued: number;
+            /** @description Of those, deliveries whose payload has expired: they cannot be sent again. */
+            unrecoverable: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            finishedAt?: string;
         };
         /** @description A portal session: open `url` (e.g. in an iframe) to show the account's webhooks without an API key. */
         PortalSession: {
@@ -485,6 +618,121 @@ export interface components {
                     message: string;
                 }[];
             };
+        };
+        /** @description Every event type a webhook can subscribe to. */
+        EventTypeList: {
+            items: {
+                /** @enum {string} */
+                eventType: "NEW_VISIT" | "NEW_VISITOR";
+                description: string;
+                /** @description JSON Schema (draft 2020-12) of the body of this event type's deliveries (the `Visit` schema of this document, standing alone). */
+                schema: {
+                    [key: string]: unknown;
+                };
+                /** @description A sample body: what a test send of this event type delivers. */
+                example: {
+                    [key: string]: unknown;
+                };
+            }[];
+        };
+        /**
+         * Visit
+         * @description The body of a delivery: the visit, serialized once and signed as sent. Fields other than `id` may be absent or null; unknown fields pass through unchanged, so a receiver should ignore fields it does not know.
+         */
+        Visit: {
+            /** @description Visit id: unique per visit (the only required field besides the object itself). */
+            id: string;
+            /** @description The page the visit entered on. */
+            url?: string | null;
+            /** @description Query parameters of the entry URL (UTM tags among them). */
+            params?: {
+                [key: string]: string | number | boolean | null;
+            } | null;
+            /** @description The referring page, if any. */
+            referrer?: string | null;
+            /** @description When the visit started (ISO 8601, UTC). */
+            date?: string | null;
+            /** @description The visitor's IP address. */
+            ip?: string | null;
+            /** @description The visitor (a unique user across visits). */
+            visitor?: ({
+                /** @description Visitor id: the same across the visitor's visits. */
+                id?: string | null;
+                /** @description When the visitor was first seen (ISO 8601, UTC). */
+                firstSeen?: string | null;
+                /** @description The company the visitor was identified with, if any. */
+                company?: ({
+                    /** @description Company name. */
+                    name?: string | null;
+                    /** @description Company domain. */
+                    domain?: string | null;
+                } & {
+                    [key: string]: unknown;
+                }) | null;
+            } & {
+                [key: string]: unknown;
+            }) | null;
+            /** @description Where the visit came from (from the IP address). */
+            location?: ({
+                /** @description Country name. */
+                country?: string | null;
+                /** @description City name. */
+                city?: string | null;
+                /** @description State or region name. */
+                state?: string | null;
+            } & {
+                [key: string]: unknown;
+            }) | null;
+            /** @description How the visitor arrived. */
+            trafficSource?: ({
+                /** @description Channel, e.g. "Organic Search". */
+                channel?: string | null;
+                /** @description Source, e.g. "Google". */
+                source?: string | null;
+                /** @description Campaign name, if any. */
+                campaign?: string | null;
+            } & {
+                [key: string]: unknown;
+            }) | null;
+            /** @description The visitor's device. */
+            device?: ({
+                /** @description Device model. */
+                model?: string | null;
+                /** @description Operating system. */
+                os?: string | null;
+                /** @description GPU. */
+                gpu?: string | null;
+                /** @description Logical processor count (a string in the sample; a number from some producers). */
+                hardwareConcurrency?: string | number | boolean | null;
+            } & {
+                [key: string]: unknown;
+            }) | null;
+            /** @description The visitor's browser. */
+            browser?: ({
+                /** @description Browser name. */
+                name?: string | null;
+                /** @description Browser version. */
+                version?: string | null;
+                /** @description Browser vendor. */
+                vendor?: string | null;
+            } & {
+                [key: string]: unknown;
+            }) | null;
+            /** @description The browser's IANA time zone. */
+            timezone?: string | null;
+            /** @description The visitor's screen. */
+            screen?: ({
+                /** @description Height in pixels (a string in the sample; a number from some producers). */
+                height?: string | number | boolean | null;
+                /** @description Width in pixels (a string in the sample; a number from some producers). */
+                width?: string | number | boolean | null;
+                /** @description Whether the screen is a touch screen ("true"/"false" in the sample; a boolean from some producers). */
+                touch?: string | number | boolean | null;
+            } & {
+                [key: string]: unknown;
+            }) | null;
+        } & {
+            [key: string]: unknown;
         };
     };
     responses: {
@@ -551,7 +799,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Throttled; retry later. */
+        /** @description Over the account's request rate, the API's, or a backing service's throughput (`rate_limited`): retry after `Retry-After` seconds. */
         TooManyRequests: {
             headers: {
                 /** @description Seconds to wait. */
@@ -579,6 +827,29 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    listEventTypes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every event type. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventTypeList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     listWebhooks: {
         parameters: {
             query?: {
@@ -902,13 +1173,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Queued. */
+            /** @description The recovery job, started. */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RecoverResult"];
+                    "application/json": components["schemas"]["RecoveryJob"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -918,6 +1189,34 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getRecovery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Webhook id. */
+                id: string;
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The recovery job. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryJob"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -972,6 +1271,220 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    deliverNewVisit: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery id: the same for every attempt of one (event, webhook), so your deduplication key. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed (every attempt is signed again). Refuse values more than 5 minutes from your clock. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the base64-decoded part of the `whsec_` secret. During a secret rotation, two signatures separated by a space (the new secret's first); accept the request if any one matches. */
+                "webhook-signature": string;
+                /** @description The same value as `webhook-signature`; or, when the webhook's custom headers set `X-Webhook-Signature`, that static value instead (a shared secret you compare). */
+                "X-Webhook-Signature": string;
+                /** @description The event type. */
+                "X-Webhook-Event": "NEW_VISIT";
+                /** @description Names the sender. */
+                "User-Agent": "visit-webhooks/0.1";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "unique_visit_id",
+                 *       "url": "https://example.com/entry-point",
+                 *       "params": {
+                 *         "utm_source": "newsletter",
+                 *         "utm_medium": "email",
+                 *         "utm_campaign": "spring_sale"
+                 *       },
+                 *       "referrer": "https://google.com",
+                 *       "date": "2024-12-22T14:30:00Z",
+                 *       "ip": "192.168.1.1",
+                 *       "visitor": {
+                 *         "id": "unique_visitor_id",
+                 *         "firstSeen": "2023-01-01T12:00:00Z",
+                 *         "company": {
+                 *           "name": "Example Corp",
+                 *           "domain": "example.com"
+                 *         }
+                 *       },
+                 *       "location": {
+                 *         "country": "United States",
+                 *         "city": "San Francisco",
+                 *         "state": "California"
+                 *       },
+                 *       "trafficSource": {
+                 *         "channel": "Organic Search",
+                 *         "source": "Google",
+                 *         "campaign": "Holiday Campaign"
+                 *       },
+                 *       "device": {
+                 *         "model": "iPhone 14",
+                 *         "os": "iOS 17",
+                 *         "gpu": "Apple GPU",
+                 *         "hardwareConcurrency": "6"
+                 *       },
+                 *       "browser": {
+                 *         "name": "Safari",
+                 *         "version": "17.0",
+                 *         "vendor": "Apple"
+                 *       },
+                 *       "timezone": "America/Los_Angeles",
+                 *       "screen": {
+                 *         "height": "2532",
+                 *         "width": "1170",
+                 *         "touch": "true"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Visit"];
+            };
+        };
+        responses: {
+            /** @description Gone: the webhook is disabled at once (`status: auto-disabled`) and this delivery is not retried. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried, at the earliest after `Retry-After` (capped at the schedule's longest delay). `503` with `Retry-After` is treated the same. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received. Any 2xx within 10 s ends the delivery; the response body is ignored (its first 512 bytes are kept in the delivery log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect (not followed), a timeout or a refused connection fails the attempt: it is retried on the schedule. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliverNewVisitor: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery id: the same for every attempt of one (event, webhook), so your deduplication key. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed (every attempt is signed again). Refuse values more than 5 minutes from your clock. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the base64-decoded part of the `whsec_` secret. During a secret rotation, two signatures separated by a space (the new secret's first); accept the request if any one matches. */
+                "webhook-signature": string;
+                /** @description The same value as `webhook-signature`; or, when the webhook's custom headers set `X-Webhook-Signature`, that static value instead (a shared secret you compare). */
+                "X-Webhook-Signature": string;
+                /** @description The event type. */
+                "X-Webhook-Event": "NEW_VISITOR";
+                /** @description Names the sender. */
+                "User-Agent": "visit-webhooks/0.1";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "unique_visit_id",
+                 *       "url": "https://example.com/entry-point",
+                 *       "params": {
+                 *         "utm_source": "newsletter",
+                 *         "utm_medium": "email",
+                 *         "utm_campaign": "spring_sale"
+                 *       },
+                 *       "referrer": "https://google.com",
+                 *       "date": "2024-12-22T14:30:00Z",
+                 *       "ip": "192.168.1.1",
+                 *       "visitor": {
+                 *         "id": "unique_visitor_id",
+                 *         "firstSeen": "2023-01-01T12:00:00Z",
+                 *         "company": {
+                 *           "name": "Example Corp",
+                 *           "domain": "example.com"
+                 *         }
+                 *       },
+                 *       "location": {
+                 *         "country": "United States",
+                 *         "city": "San Francisco",
+                 *         "state": "California"
+                 *       },
+                 *       "trafficSource": {
+                 *         "channel": "Organic Search",
+                 *         "source": "Google",
+                 *         "campaign": "Holiday Campaign"
+                 *       },
+                 *       "device": {
+                 *         "model": "iPhone 14",
+                 *         "os": "iOS 17",
+                 *         "gpu": "Apple GPU",
+                 *         "hardwareConcurrency": "6"
+                 *       },
+                 *       "browser": {
+                 *         "name": "Safari",
+                 *         "version": "17.0",
+                 *         "vendor": "Apple"
+                 *       },
+                 *       "timezone": "America/Los_Angeles",
+                 *       "screen": {
+                 *         "height": "2532",
+                 *         "width": "1170",
+                 *         "touch": "true"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Visit"];
+            };
+        };
+        responses: {
+            /** @description Gone: the webhook is disabled at once (`status: auto-disabled`) and this delivery is not retried. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried, at the earliest after `Retry-After` (capped at the schedule's longest delay). `503` with `Retry-After` is treated the same. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received. Any 2xx within 10 s ends the delivery; the response body is ignored (its first 512 bytes are kept in the delivery log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect (not followed), a timeout or a refused connection fails the attempt: it is retried on the schedule. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }

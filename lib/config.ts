@@ -1,6 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { DEFAULT_EVENT_SOURCE, DEFAULTS, PIPELINE } from '../lambdas/shared/contract';
+import { API, DEFAULT_EVENT_SOURCE, DEFAULTS, PIPELINE } from '../lambdas/shared/contract';
 
 /** A stage name: lower-case, starts with a letter, 2–21 characters (it ends up in the stack name). */
 export const STAGE_PATTERN = /^[a-z][a-z0-9-]{1,20}$/;
@@ -44,6 +44,10 @@ export interface StackConfig {
   readonly apiRateLimit: number;
   /** Burst (token bucket size) of the management API stage. */
   readonly apiBurstLimit: number;
+  /** Requests per second of one account on the management API (all its keys together); at most `apiRateLimit`. */
+  readonly apiAccountRateLimit: number;
+  /** A regional WAFv2 web ACL associated with the API stage, if any. */
+  readonly apiWafAclArn?: string;
   /** `RETAIN` in production, `DESTROY` elsewhere. */
   readonly removalPolicy: RemovalPolicy;
   /** Deletion protection on the tables (production only). */
@@ -53,6 +57,8 @@ export interface StackConfig {
    * template had it before this setting (the webhooks and API keys tables always keep it).
    */
   readonly deliveriesPointInTimeRecovery: boolean;
+  /** Warm throughput of the deliveries table, write units a second (context `deliveriesWarmWrites`, 4,000–10,000,000); absent: DynamoDB's. */
+  readonly deliveriesWarmWrites?: number;
 }
 
 /** Capacity settings of one lane's function and SQS event source mapping. */
@@ -65,6 +71,11 @@ export interface LaneConfig {
   readonly maxBatchingWindowSeconds: number;
   /** Memory of the function, in MB (128–10240). */
   readonly memoryMb: number;
+  /**
+   * Provisioned mode for the lane's mapping (context `<lane>Pollers`, the maximum 2–2000, and
+   * `<lane>MinPollers`, 2–200, default 2): for more than the 1,000 concurrent of standard mode.
+   */
+  readonly pollers?: { readonly minimum: number; readonly maximum: number };
 }
 
 /** Reads one context value (`app.node.tryGetContext`). */
@@ -100,6 +111,11 @@ export const LANE_DEFAULTS = {
 const API_RATE_RANGE = { min: 1, max: 10_000 } as const;
 const API_BURST_RANGE = { min: 1, max: 5_000 } as const;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/**
+ * A regional WAFv2 web ACL's ARN, `arn:<partition>:wafv2:<region>:<account>:regional/webacl/<name>/<id>`
+ * (group 1: the region). API Gateway stages take regional ACLs only; the construct also checks the region.
+ */
+export const WEB_ACL_ARN_PATTERN = /^arn:aws[a-z-]*:wafv2:([a-z0-9-]+):\d{12}:regional\/webacl\/[A-Za-z0-9_-]{1,128}\/[0-9a-f-]{36}$/;
 const VALID_LOG_RETENTION_DAYS = new Set(
   Object.values(RetentionDays).filter((value): value is number => typeof value === 'number'),
 );
@@ -156,13 +172,28 @@ function readLane(read: ContextReader, prefix: 'delivery' | 'retry', concurrency
   const memoryMb = readInteger(read, `${prefix}MemoryMb`, LANE_DEFAULTS.memoryMb, MEMORY_RANGE.min, MEMORY_RANGE.max);
   const reservedKey = `${prefix}ReservedConcurrency`;
   const reservedConcurrency = readOptionalInteger(read, reservedKey, RESERVED_CONCURRENCY_RANGE.min, RESERVED_CONCURRENCY_RANGE.max);
-  if (reservedConcurrency !== undefined && reservedConcurrency < concurrency) {
+  if (reservedConcurrency !== undefined && reservedConcurrency < concurrency && read(`${prefix}Pollers`) === undefined) {
     // Below the mapping's maximum concurrency, the mapping's pollers would be throttled by the function
     // (messages go back to the queue and count towards the DLQ's receive count).
     fail(reservedKey, `must be at least ${concurrencyKey} (${concurrency}), or the mapping's invocations are throttled`, reservedConcurrency);
   }
-  return { ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}), batchSize, maxBatchingWindowSeconds, memoryMb };
+  const pollersKey = `${prefix}Pollers`;
+  const maximumPollers = readOptionalInteger(read, pollersKey, POLLERS_RANGE.min, POLLERS_RANGE.max);
+  const minKey = `${prefix}MinPollers`;
+  const minimumPollers = readOptionalInteger(read, minKey, MIN_POLLERS_RANGE.min, MIN_POLLERS_RANGE.max);
+  if (minimumPollers !== undefined && maximumPollers === undefined) fail(minKey, `needs ${pollersKey} (provisioned mode) to be set`, minimumPollers);
+  if (minimumPollers !== undefined && maximumPollers !== undefined && minimumPollers > maximumPollers) fail(minKey, `must not be above ${pollersKey} (${maximumPollers})`, minimumPollers);
+  const pollers = maximumPollers !== undefined ? { minimum: minimumPollers ?? MIN_POLLERS_RANGE.min, maximum: maximumPollers } : undefined;
+  return { ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}), batchSize, maxBatchingWindowSeconds, memoryMb, ...(pollers ? { pollers } : {}) };
 }
+
+function optionalSetting<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
+}
+
+/** Provisioned mode's event pollers on an SQS mapping: maximum 2–2000, minimum 2–200 (Lambda). */
+const POLLERS_RANGE = { min: 2, max: 2000 } as const;
+const MIN_POLLERS_RANGE = { min: 2, max: 200 } as const;
 
 function readRetrySchedule(read: ContextReader, key: string): readonly number[] {
   const value = read(key);
@@ -232,6 +263,14 @@ export function readStackConfig(read: ContextReader): StackConfig {
   const delivery = readLane(read, 'delivery', deliveryConcurrency, 'deliveryConcurrency');
   const retry = readLane(read, 'retry', retryConcurrency, 'retryConcurrency');
 
+  const apiRateLimit = readInteger(read, 'apiRateLimit', 50, API_RATE_RANGE.min, API_RATE_RANGE.max);
+  // Above the stage's rate it would never bind: one account could still take the whole stage.
+  const apiAccountRateLimit = readInteger(read, 'apiAccountRateLimit', Math.min(API.accountRatePerSecond, apiRateLimit), 1, apiRateLimit);
+  const apiWafAclArn = readString(read, 'apiWafAclArn');
+  if (apiWafAclArn !== undefined && !WEB_ACL_ARN_PATTERN.test(apiWafAclArn)) {
+    fail('apiWafAclArn', 'expected a regional WAFv2 web ACL ARN such as arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/api-acl/a1b2c3d4-5678-90ab-cdef-0123456789ab', apiWafAclArn);
+  }
+
   return {
     stage,
     isProduction,
@@ -248,10 +287,13 @@ export function readStackConfig(read: ContextReader): StackConfig {
     delivery,
     retry,
     ...(dashboardOrigin !== undefined ? { dashboardOrigin } : {}),
-    apiRateLimit: readInteger(read, 'apiRateLimit', 50, API_RATE_RANGE.min, API_RATE_RANGE.max),
+    apiRateLimit,
     apiBurstLimit: readInteger(read, 'apiBurstLimit', 100, API_BURST_RANGE.min, API_BURST_RANGE.max),
+    apiAccountRateLimit,
+    ...(apiWafAclArn !== undefined ? { apiWafAclArn } : {}),
     removalPolicy: isProduction ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     deletionProtection: isProduction,
     deliveriesPointInTimeRecovery: readBoolean(read, 'deliveriesPointInTimeRecovery', true),
+    ...optionalSetting('deliveriesWarmWrites', readOptionalInteger(read, 'deliveriesWarmWrites', 4_000, 10_000_000)),
   };
 }

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel as EsbuildLogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../lambdas/shared/contract';
@@ -131,6 +131,9 @@ export class WebhooksFunction extends Construct {
         sourceMap: true,
         // AWS SDK v3 ships in the nodejs22.x runtime; leaving it out keeps bundles small.
         externalModules: [...BUNDLE_EXTERNALS],
+        // esbuild's warnings and errors only: its per-file size table and timing are noise in every
+        // synth and test run (test/infra/bundle.test.ts and npm run bench report the sizes).
+        logLevel: EsbuildLogLevel.WARNING,
       },
     });
   }

@@ -54,37 +54,42 @@ export const TABLE_DEFINITIONS = {
     ],
   },
   /**
-   * The attempt log: `pk` = `<accountId>#<webhookId>`, `deliveryId` time-sortable, so
-   * `ScanIndexForward: false` lists newest first. Items expire through `expiresAt`. It also
-   * holds the rate limiter's per-second counters (`pk` = `rate#<key>`, in no index).
+   * The attempt log (docs/design.md §7). Partition `pk` = `<accountId>#<webhookId>#<shard>`,
+   * sixteen shards per webhook so one webhook's writes spread over sixteen partition keys (one
+   * takes about 1,000 WRU/s); sort key `sk`, time-ordered, so each shard reads newest first and
+   * the store merges the sixteen. Three kinds of item share it:
+   * - a delivery that needed more than one attempt (or none): `sk` = its delivery id, shard = a
+   *   hash of the id, mutable, holding its attempts;
+   * - first attempts that succeeded, written together: `sk` = `<newest id>#<writer>`, compact
+   *   entries of one webhook's deliveries within one minute, any shard, written once;
+   * - other key spaces: an event's payload (`pk` = `payload#<accountId>#<eventId>`, stored once
+   *   however many attempts or webhooks need it), recovery jobs (`pk` = `job#<accountId>#<webhookId>`),
+   *   the rate limiter's per-second counters (`pk` = `rate#<key>`).
+   * Items expire through `expiresAt`.
    *
-   * Both indexes are sparse, so a delivered record (nearly all of them) costs no index write:
-   * - `parked`: only parked records carry `parkedPk` (= their `pk`): a webhook's parked
-   *   deliveries, oldest first.
-   * - `due`: only pending, unparked records with a next attempt carry `dueShard` (`due#0`..`due#7`,
-   *   eight partitions against a hot key): the overdue sweep, oldest `nextAttemptAt` first.
+   * Both indexes are sparse, so the successes (nearly every item) cost no index write:
+   * - `status`: a delivery that is not delivered carries `statusKey` =
+   *   `<accountId>#<webhookId>#<pending|parked|failed|skipped>#<shard>`: a webhook's failed,
+   *   skipped, parked or pending deliveries listed without reading its log.
+   * - `due`: a pending, unparked delivery carries `dueShard` (`due#0`..`due#7`) and `sweepAt`;
+   *   a running recovery job carries `dueShard` = `jobs`: what the reconciler must look at.
    *
-   * Projection ALL. KEYS_ONLY would be cheaper per index write (a parked or pending record holds
-   * its signed payload, up to a few KB, and each write of it is copied into the index, billed per
-   * KB) and in index storage, but releasing or re-sending a listed delivery needs that payload:
-   * with KEYS_ONLY each listed record would cost a GetItem on the table (a read per delivery on
-   * top of the index read), and the release drains thousands of parked records. ALL trades the
-   * index copy for those reads; it is also the only projection these definitions support.
+   * Projection ALL: the records are small now that the payload lives in its own item.
    */
   deliveries: {
     partitionKey: { name: 'pk', type: 'S' },
-    sortKey: { name: 'deliveryId', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
     ttlAttribute: 'expiresAt',
     indexes: [
       {
-        indexName: 'parked',
-        partitionKey: { name: 'parkedPk', type: 'S' },
-        sortKey: { name: 'deliveryId', type: 'S' },
+        indexName: 'status',
+        partitionKey: { name: 'statusKey', type: 'S' },
+        sortKey: { name: 'sk', type: 'S' },
       },
       {
         indexName: 'due',
         partitionKey: { name: 'dueShard', type: 'S' },
-        sortKey: { name: 'nextAttemptAt', type: 'S' },
+        sortKey: { name: 'sweepAt', type: 'S' },
       },
     ],
   },

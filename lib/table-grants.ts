@@ -10,7 +10,7 @@ import type { TableDefinition } from './table-definitions';
  */
 
 /** DynamoDB API actions the functions call (the IAM action has the API operation's name). */
-export type DynamoAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'BatchWriteItem';
+export type DynamoAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'BatchWriteItem' | 'BatchGetItem';
 
 /** Allows `actions` on the table itself (its ARN: items and table-level Query, no index). */
 export function allowOnTable(grantee: iam.IGrantable, table: dynamodb.ITable, actions: readonly DynamoAction[]): iam.Grant {

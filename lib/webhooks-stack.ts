@@ -71,6 +71,7 @@ export class WebhooksStack extends Stack {
       removalPolicy: config.removalPolicy,
       deletionProtection: config.deletionProtection,
       deliveriesPointInTimeRecovery: config.deliveriesPointInTimeRecovery,
+      ...(config.deliveriesWarmWrites !== undefined ? { deliveriesWarmWrites: config.deliveriesWarmWrites } : {}),
     });
 
     this.secretsKey = new kms.Key(this, 'SecretsKey', {
@@ -132,6 +133,8 @@ export class WebhooksStack extends Stack {
       deliveryRetentionDays: config.deliveryRetentionDays,
       rateLimit: config.apiRateLimit,
       burstLimit: config.apiBurstLimit,
+      accountRateLimit: config.apiAccountRateLimit,
+      ...(config.apiWafAclArn !== undefined ? { webAclArn: config.apiWafAclArn } : {}),
       ...(config.dashboardOrigin !== undefined ? { allowedOrigins: [config.dashboardOrigin] } : {}),
       logRetention: config.logRetention,
       logLevel: config.logLevel,

@@ -5,24 +5,27 @@ import type {
   APIGatewayAuthorizerResult,
   APIGatewayProxyEvent,
   APIGatewayProxyResult,
-  APIGatewayRequestAuthorizerEvent,
+  APIGatewayTokenAuthorizerEvent,
   Context,
 } from 'aws-lambda';
+import { BEARER_HEADER_PATTERN } from '../lambdas/shared/domain/api-keys';
 import { apiGatewayProxyEvent, type ProxyEventStage } from './api-gateway-event';
 
+const BEARER_HEADER = new RegExp(BEARER_HEADER_PATTERN);
+
 /**
- * Plays API Gateway (REST API, Lambda proxy integration with a cached REQUEST authorizer) in
+ * Plays API Gateway (REST API, Lambda proxy integration with a cached TOKEN authorizer) in
  * front of the very handlers deployed to AWS: a plain HTTP request becomes an
  * `APIGatewayProxyEvent`, the authorizer's policy decides, and its context reaches the API
  * handler as `requestContext.authorizer`.
  */
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
-export type RequestAuthorizer = (event: APIGatewayRequestAuthorizerEvent, context: Context) => Promise<APIGatewayAuthorizerResult>;
+export type TokenAuthorizer = (event: APIGatewayTokenAuthorizerEvent, context: Context) => Promise<APIGatewayAuthorizerResult>;
 
 export interface ApiGatewayOptions {
   readonly handler: ProxyHandler;
-  readonly authorizer: RequestAuthorizer;
+  readonly authorizer: TokenAuthorizer;
   /** Paths (exact) that skip the authorizer, e.g. the OpenAPI document. */
   readonly publicPaths: readonly string[];
   /**
@@ -77,27 +80,20 @@ export function createApiGateway(options: ApiGatewayOptions) {
 
   /**
    * `identity` is the request's one `Authorization` value (header name in any letter case): the
-   * cache key, so no spelling of the header can reach another key's cached policy.
+   * cache key, and what the authorizer sees as its token, so no spelling of the header can reach
+   * another key's cached policy. As API Gateway's TOKEN authorizer with `validationRegex`, a
+   * value that does not match {@link BEARER_HEADER_PATTERN} is refused without invoking it.
    */
   async function authorize(event: APIGatewayProxyEvent, identity: string): Promise<Record<string, string> | undefined> {
     const now = Date.now();
     let result = cache.get(identity);
     if (!result || result.expires <= now) {
-      // API Gateway answers 401 itself when the identity source is missing.
-      if (!identity) return undefined;
-      const authorizerEvent: APIGatewayRequestAuthorizerEvent = {
-        type: 'REQUEST',
+      // API Gateway answers 401 itself when the token is missing or fails the validation expression.
+      if (!identity || !BEARER_HEADER.test(identity)) return undefined;
+      const authorizerEvent: APIGatewayTokenAuthorizerEvent = {
+        type: 'TOKEN',
         methodArn: `arn:aws:execute-api:local:000000000000:local/v1/${event.httpMethod}${event.path}`,
-        resource: event.resource,
-        path: event.path,
-        httpMethod: event.httpMethod,
-        headers: event.headers as Record<string, string>,
-        multiValueHeaders: event.multiValueHeaders as Record<string, string[]>,
-        pathParameters: event.pathParameters,
-        queryStringParameters: event.queryStringParameters as Record<string, string> | null,
-        multiValueQueryStringParameters: event.multiValueQueryStringParameters as Record<string, string[]> | null,
-        stageVariables: null,
-        requestContext: { ...event.requestContext, authorizer: undefined },
+        authorizationToken: identity,
       };
       try {
         result = { expires: now + ttlMs, result: await options.authorizer(authorizerEvent, context('authorizer')) };

@@ -58,7 +58,10 @@ export function createLocalApiRoutes(core: LocalStackCore): LocalApiRoutes {
   const platformToken = localPlatformToken(core.env, core.dataDir);
   // The port is known once the server listens (port 0 picks one): taken from the first request.
   let ownUrl: string | undefined;
-  const api = createApiHandler(createApiRuntime(core.runtime, { env: core.env, portalSessions: sessions, portalUrl: () => ownUrl }));
+  // The same key store as the authorizer's: every request's key is checked again (revocation is
+  // immediate), and each account's requests (a portal session's too) are counted per second in
+  // dynalite (docs/design.md §6).
+  const api = createApiHandler(createApiRuntime({ ...core.runtime, apiKeys: keys }, { env: core.env, portalSessions: sessions, portalUrl: () => ownUrl }));
   const gateway = createApiGateway({
     handler: api,
     authorizer: createAuthorizerHandler(keys, core.runtime.log, sessions),

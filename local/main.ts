@@ -18,17 +18,22 @@
  * There is no emulator mode: the delivery pipeline against an AWS emulator (moto) is the AWS
  * emulator suite, test/aws (docs/testing-aws-emulator.md).
  */
+// First: these set the environment the modules below read when they load.
+import './sdk-notice';
+import './local-metrics';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-
-// The README states the Node versions we support; the SDK's own notice would only add noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { createLocalApiRoutes, ensureDemoKey, LOCAL_PLATFORM_TOKEN_ENV, PLATFORM_TOKEN_FILE } from './api-routes';
 import { numberEnv } from '../lambdas/shared/composition/env';
 import { LOCAL_DEFAULTS, LOCAL_ENV, type LocalStack, startLocalStack } from './stack';
+import { writeStackAddress } from './stack-address';
 import { createStaticRoutes, frameAncestorsFromEnv } from './static';
 
 async function main(): Promise<void> {
+  // Everything this process writes (the data dir's journals, dynalite's files, the secrets key)
+  // is its owner's only: visit payloads hold visitor IPs. The data dir is also tightened to
+  // 700/600 at start (local/stack.ts), which covers files written before this setting.
+  process.umask(0o077);
   const { values } = parseArgs({ options: { memory: { type: 'boolean', default: false }, port: { type: 'string' } } });
   const port = Number(values.port ?? process.env.PORT ?? 3000);
   const dataDir = values.memory ? ':memory:' : (process.env.WEBHOOKS_DATA_DIR ?? '.webhooks-data');
@@ -46,6 +51,8 @@ async function main(): Promise<void> {
     },
   });
   const demo = await ensureDemoKey(stack);
+  // Where `npm run send-event` and `npm run apikey` find this stack, whatever its port.
+  const forgetAddress = writeStackAddress(dataDir, stack.url);
 
   const lines = [
     '',
@@ -53,6 +60,7 @@ async function main(): Promise<void> {
     `  Dashboard      ${stack.url}/                (Settings → Webhooks; paste the API key)`,
     `  API            ${stack.url}/v1            (OpenAPI: ${stack.url}/v1/openapi.json)`,
     `  Event bus      ${stack.url}               (EventBridge PutEvents; any region and credentials)`,
+    `  Port           ${new URL(stack.url).port}           (PORT=<n> npm start, or npm start -- --port <n>; the CLIs below find it)`,
     `  Data           ${stack.dataDir ?? 'in memory (nothing is kept)'}`,
     `  Portal session curl -s -X POST ${stack.url}/v1/portal-sessions -H "Authorization: Bearer ${platformTokenShown(stack.dataDir, platformToken)}" -H 'content-type: application/json' -d '{"accountId":"${demo.accountId}"}'`,
     `  Private targets ${stack.env.WEBHOOKS_ALLOW_PRIVATE_TARGETS === 'false' ? 'refused (production SSRF rules)' : 'allowed (loopback receivers work)'}`,
@@ -64,17 +72,27 @@ async function main(): Promise<void> {
       ? ['  AWS_ENDPOINT_URL is ignored: npm start always runs in process; against moto, run `bash .ci/moto.sh` (docs/testing-aws-emulator.md)']
       : []),
     '',
-    'Try it (in another terminal; the create call prints the secret the receiver needs):',
-    '  export KEY=vwk_...                                                    (the API key above)',
-    `  curl -s -X POST ${stack.url}/v1/webhooks -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \\`,
-    `       -d '{"name":"demo","url":"http://127.0.0.1:4000/webhook","eventTypes":["NEW_VISIT"]}'`,
-    '  npm run receiver -- --secret whsec_... --port 4000                   (the secret from the create response; a third terminal)',
-    `  npm run send-event -- NEW_VISIT --account ${demo.accountId}${stack.url.endsWith(':3000') ? '' : ` --endpoint ${stack.url}`}`,
+    'Try it, in this order (in a second terminal):',
+    `  1. export KEY=vwk_...                                  (${demo.created ? 'the demo API key above' : `a key: npm run apikey -- create --account ${demo.accountId}`})`,
+    '  2. Create a webhook for a receiver on port 4000; the answer shows its signing secret (whsec_…):',
+    `     curl -s -X POST ${stack.url}/v1/webhooks -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \\`,
+    `          -d '{"name":"demo","url":"http://127.0.0.1:4000/webhook","eventTypes":["NEW_VISIT"]}'`,
+    '  3. In a third terminal, start that receiver with the secret:',
+    '     npm run receiver -- --secret whsec_... --port 4000',
+    '  4. Back in the second, publish a sample visit; the receiver prints it, signature verified:',
+    `     npm run send-event -- NEW_VISIT --account ${demo.accountId}`,
     '',
   ];
   console.log(lines.join('\n'));
   const drainMs = numberEnv(LOCAL_ENV.shutdownDrainMs, LOCAL_DEFAULTS.shutdownDrainMs);
-  exitOnSignals(() => stack.close(), drainMs, 'queued ones are kept for the next start');
+  exitOnSignals(
+    async () => {
+      forgetAddress();
+      await stack.close();
+    },
+    drainMs,
+    'queued ones are kept for the next start',
+  );
 }
 
 /** How the banner names the local platform token: where it is, rather than the token, when it is kept somewhere. */

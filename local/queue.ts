@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SQSRecord } from 'aws-lambda';
 import type { Clock, QueuedMessage, RedriveQueue } from '../lambdas/shared/domain/ports';
@@ -32,6 +32,9 @@ export interface LocalQueueOptions {
 
 /** The group of messages sent without a message group id. */
 export const DEFAULT_MESSAGE_GROUP = '';
+
+/** Journals hold visit payloads (visitor IPs): their owner's only. */
+const JOURNAL_FILE_MODE = 0o600;
 
 interface StoredMessage {
   readonly id: string;
@@ -317,12 +320,13 @@ export class LocalQueue implements RedriveQueue {
   }
 
   private journal(entry: JournalEntry): void {
-    if (this.options.journalPath) appendFileSync(this.options.journalPath, `${JSON.stringify(entry)}\n`);
+    // Mode 600 when the append creates the file: journals hold visit payloads (visitor IPs).
+    if (this.options.journalPath) appendFileSync(this.options.journalPath, `${JSON.stringify(entry)}\n`, { mode: JOURNAL_FILE_MODE });
   }
 
   /** Rebuilds the queue from its journal, then compacts the journal to the live messages. */
   private replay(path: string): void {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     if (existsSync(path)) {
       const lines = readFileSync(path, 'utf8').split('\n');
       for (const line of lines) {
@@ -348,7 +352,8 @@ export class LocalQueue implements RedriveQueue {
         ...Array.from({ length: m.receiveCount }, () => JSON.stringify({ op: 'receive', id: m.id } satisfies JournalEntry)),
       ])
       .join('\n');
-    writeFileSync(`${path}.tmp`, compacted ? `${compacted}\n` : '');
+    writeFileSync(`${path}.tmp`, compacted ? `${compacted}\n` : '', { mode: JOURNAL_FILE_MODE });
+    chmodSync(`${path}.tmp`, JOURNAL_FILE_MODE); // a leftover .tmp of a crash keeps its old mode otherwise
     renameSync(`${path}.tmp`, path);
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -12,6 +12,7 @@ import { DEFAULT_EVENT_SOURCE, ENV, PIPELINE, visitEventPattern } from '../lambd
 import type { BreakerSettings } from '../lambdas/shared/domain/breaker';
 import type { RetryMessage } from '../lambdas/shared/domain/messages';
 import type { DeadLetterSink, LogSink, RedriveQueue, RetryQueue } from '../lambdas/shared/domain/ports';
+import { RecoveryService } from '../lambdas/shared/domain/recovery-service';
 import { type ReconcileReport, Reconciler } from '../lambdas/shared/domain/reconciler';
 import { LocalKeyCipher } from '../lambdas/shared/adapters/secret-cipher';
 import { redrive } from '../lambdas/shared/domain/redrive';
@@ -185,6 +186,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const dataDir = prepareDataDir(options.dataDir);
   const dynamo = await startTables(dataDir);
   const queues = createQueues(dataDir, baseEnv);
+  if (dataDir) restrictToOwner(dataDir);
   const env = handlerEnv(baseEnv);
   const log = terminalLog(print);
   // Aborted when the drain runs out: attempts in flight end at once and are handed on.
@@ -233,11 +235,35 @@ function localSettings(baseEnv: NodeJS.ProcessEnv): LocalSettings {
   };
 }
 
-/** The absolute data directory, created with its `queues/` folder; undefined for ':memory:'. */
+/**
+ * The absolute data directory, created with its `queues/` and `dynamodb/` folders; undefined for
+ * ':memory:'. It holds visit payloads (visitor IPs), signing secrets and the secrets key, so it is
+ * its owner's only: folders 700, files 600. The folder is closed before anything is written into
+ * it; once the tables and queues are open, {@link restrictToOwner} sets every file in it (a data dir
+ * made by an older version, or copied with other modes, is fixed too). Files dynalite creates
+ * later get the process umask (`npm start` sets 077) inside the closed folder.
+ */
 function prepareDataDir(option: string | undefined): string | undefined {
   const dataDir = option === ':memory:' ? undefined : resolve(option ?? '.webhooks-data');
-  if (dataDir) mkdirSync(join(dataDir, 'queues'), { recursive: true });
+  if (!dataDir) return undefined;
+  for (const dir of [dataDir, join(dataDir, 'queues'), join(dataDir, 'dynamodb')]) mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  chmodSync(dataDir, PRIVATE_DIR_MODE); // before anything is written into it
   return dataDir;
+}
+
+/** Mode of the data dir and its folders (owner only). */
+export const PRIVATE_DIR_MODE = 0o700;
+/** Mode of every file in the data dir (owner read and write). */
+export const PRIVATE_FILE_MODE = 0o600;
+
+/** Sets `dir` and everything under it (symbolic links are left alone) to owner-only modes. */
+function restrictToOwner(dir: string): void {
+  chmodSync(dir, PRIVATE_DIR_MODE);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) restrictToOwner(path);
+    else if (entry.isFile()) chmodSync(path, PRIVATE_FILE_MODE);
+  }
 }
 
 /** dynalite (on disk in the data dir, or in memory) with the stack's tables. */
@@ -353,6 +379,7 @@ function createReconcilerTimer(runtime: DeliveryRuntime, local: LocalSettings, l
     // The release pace is spread over a tick; without a timer, over a second per `reconcile()`.
     everySeconds: everySeconds > 0 ? everySeconds : 1,
     settings: runtime.service.settings,
+    recovery: new RecoveryService(runtime.deliveries, runtime.retryQueue, runtime.clock, runtime.retryPolicy.maxRetries, runtime.recoveryJobs, runtime.log),
   });
   return new ReconcilerTimer(reconciler, everySeconds * 1000, log);
 }
@@ -542,8 +569,8 @@ function handlerDocumentClient(endpoint: string, configure?: (client: DynamoDBCl
  * dir with file mode 600 (the AWS stack uses KMS instead).
  */
 export function localSecretsKey(path: string): Buffer {
-  if (!existsSync(path)) writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
-  chmodSync(path, 0o600);
+  if (!existsSync(path)) writeFileSync(path, randomBytes(32).toString('base64'), { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+  chmodSync(path, PRIVATE_FILE_MODE);
   const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
   if (key.length !== 32) throw new Error(`${path} does not hold a 32-byte base64 key`);
   return key;

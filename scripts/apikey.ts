@@ -7,11 +7,13 @@
  *
  * Store: with API_KEYS_TABLE_NAME (and no WEBHOOKS_LOCAL_URL), the DynamoDB table of that name;
  * region, credentials and endpoint come from the usual AWS environment (AWS_REGION,
- * AWS_PROFILE, AWS_ENDPOINT_URL_DYNAMODB, …). Otherwise a running local stack, at
- * WEBHOOKS_LOCAL_URL (default http://127.0.0.1:${PORT:-3000}), through its loopback-only
- * /_local/api-keys endpoints (local/admin-routes.ts). Only the key (or JSON) goes to
- * stdout; notes go to stderr.
+ * AWS_PROFILE, AWS_ENDPOINT_URL_DYNAMODB, …). Otherwise the running local stack, through its
+ * loopback-only /_local/api-keys endpoints (local/admin-routes.ts), found by --url,
+ * WEBHOOKS_LOCAL_URL or PORT when given, else by the address `npm start` writes to its data dir
+ * (local/stack-address.ts), else port 3000; when none answers, it says where it looked. Only the
+ * key (or JSON) goes to stdout; notes go to stderr.
  */
+import '../local/sdk-notice';
 import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../lambdas/shared/adapters/dynamo-client';
 import { DynamoApiKeyStore } from '../lambdas/shared/adapters/dynamo-api-key-store';
@@ -20,15 +22,17 @@ import { ENV } from '../lambdas/shared/contract';
 import { isWellFormedApiKey, keyIdOf } from '../lambdas/shared/domain/api-keys';
 import { ValidationError } from '../lambdas/shared/domain/errors';
 import { LOCAL_ADMIN_PREFIX } from '../local/admin-routes';
+import { findLocalStack } from '../local/stack-address';
 import type { ApiKeyInfo } from '../lambdas/shared/domain/ports';
 
 const USAGE = `usage:
-  npm run apikey -- create --account <id> [--json]
-  npm run apikey -- list --account <id> [--json]
-  npm run apikey -- revoke (--key <apiKey> | --id <keyId>) [--json]
+  npm run apikey -- create --account <id> [--json] [--url http://127.0.0.1:<port>]
+  npm run apikey -- list --account <id> [--json] [--url …]
+  npm run apikey -- revoke (--key <apiKey> | --id <keyId>) [--json] [--url …]
 
 Store: DynamoDB table $${ENV.apiKeysTable} when set (AWS credentials from the environment),
-otherwise a running local stack at $WEBHOOKS_LOCAL_URL (default http://127.0.0.1:$PORT, PORT=3000).`;
+otherwise the running local stack: --url, $WEBHOOKS_LOCAL_URL or $PORT when given, else the
+address \`npm start\` keeps in its data dir (.webhooks-data/local-stack.json), else port 3000.`;
 
 class UsageError extends Error {}
 
@@ -85,11 +89,11 @@ function localBackend(baseUrl: string): KeyBackend {
   };
 }
 
-function selectBackend(env: NodeJS.ProcessEnv): KeyBackend {
+async function selectBackend(env: NodeJS.ProcessEnv, url: string | undefined): Promise<KeyBackend> {
   const localUrl = optionalEnv('WEBHOOKS_LOCAL_URL', env);
   const table = optionalEnv(ENV.apiKeysTable, env);
-  if (table && !localUrl) return dynamoBackend(table);
-  return localBackend(localUrl ?? `http://127.0.0.1:${optionalEnv('PORT', env) ?? '3000'}`);
+  if (table && !localUrl && url === undefined) return dynamoBackend(table);
+  return localBackend((await findLocalStack({ env, ...(url !== undefined ? { url } : {}) })).url);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -101,6 +105,7 @@ async function main(argv: string[]): Promise<void> {
       key: { type: 'string' },
       id: { type: 'string' },
       json: { type: 'boolean', default: false },
+      url: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -110,11 +115,11 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (!command || extra.length > 0) throw new UsageError(command ? `unexpected arguments: ${extra.join(' ')}` : 'a command is required');
-  const backend = () => selectBackend(process.env);
+  const backend = () => selectBackend(process.env, values.url);
   switch (command) {
     case 'create': {
       if (!values.account) throw new UsageError('create needs --account <id>');
-      const created = await backend().create(values.account);
+      const created = await (await backend()).create(values.account);
       if (values.json) {
         process.stdout.write(`${JSON.stringify({ accountId: created.accountId, apiKey: created.apiKey })}\n`);
       } else {
@@ -125,7 +130,7 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'list': {
       if (!values.account) throw new UsageError('list needs --account <id>');
-      const keys = await backend().list(values.account);
+      const keys = await (await backend()).list(values.account);
       if (values.json) {
         process.stdout.write(`${JSON.stringify({ items: keys })}\n`);
         return;
@@ -138,7 +143,7 @@ async function main(argv: string[]): Promise<void> {
       if (Boolean(values.key) === Boolean(values.id)) throw new UsageError('revoke needs exactly one of --key <apiKey> or --id <keyId>');
       if (values.key && !isWellFormedApiKey(values.key)) throw new UsageError('--key is not an API key (vwk_ + 43 characters)');
       const ref = values.key ? { apiKey: values.key } : { keyId: values.id as string };
-      const revoked = await backend().revoke(ref);
+      const revoked = await (await backend()).revoke(ref);
       if (!revoked) throw new Error(`no such API key: ${'keyId' in ref ? ref.keyId : keyIdOf(ref.apiKey)}`);
       if (values.json) process.stdout.write(`${JSON.stringify(revoked)}\n`);
       else process.stdout.write(`revoked ${revoked.keyId} (account ${revoked.accountId})\n`);

@@ -8,6 +8,7 @@
  * `--dry-run` only counts messages by reason. Safe to run twice: each message is moved once
  * (send, then delete), and a duplicate move is dropped by the consumers' idempotency.
  */
+import '../local/sdk-notice';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';

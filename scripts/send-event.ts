@@ -4,14 +4,18 @@
  *   npm run send-event -- NEW_VISIT --account acc_123            (the local stack of `npm start`)
  *   npm run send-event -- NEW_VISITOR --account acc_123 --bus Webhooks-prod-bus --aws
  *
- * Local: the EventBridge endpoint is WEBHOOKS_LOCAL_URL or http://127.0.0.1:${PORT:-3000}.
+ * Local: the running `npm start` stack, found by --url, WEBHOOKS_LOCAL_URL or PORT when given, else
+ * by the address `npm start` writes to its data dir (local/stack-address.ts), else port 3000; when
+ * none answers, it says where it looked.
  * --aws: the real EventBridge of your AWS credentials and region (give the bus name or ARN).
  */
+import '../local/sdk-notice';
 import { parseArgs } from 'node:util';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { isEventType } from '../lambdas/shared/contract';
 import { publishVisitEvent } from '../lambdas/shared/adapters/eventbridge-publisher';
 import { SAMPLE_PAYLOADS } from '../lambdas/shared/sample-payloads';
+import { findLocalStack } from '../local/stack-address';
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -21,15 +25,18 @@ async function main(): Promise<void> {
       bus: { type: 'string', default: 'default' },
       source: { type: 'string' },
       aws: { type: 'boolean', default: false },
+      url: { type: 'string' },
+      /** The former name of --url. */
       endpoint: { type: 'string' },
       count: { type: 'string', default: '1' },
     },
   });
   const eventType = positionals[0];
   if (!isEventType(eventType) || !values.account) {
-    throw new Error('usage: npm run send-event -- NEW_VISIT|NEW_VISITOR --account <accountId> [--count N] [--bus name] [--aws]');
+    throw new Error('usage: npm run send-event -- NEW_VISIT|NEW_VISITOR --account <accountId> [--count N] [--url http://127.0.0.1:<port>] [--bus name] [--aws]');
   }
-  const endpoint = values.aws ? undefined : (values.endpoint ?? process.env.WEBHOOKS_LOCAL_URL ?? `http://127.0.0.1:${process.env.PORT ?? '3000'}`);
+  const url = values.url ?? values.endpoint;
+  const endpoint = values.aws ? undefined : (await findLocalStack(url !== undefined ? { url } : {})).url;
   const client = new EventBridgeClient(
     endpoint ? { endpoint, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {},
   );

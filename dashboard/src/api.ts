@@ -12,7 +12,7 @@ import type {
   DeliveryPage,
   DeliveryStatus,
   FieldIssue,
-  RecoverResult,
+  RecoveryJob,
   RetryAccepted,
   SecretInfo,
   TestResult,
@@ -77,7 +77,9 @@ export interface ApiClient {
   sendTest(id: string, eventType: EventType): Promise<TestResult>;
   listDeliveries(id: string, query?: DeliveryQuery): Promise<DeliveryPage>;
   retryDelivery(id: string, deliveryId: string): Promise<RetryAccepted>;
-  recover(id: string, since: string): Promise<RecoverResult>;
+  /** Starts a recovery job (202); follow it with {@link ApiClient.getRecovery}. */
+  recover(id: string, since: string): Promise<RecoveryJob>;
+  getRecovery(id: string, jobId: string): Promise<RecoveryJob>;
 }
 
 type Fetch = (request: Request) => Promise<Response>;
@@ -129,5 +131,6 @@ export function createApiClient(base: string, token: string, fetchImpl?: Fetch):
       ),
     retryDelivery: (id, deliveryId) => unwrap(() => api.POST('/v1/webhooks/{id}/deliveries/{deliveryId}/retry', { params: { path: { id, deliveryId } } })),
     recover: (id, since) => unwrap(() => api.POST('/v1/webhooks/{id}/recover', { ...path(id), body: { since } })),
+    getRecovery: (id, jobId) => unwrap(() => api.GET('/v1/webhooks/{id}/recoveries/{jobId}', { params: { path: { id, jobId } } })),
   };
 }

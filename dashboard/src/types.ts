@@ -10,9 +10,9 @@ export type WebhookStatus = Webhook['status'];
 /** Delivery health, set by the service (read-only). */
 export type WebhookHealth = Schemas['WebhookHealth'];
 export type CreatedWebhook = Schemas['WebhookCreated'];
-/** What create sends. */
+/** What create sends (`filter`: a payload filter, an EventBridge event pattern over the visit). */
 export type WebhookInput = Schemas['WebhookCreate'];
-/** What edit sends (any subset; `rateLimit: null` removes the limit). */
+/** What edit sends (any subset; `rateLimit: null` removes the limit, `filter: null` the filter). */
 export type WebhookPatch = Schemas['WebhookPatch'];
 export type SecretInfo = Schemas['Secret'];
 export type Delivery = Schemas['Delivery'];
@@ -22,6 +22,7 @@ export type WebhookPage = Schemas['WebhookPage'];
 export type DeliveryPage = Schemas['DeliveryPage'];
 export type TestResult = Schemas['TestResult'];
 export type RetryAccepted = Schemas['RetryAccepted'];
-export type RecoverResult = Schemas['RecoverResult'];
+/** An asynchronous recovery (POST …/recover, GET …/recoveries/{jobId}). */
+export type RecoveryJob = Schemas['RecoveryJob'];
 /** One entry of an error's `details`: `path` names the field (`url`, `headers.Host`, `eventTypes[0]`). */
 export type FieldIssue = Schemas['Error']['error']['details'][number];

@@ -8,6 +8,8 @@
  * Pure TypeScript (no DOM): unit-tested under Node in test/dashboard/.
  */
 import { EVENT_TYPES, type EventType, FIELD_PATTERNS, HOP_BY_HOP_HEADERS, LIMITS, RESERVED_HEADERS } from '../../lambdas/shared/contract';
+import { compileFilter, type FilterIssue } from '../../lambdas/shared/domain/event-filter';
+import { SAMPLE_PAYLOADS } from '../../lambdas/shared/sample-payloads';
 import type { FieldIssue, Webhook, WebhookInput, WebhookPatch } from './types';
 
 export interface HeaderRow {
@@ -24,11 +26,13 @@ export interface WebhookFormValues {
   readonly description: string;
   /** As typed: empty for no limit. */
   readonly rateLimit: string;
+  /** The payload filter as typed (JSON): empty for none. */
+  readonly filter: string;
   readonly headers: readonly HeaderRow[];
 }
 
 /**
- * Errors by field: `name`, `url`, `eventTypes`, `description`, `rateLimit`, `headers` (the list as a
+ * Errors by field: `name`, `url`, `eventTypes`, `description`, `rateLimit`, `filter`, `headers` (the list as a
  * whole), `headers[i].name` / `headers[i].value` (row i), and `form` for anything else.
  */
 export type FieldErrors = Readonly<Record<string, string>>;
@@ -39,7 +43,7 @@ const { headerName: TOKEN_PATTERN, headerValue: HEADER_VALUE_PATTERN, urlChars: 
 const USERINFO_PATTERN = /^[a-z][a-z0-9+.-]*:[/\\]*[^/\\?#]*@/i;
 const HEADER_NAME_MAX_LENGTH = 256;
 
-export const EMPTY_FORM: WebhookFormValues = { name: '', url: '', eventTypes: [], description: '', rateLimit: '', headers: [] };
+export const EMPTY_FORM: WebhookFormValues = { name: '', url: '', eventTypes: [], description: '', rateLimit: '', filter: '', headers: [] };
 
 let nextRowKey = 1;
 /** A header row with a fresh key. */
@@ -55,6 +59,7 @@ export function formFromWebhook(webhook: Webhook): WebhookFormValues {
     eventTypes: EVENT_TYPES.filter((t) => webhook.eventTypes.includes(t)),
     description: webhook.description,
     rateLimit: webhook.rateLimit !== undefined ? String(webhook.rateLimit) : '',
+    filter: webhook.filter !== undefined ? JSON.stringify(webhook.filter, null, 2) : '',
     headers: Object.entries(webhook.headers).map(([name, value]) => headerRow(name, value)),
   };
 }
@@ -132,6 +137,52 @@ export function validateRateLimit(value: string): string | undefined {
   return undefined;
 }
 
+/** A filter issue's path as the API reports it: `filter.location.country[0]`. */
+export function filterPath(path: FilterIssue['path']): string {
+  return path.reduce<string>((out, segment) => (typeof segment === 'number' ? `${out}[${segment}]` : `${out}.${segment}`), 'filter');
+}
+
+/** The filter as typed, parsed: `undefined` for none (empty), or why it is not JSON. */
+function parseFilter(text: string): { readonly pattern?: unknown; readonly error?: string } {
+  if (text.trim() === '') return {};
+  try {
+    return { pattern: JSON.parse(text) as unknown };
+  } catch (err) {
+    return { error: `The filter is not valid JSON (${err instanceof Error ? err.message : String(err)}).` };
+  }
+}
+
+/**
+ * The payload filter as typed: empty (no filter), or an EventBridge event pattern, checked by the
+ * same module the delivery path matches with, so the message names the offending part as the
+ * API would (`filter.location.country[0]: …`).
+ */
+export function validateFilter(text: string): string | undefined {
+  const { pattern, error } = parseFilter(text);
+  if (error !== undefined) return error;
+  if (pattern === undefined) return undefined;
+  const compiled = compileFilter(pattern);
+  return compiled.ok ? undefined : `${filterPath(compiled.issue.path)}: ${compiled.issue.message}`;
+}
+
+/** Whether the sample payload of each event type would pass the filter, or why the filter cannot be checked. */
+export type FilterPreview =
+  | { readonly ok: true; readonly results: ReadonlyArray<{ readonly eventType: EventType; readonly matches: boolean }> }
+  | { readonly ok: false; readonly error: string };
+
+/**
+ * Checks a filter against the sample payloads (sample-payloads.ts) with the delivery path's own
+ * matcher: "would match / would not match" per event type. No filter: every sample matches.
+ */
+export function previewFilter(text: string, eventTypes: readonly EventType[] = EVENT_TYPES): FilterPreview {
+  const invalid = validateFilter(text);
+  if (invalid !== undefined) return { ok: false, error: invalid };
+  const { pattern } = parseFilter(text);
+  const compiled = pattern === undefined ? undefined : compileFilter(pattern);
+  const matches = (payload: unknown) => (compiled === undefined ? true : compiled.ok && compiled.matches(payload));
+  return { ok: true, results: eventTypes.map((eventType) => ({ eventType, matches: matches(SAMPLE_PAYLOADS[eventType]) })) };
+}
+
 export function validateHeaderName(name: string): string | undefined {
   if (name.length === 0) return 'Enter a header name.';
   if (name.length > HEADER_NAME_MAX_LENGTH) return `Use at most ${HEADER_NAME_MAX_LENGTH} characters.`;
@@ -159,6 +210,7 @@ export function validateWebhookForm(values: WebhookFormValues): FieldErrors {
   put('eventTypes', validateEventTypes(values.eventTypes));
   put('description', validateDescription(values.description));
   put('rateLimit', validateRateLimit(values.rateLimit));
+  put('filter', validateFilter(values.filter));
 
   const seen = new Map<string, number>();
   let count = 0;
@@ -181,7 +233,8 @@ export function validateWebhookForm(values: WebhookFormValues): FieldErrors {
 
 /**
  * The request body for create (and, with `editing`, for a full PATCH on edit). An empty rate
- * limit is left out on create and sent as `null` on edit, which removes a limit that was set.
+ * limit or filter is left out on create and sent as `null` on edit, which removes one that was set.
+ * Call it on validated values (the filter is then JSON).
  */
 export function toWebhookInput(values: WebhookFormValues): WebhookInput;
 export function toWebhookInput(values: WebhookFormValues, editing: boolean): WebhookPatch;
@@ -189,6 +242,7 @@ export function toWebhookInput(values: WebhookFormValues, editing = false): Webh
   const headers: Record<string, string> = {};
   for (const row of values.headers) if (!isBlankRow(row)) headers[row.name] = row.value;
   const rateLimit = values.rateLimit.trim();
+  const filter = values.filter.trim();
   return {
     name: values.name,
     url: values.url,
@@ -196,6 +250,7 @@ export function toWebhookInput(values: WebhookFormValues, editing = false): Webh
     description: values.description,
     headers,
     ...(rateLimit !== '' ? { rateLimit: Number(rateLimit) } : editing ? { rateLimit: null } : {}),
+    ...(filter !== '' ? { filter: JSON.parse(filter) as Record<string, unknown> } : editing ? { filter: null } : {}),
   };
 }
 
@@ -217,6 +272,9 @@ export function mapApiIssues(details: readonly FieldIssue[], values: WebhookForm
       const byCase = index >= 0 ? index : values.headers.findIndex((row) => row.name.toLowerCase() === name.toLowerCase());
       if (byCase >= 0) add(`headers[${byCase}].name`, message);
       else add('headers', `${name}: ${message}`);
+    } else if (top === 'filter') {
+      // The path names the part of the pattern: keep it in the message next to the field.
+      add('filter', path === 'filter' ? message : `${path}: ${message}`);
     } else if (['name', 'url', 'eventTypes', 'description', 'rateLimit', 'headers'].includes(top)) {
       add(top, message);
     } else {
@@ -235,7 +293,7 @@ function valueOf(values: WebhookFormValues, field: string): string {
   }
   if (field === 'headers') return JSON.stringify(values.headers.map((h) => [h.name, h.value]));
   if (field === 'eventTypes') return values.eventTypes.join(',');
-  if (field === 'name' || field === 'url' || field === 'description' || field === 'rateLimit') return values[field];
+  if (field === 'name' || field === 'url' || field === 'description' || field === 'rateLimit' || field === 'filter') return values[field];
   return '';
 }
 
@@ -257,11 +315,11 @@ export function reconcileErrors(errors: FieldErrors, shownFor: WebhookFormValues
 
 /** Where a field sits in the form, top to bottom (`form` last). */
 function fieldRank(field: string): number {
-  const base = ['name', 'url', 'eventTypes', 'description', 'rateLimit'].indexOf(field);
+  const base = ['name', 'url', 'eventTypes', 'description', 'rateLimit', 'filter'].indexOf(field);
   if (base >= 0) return base;
   const row = /^headers\[(\d+)\]\.(name|value)$/.exec(field);
   if (row) return 10 + Number(row[1]) * 2 + (row[2] === 'value' ? 1 : 0);
-  return field === 'headers' ? 5 : Number.MAX_SAFE_INTEGER;
+  return field === 'headers' ? 6 : Number.MAX_SAFE_INTEGER;
 }
 
 /** The fields with errors in the form's order, for the error summary (the first one is focused). */

@@ -3,13 +3,16 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError, InvalidCursorError } from '../shared/domain/errors';
+import type { ApiAccess } from '../shared/domain/api-access';
+import { singleAuthorization, singleBearerKey } from '../shared/domain/api-keys';
 import type { Webhook } from '../shared/domain/model';
 import type { LogSink, PortalSessionStore } from '../shared/domain/ports';
-import { portalSessionRequestSchema, portalUrl } from '../shared/domain/portal-sessions';
+import { parsePortalBearer, portalSessionIdOf, portalSessionRequestSchema, portalUrl } from '../shared/domain/portal-sessions';
 import { toFieldIssues } from '../shared/domain/webhook-schemas';
 import type { WebhookService } from '../shared/domain/webhook-service';
 import { logger } from '../shared/adapters/powertools';
 import { errorResponse, headerValue, HttpError, jsonResponse, readJsonBody } from './http';
+import { eventTypeListJson } from './event-types';
 import { openApiDocument } from './openapi';
 import { type Operation, type OperationId, OPERATIONS } from './operations';
 import { Router } from './router';
@@ -18,6 +21,7 @@ import {
   listWebhooksQuerySchema,
   toCreatedJson,
   toDeliveryJson,
+  toRecoveryJson,
   toSecretJson,
   toTestResultJson,
   toWebhookJson,
@@ -26,6 +30,8 @@ import {
 /** What the API handler runs on; `createApiRuntime` (shared/composition/api-runtime.ts) builds it from the environment. */
 export interface ApiDependencies {
   readonly webhooks: WebhookService;
+  /** Checked on every authenticated request: the key still valid, the account within its rate (a portal session: the rate only). */
+  readonly access: Pick<ApiAccess, 'check' | 'checkRate'>;
   readonly log: LogSink;
   /** Browser origins allowed to read responses (the dashboard); none = no CORS headers. */
   readonly corsOrigins?: readonly string[];
@@ -48,7 +54,7 @@ export function withCors(result: APIGatewayProxyResult, origin: string | undefin
     headers: {
       ...(result.headers ?? {}),
       'access-control-allow-origin': origin,
-      'access-control-expose-headers': 'Retry-After, Allow',
+      'access-control-expose-headers': 'Retry-After, Allow, Location',
       vary: 'Origin',
     },
   };
@@ -69,9 +75,13 @@ interface RouteRequest {
 interface RouteResult {
   readonly status: number;
   readonly body?: unknown;
+  /** Response headers beyond the JSON ones (e.g. `location` of a started job). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 type RouteHandler = (req: RouteRequest) => Promise<RouteResult>;
+
+const UNAUTHORIZED_MESSAGE = 'missing, invalid or revoked API key (Authorization: Bearer <key>)';
 
 const THROTTLING_ERRORS = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled']);
 
@@ -100,6 +110,7 @@ function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler>
     return req.readOnly ? { ...json, headers: Object.fromEntries(Object.keys(json.headers).map((name) => [name, ''])) } : json;
   };
   return {
+    listEventTypes: async () => ({ status: 200, body: eventTypeListJson() }),
     createWebhook: async (req) => {
       const created = await webhooks.create(req.accountId, req.body);
       return { status: 201, body: toCreatedJson(created, webhooks.health(created)) };
@@ -125,7 +136,11 @@ function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler>
       const record = await webhooks.retryDelivery(req.accountId, param(req, 'id'), param(req, 'deliveryId'));
       return { status: 202, body: { id: record.deliveryId, status: 'pending' } };
     },
-    recoverDeliveries: async (req) => ({ status: 202, body: { count: await webhooks.recover(req.accountId, param(req, 'id'), req.body) } }),
+    recoverDeliveries: async (req) => {
+      const job = await webhooks.recover(req.accountId, param(req, 'id'), req.body);
+      return { status: 202, body: toRecoveryJson(job), headers: { location: `${basePath(req.event)}/v1/webhooks/${encodeURIComponent(job.webhookId)}/recoveries/${job.jobId}` } };
+    },
+    getRecovery: async (req) => ({ status: 200, body: toRecoveryJson(await webhooks.getRecovery(req.accountId, param(req, 'id'), param(req, 'jobId'))) }),
     createPortalSession: async (req) => {
       const parsed = portalSessionRequestSchema.safeParse(req.body);
       if (!parsed.success) throw new ValidationError(toFieldIssues(parsed.error, req.body));
@@ -163,6 +178,8 @@ function basePath(event: APIGatewayProxyEvent): string {
 /** What the authorizer put on the request: the account and, for a portal session, its scope and expiry. */
 interface Caller {
   readonly accountId: string;
+  /** The key's or session's public id (`keyId`): a portal session's must be that of the request's token. */
+  readonly sessionId: string;
   /** A portal session (not an API key). */
   readonly portal: boolean;
   readonly readOnly: boolean;
@@ -176,10 +193,17 @@ function authorizedCaller(event: APIGatewayProxyEvent): Caller | undefined {
   const context = authorizer as Record<string, unknown>;
   const accountId = context.accountId;
   if (typeof accountId !== 'string' || accountId.length === 0) return undefined;
-  if (context.scope !== 'portal') return { accountId, portal: false, readOnly: false, expiresAt: Infinity };
+  const sessionId = typeof context.keyId === 'string' ? context.keyId : '';
+  if (context.scope !== 'portal') return { accountId, sessionId, portal: false, readOnly: false, expiresAt: Infinity };
   const expiresAt = Number(context.expiresAt);
   // A portal context without a valid expiry is refused rather than treated as unlimited.
-  return { accountId, portal: true, readOnly: context.readOnly !== 'false', expiresAt: Number.isFinite(expiresAt) ? expiresAt : 0 };
+  return { accountId, sessionId, portal: true, readOnly: context.readOnly !== 'false', expiresAt: Number.isFinite(expiresAt) ? expiresAt : 0 };
+}
+
+/** Whether the request's one `Authorization` header holds the portal session the authorizer resolved. */
+function isCallersSession(event: APIGatewayProxyEvent, caller: Caller): boolean {
+  const token = parsePortalBearer(singleAuthorization(event));
+  return token !== undefined && portalSessionIdOf(token) === caller.sessionId;
 }
 
 /**
@@ -235,9 +259,22 @@ export function createApiRequestHandler(deps: ApiDependencies): (event: APIGatew
       let readOnly = false;
       if (op.auth) {
         const caller = authorizedCaller(event);
-        if (!caller) throw new HttpError(401, 'unauthorized', 'missing, invalid or revoked API key (Authorization: Bearer <key>)');
+        if (!caller) throw new HttpError(401, 'unauthorized', UNAUTHORIZED_MESSAGE);
         // API Gateway caches the authorizer's answer: the session's own expiry is checked here.
         if (caller.portal && caller.expiresAt <= (deps.now ?? Date.now)()) throw new HttpError(401, 'unauthorized', 'the portal session has expired; open a new one');
+        // The authorizer's answer may be cached (a key revoked since), and may have been given
+        // for one of several Authorization headers: the one key of the request must still be
+        // the account's. A portal session's token is no key: its one header must name the
+        // session the authorizer resolved, and only the account's rate applies (docs/design.md §6).
+        const decision = caller.portal
+          ? isCallersSession(event, caller)
+            ? await deps.access.checkRate(caller.accountId)
+            : ({ allowed: false, reason: 'invalid_key' } as const)
+          : await deps.access.check(caller.accountId, singleBearerKey(event));
+        if (!decision.allowed) {
+          if (decision.reason === 'invalid_key') throw new HttpError(401, 'unauthorized', UNAUTHORIZED_MESSAGE);
+          throw new HttpError(429, 'rate_limited', 'this account is over its request rate; retry after the number of seconds in Retry-After', [], { 'retry-after': String(decision.retryAfterSeconds) });
+        }
         if (caller.readOnly && !('readOnlySafe' in op && op.readOnlySafe)) throw new HttpError(403, 'forbidden', 'this portal session is read-only');
         accountId = caller.accountId;
         readOnly = caller.readOnly;
@@ -248,7 +285,7 @@ export function createApiRequestHandler(deps: ApiDependencies): (event: APIGatew
       const body = 'requestBody' in op ? readJsonBody(event) : undefined;
       const result = await handlers[op.operationId]({ accountId, params: match.params, query: event.queryStringParameters ?? {}, body, event, readOnly });
       deps.log.debug('request', { operationId: op.operationId, status: result.status });
-      return jsonResponse(result.status, result.body);
+      return jsonResponse(result.status, result.body, result.headers);
     } catch (err) {
       return toErrorResponse(err, deps.log, event, op.operationId);
     }

@@ -3,6 +3,9 @@ import { portalSessionRequestSchema } from '../shared/domain/portal-sessions';
 import { recoverRequestSchema, testRequestSchema, webhookCreateSchema, webhookPatchSchema } from '../shared/domain/webhook-schemas';
 import { DELIVERY_ID_PATTERN, WEBHOOK_ID_PATTERN } from '../shared/domain/webhook-service';
 import { OPERATIONS } from './operations';
+import { eventTypeListSchema } from './event-types';
+import { deliveryWebhooks } from './openapi-webhooks';
+import { visitJsonSchema } from '../shared/domain/event-catalog';
 import {
   attemptSchema,
   deliveryPageSchema,
@@ -10,7 +13,7 @@ import {
   errorSchema,
   healthSchema,
   portalSessionSchema,
-  recoverResultSchema,
+  recoveryJobSchema,
   retryAcceptedSchema,
   secretSchema,
   testResultSchema,
@@ -33,6 +36,8 @@ export interface OpenApiDocument {
   readonly servers?: ReadonlyArray<{ readonly url: string }>;
   readonly security: ReadonlyArray<Record<string, readonly string[]>>;
   readonly paths: Record<string, Record<string, JsonSchema>>;
+  /** The requests the service sends to webhook URLs, one per event type (openapi-webhooks.ts). */
+  readonly webhooks: Record<string, Record<string, JsonSchema>>;
   readonly components: {
     readonly schemas: Record<string, JsonSchema>;
     readonly responses: Record<string, JsonSchema>;
@@ -61,9 +66,10 @@ const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['DeliveryPage', deliveryPageSchema],
   ['TestResult', testResultSchema],
   ['RetryAccepted', retryAcceptedSchema],
-  ['RecoverResult', recoverResultSchema],
+  ['RecoveryJob', recoveryJobSchema],
   ['PortalSession', portalSessionSchema],
   ['Error', errorSchema],
+  ['EventTypeList', eventTypeListSchema],
 ];
 
 const ERROR_RESPONSES: Readonly<Record<number, { readonly name: string; readonly description: string }>> = {
@@ -74,7 +80,7 @@ const ERROR_RESPONSES: Readonly<Record<number, { readonly name: string; readonly
   409: { name: 'Conflict', description: 'Conflicts with the current state (`webhook_limit_reached`, `not_retryable`, `webhook_disabled`, `concurrent_update`).' },
   413: { name: 'PayloadTooLarge', description: 'Request body over 64 KiB.' },
   415: { name: 'UnsupportedMediaType', description: 'The body is not sent as `application/json`.' },
-  429: { name: 'TooManyRequests', description: 'Throttled; retry later.' },
+  429: { name: 'TooManyRequests', description: "Over the account's request rate, the API's, or a backing service's throughput (`rate_limited`): retry after `Retry-After` seconds." },
   500: { name: 'InternalError', description: 'Unexpected error (logged); the message carries a request id.' },
 };
 
@@ -164,8 +170,9 @@ function build(): OpenApiDocument {
     },
     security: [{ bearerAuth: [] }],
     paths,
+    webhooks: deliveryWebhooks(),
     components: {
-      schemas: { ...requestSchemas, ...responseSchemas },
+      schemas: { ...requestSchemas, ...responseSchemas, Visit: visitJsonSchema() },
       responses,
       securitySchemes: {
         bearerAuth: {

@@ -1,12 +1,13 @@
 import type { z } from 'zod';
 import { portalSessionRequestSchema } from '../shared/domain/portal-sessions';
+import { eventTypeListSchema } from './event-types';
 import { recoverRequestSchema, testRequestSchema, webhookCreateSchema, webhookPatchSchema } from '../shared/domain/webhook-schemas';
 import {
   deliveryPageSchema,
   listDeliveriesQuerySchema,
   listWebhooksQuerySchema,
   portalSessionSchema,
-  recoverResultSchema,
+  recoveryJobSchema,
   retryAcceptedSchema,
   secretSchema,
   testResultSchema,
@@ -26,7 +27,7 @@ export interface OperationSpec {
   readonly path: string;
   readonly summary: string;
   readonly description?: string;
-  /** Needs `Authorization: Bearer <api key>` (the authorizer). */
+  /** Needs `Authorization: Bearer <api key or portal session token>` (the authorizer). */
   readonly auth: boolean;
   /**
    * Called by the platform's backend, never by a customer: IAM-authorized (SigV4) in AWS, the
@@ -49,6 +50,18 @@ const WRITE = [400, 401, 403, 404, 413, 415, 429, 500] as const;
 const SECRET = [401, 403, 404, 429, 500] as const;
 
 export const OPERATIONS = [
+  {
+    operationId: 'listEventTypes',
+    method: 'GET',
+    path: '/v1/event-types',
+    summary: 'List event types',
+    description:
+      'The event types a webhook can subscribe to, each with its description, the JSON Schema of its deliveries\' body and a sample body. The requests themselves are described in this document\'s `webhooks`.',
+    auth: true,
+    readOnlySafe: true,
+    success: { status: 200, description: 'Every event type.', schema: eventTypeListSchema },
+    errors: [401, 429, 500],
+  },
   {
     operationId: 'createWebhook',
     method: 'POST',
@@ -88,7 +101,7 @@ export const OPERATIONS = [
     path: '/v1/webhooks/{id}',
     summary: 'Edit a webhook',
     description:
-      'Changes any of the create fields; absent fields keep their value. `enabled: true` re-enables a disabled or auto-disabled webhook; `rateLimit: null` removes the rate limit. `health` is read-only.',
+      'Changes any of the create fields; absent fields keep their value. `enabled: true` re-enables a disabled or auto-disabled webhook; `rateLimit: null` removes the rate limit and `filter: null` the payload filter. `health` is read-only.',
     auth: true,
     requestBody: webhookPatchSchema,
     success: { status: 200, description: 'The webhook as it is now.', schema: webhookSchema },
@@ -159,11 +172,24 @@ export const OPERATIONS = [
     method: 'POST',
     path: '/v1/webhooks/{id}/recover',
     summary: 'Recover failed deliveries since a time',
-    description: 'Re-queues every failed or skipped delivery created at or after `since`, with the full retry schedule. 409 when the webhook is disabled.',
+    description:
+      'Starts a recovery job that re-queues every failed or skipped delivery created at or after `since`, with the full retry schedule, and answers 202 with the job ' +
+      '(`Location`: where to read its progress). No cap: the job pages through all of them in the background; a small recovery is often `done` in the answer already. ' +
+      'Safe to run twice: a delivery is re-queued once however many jobs cover it. 409 when the webhook is disabled.',
     auth: true,
     requestBody: recoverRequestSchema,
-    success: { status: 202, description: 'Queued.', schema: recoverResultSchema },
+    success: { status: 202, description: 'The recovery job, started.', schema: recoveryJobSchema },
     errors: [400, 401, 403, 404, 409, 413, 415, 429, 500],
+  },
+  {
+    operationId: 'getRecovery',
+    method: 'GET',
+    path: '/v1/webhooks/{id}/recoveries/{jobId}',
+    summary: 'Progress of a recovery job',
+    auth: true,
+    readOnlySafe: true,
+    success: { status: 200, description: 'The recovery job.', schema: recoveryJobSchema },
+    errors: [401, 404, 429, 500],
   },
   {
     operationId: 'createPortalSession',

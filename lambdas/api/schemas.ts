@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ERROR_CODES, EVENT_TYPES, LIMITS } from '../shared/contract';
 import type { AttemptTrigger, DeliveryRecord, Webhook } from '../shared/domain/model';
-import type { SendResult } from '../shared/domain/ports';
+import type { RecoveryJob, SendResult } from '../shared/domain/ports';
 import type { SecretInfo, TestResult, WebhookHealth } from '../shared/domain/webhook-service';
 
 /**
@@ -19,7 +19,7 @@ type ErrorKind = NonNullable<SendResult['errorKind']>;
 /** Every kind of failed attempt the sender reports (ports.ts `SendResult.errorKind`). */
 const ERROR_KINDS = ['http', 'timeout', 'connect', 'reset', 'ssrf', 'policy', 'queued', 'aborted', 'other'] as const satisfies readonly ErrorKind[];
 /** What started an attempt (model.ts `AttemptTrigger`). */
-const TRIGGERS = ['event', 'retry', 'manual', 'test', 'probe'] as const satisfies readonly AttemptTrigger[];
+const TRIGGERS = ['event', 'retry', 'manual', 'recover', 'test', 'probe'] as const satisfies readonly AttemptTrigger[];
 // Both lists name every member of their union (a new one fails to compile until it is documented).
 type Missing<All, Listed> = Exclude<All, Listed> extends never ? true : Exclude<All, Listed>;
 const _allErrorKinds: Missing<ErrorKind, (typeof ERROR_KINDS)[number]> = true;
@@ -71,6 +71,10 @@ export const webhookSchema = z
       .max(LIMITS.rateLimitMax)
       .optional()
       .meta({ description: 'At most this many deliveries a second (absent: no limit). Deliveries beyond it wait for a later second: they are never dropped or failed.' }),
+    filter: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: 'The payload filter (an EventBridge event pattern over the delivered visit), as it was saved; absent: every event of the subscribed types is delivered.' }),
     health: healthSchema,
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -91,7 +95,7 @@ export const secretSchema = z
 export const attemptSchema = z
   .object({
     at: timestamp,
-    trigger: z.enum(TRIGGERS).meta({ description: '`event` (first attempt), `retry` (the schedule), `manual` (a retry you asked for), `test` (a test send) or `probe` (the breaker testing the endpoint).' }),
+    trigger: z.enum(TRIGGERS).meta({ description: '`event` (first attempt), `retry` (the schedule), `manual` (a retry you asked for), `recover` (re-queued by a recovery you started), `test` (a test send) or `probe` (the breaker testing the endpoint).' }),
     ok: z.boolean(),
     statusCode: z.number().int().optional(),
     durationMs: z.number().int().min(0),
@@ -140,9 +144,19 @@ export const retryAcceptedSchema = z
   .object({ id: z.string(), status: z.literal('pending') })
   .meta({ description: 'The delivery was queued for one more attempt.' });
 
-export const recoverResultSchema = z
-  .object({ count: z.number().int().min(0).meta({ description: 'Deliveries re-queued.' }) })
-  .meta({ description: 'How many deliveries were re-queued.' });
+export const recoveryJobSchema = z
+  .object({
+    id: z.string().meta({ description: 'Recovery job id: read its progress at `GET /v1/webhooks/{id}/recoveries/{jobId}`.' }),
+    status: z.enum(['running', 'done']).meta({ description: '`running` until every failed or skipped delivery since `since` was looked at; then `done`.' }),
+    since: timestamp,
+    scanned: z.number().int().min(0).meta({ description: 'Failed or skipped deliveries looked at so far.' }),
+    requeued: z.number().int().min(0).meta({ description: 'Of those, re-queued by this job (one already re-queued by another job or retry is not counted again).' }),
+    unrecoverable: z.number().int().min(0).meta({ description: 'Of those, deliveries whose payload has expired: they cannot be sent again.' }),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    finishedAt: timestamp.optional(),
+  })
+  .meta({ description: 'An asynchronous recovery: every failed or skipped delivery since a time, re-queued with the full retry schedule.' });
 
 const nextCursor = z.string().nullable().meta({ description: 'Pass as `cursor` to get the next page; null on the last page.' });
 
@@ -221,6 +235,7 @@ export function toWebhookJson(w: Webhook, health: WebhookHealth): WebhookJson {
     status: w.status,
     ...(w.disabledReason ? { disabledReason: w.disabledReason } : {}),
     ...(w.rateLimit !== undefined ? { rateLimit: w.rateLimit } : {}),
+    ...(w.filter !== undefined ? { filter: JSON.parse(w.filter) as Record<string, unknown> } : {}),
     health: toHealthJson(health),
     createdAt: w.createdAt,
     updatedAt: w.updatedAt,
@@ -265,4 +280,18 @@ export function toDeliveryJson(r: DeliveryRecord): DeliveryJson {
 export function toTestResultJson(t: TestResult): z.output<typeof testResultSchema> {
   const { errorKind, ...rest } = t;
   return { ...rest, ...(errorKind !== undefined ? { errorKind: toErrorKind(errorKind) } : {}) };
+}
+
+export function toRecoveryJson(job: RecoveryJob): z.output<typeof recoveryJobSchema> {
+  return {
+    id: job.jobId,
+    status: job.status,
+    since: job.since,
+    scanned: job.scanned,
+    requeued: job.requeued,
+    unrecoverable: job.unrecoverable,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+    ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}),
+  };
 }

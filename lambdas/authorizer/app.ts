@@ -4,9 +4,9 @@ import type {
   APIGatewayTokenAuthorizerEvent,
   Context,
 } from 'aws-lambda';
-import { keyIdOf, parseBearer } from '../shared/domain/api-keys';
+import { authorizationValues, keyIdOf, parseBearer } from '../shared/domain/api-keys';
 import type { LogSink, ApiKeyStore, PortalSessionStore } from '../shared/domain/ports';
-import { isWellFormedPortalToken } from '../shared/domain/portal-sessions';
+import { parsePortalBearer } from '../shared/domain/portal-sessions';
 
 /**
  * What the API handler reads from `event.requestContext.authorizer`. A portal session adds
@@ -20,19 +20,6 @@ export interface ApiAuthorizerContext {
 }
 
 export type AuthorizerEvent = APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent;
-
-/**
- * Every `Authorization` value a REQUEST event carries, whatever the letter case of the header
- * name: `multiValueHeaders` holds each value the client sent (`headers` only the last one).
- */
-export function authorizationValues(event: Pick<APIGatewayRequestAuthorizerEvent, 'headers' | 'multiValueHeaders'>): string[] {
-  const multi: string[] = [];
-  for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) if (name.toLowerCase() === 'authorization' && values) multi.push(...values);
-  const single: string[] = [];
-  for (const [name, value] of Object.entries(event.headers ?? {})) if (name.toLowerCase() === 'authorization' && value !== undefined) single.push(value);
-  // Whichever map saw more: two spellings in `headers` are two values even if `multiValueHeaders` is empty.
-  return multi.length >= single.length ? multi : single;
-}
 
 /**
  * The one `Authorization` header of either authorizer event type; undefined when absent or
@@ -56,12 +43,6 @@ export function stageWildcardArn(methodArn: string): string {
   if (slash < 0) return methodArn;
   const stage = methodArn.slice(slash + 1).split('/')[0] ?? '';
   return `${methodArn.slice(0, slash)}/${stage}/*`;
-}
-
-/** The portal session token of an `Authorization: Bearer vps_…` value, if it has that shape. */
-function parsePortalBearer(header: string | undefined): string | undefined {
-  const token = header ? /^Bearer[ ]+(\S+)[ ]*$/i.exec(header)?.[1] : undefined;
-  return token && isWellFormedPortalToken(token) ? token : undefined;
 }
 
 /**

@@ -20,7 +20,7 @@ export function createRecordHandler(runtime: DeliveryRuntime) {
   return async (record: SQSRecord, delivered?: DeliveredBatch, context?: Context): Promise<void> => {
     let event;
     try {
-      event = parseEventBridgeRecord(record.body);
+      event = parseEventBridgeRecord(record.body, runtime.clock.now());
     } catch (err) {
       if (!(err instanceof InvalidEventError)) throw err;
       runtime.log.warn('invalid event sent to the DLQ', { messageId: record.messageId, reason: err.reason });
@@ -41,7 +41,7 @@ export function createRecordHandler(runtime: DeliveryRuntime) {
       ...(Number.isFinite(firstReceivedAt) && firstReceivedAt > 0 ? { firstReceivedAt } : {}),
       ...(deadline !== undefined ? { deadline } : {}),
     });
-    runtime.log.debug('event processed', { eventId: event.eventId, accountId: event.accountId, matched: outcome.matched });
+    runtime.log.debug('event processed', { eventId: event.eventId, accountId: event.accountId, matched: outcome.matched, filteredOut: outcome.filteredOut.length });
   };
 }
 

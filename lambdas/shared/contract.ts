@@ -11,6 +11,16 @@
 export const EVENT_TYPES = ['NEW_VISIT', 'NEW_VISITOR'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/**
+ * What each event type means, as the event catalog (`GET /v1/event-types`), the OpenAPI
+ * document's `webhooks` section and the customer guide (docs/webhooks-guide.md) say it.
+ */
+export const EVENT_TYPE_DESCRIPTIONS: Readonly<Record<EventType, string>> = {
+  NEW_VISIT: 'A visit was recorded on one of the account\'s sites. The body is the visit.',
+  NEW_VISITOR:
+    'A visitor (a unique user) was seen for the first time. The body is the visit that brought them, in the same shape as NEW_VISIT.',
+};
+
 export function isEventType(value: unknown): value is EventType {
   return typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value);
 }
@@ -50,6 +60,11 @@ export const LIMITS = {
   webhooksPerAccount: 100,
   /** EventBridge's own entry limit; an envelope larger than this cannot be on the bus. */
   eventMaxBytes: 256 * 1024,
+  /**
+   * How far an event's `time` may be ahead of the delivery function's clock (producers' clock
+   * skew); a later one is invalid (events DLQ): the time orders the attempt log (docs/design.md §4).
+   */
+  eventTimeMaxAheadSeconds: 300,
   /** Bytes of a receiver's response kept in the attempt log. */
   responseSnippetBytes: 512,
   /** Bytes of a receiver's response read before the connection is dropped. */
@@ -61,6 +76,17 @@ export const LIMITS = {
   /** A webhook's optional delivery rate limit, deliveries per second. */
   rateLimitMin: 1,
   rateLimitMax: 1000,
+  /**
+   * A webhook's payload filter (an EventBridge event pattern, docs/api.md): at most this many
+   * UTF-8 bytes of compact JSON (EventBridge's own patterns are at most 4,096 characters), this
+   * many levels of nested objects, this many values and operator operands in all, and this many
+   * wildcards (`wildcard` and `anything-but` `wildcard` strings): the only operator whose match
+   * time grows with the length of the payload's string, so they bound a match's cost.
+   */
+  filterMaxBytes: 4096,
+  filterMaxDepth: 10,
+  filterMaxValues: 100,
+  filterMaxWildcards: 10,
 } as const;
 
 /**
@@ -124,7 +150,13 @@ export const DELIVERY_HEADERS = {
   event: 'X-Webhook-Event',
 } as const;
 
-export const USER_AGENT = 'visit-webhooks/0.1 (+https://github.com/visit-webhooks)';
+/**
+ * The `User-Agent` of every delivery: the product and its version (package.json's major.minor,
+ * checked by test/unit/delivery-contract.test.ts), and no URL. The service is deployed by each
+ * platform under its own name, so there is no one page a URL here could truthfully point at;
+ * receivers that filter on the agent match the `visit-webhooks/` prefix (docs/design.md §5).
+ */
+export const USER_AGENT = 'visit-webhooks/0.1';
 
 /** Defaults; each is overridable where noted (CDK context or environment). */
 export const DEFAULTS = {
@@ -198,6 +230,8 @@ export const ENV = {
   secretsKey: 'WEBHOOKS_SECRETS_KEY',
   /** The dashboard's URL, the base of portal session URLs (`<url>/settings/webhooks#portal=<token>`). */
   portalUrl: 'WEBHOOKS_PORTAL_URL',
+  /** The management API's requests per second per account (default `API.accountRatePerSecond`). */
+  apiAccountRateLimit: 'WEBHOOKS_API_ACCOUNT_RATE_LIMIT',
 } as const;
 
 /**
@@ -268,6 +302,19 @@ export const PIPELINE = {
 } as const;
 
 /**
+ * The whole `Authorization` value of a well-formed bearer: an API key (`vwk_` + 43 base64url
+ * characters) or a portal session token (`vps_` + 43, `PORTAL_SESSIONS`): `Bearer` in any
+ * letter case, spaces, the token, optional trailing spaces. API Gateway's TOKEN authorizer checks
+ * it (`validationRegex`) and answers 401 itself, without invoking the authorizer, when it does not
+ * match; the local gateway checks the same, and the domain's `parseBearer` (keys) and
+ * `parsePortalBearer` (sessions) together accept exactly these values. Plain character classes
+ * and one non-capturing alternation only, so Java's regular expressions (API Gateway) and
+ * JavaScript's agree (their `$` differ only before a final line break, which a header value
+ * never holds).
+ */
+export const BEARER_HEADER_PATTERN = '^[Bb][Ee][Aa][Rr][Ee][Rr] +(?:vwk|vps)_[A-Za-z0-9_-]{43} *$';
+
+/**
  * Management API settings shared by the CDK stack (REST API) and the local gateway, so both
  * behave the same.
  */
@@ -277,6 +324,13 @@ export const API = {
    * (`resultsCacheTtl`): a revoked key keeps working at most this long.
    */
   authorizerCacheSeconds: 60,
+  /**
+   * Requests per second one account may make (every key of it together; a fixed one-second
+   * window counted in DynamoDB, so shared by every API container): beyond it a 429 with
+   * `Retry-After`, for that account only. CDK context `apiAccountRateLimit`, env
+   * `ENV.apiAccountRateLimit`.
+   */
+  accountRatePerSecond: 10,
   /**
    * Environment variable of the API function: the comma-separated browser origins (the
    * dashboard) allowed by CORS. A Lambda proxy integration's responses carry only the headers

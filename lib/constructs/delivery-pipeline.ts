@@ -19,6 +19,9 @@ export const DELIVERY_FUNCTION_TIMEOUT = Duration.seconds(PIPELINE.functionTimeo
 export const DELIVERY_HANDLER_ENTRY = 'lambdas/delivery/handler.ts';
 export const RETRY_HANDLER_ENTRY = 'lambdas/retry/handler.ts';
 
+/** A lane's settings with the defaults applied. */
+type ResolvedLane = Required<Omit<LaneSettings, 'reservedConcurrency' | 'pollers'>> & Pick<LaneSettings, 'reservedConcurrency' | 'pollers'>;
+
 /** Capacity settings of one lane: its function and its SQS event source mapping. */
 export interface LaneSettings {
   /**
@@ -46,6 +49,14 @@ export interface LaneSettings {
    * @default 512
    */
   readonly memoryMb?: number;
+  /**
+   * Provisioned mode for the lane's mapping: event pollers kept ready (minimum 2–200, maximum
+   * 2–2000; each handles up to 10 concurrent invocations), for more than the 1,000 concurrent
+   * `maxConcurrency` allows and a faster scale-up. Exclusive with `maxConcurrency`, which is then
+   * not set on the mapping (reserved concurrency still bounds the function).
+   * @default - standard mode
+   */
+  readonly pollers?: { readonly minimum: number; readonly maximum: number };
 }
 
 export interface DeliveryPipelineProps {
@@ -220,11 +231,13 @@ export class DeliveryPipeline extends Construct {
     this.deliveryFunction = this.delivery.function;
     this.retryFunction = this.retry.function;
 
-    const mapping = (lane: Required<Omit<LaneSettings, 'reservedConcurrency'>>) => ({
+    const mapping = (lane: ResolvedLane) => ({
       batchSize: lane.batchSize,
       maxBatchingWindow: Duration.seconds(lane.maxBatchingWindowSeconds),
       reportBatchItemFailures: true,
-      maxConcurrency: lane.maxConcurrency,
+      ...(lane.pollers
+        ? { provisionedPollerConfig: { minimumPollers: lane.pollers.minimum, maximumPollers: lane.pollers.maximum } }
+        : { maxConcurrency: lane.maxConcurrency }),
     });
     this.eventsEventSource = new SqsEventSource(props.eventsQueue, mapping(lanes.delivery));
     this.retryEventSource = new SqsEventSource(this.retryQueue, mapping(lanes.retry));
@@ -234,10 +247,12 @@ export class DeliveryPipeline extends Construct {
     for (const fn of [this.delivery, this.retry]) {
       // What the shared delivery runtime calls (lambdas/shared/composition/delivery-runtime.ts), no index:
       // webhooks: Query (listByAccount, the table's own key), GetItem (get), UpdateItem (markFailing,
-      // clearFailing, autoDisable, markSlow, setBreaker); deliveries: GetItem (get), UpdateItem (write,
-      // and the rate limiter's per-second counters), BatchWriteItem (writeDelivered: puts only).
+      // clearFailing, autoDisable, markSlow, setBreaker); deliveries: GetItem (get), Query (get of a
+      // first-attempt success, on the table's own key, redeliveries only), BatchGetItem (a record's
+      // payload), UpdateItem (write, and the rate limiter's per-second counters), PutItem (an event's
+      // payload, once; a success item that a batch could not write), BatchWriteItem (success items).
       allowOnTable(fn.role, props.webhooksTable, ['Query', 'GetItem', 'UpdateItem']);
-      allowOnTable(fn.role, props.deliveriesTable, ['GetItem', 'UpdateItem', 'BatchWriteItem']);
+      allowOnTable(fn.role, props.deliveriesTable, ['GetItem', 'Query', 'BatchGetItem', 'UpdateItem', 'PutItem', 'BatchWriteItem']);
       props.eventsDlq.grantSendMessages(fn.role);
       this.retryQueue.grantSendMessages(fn.role);
       this.failedDeliveriesQueue.grantSendMessages(fn.role);
@@ -249,7 +264,7 @@ export class DeliveryPipeline extends Construct {
   }
 
   /** A lane's settings with defaults applied, checked as lib/config.ts checks context (for direct users of the construct). */
-  private resolveLane(name: string, lane: LaneSettings = {}, pipelineMaxConcurrency?: number): Required<Omit<LaneSettings, 'reservedConcurrency'>> & Pick<LaneSettings, 'reservedConcurrency'> {
+  private resolveLane(name: string, lane: LaneSettings = {}, pipelineMaxConcurrency?: number): ResolvedLane {
     const resolved = {
       maxConcurrency: lane.maxConcurrency ?? pipelineMaxConcurrency ?? 20,
       batchSize: lane.batchSize ?? PIPELINE.batchSize,
@@ -268,8 +283,13 @@ export class DeliveryPipeline extends Construct {
     if (resolved.batchSize > 10 && resolved.maxBatchingWindowSeconds === 0) {
       throw new Error(`${this.node.path}: ${name}.maxBatchingWindowSeconds must be above 0 when batchSize is above 10 (SQS rule), got batchSize ${resolved.batchSize}`);
     }
-    if (lane.reservedConcurrency === undefined) return resolved;
-    check('reservedConcurrency', lane.reservedConcurrency, resolved.maxConcurrency, 100_000);
-    return { ...resolved, reservedConcurrency: lane.reservedConcurrency };
+    if (lane.pollers) {
+      check('pollers.minimum', lane.pollers.minimum, 2, 200);
+      check('pollers.maximum', lane.pollers.maximum, Math.max(2, lane.pollers.minimum), 2000);
+    }
+    const withPollers = lane.pollers ? { ...resolved, pollers: lane.pollers } : resolved;
+    if (lane.reservedConcurrency === undefined) return withPollers;
+    check('reservedConcurrency', lane.reservedConcurrency, lane.pollers ? 1 : resolved.maxConcurrency, 100_000);
+    return { ...withPollers, reservedConcurrency: lane.reservedConcurrency };
   }
 }

@@ -14,12 +14,12 @@ import { TABLE_DEFINITIONS } from '../table-definitions';
 import { allowOnTable, allowQueryOnIndexes, definedIndex } from '../table-grants';
 
 /**
- * The indexes the reconciler queries (the adapters' BREAKERS_INDEX, PARKED_INDEX and DUE_INDEX;
+ * The indexes the reconciler queries (the adapters' BREAKERS_INDEX, STATUS_INDEX and DUE_INDEX;
  * test/infra checks that the names agree).
  */
 export const RECONCILER_INDEXES = {
   breakers: definedIndex(TABLE_DEFINITIONS.webhooks, 'breakers'),
-  parked: definedIndex(TABLE_DEFINITIONS.deliveries, 'parked'),
+  status: definedIndex(TABLE_DEFINITIONS.deliveries, 'status'),
   due: definedIndex(TABLE_DEFINITIONS.deliveries, 'due'),
 } as const;
 
@@ -112,17 +112,20 @@ export class Reconciler extends Construct {
 
     // IAM to the action (lambdas/shared/domain/reconciler.ts through the DynamoDB adapters):
     // Query on the three sparse indexes only: listBreakers (webhooks `breakers`), listParked
-    // (deliveries `parked`), listOverdue (deliveries `due`, eight shard Queries).
+    // (deliveries `status`, the parked bucket), listDue and recovery jobs (deliveries `due`), recovery
+    // (deliveries `status`, the failed and skipped buckets).
     allowQueryOnIndexes(this.handler.role, [
       { table: props.webhooksTable, indexName: RECONCILER_INDEXES.breakers },
-      { table: props.deliveriesTable, indexName: RECONCILER_INDEXES.parked },
+      { table: props.deliveriesTable, indexName: RECONCILER_INDEXES.status },
       { table: props.deliveriesTable, indexName: RECONCILER_INDEXES.due },
     ]);
     // UpdateItem: on webhooks the breaker lease (setBreaker, conditional), on deliveries the
     // re-queued, released or skipped record (write). GetItem: for re-reading an item listed from an
     // eventually consistent index before acting on it (the store's `get`); today's tick does not.
     allowOnTable(this.handler.role, props.webhooksTable, ['GetItem', 'UpdateItem']);
-    allowOnTable(this.handler.role, props.deliveriesTable, ['GetItem', 'UpdateItem']);
+    // Deliveries: UpdateItem (write), BatchGetItem (the payloads of listed records), PutItem and
+    // GetItem (recovery jobs: progress saved with a lease, read back when another worker moved it).
+    allowOnTable(this.handler.role, props.deliveriesTable, ['GetItem', 'UpdateItem', 'PutItem', 'BatchGetItem']);
     // Probes, releases and overdue deliveries go to the slow lane. SendMessage only: the URL comes
     // from the environment (no GetQueueUrl), and the queue is SSE-SQS (no KMS key to use).
     this.handler.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.retryQueue.queueArn] }));

@@ -20,6 +20,12 @@ export interface StoreProps {
    * @default true
    */
   readonly deliveriesPointInTimeRecovery?: boolean;
+  /**
+   * Warm throughput of the deliveries table, in write units a second: what it takes at once,
+   * before on-demand has adapted to the traffic (capacity model, docs/capacity.md).
+   * @default - DynamoDB's (4,000 WRU/s for a new on-demand table)
+   */
+  readonly deliveriesWarmWrites?: number;
 }
 
 const ATTRIBUTE_TYPES: Record<KeyAttributeType, dynamodb.AttributeType> = {
@@ -45,11 +51,11 @@ export class Store extends Construct {
   constructor(scope: Construct, id: string, props: StoreProps = {}) {
     super(scope, id);
     this.webhooksTable = this.createTable('WebhooksTable', TABLE_DEFINITIONS.webhooks, props, true);
-    this.deliveriesTable = this.createTable('DeliveriesTable', TABLE_DEFINITIONS.deliveries, props, props.deliveriesPointInTimeRecovery ?? true);
+    this.deliveriesTable = this.createTable('DeliveriesTable', TABLE_DEFINITIONS.deliveries, props, props.deliveriesPointInTimeRecovery ?? true, props.deliveriesWarmWrites);
     this.apiKeysTable = this.createTable('ApiKeysTable', TABLE_DEFINITIONS.apiKeys, props, true);
   }
 
-  private createTable(id: string, definition: TableDefinition, props: StoreProps, pointInTimeRecovery: boolean): dynamodb.Table {
+  private createTable(id: string, definition: TableDefinition, props: StoreProps, pointInTimeRecovery: boolean, warmWrites?: number): dynamodb.Table {
     const table = new dynamodb.Table(this, id, {
       partitionKey: toAttribute(definition.partitionKey),
       ...(definition.sortKey ? { sortKey: toAttribute(definition.sortKey) } : {}),
@@ -59,6 +65,7 @@ export class Store extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
       deletionProtection: props.deletionProtection ?? false,
+      ...(warmWrites !== undefined ? { warmThroughput: { writeUnitsPerSecond: warmWrites } } : {}),
     });
     for (const index of definition.indexes ?? []) {
       table.addGlobalSecondaryIndex({

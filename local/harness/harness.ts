@@ -6,6 +6,8 @@ import type { Webhook } from '../../lambdas/shared/domain/model';
 import { createDeliveryRuntime, type DeliveryRuntime, type DeliveryRuntimeOverrides } from '../../lambdas/shared/composition/delivery-runtime';
 import { ensureTables, LOCAL_AWS_CONFIG, type LocalDynamo, startDynalite, type TableNames } from '../dynamo';
 import { CollectingDeadLetters, CollectingRetryQueue, CountingMetrics, ManualClock, MemoryLog } from './fakes';
+import { Reconciler } from '../../lambdas/shared/domain/reconciler';
+import type { DueSweep } from './retry-driver';
 import { webhookFixture } from './webhook-fixture';
 
 export interface Harness {
@@ -22,6 +24,8 @@ export interface Harness {
   /** Builds a runtime (fresh caches) on the shared dynalite, tables and fakes. */
   runtime(overrides?: DeliveryRuntimeOverrides, env?: NodeJS.ProcessEnv): DeliveryRuntime;
   putWebhook(webhook: Partial<Webhook> & Pick<Webhook, 'accountId' | 'url'>): Promise<Webhook>;
+  /** The reconciler's due sweep on the harness (its queue and clock), for `driveRetries`. */
+  dueSweep(): DueSweep;
   close(): Promise<void>;
 }
 
@@ -52,7 +56,7 @@ export async function startHarness(): Promise<Harness> {
   const runtimes: DeliveryRuntime[] = [];
   const cipher = new LocalKeyCipher(randomBytes(32));
   let counter = 0;
-  return {
+  const harness: Harness = {
     dynamo,
     doc,
     tables,
@@ -78,9 +82,23 @@ export async function startHarness(): Promise<Harness> {
       await doc.send(new PutCommand({ TableName: tables.webhooks, Item: webhook }));
       return webhook;
     },
+    dueSweep() {
+      const runtime = harness.runtime();
+      const reconciler = new Reconciler({ ...runtime, everySeconds: 60, settings: runtime.service.settings });
+      return {
+        next: async () => {
+          const [first] = await runtime.deliveries.listDue('9999-12-31T00:00:00.000Z', 1);
+          return first?.sweepAt ? Date.parse(first.sweepAt) : undefined;
+        },
+        run: async () => {
+          await reconciler.tick();
+        },
+      };
+    },
     async close() {
       for (const r of runtimes) await r.sender.close();
       await dynamo.close();
     },
   };
+  return harness;
 }

@@ -13,14 +13,31 @@ export interface DriveLog {
   attempts: number;
 }
 
+/** The reconciler's due sweep, for retries that wait longer than a queue delay (no queue message until then). */
+export interface DueSweep {
+  /** When the sweep next has something to queue (epoch ms), if anything waits. */
+  next(): Promise<number | undefined>;
+  /** One reconciler tick. */
+  run(): Promise<void>;
+}
+
 /**
  * Plays the SQS retry queue with a manual clock: takes each queued message, advances the
  * clock by its delay (what SQS DelaySeconds would make the consumer wait), and invokes the
- * retry handler with it. No real waiting.
+ * retry handler with it. With `sweep`, an empty queue moves the clock to the next retry waiting
+ * in the due index and runs the reconciler, which queues it. No real waiting.
  */
-export async function driveRetries(queue: CollectingRetryQueue, clock: ManualClock, handler: Handler, maxSteps = 500): Promise<DriveLog> {
+export async function driveRetries(queue: CollectingRetryQueue, clock: ManualClock, handler: Handler, options: { readonly maxSteps?: number; readonly sweep?: DueSweep } = {}): Promise<DriveLog> {
   const log: DriveLog = { delays: [], hops: 0, attempts: 0 };
+  const maxSteps = options.maxSteps ?? 500;
   for (let step = 0; step < maxSteps; step++) {
+    if (queue.sent.length === 0 && options.sweep) {
+      const at = await options.sweep.next();
+      if (at !== undefined) {
+        clock.current = Math.max(clock.now(), at + 1);
+        await options.sweep.run();
+      }
+    }
     const next = queue.sent.shift();
     if (!next) return log;
     log.delays.push(next.delaySeconds);

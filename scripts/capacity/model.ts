@@ -49,19 +49,23 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = { accounts: 1_000, dataKeys: 100
  * handlers on dynalite (its `--json` simulation block; docs/performance.md), for a 1.5 KB payload.
  */
 export const UNITS = {
-  /** A fast-lane success: its `delivered` record (489 B), one item of a BatchWriteItem. */
+  /**
+   * A fast-lane success: an entry of a success item (about 120 B), at most one write unit a
+   * delivery (one entry per item); several entries of a webhook in one invocation share it.
+   * The model takes the worst case, one unit each.
+   */
   fastOkWrite: 1,
-  /** A slow-lane delivery: the hand-off's pending record (with the payload) and the delivered update, 2 WRU each. */
+  /** A slow-lane delivery: the event's payload item (2 WRU, once per event), the hand-off's pending record and the delivered update (1 WRU each). */
   slowWrite: 4,
-  /** ... and the `due` index: the pending record enters it (2 WRU) and leaves it when delivered (2 WRU). */
+  /** ... and the `due` index (in when pending, out when delivered) and the `status` index (pending bucket, in and out): 1 WRU each. */
   slowDueIndex: 4,
   /** ... and the retry function's consistent GetItems: the delivery record and the webhook. */
   slowDeliveryRead: 1,
   slowWebhookRead: 1,
-  /** A failing delivery while its breaker is open: parked (payload kept), later skipped or released: two writes of ~2.9 WRU. */
-  failingWrite: 5.8,
-  /** ... and the `parked` index (partition key = the attempt log's): in when parked, out when released or skipped. */
-  failingParkedIndex: 5.8,
+  /** A failing delivery while its breaker is open: the payload item (2 WRU, once per event), parked, later skipped or released (1 WRU each). */
+  failingWrite: 4,
+  /** ... and the `status` index (sharded like the log): the parked bucket in, then out to skipped or pending: 1 WRU each, three writes. */
+  failingParkedIndex: 3,
   /** The webhook list Query (eventually consistent): 0.5 RRU per 4 KB. */
   listReadPer4Kb: 0.5,
 } as const;
@@ -353,16 +357,27 @@ export function statusOf(row: LimitRow): Status {
 
 /** The mapping's ceiling: provisioned mode's, or MaximumConcurrency within standard mode's. */
 export function mappingCap(lane: LaneSettings): number {
-  return lane.provisioned ? AWS.esmProvisionedMax.value : Math.min(lane.maxConcurrency ?? Number.POSITIVE_INFINITY, AWS.esmStandardMax.value);
+  if (lane.provisioned) return Math.min(AWS.esmProvisionedMax.value, (lane.maxPollers ?? AWS.esmProvisionedMax.value / CONCURRENT_PER_POLLER) * CONCURRENT_PER_POLLER);
+  return Math.min(lane.maxConcurrency ?? Number.POSITIVE_INFINITY, AWS.esmStandardMax.value);
+}
+
+/** Concurrent invocations one provisioned SQS poller drives (Lambda: up to 10 per poller). */
+export const CONCURRENT_PER_POLLER = 10;
+
+/** The `<lane>Pollers` setting that carries `need` concurrent at `utilization`. */
+export function pollersFor(need: number, utilization: number): number {
+  return Math.min(2000, Math.max(2, Math.ceil(need / utilization / CONCURRENT_PER_POLLER / 10) * 10));
 }
 
 const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
 
 function mappingRow(id: string, name: string, lane: LaneSettings, load: LaneLoad, mapping: string, newSetting: string): LimitRow {
-  const configured = lane.provisioned ? 'provisioned mode' : lane.maxConcurrency !== undefined ? `MaximumConcurrency ${lane.maxConcurrency} (context deliveryConcurrency)` : 'no MaximumConcurrency';
+  const configured = lane.provisioned ? `provisioned mode${lane.maxPollers !== undefined ? `, ${n0(lane.maxPollers)} pollers (context ${newSetting})` : ''}` : lane.maxConcurrency !== undefined ? `MaximumConcurrency ${lane.maxConcurrency} (context deliveryConcurrency)` : 'no MaximumConcurrency';
   const provisioned: Fix = {
-    kind: 'new-setting',
-    text: `provisioned mode on the ${mapping} mapping (ProvisionedPollerConfig: up to ${n0(AWS.esmProvisionedMax.value)} concurrent, +${n0(AWS.esmProvisionedScalePerMinute.value)}/min; exclusive with MaximumConcurrency): needs setting ${newSetting}, none in lib/config.ts`,
+    kind: 'setting',
+    setting: newSetting,
+    settingMax: 2000,
+    text: `context ${newSetting}: provisioned mode on the ${mapping} mapping (ProvisionedPollerConfig, ${CONCURRENT_PER_POLLER} concurrent per poller, up to ${n0(AWS.esmProvisionedMax.value)}, +${n0(AWS.esmProvisionedScalePerMinute.value)}/min; exclusive with MaximumConcurrency)`,
   };
   return {
     id,
@@ -376,7 +391,9 @@ function mappingRow(id: string, name: string, lane: LaneSettings, load: LaneLoad
     cap: mappingCap(lane),
     steady: true,
     fix: lane.provisioned
-      ? { kind: 'hard', text: `above ${n0(AWS.esmProvisionedMax.value)}: split the queue and its mapping in two (code)` }
+      ? lane.maxPollers !== undefined && lane.maxPollers < 2000
+        ? provisioned
+        : { kind: 'hard', text: `above ${n0(AWS.esmProvisionedMax.value)}: split the queue and its mapping in two (code)` }
       : { kind: 'setting', setting: 'deliveryConcurrency', settingMax: AWS.esmMaximumConcurrencyMax.value, text: 'context deliveryConcurrency (sets both mappings)', beyond: provisioned },
     source: `${AWS.esmStandardMax.source}; ${AWS.esmMaximumConcurrencyMax.source}; ${AWS.esmProvisionedMax.source}`,
     note:
@@ -398,8 +415,8 @@ export function limitRows(load: Load, s: StackSettings, quotas: Quotas, a: Assum
   const attemptLogFix: Fix = {
     kind: 'code',
     text:
-      'shard the attempt log key: pk = accountId#webhookId#<n>, n = hash(deliveryId) mod N (dynamo-delivery-store.ts), so a delivery is still one GetItem; ' +
-      'listing a webhook\'s deliveries and "recover since" become N Queries merged newest first (like the due index); the parked index (parkedPk = pk) shards with it',
+      'more attempt-log shards: LOG_SHARDS in dynamo-delivery-store.ts (pk = accountId#webhookId#<n>; a record\'s shard is a hash of its id, a success item\'s is random; ' +
+      'listing a webhook\'s log reads every shard; the status index\'s key shards with it)',
   };
   return [
     {
@@ -520,7 +537,7 @@ export function limitRows(load: Load, s: StackSettings, quotas: Quotas, a: Assum
       source: AWS.ddbPartitionWrite.source,
       note:
         `${n0(Math.max(load.topWebhookPerSecond, load.otherWebhookPerSecond))} deliveries/s to one webhook of the busiest account × ${(load.ddb.attemptLogWebhookWrite / Math.max(1e-9, Math.max(load.topWebhookPerSecond, load.otherWebhookPerSecond))).toFixed(2)} WRU` +
-        `${s.attemptLogShards > 1 ? ` / ${s.attemptLogShards} shards` : ''}; were that endpoint slow: ${UNITS.slowWrite} WRU each; down (parked): ${UNITS.failingWrite} WRU + ${UNITS.failingParkedIndex} on the parked index, same key. ` +
+        `${s.attemptLogShards > 1 ? ` / ${s.attemptLogShards} shards` : ''}; were that endpoint slow: ${UNITS.slowWrite} WRU each; down (parked): ${UNITS.failingWrite} WRU + ${UNITS.failingParkedIndex} on the status index, sharded the same way. ` +
         'Split for heat cannot be counted on: the sort key (deliveryId) is time-ordered, so new writes land at one end of the range',
     },
     {
@@ -571,7 +588,7 @@ export function limitRows(load: Load, s: StackSettings, quotas: Quotas, a: Assum
     {
       id: 'ddb.deliveries.indexes',
       service: 'DynamoDB',
-      name: 'deliveries indexes writes (due + parked)',
+      name: 'deliveries indexes writes (due + status)',
       unit: 'WRU/s',
       need: Math.max(load.ddb.dueIndexWrite, load.ddb.parkedIndexWrite),
       awsDefault: AWS.ddbTableWrite.value,
@@ -581,7 +598,7 @@ export function limitRows(load: Load, s: StackSettings, quotas: Quotas, a: Assum
       steady: true,
       fix: quota('ddbTableWrite'),
       source: AWS.ddbTableWrite.source,
-      note: `due ${n0(load.ddb.dueIndexWrite)}, parked ${n0(load.ddb.parkedIndexWrite)} WRU/s (the larger is checked)`,
+      note: `due ${n0(load.ddb.dueIndexWrite)}, status ${n0(load.ddb.parkedIndexWrite)} WRU/s (the larger is checked)`,
     },
     {
       id: 'ddb.deliveries.read',
@@ -819,20 +836,22 @@ export function plan(m: ModelInputs): Plan {
       limit: 'Lambda ESM concurrency',
       text:
         `-c deliveryConcurrency=${wanted} (today ${settings.fast.maxConcurrency ?? 'none'}; it sets both mappings)` +
-        tight.map((l) => `; the ${l.mapping} mapping then runs at ${Math.round((100 * l.need) / wanted)} % of it: provisioned mode (needs setting ${l.setting}) for headroom`).join(''),
+        tight.map((l) => `; the ${l.mapping} mapping then runs at ${Math.round((100 * l.need) / wanted)} % of it: for headroom, provisioned mode with -c ${l.setting}=${pollersFor(l.need, u)}`).join(''),
     });
     settings = { ...settings, fast: { ...settings.fast, maxConcurrency: wanted }, slow: { ...settings.slow, maxConcurrency: wanted } };
   }
-  for (const l of needsProvisioned) {
+  const provisionedOver = lanes.filter((l) => settings[l.key].provisioned && laneOver(l) && l.need <= AWS.esmProvisionedMax.value);
+  for (const l of [...needsProvisioned, ...provisionedOver]) {
+    const pollers = pollersFor(l.need, u);
     steps.push({
-      kind: 'new-setting',
+      kind: 'setting',
       limit: `Lambda ESM concurrency (${l.mapping})`,
       text:
-        `${Math.round(l.need).toLocaleString('en-US')} concurrent${settings.eventsQueues > 1 && l.key === 'fast' ? ' per mapping' : ''} is above the ${standardMax.toLocaleString('en-US')} a mapping takes in standard mode: provisioned mode on the ${l.mapping} mapping ` +
-        `(ProvisionedPollerConfig, up to ${AWS.esmProvisionedMax.value.toLocaleString('en-US')} concurrent; exclusive with MaximumConcurrency, so the mappings need separate settings): needs setting ${l.setting}, none in lib/config.ts; ` +
-        'how many pollers that takes can only be measured in an account',
+        `-c ${l.setting}=${pollers}: ${Math.round(l.need).toLocaleString('en-US')} concurrent${settings.eventsQueues > 1 && l.key === 'fast' ? ' per mapping' : ''} is above what the ${l.mapping} mapping takes ` +
+        `(${standardMax.toLocaleString('en-US')} in standard mode): provisioned mode, ${CONCURRENT_PER_POLLER} concurrent per poller (ProvisionedPollerConfig; exclusive with MaximumConcurrency). ` +
+        'Lambda sizes pollers by the queue; how many run is only seen in an account (ProvisionedPollers metric)',
     });
-    settings = { ...settings, [l.key]: { ...settings[l.key], provisioned: true } };
+    settings = { ...settings, [l.key]: { ...settings[l.key], provisioned: true, maxPollers: pollers } };
     if (l.key === 'fast') fastAlternative = fastLaneAlternative({ ...m, settings }, a, standardMax * u);
   }
   for (const l of lanes) {
@@ -849,7 +868,7 @@ export function plan(m: ModelInputs): Plan {
   };
   setShards('ddb.attemptLog.partition', load.ddb.attemptLogPartitionWrite, settings.attemptLogShards, 'attemptLogShards', (n) =>
     `attempt log partition: ${Math.round(load.ddb.attemptLogWebhookWrite).toLocaleString('en-US')} WRU/s on one webhook's key is past ${AWS.ddbPartitionWrite.value.toLocaleString('en-US')}: ` +
-    `shard the key into N = ${n} (pk = accountId#webhookId#<hash(deliveryId) mod ${n}>; reads become ${n} Queries merged; the parked index follows) — dynamo-delivery-store.ts, not a setting`,
+    `more shards per webhook: LOG_SHARDS = ${n} (today ${m.settings.attemptLogShards}; dynamo-delivery-store.ts, not a setting; listing reads ${n} Queries merged)`,
   );
   setShards('ddb.due.partition', load.ddb.dueShardWrite, settings.dueShards, 'dueShards', (n) => `due index: DUE_SHARDS = ${n} (today ${m.settings.dueShards}; dynamo-delivery-store.ts, not a setting)`);
   const webhooksRow = before.rows.find((r) => r.id === 'ddb.webhooks.partition');
@@ -878,8 +897,8 @@ export function plan(m: ModelInputs): Plan {
       kind: 'ramp',
       limit: 'DynamoDB warm throughput',
       text:
-        `pre-warm the deliveries table to ${niceUp(warm.need / u).toLocaleString('en-US')} WRU/s before the traffic arrives (the table's WarmThroughput: no setting in lib/config.ts, ` +
-        'needs one, e.g. deliveriesWarmWrites; or once by hand with UpdateTable), or let the traffic grow no faster than on-demand adapts',
+        `-c deliveriesWarmWrites=${niceUp(warm.need / u)}: pre-warm the deliveries table before the traffic arrives (its WarmThroughput; billed once per change), ` +
+        'or let the traffic grow no faster than on-demand adapts',
     });
   }
   for (const [key, name] of [

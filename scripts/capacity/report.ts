@@ -91,7 +91,7 @@ export function reportText(r: Report): string {
   out.push(`Stack        synthesized (cdk.json context${contextText}):`);
   out.push(lane('  fast lane  events queue → delivery: ', s.fast, s.inlineTimeoutMs, 'inline budget'));
   out.push(lane('  slow lane  retry queue → retry: ', s.slow, s.attemptTimeoutMs, 'attempt budget'));
-  out.push(`  attempt log ${s.keys.attemptLog}; due index ${s.keys.due}, ${s.dueShards} shards; parked index ${s.keys.parked}`);
+  out.push(`  attempt log ${s.keys.attemptLog}, ${s.attemptLogShards} shards per webhook; due index ${s.keys.due}, ${s.dueShards} shards; status index ${s.keys.status}`);
   out.push(`  webhooks    ${s.keys.webhooks}; list cached ${s.webhookCacheTtlMs / 1000} s per container; sender ${s.connectionsPerOrigin} connections per origin`);
   out.push(`  other       reserved concurrency ${s.reservedConcurrency} (reconciler); API stage ${s.apiRateLimit}/s, burst ${s.apiBurstLimit}; deliveries table ${s.deliveriesOnDemand ? 'on-demand' : 'provisioned'}`);
   out.push(

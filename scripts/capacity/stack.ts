@@ -1,5 +1,5 @@
 import type { CfnElement } from 'aws-cdk-lib';
-import { DUE_SHARDS } from '../../lambdas/shared/adapters/dynamo-delivery-store';
+import { DUE_SHARDS, LOG_SHARDS } from '../../lambdas/shared/adapters/dynamo-delivery-store';
 import { DEFAULTS } from '../../lambdas/shared/contract';
 import { buildApp, cdkJsonContext } from '../../lib/build-app';
 import { readStack } from '../cost/stack-facts';
@@ -23,6 +23,8 @@ export interface LaneSettings {
   readonly maxConcurrency?: number;
   /** Provisioned mode (ProvisionedPollerConfig on the mapping). */
   readonly provisioned: boolean;
+  /** Provisioned mode's MaximumPollers (context `<lane>Pollers`); each poller takes up to 10 concurrent invocations. */
+  readonly maxPollers?: number;
 }
 
 export interface StackSettings {
@@ -38,7 +40,7 @@ export interface StackSettings {
   readonly slowHoldMs: number;
   /** Requests in flight per origin per container (code: the HTTP sender's default, not configured by the runtime). */
   readonly connectionsPerOrigin: number;
-  /** Partitions per webhook in the attempt log: 1 while the key is `accountId#webhookId`. */
+  /** Partition keys per webhook in the attempt log (code: LOG_SHARDS, `pk` = `accountId#webhookId#<shard>`). */
   readonly attemptLogShards: number;
   /** Partitions of the `due` index (code: DUE_SHARDS). */
   readonly dueShards: number;
@@ -57,7 +59,7 @@ export interface StackSettings {
   readonly deliveriesWarmWrite?: number;
   readonly deliveriesMaxWrite?: number;
   /** Key schema as synthesized, for the report. */
-  readonly keys: { readonly attemptLog: string; readonly due: string; readonly parked: string; readonly webhooks: string };
+  readonly keys: { readonly attemptLog: string; readonly due: string; readonly status: string; readonly webhooks: string };
 }
 
 /** The HTTP sender's default (lambdas/shared/adapters/http-sender.ts); the delivery runtime does not set it. */
@@ -68,6 +70,8 @@ export const PUBLISHER_BATCH = 10;
 type Resource = { Type: string; Properties?: Record<string, unknown> };
 type Resources = Record<string, Resource>;
 type KeySchema = Array<{ AttributeName: string; KeyType: 'HASH' | 'RANGE' }>;
+
+const pollersOf = (mapping: Record<string, unknown>) => (mapping.ProvisionedPollerConfig as { MaximumPollers?: number } | undefined)?.MaximumPollers;
 
 const keyText = (schema: KeySchema | undefined) => (schema ?? []).map((k) => `${k.AttributeName} (${k.KeyType === 'HASH' ? 'partition' : 'sort'})`).join(', ');
 
@@ -95,6 +99,7 @@ export function readStackSettings(context: Record<string, string> = {}): StackSe
     timeoutSeconds: f.timeoutSeconds,
     ...(f.maxConcurrency !== undefined ? { maxConcurrency: f.maxConcurrency } : {}),
     provisioned: mappingOf(fnId).ProvisionedPollerConfig !== undefined,
+    ...(pollersOf(mappingOf(fnId)) !== undefined ? { maxPollers: pollersOf(mappingOf(fnId)) } : {}),
   });
 
   const table = (element: unknown) => resources[id(element)]?.Properties ?? {};
@@ -117,7 +122,7 @@ export function readStackSettings(context: Record<string, string> = {}): StackSe
     webhookCacheTtlMs: DEFAULTS.webhookCacheTtlMs,
     slowHoldMs: DEFAULTS.slowHoldMs,
     connectionsPerOrigin: SENDER_CONNECTIONS_PER_ORIGIN,
-    attemptLogShards: 1,
+    attemptLogShards: LOG_SHARDS,
     dueShards: DUE_SHARDS,
     reservedConcurrency: reserved,
     apiRateLimit: Number(throttle.ThrottlingRateLimit ?? stack.config.apiRateLimit),
@@ -131,7 +136,7 @@ export function readStackSettings(context: Record<string, string> = {}): StackSe
     keys: {
       attemptLog: keyText(deliveries.KeySchema as KeySchema),
       due: keyText(gsis.find((g) => g.IndexName === 'due')?.KeySchema),
-      parked: keyText(gsis.find((g) => g.IndexName === 'parked')?.KeySchema),
+      status: keyText(gsis.find((g) => g.IndexName === 'status')?.KeySchema),
       webhooks: keyText(webhooks.KeySchema as KeySchema),
     },
   };

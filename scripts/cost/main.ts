@@ -23,6 +23,7 @@
  * The arithmetic is in model.ts (compare.ts for the two isolation designs), the prices in
  * prices.ts (bench/prices.json), the output in report.ts.
  */
+import '../../local/sdk-notice';
 import { type CostArgs, type Input, parseCostArgs, readInput, readOverrides } from './arguments';
 import { COMPARISON_GRID, compareDesigns, type DesignComparison } from './compare';
 import { cpuFigures } from './cpu';

@@ -9,6 +9,7 @@ import { logger, metricSink } from '../../lambdas/shared/adapters/powertools';
 import type { DeliveryRuntime } from '../../lambdas/shared/composition/delivery-runtime';
 import { DEFAULTS, ENV, PIPELINE } from '../../lambdas/shared/contract';
 import type { RetryMessage } from '../../lambdas/shared/domain/messages';
+import { LOG_SHARDS, shardOf } from '../../lambdas/shared/adapters/dynamo-delivery-store';
 import { deliveryIdFor, type Webhook } from '../../lambdas/shared/domain/model';
 import type { DeadLetterSink, HttpSender, RetryQueue, SendRequest, SendResult } from '../../lambdas/shared/domain/ports';
 import { Reconciler } from '../../lambdas/shared/domain/reconciler';
@@ -354,10 +355,33 @@ async function readWebhook(rig: Rig, accountId: string, webhookId: string): Prom
   return item as unknown as Webhook;
 }
 
-/** The size of the delivery item of `event` for `webhookId`. */
+/** The stored size of the delivery of `event` for `webhookId`: its own record, plus its event's payload item when there is one. */
 async function deliveryItemBytes(rig: Rig, accountId: string, webhookId: string, event: ReturnType<typeof eventFor>): Promise<number> {
-  const item = await readItem(rig, rig.h.tables.deliveries, { pk: `${accountId}#${webhookId}`, deliveryId: deliveryIdFor(Date.parse(event.time), event.id, webhookId) });
-  return item ? topLevelItemSize(item) : 0;
+  const deliveryId = deliveryIdFor(Date.parse(event.time), event.id, webhookId);
+  const item = await readItem(rig, rig.h.tables.deliveries, { pk: `${accountId}#${webhookId}#${shardOf(deliveryId)}`, sk: deliveryId });
+  const payload = await readItem(rig, rig.h.tables.deliveries, { pk: `payload#${accountId}#${event.id}`, sk: 'payload' });
+  return (item ? topLevelItemSize(item) : 0) + (payload ? topLevelItemSize(payload) : 0);
+}
+
+/** Stored bytes per first-attempt success of a webhook: its success items' sizes over the entries they hold. */
+async function successBytesPerDelivery(rig: Rig, accountId: string, webhookId: string): Promise<number> {
+  let bytes = 0;
+  let entries = 0;
+  for (let shard = 0; shard < LOG_SHARDS; shard++) {
+    const items = await uncounted(rig, async () =>
+      (
+        await rig.h.doc.send(
+          new QueryCommand({ TableName: rig.h.tables.deliveries, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `${accountId}#${webhookId}#${shard}` } }),
+        )
+      ).Items ?? [],
+    );
+    for (const item of items) {
+      if (typeof item.entries !== 'string') continue;
+      bytes += topLevelItemSize(item);
+      entries += (JSON.parse(item.entries) as unknown[]).length;
+    }
+  }
+  return entries > 0 ? Math.round(bytes / entries) : 0;
 }
 
 /** The reconciler on the harness (its own stores, as its own function has), behind its real handler. */
@@ -417,14 +441,7 @@ async function measureSuccess(rig: Rig): Promise<{ success: Ops; queryUnits: num
   const deliveriesInTen = n * hooks.length;
   const perRecordLog = (ten.logBytes - one.logBytes) / (n - 1);
   const success: Ops = { ...scaleOps(ten, 1 / deliveriesInTen), logBytes: perRecordLog / hooks.length, logLines: (ten.logLines - one.logLines) / (n - 1) / hooks.length };
-  const sampleDelivered = await uncounted(rig, async () =>
-    (
-      await h.doc.send(
-        new QueryCommand({ TableName: h.tables.deliveries, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `${accountId}#${hooks[0]?.webhookId ?? ''}` }, Limit: 1 }),
-      )
-    ).Items?.[0],
-  );
-  success.finalItemBytes = sampleDelivered ? topLevelItemSize(sampleDelivered) : 0;
+  success.finalItemBytes = await successBytesPerDelivery(rig, accountId, hooks[0]?.webhookId ?? '');
   return { success, queryUnits, perInvocationLog: one.logBytes - perRecordLog };
 }
 

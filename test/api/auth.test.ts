@@ -6,8 +6,9 @@ import { promisify } from 'node:util';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createLocalAdminListener, createLocalAdminRoutes } from '../../local/admin-routes';
 import { stageWildcardArn } from '../../lambdas/authorizer/app';
-import { API_KEY_PATTERN, BEARER_HEADER_PATTERN, hashApiKey } from '../../lambdas/shared/domain/api-keys';
+import { API_KEY_PATTERN, BEARER_HEADER_PATTERN, hashApiKey, parseBearer } from '../../lambdas/shared/domain/api-keys';
 import { ENV } from '../../lambdas/shared/contract';
+import { parsePortalBearer } from '../../lambdas/shared/domain/portal-sessions';
 import { type ApiTestContext, startApi } from './support';
 
 const run = promisify(execFile);
@@ -140,6 +141,23 @@ describe('API keys: store, authorizer, local admin endpoints and the apikey CLI'
         [{ authorization: `Bearer ${b.apiKey}`, Authorization: `Bearer ${a.apiKey}` }, {}],
       ] as Array<[Record<string, string>, Record<string, string[]>]>) {
         await expect(request(headers, multi)).rejects.toThrow(/^Unauthorized$/);
+      }
+    });
+
+    it("parseBearer (keys) and parsePortalBearer (sessions) together accept exactly the values of API Gateway's validation expression (BEARER_HEADER_PATTERN)", async () => {
+      const { apiKey } = await t.keys.create('acc_pattern');
+      const { token } = await t.sessions.create({ accountId: 'acc_pattern', readOnly: false, ttlSeconds: 600 });
+      const pattern = new RegExp(BEARER_HEADER_PATTERN);
+      const parse = (value: string) => ({ key: parseBearer(value), session: parsePortalBearer(value) });
+      for (const [secret, parsed] of [
+        [apiKey, { key: apiKey, session: undefined }],
+        [token, { key: undefined, session: token }],
+      ] as const) {
+        const accepted = [`Bearer ${secret}`, `bearer ${secret}`, `BEARER   ${secret}`, `Bearer ${secret}  `];
+        const prefix = secret.slice(0, 4);
+        const refused = ['', 'Bearer', `Bearer${secret}`, ` Bearer ${secret}`, `Bearer\t${secret}`, `Bearer ${secret}x`, `Bearer ${secret.slice(0, -1)}`, `Bearer ${secret.replace(prefix, prefix.toUpperCase())}`, `Bearer ${secret.replace(prefix, 'vxx_')}`, `Basic ${secret}`, `Bearer ${secret} extra`, secret, `Bearer ${secret}\n`];
+        for (const value of accepted) expect({ value, pattern: pattern.test(value), parsed: parse(value) }).toEqual({ value, pattern: true, parsed });
+        for (const value of refused) expect({ value, pattern: pattern.test(value), parsed: parse(value) }).toEqual({ value, pattern: false, parsed: { key: undefined, session: undefined } });
       }
     });
 

@@ -201,7 +201,7 @@ describe('management API: attempt log, retry and recover (dynalite, harness retr
     expect(t.h.retryQueue.sent.filter((s) => s.message.webhookId === id)).toHaveLength(0);
   });
 
-  it('recover re-queues every failed and skipped delivery since T, paging through more than 100', async () => {
+  it('recover starts a job (202 + Location) that re-queues every failed and skipped delivery since T, paging through more than 100; running it again queues nothing twice', async () => {
     const id = await hook();
     // Before T: 3 failed (not recovered). From T: 130 failed, 5 skipped, 10 delivered, 2 pending.
     for (let i = 0; i < 3; i++) await record(id, i, 'failed');
@@ -213,17 +213,30 @@ describe('management API: attempt log, retry and recover (dynalite, harness retr
     await Promise.all([...Array.from({ length: 10 }, (_, i) => record(id, 300 + i, 'delivered')), record(id, 400, 'pending'), record(id, 401, 'pending')]);
     t.h.retryQueue.take();
 
-    const res = await t.api.call<{ count: number }>('POST', `/v1/webhooks/${id}/recover`, { key, body: { since: new Date(T0 + 10 * MINUTE).toISOString() } });
+    type Job = { id: string; status: string; scanned: number; requeued: number; unrecoverable: number; since: string };
+    const since = new Date(T0 + 10 * MINUTE).toISOString();
+    const res = await t.api.call<Job>('POST', `/v1/webhooks/${id}/recover`, { key, body: { since } });
     expect(res.status).toBe(202);
-    expect(res.body).toEqual({ count: 135 });
+    expect(res.body).toMatchObject({ id: expect.stringMatching(/^rec_/), status: 'done', scanned: 135, requeued: 135, unrecoverable: 0, since });
+    expect(res.headers.location?.endsWith(`/v1/webhooks/${id}/recoveries/${res.body.id}`)).toBe(true); // behind the stage prefix
+    const read = await t.api.call<Job>('GET', `/v1/webhooks/${id}/recoveries/${res.body.id}`, { key });
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(res.body);
     const queued = t.h.retryQueue.take();
     expect(queued).toHaveLength(135);
     expect(new Set(queued.map((q) => q.message.deliveryId))).toEqual(expected);
-    expect(queued.every((q) => q.message.trigger === 'retry' && q.message.retryIndex === 0 && q.message.webhookId === id && q.message.payload === PAYLOAD)).toBe(true);
+    expect(queued.every((q) => q.message.trigger === 'recover' && q.message.retryIndex === 0 && q.message.webhookId === id && q.message.payload === PAYLOAD)).toBe(true);
 
+    // Run twice: what the first job queued is pending now, so nothing is queued again.
+    const again = await t.api.call<Job>('POST', `/v1/webhooks/${id}/recover`, { key, body: { since } });
+    expect(again.body).toMatchObject({ status: 'done', scanned: 0, requeued: 0 });
+    expect(t.h.retryQueue.take()).toHaveLength(0);
     // A since with an offset works; nothing recoverable later than the last failure.
-    const none = await t.api.call<{ count: number }>('POST', `/v1/webhooks/${id}/recover`, { key, body: { since: '2026-03-02T09:00:00+09:00' } });
-    expect(none.body).toEqual({ count: 0 });
+    const none = await t.api.call<Job>('POST', `/v1/webhooks/${id}/recover`, { key, body: { since: '2026-03-02T09:00:00+09:00' } });
+    expect(none.body).toMatchObject({ status: 'done', scanned: 0, requeued: 0 });
+    // Another account's key cannot read the job; an unknown job is a 404.
+    expect((await t.api.call('GET', `/v1/webhooks/${id}/recoveries/rec_000000000000000000000000`, { key })).status).toBe(404);
+    expect((await t.api.call('GET', `/v1/webhooks/${id}/recoveries/${res.body.id}`, { key: await t.keyFor('acc_other_recovery') })).status).toBe(404);
   });
 
   it('recover needs an ISO date-time since', async () => {

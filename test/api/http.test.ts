@@ -1,7 +1,8 @@
 import { createApiHandler } from '../../lambdas/api/app';
 import { openApiDocument } from '../../lambdas/api/openapi';
 import { OPERATIONS, PUBLIC_OPERATIONS } from '../../lambdas/api/operations';
-import { LIMITS } from '../../lambdas/shared/contract';
+import { EVENT_TYPE_DESCRIPTIONS, EVENT_TYPES, LIMITS } from '../../lambdas/shared/contract';
+import { SAMPLE_PAYLOADS } from '../../lambdas/shared/sample-payloads';
 import type { WebhookAdminStore } from '../../lambdas/shared/domain/ports';
 import { WebhookService } from '../../lambdas/shared/domain/webhook-service';
 import { lambdaContext } from '../../local/lambda-events';
@@ -74,7 +75,7 @@ describe('management API: HTTP behaviour (routing, bodies, errors, OpenAPI)', ()
     });
 
     it('reads base64-encoded bodies', async () => {
-      const event = proxyEvent('PATCH', `/v1/webhooks/${hookId}`, { headers: { 'Content-Type': 'application/json' } }, { accountId: 'acc_http' });
+      const event = proxyEvent('PATCH', `/v1/webhooks/${hookId}`, { key, headers: { 'Content-Type': 'application/json' } }, { accountId: 'acc_http' });
       event.body = Buffer.from('{"description":"from base64"}').toString('base64');
       event.isBase64Encoded = true;
       const res = await t.api.handler(event, lambdaContext);
@@ -139,7 +140,8 @@ describe('management API: HTTP behaviour (routing, bodies, errors, OpenAPI)', ()
         allowHttp: true,
         allowPrivateTargets: true,
       });
-      return createApiHandler({ webhooks, log });
+      // Access is granted here: these tests are about what the operations' errors become.
+      return createApiHandler({ webhooks, access: { check: async () => ({ allowed: true }), checkRate: async () => ({ allowed: true }) }, log });
     };
 
     it('answers a generic 500 internal_error, logs the cause, never leaks a stack trace', async () => {
@@ -163,6 +165,40 @@ describe('management API: HTTP behaviour (routing, bodies, errors, OpenAPI)', ()
       expect(res.headers?.['retry-after']).toBe('1');
       assertMatchesOpenApi('GET', `/v1/webhooks/${hookId}`, res);
       expect(JSON.parse(res.body).error.code).toBe('rate_limited');
+    });
+  });
+
+  describe('event catalog', () => {
+    it('GET /v1/event-types lists every event type with its description, body schema and sample, as documented', async () => {
+      const res = await t.api.call<{ items: Array<{ eventType: string; description: string; schema: Record<string, unknown>; example: unknown }> }>('GET', '/v1/event-types', { key });
+      expect(res.status).toBe(200);
+      assertMatchesOpenApi('GET', '/v1/event-types', { statusCode: res.status, headers: res.headers, body: res.raw });
+      expect(res.body.items.map((i) => i.eventType)).toEqual([...EVENT_TYPES]);
+      for (const item of res.body.items) {
+        expect(item.description).toBe(EVENT_TYPE_DESCRIPTIONS[item.eventType as keyof typeof EVENT_TYPE_DESCRIPTIONS]);
+        expect(item.example).toEqual(SAMPLE_PAYLOADS[item.eventType as keyof typeof SAMPLE_PAYLOADS]);
+        // The schema standing alone is the document's Visit schema plus its dialect.
+        expect(item.schema).toEqual({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...openApiDocument().components.schemas.Visit });
+      }
+    });
+
+    it('GET /v1/event-types needs a key like every route but the document', async () => {
+      const res = await t.api.call<ErrorJson>('GET', '/v1/event-types');
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('unauthorized');
+    });
+
+    it('the document\'s webhooks section has one signed POST per event type, its body the Visit schema', () => {
+      const doc = openApiDocument();
+      expect(Object.keys(doc.webhooks).sort()).toEqual([...EVENT_TYPES].sort());
+      for (const eventType of EVENT_TYPES) {
+        const post = doc.webhooks[eventType]?.post as { security: unknown[]; parameters: Array<{ name: string; in: string }>; responses: Record<string, unknown> };
+        expect(post.security).toEqual([]); // signed, not authenticated with an API key
+        expect(post.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(
+          ['webhook-id', 'webhook-timestamp', 'webhook-signature', 'X-Webhook-Signature', 'X-Webhook-Event', 'User-Agent'].map((n) => `header:${n}`),
+        );
+        expect(Object.keys(post.responses).sort()).toEqual(['2XX', '410', '429', 'default']);
+      }
     });
   });
 

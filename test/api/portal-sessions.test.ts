@@ -159,7 +159,7 @@ describe('portal sessions', () => {
     expect((await api.call('GET', '/v1/webhooks', { key: token })).status).toBe(401);
     await expect(t.authorizer({ type: 'TOKEN', authorizationToken: `Bearer ${token}`, methodArn })).rejects.toThrow('Unauthorized');
     // API Gateway may still hold the answer it cached a minute ago: the handler checks the expiry itself.
-    const late = await api.handler(proxyEvent('GET', '/v1/webhooks', {}, { ...cached }), lambdaContext);
+    const late = await api.handler(proxyEvent('GET', '/v1/webhooks', { key: token }, { ...cached }), lambdaContext);
     expect(late.statusCode).toBe(401);
     expect(JSON.parse(late.body)).toMatchObject({ error: { code: 'unauthorized', message: expect.stringContaining('expired') } });
   });

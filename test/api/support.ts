@@ -2,7 +2,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { createApiHandler } from '../../lambdas/api/app';
-import { GATEWAY_ERROR_RESPONSES } from '../../lambdas/shared/contract';
+import { ENV, GATEWAY_ERROR_RESPONSES } from '../../lambdas/shared/contract';
 import { openApiDocument } from '../../lambdas/api/openapi';
 import { type Operation, OPERATIONS } from '../../lambdas/api/operations';
 import { Router } from '../../lambdas/api/router';
@@ -167,7 +167,10 @@ export async function startApi(): Promise<ApiTestContext> {
   };
 
   const client = (options: ApiRuntimeOptions = {}, rt: DeliveryRuntime = runtime): ApiClient => {
-    const handler = createApiHandler(createApiRuntime(rt, { env: h.env, portalSessions: sessions, ...options }));
+    // The suites' requests run on the harness's manual clock, hence in one "second" until a test
+    // advances it: a generous per-account rate unless a test's env sets one (test/api/rate-limits.test.ts).
+    const env = { [ENV.apiAccountRateLimit]: '100000', ...(options.env ?? h.env) };
+    const handler = createApiHandler(createApiRuntime({ ...rt, apiKeys: keys }, { portalSessions: sessions, ...options, env }));
     return {
       handler,
       async call<T>(method: string, path: string, opts: CallOptions = {}): Promise<ApiResponse<T>> {

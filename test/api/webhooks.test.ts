@@ -14,6 +14,7 @@ interface WebhookJson {
   status: string;
   disabledReason?: string;
   rateLimit?: number;
+  filter?: Record<string, unknown>;
   health: { breaker: string; since?: string; reason?: string; nextProbeAt?: string; slowLaneUntil?: string };
   createdAt: string;
   updatedAt: string;
@@ -263,6 +264,83 @@ describe('management API: webhooks (handler on dynalite, responses checked again
       expect(nullOnCreate.status).toBe(400);
       expect(nullOnCreate.body.error.details[0]).toMatchObject({ path: 'rateLimit', message: expect.stringMatching(/must be a number/) });
       expect((await t.runtime.webhooks.get('acc_main', w.id))?.rateLimit).toBeUndefined();
+    });
+  });
+
+  describe('payload filter', () => {
+    const NEWSLETTER = { params: { utm_source: ['newsletter'] } };
+    const ELSEWHERE = { location: { country: [{ 'anything-but': ['United States'] }] } };
+
+    it('is optional on create, returned by GET and list exactly as sent, and stored as its JSON text', async () => {
+      const k = await t.keyFor('acc_filter');
+      const plain = await create(webhookBody(URL_OK), k);
+      expect(plain.body).not.toHaveProperty('filter');
+      t.h.clock.advance(1);
+      const pattern = { ...NEWSLETTER, $or: [{ device: { hardwareConcurrency: ['6'] } }, { screen: { width: [{ numeric: ['>=', 1024] }] } }], ip: [{ cidr: '192.168.0.0/16' }] };
+      const filtered = await create(webhookBody(URL_OK, { name: 'filtered', filter: pattern }), k);
+      expect(filtered.status).toBe(201);
+      expect(filtered.body.filter).toEqual(pattern);
+      expect((await strict.call<WebhookJson>('GET', `/v1/webhooks/${filtered.body.id}`, { key: k })).body.filter).toEqual(pattern);
+      const list = await strict.call<PageJson>('GET', '/v1/webhooks', { key: k });
+      expect(list.body.items.map((w) => [w.name, w.filter])).toEqual([
+        ['CRM', undefined],
+        ['filtered', pattern],
+      ]);
+      expect((await t.runtime.webhooks.get('acc_filter', filtered.body.id))?.filter).toBe(JSON.stringify(pattern));
+    });
+
+    it('PATCH replaces it, keeps it when absent, and removes it with null', async () => {
+      const w = (await create(webhookBody(URL_OK, { filter: NEWSLETTER }))).body;
+      const patch = (body: unknown) => strict.call<WebhookJson & ErrorJson>('PATCH', `/v1/webhooks/${w.id}`, { key, body });
+      expect((await patch({ filter: ELSEWHERE })).body.filter).toEqual(ELSEWHERE);
+      expect((await patch({ name: 'Renamed' })).body).toMatchObject({ name: 'Renamed', filter: ELSEWHERE });
+      const removed = await patch({ filter: null });
+      expect(removed.status).toBe(200);
+      expect(removed.body).not.toHaveProperty('filter');
+      expect((await strict.call<WebhookJson>('GET', `/v1/webhooks/${w.id}`, { key })).body).not.toHaveProperty('filter');
+      expect((await t.runtime.webhooks.get('acc_main', w.id))?.filter).toBeUndefined();
+      expect((await patch({ filter: null })).status).toBe(200);
+    });
+
+    it('is refused with a 400 naming the offending part of the pattern, on create and on PATCH, and nothing changes', async () => {
+      const w = (await create(webhookBody(URL_OK, { filter: NEWSLETTER }))).body;
+      const cases: Array<[unknown, string, RegExp]> = [
+        [{ location: { country: [{ prefx: 'Uni' }] } }, 'filter.location.country[0].prefx', /unknown operator "prefx"/],
+        [{ location: { country: 'France' } }, 'filter.location.country', /must be an array of values/],
+        [{ location: { country: [] } }, 'filter.location.country', /empty array/],
+        [{ device: { hardwareConcurrency: [{ numeric: ['>', '4'] }] } }, 'filter.device.hardwareConcurrency[0].numeric[1]', /numeric string/],
+        [{ url: [{ wildcard: 'https://**' }] }, 'filter.url[0].wildcard', /consecutive/],
+        [{ country: [{ 'anything-but': ['a', 1] }] }, 'filter.country[0].anything-but[1]', /only strings or only numbers/],
+        [{ $or: [NEWSLETTER] }, 'filter.$or', /at least two/],
+        [{ ip: [{ cidr: '10.0.0.0/33' }] }, 'filter.ip[0].cidr', /below 32/],
+        [{}, 'filter', /empty object/],
+        [['newsletter'], 'filter', /must be an object/],
+        ['{"params":{}}', 'filter', /must be an object/],
+        [{ a: ['x'.repeat(LIMITS.filterMaxBytes)] }, 'filter', /at most 4096 bytes/],
+        [{ a: Array.from({ length: LIMITS.filterMaxValues + 1 }, (_, i) => i) }, `filter.a[${LIMITS.filterMaxValues}]`, /at most 100 values/],
+        [{ a: Array.from({ length: LIMITS.filterMaxWildcards + 1 }, (_, i) => ({ wildcard: `*${i}*` })) }, `filter.a[${LIMITS.filterMaxWildcards}].wildcard`, /at most 10 wildcards/],
+      ];
+      for (const [filter, path, message] of cases) {
+        for (const res of [
+          await create(webhookBody(URL_OK, { filter })),
+          await strict.call<ErrorJson>('PATCH', `/v1/webhooks/${w.id}`, { key, body: { filter } }),
+        ]) {
+          expect({ path, status: res.status, code: res.body.error?.code }).toEqual({ path, status: 400, code: 'validation_error' });
+          expect(res.body.error.details).toEqual([{ path, message: expect.stringMatching(message) }]);
+        }
+      }
+      const nullOnCreate = await create(webhookBody(URL_OK, { filter: null }));
+      expect(nullOnCreate.status).toBe(400);
+      expect(nullOnCreate.body.error.details[0]).toMatchObject({ path: 'filter' });
+      expect((await strict.call<WebhookJson>('GET', `/v1/webhooks/${w.id}`, { key })).body.filter).toEqual(NEWSLETTER);
+    });
+
+    it('nests at most 10 levels, reported at the level that is too deep', async () => {
+      const nest = (levels: number): Record<string, unknown> => (levels === 1 ? { leaf: ['x'] } : { n: nest(levels - 1) });
+      expect((await create(webhookBody(URL_OK, { filter: nest(LIMITS.filterMaxDepth) }))).status).toBe(201);
+      const res = await create(webhookBody(URL_OK, { filter: nest(LIMITS.filterMaxDepth + 1) }));
+      expect(res.status).toBe(400);
+      expect(res.body.error.details).toEqual([{ path: `filter${'.n'.repeat(LIMITS.filterMaxDepth)}`, message: expect.stringMatching(/at most 10 levels/) }]);
     });
   });
 

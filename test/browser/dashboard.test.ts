@@ -271,6 +271,53 @@ describe('dashboard in Chromium', () => {
     expect((await api(`/webhooks/${webhookId}`)).json).not.toHaveProperty('rateLimit');
   });
 
+  it('checks a payload filter against the sample payloads before saving, saves it, shows it, and removes it on edit', async () => {
+    const { page, api, open } = await newTenant();
+    await open('/settings/webhooks/new');
+    await page.getByRole('heading', { level: 1, name: 'Create webhook' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('Filtered');
+    await page.getByLabel('URL').fill('https://hooks.example.com/filtered');
+    const filter = page.getByLabel('Filter (JSON, optional)');
+    const check = page.getByRole('button', { name: 'Check against the sample payloads' });
+    const result = page.getByRole('status').filter({ has: page.locator('li') });
+
+    // A mistake is named by its path, next to the field, before anything is sent.
+    await filter.fill('{"location": {"country": [{"prefx": "Uni"}]}}');
+    await check.click();
+    await expectEventually(() => filter.getAttribute('aria-invalid'), (v) => expect(v).toBe('true'));
+    expect(await page.locator('#wh-filter-error').textContent()).toMatch(/^filter\.location\.country\[0\]\.prefx: unknown operator "prefx"/);
+    expect(await filter.getAttribute('aria-describedby')).toBe('wh-filter-hint wh-filter-error');
+
+    // The sample visit is from the United States: "anywhere else" would not match it ...
+    await filter.fill('{"location": {"country": [{"anything-but": ["United States"]}]}}');
+    await check.click();
+    await expectEventually(() => result.textContent(), (v) => expect(v).toBe('The NEW_VISIT sample would not match'));
+    expect(await filter.getAttribute('aria-invalid')).toBeNull();
+    // ... and typing clears the previous answer, so it never describes another filter.
+    await filter.fill('{"params": {"utm_source": ["newsletter"]}}');
+    expect(await result.count()).toBe(0);
+    await page.getByLabel('NEW_VISITOR').check();
+    await check.click();
+    await expectEventually(() => result.locator('li').allTextContents(), (v) => expect(v).toEqual(['The NEW_VISIT sample would match', 'The NEW_VISITOR sample would match']));
+
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Filtered' }).waitFor();
+    const shown = page.locator('dl.props dt', { hasText: 'Filter' }).locator('xpath=following-sibling::dd[1]');
+    await expectEventually(() => shown.textContent(), (v) => expect(JSON.parse(v ?? '')).toEqual({ params: { utm_source: ['newsletter'] } }));
+    const webhookId = new URL(page.url()).pathname.split('/').at(-1) ?? '';
+    expect((await api(`/webhooks/${webhookId}`)).json).toMatchObject({ name: 'Filtered', filter: { params: { utm_source: ['newsletter'] } } });
+
+    // Edit: the form shows the saved filter; emptying the field removes it (filter: null).
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Edit webhook' }).waitFor();
+    await expectEventually(() => filter.inputValue(), (v) => expect(JSON.parse(v)).toEqual({ params: { utm_source: ['newsletter'] } }));
+    await filter.fill('');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Filtered' }).waitFor();
+    await expectEventually(() => shown.textContent(), (v) => expect(v).toMatch(/^none/));
+    expect((await api(`/webhooks/${webhookId}`)).json).not.toHaveProperty('filter');
+  });
+
   it("shows a paused webhook's health and its paused deliveries, readable at 375 px", async () => {
     const { page, accountId, open, createWebhook, shot } = await newTenant();
     const { id } = await createWebhook({ name: NAME, url: 'https://hooks.example.com/crm', eventTypes: ['NEW_VISIT'] });

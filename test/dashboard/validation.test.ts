@@ -6,8 +6,10 @@ import {
   headerRow,
   mapApiIssues,
   orderedErrorFields,
+  previewFilter,
   reconcileErrors,
   toWebhookInput,
+  validateFilter,
   DESCRIPTION_CHARS_PATTERN,
   NAME_CHARS_PATTERN,
   validateDescription,
@@ -292,6 +294,52 @@ describe('dashboard: control and bidirectional characters in names and descripti
   });
 });
 
+describe('dashboard: the payload filter field', () => {
+  const valid = (filter: string): WebhookFormValues => ({ ...EMPTY_FORM, name: 'n', url: 'https://crm.example.com/hooks', eventTypes: ['NEW_VISIT'], filter });
+
+  it('accepts no filter and any pattern the API accepts, and reports the offending part as the API does', () => {
+    expect(validateFilter('')).toBeUndefined();
+    expect(validateFilter('  \n ')).toBeUndefined();
+    expect(validateFilter('{"params": {"utm_source": ["newsletter"]}}')).toBeUndefined();
+    expect(validateFilter('{"params": ')).toMatch(/not valid JSON/);
+    expect(validateFilter('["newsletter"]')).toMatch(/^filter: must be an object/);
+    expect(validateFilter('{"location": {"country": [{"prefx": "Uni"}]}}')).toBe('filter.location.country[0].prefx: unknown operator "prefx": use one of prefix, suffix, equals-ignore-case, wildcard, anything-but, numeric, exists, cidr');
+    // The same pattern through the API's schema: the same path.
+    const api = schemas.webhookPatchSchema.safeParse({ filter: { location: { country: [{ prefx: 'Uni' }] } } });
+    expect(api.success).toBe(false);
+    expect(api.error?.issues[0]?.path).toEqual(['filter', 'location', 'country', 0, 'prefx']);
+    expect(validateWebhookForm(valid('{"a": 1}'))).toEqual({ filter: expect.stringMatching(/^filter\.a: must be an array/) });
+  });
+
+  it('checks a filter against the sample payload of each event type', () => {
+    expect(previewFilter('{"params": {"utm_source": ["newsletter"]}}')).toEqual({
+      ok: true,
+      results: EVENT_TYPES.map((eventType) => ({ eventType, matches: true })),
+    });
+    expect(previewFilter('{"location": {"country": [{"anything-but": ["United States"]}]}}', ['NEW_VISIT'])).toEqual({ ok: true, results: [{ eventType: 'NEW_VISIT', matches: false }] });
+    // The sample's hardwareConcurrency is the string "6": a numeric pattern does not match it, the string does.
+    expect(previewFilter('{"device": {"hardwareConcurrency": [{"numeric": [">=", 4]}]}}', ['NEW_VISIT'])).toMatchObject({ results: [{ matches: false }] });
+    expect(previewFilter('{"device": {"hardwareConcurrency": ["6"]}}', ['NEW_VISIT'])).toMatchObject({ results: [{ matches: true }] });
+    expect(previewFilter('', ['NEW_VISITOR'])).toEqual({ ok: true, results: [{ eventType: 'NEW_VISITOR', matches: true }] });
+    expect(previewFilter('{"a": []}')).toEqual({ ok: false, error: expect.stringMatching(/^filter\.a: must not be an empty array/) });
+  });
+
+  it('sends the filter as JSON; an empty one is left out on create and removed (null) on edit; a saved one is shown pretty-printed', () => {
+    expect(toWebhookInput(valid(' {"params": {"utm_source": ["newsletter"]}} ')).filter).toEqual({ params: { utm_source: ['newsletter'] } });
+    expect(toWebhookInput(valid(''))).not.toHaveProperty('filter');
+    expect(toWebhookInput(valid(''), true).filter).toBeNull();
+    const webhook = { id: 'wh_1', name: 'n', url: 'https://x.example.com/', eventTypes: ['NEW_VISIT'], description: '', headers: {}, enabled: true, status: 'active', filter: { a: ['x'] } } as unknown as Webhook;
+    expect(formFromWebhook(webhook).filter).toBe('{\n  "a": [\n    "x"\n  ]\n}');
+  });
+
+  it("puts the API's filter errors on the filter field, keeping the path of the offending part", () => {
+    const errors = mapApiIssues([{ path: 'filter.location.country[0]', message: 'unknown operator' }], valid('{}'));
+    expect(errors).toEqual({ filter: 'filter.location.country[0]: unknown operator' });
+    expect(mapApiIssues([{ path: 'filter', message: 'must be an object' }], valid('{}'))).toEqual({ filter: 'must be an object' });
+    expect(orderedErrorFields({ headers: 'x', filter: 'y', rateLimit: 'z', 'headers[0].name': 'w' })).toEqual(['rateLimit', 'filter', 'headers', 'headers[0].name']);
+  });
+});
+
 describe('errors after an edit (reconcileErrors)', () => {
   const base = { ...EMPTY_FORM, name: '', url: 'ftp://example.com', eventTypes: ['NEW_VISIT' as const] };
 
@@ -309,6 +357,14 @@ describe('errors after an edit (reconcileErrors)', () => {
     const fromApi = { url: 'the address is not allowed', form: 'limit reached' };
     expect(reconcileErrors(fromApi, values, { ...values, description: 'x' })).toEqual(fromApi);
     expect(reconcileErrors(fromApi, values, { ...values, url: 'https://example.com/' })).toEqual({ form: 'limit reached' });
+  });
+
+  it('drops a filter error once the filter is fixed, and keeps it while it is not', () => {
+    const values = { ...base, name: 'CRM', url: 'https://example.com/', filter: '{"a": 1}' };
+    const errors = validateWebhookForm(values);
+    expect(Object.keys(errors)).toEqual(['filter']);
+    expect(reconcileErrors(errors, values, { ...values, filter: '{"a": [' }).filter).toMatch(/not valid JSON/);
+    expect(reconcileErrors(errors, values, { ...values, filter: '{"a": [1]}' })).toEqual({});
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -10,6 +10,21 @@ import { respond, receiverPool } from '../helpers/receiver';
 import { eventually } from '../helpers/eventually';
 
 jest.setTimeout(120_000);
+
+/** The distinct permission bits of the folders and files under `dir` (itself included). */
+function modesUnder(dir: string): { dirs: number[]; files: number[] } {
+  const dirs = new Set<number>();
+  const files = new Set<number>();
+  const walk = (path: string) => {
+    dirs.add(statSync(path).mode & 0o777);
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(path, entry.name));
+      else if (entry.isFile()) files.add(statSync(join(path, entry.name)).mode & 0o777);
+    }
+  };
+  walk(dir);
+  return { dirs: [...dirs].sort(), files: [...files].sort() };
+}
 
 describe('npm start, end to end through the running process', () => {
   const receivers = receiverPool();
@@ -109,6 +124,8 @@ describe('npm start, end to end through the running process', () => {
     await publish(proc, 'NEW_VISIT', 'acc_e2e_restart', 30);
     await eventually(() => slow.requests.length, (n) => n >= 1);
     expect(await proc.stop('SIGTERM')).toBe(0);
+    // Everything the process wrote (journals, dynalite's files, the secrets key) is the owner's only.
+    expect(modesUnder(first.dataDir)).toEqual({ dirs: [0o700], files: [0o600] });
     const beforeRestart = slow.requests.length;
     expect(beforeRestart).toBeLessThan(30 * 2);
 

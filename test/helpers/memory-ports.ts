@@ -3,6 +3,7 @@ import type { Breaker, DeliveryRecord, Webhook } from '../../lambdas/shared/doma
 import type {
   AttemptWrite,
   Clock,
+  BucketQuery,
   DeliveryQuery,
   DeliveryStore,
   HttpSender,
@@ -10,6 +11,9 @@ import type {
   SendRequest,
   SendResult,
   RateLimiter,
+  RecordBucket,
+  RecoveryJob,
+  RecoveryJobStore,
   WebhookAdminStore,
   WebhookChanges,
 } from '../../lambdas/shared/domain/ports';
@@ -34,7 +38,7 @@ function idOfCursor(cursor: string): string {
   throw new InvalidCursorError();
 }
 
-const SETTABLE = ['name', 'url', 'eventTypes', 'description', 'headers', 'enabled', 'status', 'secret', 'previousSecret', 'previousSecretExpiresAt', 'rateLimit'] as const;
+const SETTABLE = ['name', 'url', 'eventTypes', 'description', 'headers', 'enabled', 'status', 'secret', 'previousSecret', 'previousSecretExpiresAt', 'rateLimit', 'filter'] as const;
 
 export class MemoryWebhookStore implements WebhookAdminStore {
   private readonly items = new Map<string, Webhook>();
@@ -144,15 +148,16 @@ export class MemoryDeliveryStore implements DeliveryStore {
     return [...this.items.values()].sort((a, b) => a.deliveryId.localeCompare(b.deliveryId));
   }
 
-  async write(w: AttemptWrite): Promise<void> {
+  async write(w: AttemptWrite): Promise<boolean> {
     if (this.failNextWrites > 0) {
       this.failNextWrites--;
       throw new Error('storage unavailable (injected)');
     }
     const k = key(`${w.accountId}#${w.webhookId}`, w.deliveryId);
     const existing = this.items.get(k);
+    if (w.expectStatus && !(existing && w.expectStatus.includes(existing.status))) return false;
     // A delivered record is final: a late failure of a duplicate attempt never downgrades it.
-    if (existing?.status === 'delivered' && w.status !== 'delivered') return;
+    if (!w.expectStatus && existing?.status === 'delivered' && w.status !== 'delivered') return false;
     const attempts = [...(existing?.attempts ?? []), ...(w.attempt ? [w.attempt] : [])];
     const last = w.attempt;
     const keep = <T>(fromAttempt: T | undefined, before: T | undefined) => (last ? fromAttempt : before);
@@ -174,8 +179,10 @@ export class MemoryDeliveryStore implements DeliveryStore {
       ...optional('reason', w.reason),
       ...optional('parked', w.parked ? true : undefined),
       ...optional('retryIndex', w.status === 'pending' ? w.retryIndex : undefined),
+      ...optional('sweepAt', w.status === 'pending' && !w.parked ? w.sweepAt : undefined),
     };
     this.items.set(k, record);
+    return true;
   }
 
   async writeDelivered(writes: readonly AttemptWrite[]): Promise<readonly AttemptWrite[]> {
@@ -192,33 +199,62 @@ export class MemoryDeliveryStore implements DeliveryStore {
   }
 
   async listParked(accountId: string, webhookId: string, query: { readonly limit: number; readonly cursor?: string }): Promise<Page<DeliveryRecord>> {
-    const after = query.cursor ? idOfCursor(query.cursor) : '';
-    const parked = this.all().filter((r) => r.accountId === accountId && r.webhookId === webhookId && r.parked && r.deliveryId > after);
-    const items = parked.slice(0, query.limit);
-    const last = items.at(-1);
-    return { items, ...(parked.length > query.limit && last ? { nextCursor: cursorOf(last.deliveryId) } : {}) };
+    return this.listBucket(accountId, webhookId, 'parked', { ...query, ascending: true });
   }
 
-  async listOverdue(before: string, limit: number): Promise<DeliveryRecord[]> {
+  async listBucket(accountId: string, webhookId: string, bucket: RecordBucket, query: BucketQuery): Promise<Page<DeliveryRecord>> {
+    const inBucket = (r: DeliveryRecord) => (bucket === 'parked' ? r.status === 'pending' && r.parked === true : r.status === bucket && !(bucket === 'pending' && r.parked));
+    return this.page(accountId, webhookId, inBucket, query);
+  }
+
+  async listDue(before: string, limit: number): Promise<DeliveryRecord[]> {
     return this.all()
-      .filter((r) => r.status === 'pending' && !r.parked && r.nextAttemptAt !== undefined && r.nextAttemptAt < before)
-      .sort((a, b) => (a.nextAttemptAt ?? '').localeCompare(b.nextAttemptAt ?? ''))
+      .filter((r) => r.status === 'pending' && !r.parked && r.sweepAt !== undefined && r.sweepAt < before)
+      .sort((a, b) => (a.sweepAt ?? '').localeCompare(b.sweepAt ?? ''))
       .slice(0, limit);
   }
 
   async list(accountId: string, webhookId: string, query: DeliveryQuery): Promise<Page<DeliveryRecord>> {
+    return this.page(accountId, webhookId, (r) => query.status === undefined || r.status === query.status, { limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
+  }
+
+  private page(accountId: string, webhookId: string, keep: (r: DeliveryRecord) => boolean, query: BucketQuery): Page<DeliveryRecord> {
     const prefix = key(`${accountId}#${webhookId}`, '');
     const after = query.cursor ? idOfCursor(query.cursor) : undefined;
     const ascending = query.ascending ?? false;
     const matching = [...this.items.entries()]
       .filter(([k]) => k.startsWith(prefix))
       .map(([, r]) => r)
-      .filter((r) => (query.sinceId === undefined || r.deliveryId >= query.sinceId) && (query.status === undefined || r.status === query.status))
+      .filter((r) => keep(r) && (query.sinceId === undefined || r.deliveryId >= query.sinceId))
       .filter((r) => after === undefined || (ascending ? r.deliveryId > after : r.deliveryId < after))
       .sort((a, b) => (ascending ? a.deliveryId.localeCompare(b.deliveryId) : b.deliveryId.localeCompare(a.deliveryId)));
     const items = matching.slice(0, query.limit);
     const last = items.at(-1);
     return { items, ...(matching.length > query.limit && last ? { nextCursor: cursorOf(last.deliveryId) } : {}) };
+  }
+}
+
+/** Recovery jobs in memory, with the same lease on `updatedAt` as the DynamoDB store. */
+export class MemoryRecoveryJobStore implements RecoveryJobStore {
+  private readonly jobs = new Map<string, RecoveryJob>();
+
+  async create(job: RecoveryJob): Promise<void> {
+    this.jobs.set(key(`${job.accountId}#${job.webhookId}`, job.jobId), job);
+  }
+
+  async get(accountId: string, webhookId: string, jobId: string): Promise<RecoveryJob | undefined> {
+    return this.jobs.get(key(`${accountId}#${webhookId}`, jobId));
+  }
+
+  async listOpen(limit: number): Promise<RecoveryJob[]> {
+    return [...this.jobs.values()].filter((j) => j.status === 'running').sort((a, b) => a.createdAt.localeCompare(b.createdAt)).slice(0, limit);
+  }
+
+  async save(job: RecoveryJob, expectUpdatedAt: string): Promise<boolean> {
+    const k = key(`${job.accountId}#${job.webhookId}`, job.jobId);
+    if (this.jobs.get(k)?.updatedAt !== expectUpdatedAt) return false;
+    this.jobs.set(k, job);
+    return true;
   }
 }
 

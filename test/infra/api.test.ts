@@ -1,8 +1,13 @@
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { GATEWAY_ERROR_RESPONSES } from '../../lambdas/shared/contract';
 import { errorSchema } from '../../lambdas/api/schemas';
-import { API, DEFAULTS, ENV } from '../../lambdas/shared/contract';
+import { OPERATIONS } from '../../lambdas/api/operations';
+import { API, BEARER_HEADER_PATTERN, DEFAULTS, ENV } from '../../lambdas/shared/contract';
 import { API_STAGE_NAME, ManagementApi } from '../../lib/constructs/management-api';
 import { buildTestApp, logicalIdOf, statementsOfRole, synthTemplate } from './app-fixture';
 
@@ -51,12 +56,14 @@ describe('ManagementApi (stage dev, defaults)', () => {
     expect(API_STAGE_NAME).not.toBe('v1');
   });
 
-  it('authorizes with a REQUEST authorizer on the Authorization header, cached 60 s like the local gateway', () => {
+  it('authorizes with a TOKEN authorizer on the Authorization header, cached 60 s like the local gateway, refusing malformed keys without invoking it', () => {
     expect(API.authorizerCacheSeconds).toBe(60);
     template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
-      Type: 'REQUEST',
+      Type: 'TOKEN',
       IdentitySource: 'method.request.header.Authorization',
+      // API Gateway answers 401 itself to any other value: garbage costs no invocation and no read.
+      IdentityValidationExpression: BEARER_HEADER_PATTERN,
       AuthorizerResultTtlInSeconds: API.authorizerCacheSeconds,
       RestApiId: restApiRef,
       AuthorizerUri: { 'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [authorizerFnId, 'Arn'] }])] },
@@ -82,6 +89,23 @@ describe('ManagementApi (stage dev, defaults)', () => {
     expect(openApi?.AuthorizationType).toBe('NONE');
     expect(openApi?.AuthorizerId).toBeUndefined();
     for (const method of ['ANY', 'GET', 'POST']) template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: method, Integration: integration });
+  });
+
+  it("serves every operation of the API: public ones by a method of their own without the authorizer (the platform's by an IAM-authorized one), the rest (GET /v1/event-types among them) through the authorized proxy", () => {
+    const methods = routes(template);
+    const staticPaths = new Set([...methods.keys()].map((m) => m.split(' ')[1]).filter((p) => p !== '/v1/{proxy+}'));
+    for (const op of OPERATIONS) {
+      if (!op.auth) {
+        // The platform's route (POST /v1/portal-sessions) is IAM-authorized; the others are public.
+        const expected = 'platform' in op && op.platform ? 'AWS_IAM' : 'NONE';
+        expect({ op: op.operationId, authorization: methods.get(`${op.method} ${op.path}`)?.Properties?.AuthorizationType }).toEqual({ op: op.operationId, authorization: expected });
+        continue;
+      }
+      // No static resource shadows it, so the greedy proxy (with the authorizer) takes it.
+      expect({ op: op.operationId, underV1: op.path.startsWith('/v1/'), shadowed: staticPaths.has(op.path) }).toEqual({ op: op.operationId, underV1: true, shadowed: false });
+    }
+    expect(OPERATIONS.find((op) => op.path === '/v1/event-types')).toMatchObject({ method: 'GET', auth: true });
+    expect(methods.get('ANY /v1/{proxy+}')?.Properties?.AuthorizationType).toBe('CUSTOM');
   });
 
   it('lets API Gateway invoke the API function from this stage only, and the authorizer from this authorizer only', () => {
@@ -187,26 +211,36 @@ describe('ManagementApi (stage dev, defaults)', () => {
       [ENV.retentionDays]: String(DEFAULTS.deliveryRetentionDays),
       [ENV.secretsKmsKeyId]: { 'Fn::GetAtt': [id(app.stack.secretsKey), 'Arn'] },
       [ENV.apiKeysTable]: { Ref: id(app.stack.store.apiKeysTable) },
+      [ENV.apiAccountRateLimit]: String(API.accountRatePerSecond),
     });
     expect(fn?.Properties?.Timeout).toBeLessThan(29); // under API Gateway's integration timeout
   });
 
-  it('lets the API function read and write webhooks and deliveries, send to the retry queue, use the secrets key, and only put portal sessions in the API keys table', () => {
+  it('lets the API function read and write webhooks and deliveries, send to the retry queue, use the secrets key, and only get API keys by hash and put portal sessions in the API keys table', () => {
     const statements = statementsOfRole(template, id(mapi.handler.role));
     expect(statements).toEqual([
       expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [id(mapi.handler.logGroup), 'Arn'] } }),
-      // What its stores call, on the tables only: no index (grantReadWriteData would add `<table>/index/*`,
-      // every index, and Scan, BatchGetItem, BatchWriteItem, ConditionCheckItem besides).
+      // What its stores call, on the tables, and one named index (grantReadWriteData would add
+      // `<table>/index/*`, every index, and Scan, BatchWriteItem, ConditionCheckItem besides).
       // webhooks: listPage/listByAccount, get (and the counter), create, update (and the counter), delete.
       { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.webhooksTable) },
-      // deliveries: the log and recover (Query), get, write (test sends, retry, recover).
-      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.deliveriesTable) },
-      // Portal sessions: one PutItem of a token hash; no read of keys or sessions.
-      { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn(app.stack.store.apiKeysTable) },
+      // deliveries: the log (Query), get (and a record's payload: BatchGetItem), write (test sends,
+      // retry, recover, the per-account rate counters), recovery jobs (PutItem), and the status index for ?status= and recovery.
+      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.deliveriesTable) },
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [tableArn(app.stack.store.deliveriesTable), '/index/status']] } },
+      // The per-request key check: one GetItem by hash, as the authorizer's; portal sessions: one
+      // PutItem of a token hash. No Query or Scan: no listing of keys or sessions.
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: tableArn(app.stack.store.apiKeysTable) },
       expect.objectContaining({ Effect: 'Allow', Action: expect.arrayContaining(['sqs:SendMessage']), Resource: { 'Fn::GetAtt': [id(app.stack.pipeline.retryQueue), 'Arn'] } }),
       // Envelope encryption of signing secrets: a data key to store one, Decrypt to read one; never kms:Encrypt.
       { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [id(app.stack.secretsKey), 'Arn'] } },
     ]);
+    expect(JSON.stringify(statements.filter((st) => JSON.stringify(st.Resource).includes(id(app.stack.store.apiKeysTable))))).not.toMatch(/Query|Scan|Update|Delete|index/);
+  });
+
+  it('associates no WAF web ACL unless one is configured', () => {
+    template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
+    expect(mapi.webAclAssociation).toBeUndefined();
   });
 
   it('expires portal sessions in the API keys table by TTL (expiresAt)', () => {
@@ -344,6 +378,39 @@ describe('ManagementApi (context: throttling, dashboard origin, delivery setting
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'webhook-api', [API.corsOriginsEnv]: 'https://dashboard.example.com' }) },
     });
+  });
+});
+
+describe('ManagementApi (context: per-account rate, WAF web ACL)', () => {
+  const webAclArn = 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/api-acl/a1b2c3d4-5678-90ab-cdef-0123456789ab';
+  const { template, app } = synthTemplate({ apiRateLimit: 500, apiAccountRateLimit: '25', apiWafAclArn: webAclArn });
+  const id = logicalIdOf(app);
+
+  it('gives the API function the per-account rate (apiAccountRateLimit)', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'webhook-api', [ENV.apiAccountRateLimit]: '25' }) },
+    });
+  });
+
+  it('associates the web ACL (apiWafAclArn) with the stage', () => {
+    template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      WebACLArn: webAclArn,
+      ResourceArn: {
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, '::/restapis/', { Ref: id(app.stack.managementApi.api) }, '/stages/', { Ref: id(app.stack.managementApi.api.deploymentStage) }]],
+      },
+    });
+  });
+
+  it('refuses a web ACL of another region, and an account rate above the stage rate, at synth', () => {
+    const stackApp = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(stackApp, 'Regional', { env: { account: '111122223333', region: 'eu-west-1' } });
+    const table = (name: string) => new dynamodb.Table(stack, name, { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+    const props = { webhooksTable: table('W'), deliveriesTable: table('D'), apiKeysTable: table('K'), retryQueue: new sqs.Queue(stack, 'Q'), secretsKey: new kms.Key(stack, 'Key') };
+    expect(() => new ManagementApi(stack, 'SameRegion', { ...props, webAclArn })).not.toThrow();
+    expect(() => new ManagementApi(stack, 'OtherRegion', { ...props, webAclArn: webAclArn.replace('eu-west-1', 'us-east-1') })).toThrow(/in us-east-1, but the stage is in eu-west-1/);
+    expect(() => new ManagementApi(stack, 'Global', { ...props, webAclArn: 'arn:aws:wafv2:us-east-1:111122223333:global/webacl/api-acl/a1b2c3d4-5678-90ab-cdef-0123456789ab' })).toThrow(/regional WAFv2 web ACL ARN/);
+    expect(() => new ManagementApi(stack, 'TooFast', { ...props, rateLimit: 20, accountRateLimit: 21 })).toThrow(/accountRateLimit must be a whole number from 1 to rateLimit \(20\)/);
   });
 });
 

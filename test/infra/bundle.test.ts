@@ -3,8 +3,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { DynamoDeliveryStore } from '../../lambdas/shared/adapters/dynamo-delivery-store';
 import { LocalKeyCipher } from '../../lambdas/shared/adapters/secret-cipher';
 import { ENV } from '../../lambdas/shared/contract';
 import { PROJECT_ROOT } from '../../lib/function-defaults';
@@ -71,6 +72,24 @@ function invokeBundle(bundleFile: string, event: unknown, env: Record<string, st
   });
 }
 
+/** Runs `fn` with the process's stderr writes held back; they are printed only if `fn` throws. */
+function quietStderr<T>(fn: () => T): T {
+  const held: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    held.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return fn();
+  } catch (err) {
+    write(held.join(''));
+    throw err;
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
 describe('bundled functions', () => {
   let outdir: string;
   /** The app synthesized once with real bundles (bundling takes seconds); the tests only read it. */
@@ -79,8 +98,12 @@ describe('bundled functions', () => {
     outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'webhooks-bundle-'));
     // The AWS SDK is external (it ships in the Lambda runtime): let the bundles resolve it here.
     fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(outdir, 'node_modules'), 'dir');
-    const { app, stack } = buildTestApp({ bundle: true, outdir });
-    const assembly = app.synth();
+    // CDK writes "Bundling asset …" to stderr for each function: kept out of the test output
+    // unless the synthesis fails.
+    const { stack, assembly } = quietStderr(() => {
+      const built = buildTestApp({ bundle: true, outdir });
+      return { ...built, assembly: built.app.synth() };
+    });
     const artifact = assembly.getStackByName(stack.stackName);
     const template = artifact.template as { Resources: Record<string, FunctionResource> };
     const assets = JSON.parse(fs.readFileSync(path.join(assembly.directory, `${stack.artifactId}.assets.json`), 'utf8')) as AssetManifest;
@@ -161,10 +184,9 @@ describe('bundled functions', () => {
       expect(receiver.requests).toHaveLength(1);
       const req = receiver.requests[0]!;
       expect(new StandardWebhook(webhook.secret).verify(req.body, req.headers as Record<string, string>)).toBeTruthy();
-      const stored = await DynamoDBDocumentClient.from(dynamo.client).send(
-        new GetCommand({ TableName: tables.deliveries, Key: { pk: 'acc_bundle#wh_bundle', deliveryId: String(req.headers['webhook-id']) } }),
-      );
-      expect(stored.Item).toMatchObject({ status: 'delivered', attemptCount: 1, lastStatusCode: 200 });
+      const store = new DynamoDeliveryStore(DynamoDBDocumentClient.from(dynamo.client), tables.deliveries, 30);
+      const stored = await store.get('acc_bundle', 'wh_bundle', String(req.headers['webhook-id']));
+      expect(stored).toMatchObject({ status: 'delivered', attemptCount: 1, lastStatusCode: 200 });
     } finally {
       await receiver.close();
       await dynamo.close();

@@ -19,11 +19,16 @@ describe('npm run capacity: the stack it reads', () => {
       expect(s.fast).toEqual({ batchSize: 10, windowSeconds: 1, memoryMb: 512, timeoutSeconds: 30, maxConcurrency: 20, provisioned: false });
       expect(s.slow.maxConcurrency).toBe(20);
       expect([s.inlineTimeoutMs, s.attemptTimeoutMs]).toEqual([1500, 10_000]);
-      expect([s.eventsQueues, s.ruleTargets, s.reservedConcurrency, s.dueShards, s.attemptLogShards]).toEqual([1, 1, 1, 8, 1]);
+      expect([s.eventsQueues, s.ruleTargets, s.reservedConcurrency, s.dueShards, s.attemptLogShards]).toEqual([1, 1, 1, 16, 16]);
       expect([s.apiRateLimit, s.apiBurstLimit, s.deliveriesOnDemand]).toEqual([50, 100, true]);
-      expect(s.keys.attemptLog).toBe('pk (partition), deliveryId (sort)');
-      expect(s.keys.due).toBe('dueShard (partition), nextAttemptAt (sort)');
+      expect(s.keys.attemptLog).toBe('pk (partition), sk (sort)');
+      expect(s.keys.due).toBe('dueShard (partition), sweepAt (sort)');
+      expect(s.keys.status).toBe('statusKey (partition), sk (sort)');
       expect(readStackSettings({ deliveryConcurrency: '300' }).fast.maxConcurrency).toBe(300);
+      // (context accumulates in CDK_CONTEXT_JSON, as repeated -c would: this one last)
+      const provisioned = readStackSettings({ deliveryPollers: '230', deliveryMinPollers: '5' });
+      expect(provisioned.fast).toMatchObject({ provisioned: true, maxPollers: 230 });
+      expect(provisioned.fast.maxConcurrency).toBeUndefined();
     } finally {
       if (saved === undefined) delete process.env.CDK_CONTEXT_JSON;
       else process.env.CDK_CONTEXT_JSON = saved;
@@ -80,13 +85,33 @@ describe('npm run capacity: the command line', () => {
     expect(out.stderr).toContain('deliveryConcurrency');
   }, 120_000);
 
-  it('the default target, read from the synthesized stack, is refused: exit 1, the reasons on stderr, the report on stdout', () => {
+  it('the default target, read from the synthesized stack: reachable with named settings and quotas (exit 0), binding first on the fast lane\'s mapping', () => {
     const out = run();
-    expect(out.status).toBe(1);
+    expect(out.status).toBe(0);
     expect(out.stdout).toContain('MaximumConcurrency 20'); // read from the template
     expect(out.stdout).toContain('Binds first at the target: Lambda ESM concurrency, events queue');
     expect(out.stdout).toContain('What the stack carries');
+    expect(out.stdout).toMatch(/-c deliveryConcurrency=1000/);
+    expect(out.stdout).toMatch(/-c deliveryPollers=\d+/);
+    expect(out.stdout).toContain('Verdict: reachable with existing context settings and quota increases');
+  }, 120_000);
+
+  it('100,000 deliveries a second with the named settings: no setting left to change, only quota increases', () => {
+    const out = run('-c', 'deliveryConcurrency=1000', '-c', 'deliveryPollers=230', '-c', 'retryPollers=120', '-c', 'deliveriesWarmWrites=140000');
+    expect(out.status).toBe(0);
+    expect(out.stdout).toContain('provisioned mode, 230 pollers (context deliveryPollers)'); // read from the template
+    const plan = out.stdout.slice(out.stdout.indexOf('Plan for'), out.stdout.indexOf('Verdict'));
+    expect(plan).not.toContain('existing context settings:');
+    expect(plan).not.toContain('code changes:');
+    expect(plan).toContain('quota increases');
+    expect(out.stdout).toContain('Verdict: reachable');
+  }, 120_000);
+
+  it('refuses a target no setting carries: exit 1, the reasons on stderr', () => {
+    const out = run('--events-per-second', '200000');
+    expect(out.status).toBe(1);
     expect(out.stderr).toContain('refused');
+    expect(out.stderr).toContain('SQS in-flight messages, events queue');
     expect(out.stderr).toContain('attempt-log partition');
   }, 120_000);
 });

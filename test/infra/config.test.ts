@@ -27,6 +27,7 @@ describe('readStackConfig', () => {
       retry: { batchSize: 10, maxBatchingWindowSeconds: 1, memoryMb: 512 },
       apiRateLimit: 50,
       apiBurstLimit: 100,
+      apiAccountRateLimit: 10,
       removalPolicy: RemovalPolicy.DESTROY,
       deletionProtection: false,
       deliveriesPointInTimeRecovery: true,
@@ -99,8 +100,21 @@ describe('readStackConfig', () => {
     ['apiBurstLimit', '5001'],
     ['deliveriesPointInTimeRecovery', 'yes'],
     ['deliveriesPointInTimeRecovery', 0],
+    ['apiAccountRateLimit', 0],
+    ['apiAccountRateLimit', 51], // above the stage's 50: one account could take the whole stage
+    ['apiAccountRateLimit', 1.5],
+    ['apiWafAclArn', 'my-acl'],
+    ['apiWafAclArn', 'arn:aws:wafv2:us-east-1:111122223333:global/webacl/acl/a1b2c3d4-5678-90ab-cdef-0123456789ab'],
+    ['apiWafAclArn', 'arn:aws:wafv2:us-east-1:111122223333:regional/ipset/acl/a1b2c3d4-5678-90ab-cdef-0123456789ab'],
   ])('rejects %s = %j, naming the key', (key, value) => {
     expect(() => readStackConfig(fromContext({ [key]: value }))).toThrow(new RegExp(`Invalid CDK context "${key}"`));
+  });
+
+  it('reads the per-account API rate (at most the stage rate; default 10, or the stage rate when lower) and a regional web ACL ARN', () => {
+    const arn = 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/api-acl/a1b2c3d4-5678-90ab-cdef-0123456789ab';
+    expect(readStackConfig(fromContext({ apiRateLimit: 500, apiAccountRateLimit: '100', apiWafAclArn: arn }))).toMatchObject({ apiAccountRateLimit: 100, apiWafAclArn: arn });
+    expect(readStackConfig(fromContext({ apiRateLimit: 5 })).apiAccountRateLimit).toBe(5);
+    expect(readStackConfig(fromContext({})).apiWafAclArn).toBeUndefined();
   });
 
   it('reads each lane\'s capacity settings, as numbers or as `cdk -c` strings', () => {
@@ -171,6 +185,23 @@ describe('readStackConfig', () => {
   it('reads the management API stage throttling, as numbers or as `cdk -c` strings', () => {
     expect(readStackConfig(fromContext({ apiRateLimit: 200, apiBurstLimit: '400' }))).toMatchObject({ apiRateLimit: 200, apiBurstLimit: 400 });
     expect(readStackConfig(fromContext({ apiRateLimit: '10000', apiBurstLimit: 5000 }))).toMatchObject({ apiRateLimit: 10_000, apiBurstLimit: 5000 });
+  });
+
+  it('reads provisioned pollers per lane (maximum 2–2000, minimum 2–200, default 2) and the table\'s warm writes', () => {
+    const config = readStackConfig(fromContext({ deliveryPollers: '230', retryPollers: 120, retryMinPollers: '10', deliveriesWarmWrites: '140000' }));
+    expect(config.delivery.pollers).toEqual({ minimum: 2, maximum: 230 });
+    expect(config.retry.pollers).toEqual({ minimum: 10, maximum: 120 });
+    expect(config.deliveriesWarmWrites).toBe(140_000);
+    const plain = readStackConfig(fromContext({}));
+    expect(plain.delivery.pollers).toBeUndefined();
+    expect(plain.deliveriesWarmWrites).toBeUndefined();
+    expect(() => readStackConfig(fromContext({ deliveryPollers: 1 }))).toThrow(/"deliveryPollers"/);
+    expect(() => readStackConfig(fromContext({ deliveryPollers: 2001 }))).toThrow(/"deliveryPollers"/);
+    expect(() => readStackConfig(fromContext({ deliveryMinPollers: 5 }))).toThrow(/"deliveryMinPollers": needs deliveryPollers/);
+    expect(() => readStackConfig(fromContext({ deliveryPollers: 10, deliveryMinPollers: 20 }))).toThrow(/must not be above deliveryPollers/);
+    expect(() => readStackConfig(fromContext({ deliveriesWarmWrites: 100 }))).toThrow(/"deliveriesWarmWrites"/);
+    // Provisioned mode replaces the mapping's maximum concurrency: reserved concurrency is not checked against it.
+    expect(readStackConfig(fromContext({ deliveryPollers: 10, deliveryReservedConcurrency: 5 })).delivery.reservedConcurrency).toBe(5);
   });
 
   it('keeps optional settings when given', () => {

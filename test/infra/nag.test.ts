@@ -37,6 +37,8 @@ describe('cdk-nag AwsSolutions checks', () => {
     ['dev', {}],
     // With a dashboard origin: the CORS preflight methods (no authorizer) must pass too.
     ['prod', { dashboardOrigin: 'https://dashboard.example.com' }],
+    // With a WAF web ACL on the stage: APIG3 is satisfied by the association, not acknowledged.
+    ['prod', { apiWafAclArn: 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/api-acl/a1b2c3d4-5678-90ab-cdef-0123456789ab' }],
   ])('report zero unacknowledged findings for stage %s (errors and warnings)', (stage, extra) => {
     const { app } = buildTestApp({ nag: true, outdir: tempOutdir(), context: { stage, alarmEmail: 'ops@example.com', ...extra } });
 

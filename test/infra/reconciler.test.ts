@@ -3,7 +3,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { DUE_INDEX, PARKED_INDEX } from '../../lambdas/shared/adapters/dynamo-delivery-store';
+import { DUE_INDEX, STATUS_INDEX } from '../../lambdas/shared/adapters/dynamo-delivery-store';
 import { BREAKERS_INDEX } from '../../lambdas/shared/adapters/dynamo-webhook-store';
 import { DEFAULTS, ENV, METRICS } from '../../lambdas/shared/contract';
 import { RECONCILER_INDEXES, Reconciler } from '../../lib/constructs/reconciler';
@@ -72,10 +72,10 @@ describe('the reconciler (stage dev, defaults)', () => {
   });
 
   it('queries the three sparse indexes its stores name (breakers, parked, due), and no other', () => {
-    expect(RECONCILER_INDEXES).toEqual({ breakers: BREAKERS_INDEX, parked: PARKED_INDEX, due: DUE_INDEX });
+    expect(RECONCILER_INDEXES).toEqual({ breakers: BREAKERS_INDEX, status: STATUS_INDEX, due: DUE_INDEX });
   });
 
-  it('has IAM to the action: Query on the three index ARNs, GetItem/UpdateItem on the two tables, SendMessage on the retry queue, Decrypt on the secrets key', () => {
+  it('has IAM to the action: Query on the three index ARNs, the item actions it calls on each table, SendMessage on the retry queue, Decrypt on the secrets key', () => {
     const statements = statementsOfRole(template, id(reconciler.handler.role));
     expect(statements).toEqual([
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [id(reconciler.handler.logGroup), 'Arn'] } },
@@ -84,11 +84,13 @@ describe('the reconciler (stage dev, defaults)', () => {
         Action: 'dynamodb:Query',
         Resource: [
           indexArn(app.stack.store.deliveriesTable, 'due'),
-          indexArn(app.stack.store.deliveriesTable, 'parked'),
+          indexArn(app.stack.store.deliveriesTable, 'status'),
           indexArn(app.stack.store.webhooksTable, 'breakers'),
         ],
       },
-      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: [tableArn(app.stack.store.deliveriesTable), tableArn(app.stack.store.webhooksTable)] },
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.webhooksTable) },
+      // Deliveries: write; the payloads of listed records; recovery jobs (saved under a lease, read back).
+      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.deliveriesTable) },
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [id(app.stack.pipeline.retryQueue), 'Arn'] } },
       { Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [id(app.stack.secretsKey), 'Arn'] } },
     ]);

@@ -222,11 +222,11 @@ describe('WebhooksStack (stage dev, defaults)', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'deliveryId', KeyType: 'RANGE' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-      // Sparse: parked deliveries, and pending unparked ones with a next attempt.
-      GlobalSecondaryIndexes: [gsi('parked', 'parkedPk', 'deliveryId'), gsi('due', 'dueShard', 'nextAttemptAt')],
+      // Sparse: every record that is not delivered (by status), and what the reconciler sweeps.
+      GlobalSecondaryIndexes: [gsi('status', 'statusKey', 'sk'), gsi('due', 'dueShard', 'sweepAt')],
     });
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'keyHash', KeyType: 'HASH' }],
@@ -292,8 +292,14 @@ describe('WebhooksStack (stage dev, defaults)', () => {
       expect(dynamo).toEqual([
         // listByAccount (Query on the table's key), get, and markFailing/clearFailing/autoDisable/markSlow/setBreaker.
         { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.webhooksTable) },
-        // get, write (and the rate limiter's counters), writeDelivered (BatchWriteItem of puts).
-        { Effect: 'Allow', Action: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.deliveriesTable) },
+        // get (a record; a success by its minute: Query; its payload: BatchGetItem), write (and the rate
+        // limiter's counters), the payload item and a success item a batch could not write (PutItem),
+        // writeDelivered (BatchWriteItem of puts).
+        {
+          Effect: 'Allow',
+          Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+          Resource: tableArn(app.stack.store.deliveriesTable),
+        },
       ]);
       const all = JSON.stringify(statementsOfRole(template, id(role)));
       expect(all).not.toContain('/index/');
@@ -568,6 +574,20 @@ describe('WebhooksStack (context overrides)', () => {
     template.allResourcesProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 50 } });
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
     template.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('WebhooksStack (provisioned pollers and warm throughput)', () => {
+  const { template, app } = synthTemplate({ deliveryConcurrency: 1000, deliveryPollers: 230, retryPollers: 120, retryMinPollers: 10, deliveriesWarmWrites: 140_000 });
+  const id = logicalIdOf(app);
+
+  it('puts each lane\'s mapping in provisioned mode, without MaximumConcurrency, and pre-warms the deliveries table', () => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as Array<{ Properties: Record<string, unknown> }>;
+    const byQueue = (queue: unknown) => mappings.find((m) => JSON.stringify(m.Properties.EventSourceArn) === JSON.stringify({ 'Fn::GetAtt': [id(queue as never), 'Arn'] }))?.Properties;
+    expect(byQueue(app.stack.events.eventsQueue)).toMatchObject({ ProvisionedPollerConfig: { MinimumPollers: 2, MaximumPollers: 230 } });
+    expect(byQueue(app.stack.pipeline.retryQueue)).toMatchObject({ ProvisionedPollerConfig: { MinimumPollers: 10, MaximumPollers: 120 } });
+    for (const m of mappings) expect(m.Properties).not.toHaveProperty('ScalingConfig');
+    template.hasResourceProperties('AWS::DynamoDB::Table', { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], WarmThroughput: { WriteUnitsPerSecond: 140_000 } });
   });
 });
 

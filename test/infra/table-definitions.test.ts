@@ -13,11 +13,11 @@ describe('TABLE_DEFINITIONS', () => {
       },
       deliveries: {
         partitionKey: { name: 'pk', type: 'S' },
-        sortKey: { name: 'deliveryId', type: 'S' },
+        sortKey: { name: 'sk', type: 'S' },
         ttlAttribute: 'expiresAt',
         indexes: [
-          { indexName: 'parked', partitionKey: { name: 'parkedPk', type: 'S' }, sortKey: { name: 'deliveryId', type: 'S' } },
-          { indexName: 'due', partitionKey: { name: 'dueShard', type: 'S' }, sortKey: { name: 'nextAttemptAt', type: 'S' } },
+          { indexName: 'status', partitionKey: { name: 'statusKey', type: 'S' }, sortKey: { name: 'sk', type: 'S' } },
+          { indexName: 'due', partitionKey: { name: 'dueShard', type: 'S' }, sortKey: { name: 'sweepAt', type: 'S' } },
         ],
       },
       apiKeys: {
@@ -50,17 +50,17 @@ describe('TABLE_DEFINITIONS', () => {
         },
       ],
     });
-    // The table's sort key doubles as the parked index's: declared once.
+    // The table's sort key doubles as the status index's: declared once.
     expect(toCreateTableInput('deliveries', TABLE_DEFINITIONS.deliveries)).toMatchObject({
       AttributeDefinitions: [
         { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'deliveryId', AttributeType: 'S' },
-        { AttributeName: 'parkedPk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+        { AttributeName: 'statusKey', AttributeType: 'S' },
         { AttributeName: 'dueShard', AttributeType: 'S' },
-        { AttributeName: 'nextAttemptAt', AttributeType: 'S' },
+        { AttributeName: 'sweepAt', AttributeType: 'S' },
       ],
       GlobalSecondaryIndexes: [
-        expect.objectContaining({ IndexName: 'parked', Projection: { ProjectionType: 'ALL' } }),
+        expect.objectContaining({ IndexName: 'status', Projection: { ProjectionType: 'ALL' } }),
         expect.objectContaining({ IndexName: 'due', Projection: { ProjectionType: 'ALL' } }),
       ],
     });

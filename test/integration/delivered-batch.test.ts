@@ -41,7 +41,7 @@ describe('delivery handler: the attempt log of a batch is written together (dyna
     return { doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }), calls };
   }
 
-  it('writes the delivered records of 30 deliveries with 2 BatchWriteItem calls and no UpdateItem', async () => {
+  it('records 30 first-attempt successes of three webhooks as three success items in one BatchWriteItem, and no UpdateItem', async () => {
     for (let i = 0; i < 3; i++) await h.putWebhook({ accountId: 'acc_batch', url: r.url });
     const { doc, calls } = countingDoc();
     const handler = createDeliveryHandler(h.runtime({ doc }));
@@ -50,8 +50,8 @@ describe('delivery handler: the attempt log of a batch is written together (dyna
 
     expect(result.batchItemFailures).toEqual([]);
     expect(r.requests.length).toBe(30);
-    expect(calls.filter((c) => c === 'BatchWriteItemCommand')).toHaveLength(2); // 25 + 5
-    expect(calls.filter((c) => c === 'UpdateItemCommand')).toHaveLength(0);
+    expect(calls.filter((c) => c === 'BatchWriteItemCommand')).toHaveLength(1); // one item per webhook (and minute): 3 of 25
+    expect(calls.filter((c) => c === 'UpdateItemCommand' || c === 'PutItemCommand')).toHaveLength(0);
     const reader = h.runtime();
     const webhookIds = (await reader.webhooks.listByAccount('acc_batch')).map((w) => w.webhookId);
     for (const q of r.requests) {
@@ -79,14 +79,15 @@ describe('delivery handler: the attempt log of a batch is written together (dyna
     expect(page.items.map((x) => x.status)).toEqual(['delivered']);
   });
 
-  it('falls back to one conditional write each when BatchWriteItem fails', async () => {
+  it('falls back to one PutItem per success item when BatchWriteItem fails', async () => {
     const w = await h.putWebhook({ accountId: 'acc_fallback', url: r.url });
     const { doc, calls } = countingDoc((c) => c === 'BatchWriteItemCommand');
     const handler = createDeliveryHandler(h.runtime({ doc }));
     const result = await handler(sqsEvent(sqsRecord(eventBridgeEvent('NEW_VISIT', 'acc_fallback')), sqsRecord(eventBridgeEvent('NEW_VISIT', 'acc_fallback'))), lambdaContext);
     expect(result.batchItemFailures).toEqual([]);
     expect(calls.filter((c) => c === 'BatchWriteItemCommand')).toHaveLength(1);
-    expect(calls.filter((c) => c === 'UpdateItemCommand')).toHaveLength(2);
+    expect(calls.filter((c) => c === 'PutItemCommand')).toHaveLength(1); // both deliveries are in one item
+    expect(calls.filter((c) => c === 'UpdateItemCommand')).toHaveLength(0);
     const page = await h.runtime().deliveries.list('acc_fallback', w.webhookId, { limit: 10 });
     expect(page.items.map((x) => x.status)).toEqual(['delivered', 'delivered']);
   });
@@ -94,7 +95,7 @@ describe('delivery handler: the attempt log of a batch is written together (dyna
   it('fails only the messages whose success could not be recorded; their redelivery sends again with the same webhook-id', async () => {
     const w = await h.putWebhook({ accountId: 'acc_unrecorded', url: r.url });
     let broken = true;
-    const { doc } = countingDoc((c) => broken && (c === 'BatchWriteItemCommand' || c === 'UpdateItemCommand'));
+    const { doc } = countingDoc((c) => broken && (c === 'BatchWriteItemCommand' || c === 'PutItemCommand'));
     const handler = createDeliveryHandler(h.runtime({ doc }));
     const event = eventBridgeEvent('NEW_VISIT', 'acc_unrecorded');
     const record = sqsRecord(event);

@@ -1,12 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { CachedWebhookStore } from '../../lambdas/shared/adapters/cached-webhook-store';
-import { DynamoDeliveryStore, dueShardOf } from '../../lambdas/shared/adapters/dynamo-delivery-store';
+import { DynamoDeliveryStore } from '../../lambdas/shared/adapters/dynamo-delivery-store';
 import { DynamoRateLimiter } from '../../lambdas/shared/adapters/dynamo-rate-limiter';
 import { DynamoWebhookStore, WEBHOOK_COUNTER_ID } from '../../lambdas/shared/adapters/dynamo-webhook-store';
 import { LocalKeyCipher } from '../../lambdas/shared/adapters/secret-cipher';
-import { type Breaker, deliveryIdFor, type Webhook } from '../../lambdas/shared/domain/model';
-import type { AttemptWrite } from '../../lambdas/shared/domain/ports';
+import { type Breaker, type Webhook } from '../../lambdas/shared/domain/model';
 import { ensureTables, type LocalDynamo, startDynalite, type TableNames } from '../../local/dynamo';
 import { ManualClock } from '../../local/harness/fakes';
 import { webhookFixture } from '../../local/harness/webhook-fixture';
@@ -233,146 +232,6 @@ describe('webhook store: breaker, slow lane and rate limit (dynalite)', () => {
   });
 });
 
-describe('delivery store: parked and overdue indexes (dynalite)', () => {
-  let t: Tables;
-  let store: DynamoDeliveryStore;
-  const T0 = Date.parse('2026-01-01T00:00:00Z');
-  let seq = 0;
-
-  const raw = async (accountId: string, webhookId: string, deliveryId: string) =>
-    (await t.doc.send(new GetCommand({ TableName: t.tables.deliveries, Key: { pk: `${accountId}#${webhookId}`, deliveryId }, ConsistentRead: true }))).Item;
-  /** A pending attempt write for a delivery created `minutes` after T0. */
-  const pending = (accountId: string, webhookId: string, minutes: number, extra: Partial<AttemptWrite> = {}): AttemptWrite => {
-    seq++;
-    const createdMs = T0 + minutes * 60_000;
-    return {
-      accountId,
-      webhookId,
-      deliveryId: deliveryIdFor(createdMs, `evt_${seq}`, webhookId),
-      eventId: `evt_${seq}`,
-      eventType: 'NEW_VISIT',
-      createdAt: new Date(createdMs).toISOString(),
-      status: 'pending',
-      attempt: { at: new Date(createdMs).toISOString(), trigger: 'event', ok: false, durationMs: 5, statusCode: 503, errorKind: 'http', error: 'HTTP 503' },
-      nextAttemptAt: new Date(createdMs + 5_000).toISOString(),
-      payload: `{"n":${seq}}`,
-      ...extra,
-    };
-  };
-  const ids = (records: readonly { deliveryId: string }[]) => records.map((r) => r.deliveryId);
-
-  beforeAll(async () => {
-    t = await startTables();
-    store = new DynamoDeliveryStore(t.doc, t.tables.deliveries, 30);
-  });
-  afterAll(async () => {
-    await t.dynamo.close();
-  });
-
-  it("lists a webhook's parked deliveries oldest first, in pages, and drops them once released or delivered", async () => {
-    const writes = [3, 1, 4, 2].map((m) => pending('acc_park', 'wh_park', m, { parked: true, reason: 'breaker open', retryIndex: 2 }));
-    for (const w of writes) await store.write(w);
-    await store.write(pending('acc_park', 'wh_park', 0)); // pending, not parked
-    await store.write(pending('acc_park', 'wh_other', 0, { parked: true })); // another webhook's
-    const oldestFirst = ids([...writes].sort((a, b) => a.createdAt.localeCompare(b.createdAt)));
-
-    const first = await store.listParked('acc_park', 'wh_park', { limit: 3 });
-    expect(ids(first.items)).toEqual(oldestFirst.slice(0, 3));
-    expect(first.items[0]).toMatchObject({ status: 'pending', parked: true, reason: 'breaker open', payload: expect.any(String), attemptCount: 1, retryIndex: 2 });
-    expect(first.items[0]).not.toHaveProperty('parkedPk');
-    expect(first.items[0]).not.toHaveProperty('dueShard');
-    const second = await store.listParked('acc_park', 'wh_park', { limit: 3, cursor: first.nextCursor! });
-    expect(ids(second.items)).toEqual(oldestFirst.slice(3));
-    expect(second.nextCursor).toBeUndefined();
-    expect((await store.get('acc_park', 'wh_park', oldestFirst[0]!))?.parked).toBe(true);
-    const parkedItem = await raw('acc_park', 'wh_park', oldestFirst[0]!);
-    expect(parkedItem).toMatchObject({ parkedPk: 'acc_park#wh_park' });
-    expect(parkedItem).not.toHaveProperty('dueShard'); // parked: out of the overdue sweep
-
-    // Released (written unparked, pending again) and delivered: both leave the index.
-    const byId = new Map(writes.map((w) => [w.deliveryId, w]));
-    await store.write({ ...byId.get(oldestFirst[0]!)!, parked: false, attempt: undefined, reason: undefined });
-    await store.write({ ...byId.get(oldestFirst[1]!)!, status: 'delivered', nextAttemptAt: undefined, attempt: { at: new Date(T0).toISOString(), trigger: 'retry', ok: true, durationMs: 5, statusCode: 200 } });
-
-    expect(ids((await store.listParked('acc_park', 'wh_park', { limit: 10 })).items)).toEqual(oldestFirst.slice(2));
-    const released = await store.get('acc_park', 'wh_park', oldestFirst[0]!);
-    expect(released).toMatchObject({ status: 'pending', attemptCount: 1 });
-    expect(released).not.toHaveProperty('parked');
-    expect(await raw('acc_park', 'wh_park', oldestFirst[0]!)).toMatchObject({ dueShard: dueShardOf(oldestFirst[0]!) }); // back in the sweep
-    const delivered = await raw('acc_park', 'wh_park', oldestFirst[1]!);
-    expect(delivered).not.toHaveProperty('retryIndex'); // only a pending record has a next attempt
-    expect(delivered).not.toHaveProperty('parkedPk');
-    expect(delivered).not.toHaveProperty('dueShard');
-    expect(await store.listParked('acc_park', 'wh_none', { limit: 10 })).toEqual({ items: [] });
-  });
-
-  it('keeps a delivered record final: a late parked write neither downgrades it nor indexes it', async () => {
-    const w = pending('acc_final', 'wh_final', 0);
-    await store.write({ ...w, status: 'delivered', nextAttemptAt: undefined, attempt: { at: w.createdAt, trigger: 'event', ok: true, durationMs: 5, statusCode: 200 } });
-    await store.write({ ...w, parked: true });
-    expect((await store.get('acc_final', 'wh_final', w.deliveryId))?.status).toBe('delivered');
-    expect((await store.listParked('acc_final', 'wh_final', { limit: 10 })).items).toEqual([]);
-    expect(ids(await store.listOverdue('2027-01-01T00:00:00.000Z', 1000))).not.toContain(w.deliveryId);
-  });
-
-  it('writes batch-delivered records without any index attribute', async () => {
-    const w = pending('acc_batchdel', 'wh_batchdel', 0, { parked: true });
-    const delivered: AttemptWrite = { ...w, status: 'delivered', nextAttemptAt: undefined, payload: undefined, attempt: { at: w.createdAt, trigger: 'event', ok: true, durationMs: 5, statusCode: 200 } };
-    expect(await store.writeDelivered([delivered])).toEqual([]);
-    const item = await raw('acc_batchdel', 'wh_batchdel', w.deliveryId);
-    expect(item).toMatchObject({ status: 'delivered' });
-    expect(item).not.toHaveProperty('parkedPk');
-    expect(item).not.toHaveProperty('dueShard');
-  });
-
-  it('finds pending, unparked deliveries of any webhook due before a time, across shards, oldest first', async () => {
-    // A separate period (2030), so the records of the other tests (2026) are all older: query within it.
-    const base = Date.parse('2030-01-01T00:00:00Z');
-    const at = (seconds: number) => new Date(base + seconds * 1000).toISOString();
-    const due: AttemptWrite[] = [];
-    for (let i = 0; i < 24; i++) {
-      const w = pending(`acc_due_${i % 3}`, `wh_due_${i % 4}`, 0, { nextAttemptAt: at(100 - i * 3) }); // distinct times, shuffled against ids
-      due.push(w);
-      await store.write(w);
-    }
-    expect(new Set(due.map((w) => dueShardOf(w.deliveryId))).size).toBeGreaterThan(3);
-    const excluded = [
-      pending('acc_due_0', 'wh_due_0', 0, { nextAttemptAt: at(1), parked: true }),
-      pending('acc_due_0', 'wh_due_0', 0, { nextAttemptAt: at(500) }), // not yet due
-      pending('acc_due_1', 'wh_due_1', 0, { nextAttemptAt: at(2), status: 'failed', reason: 'gave up' }),
-      pending('acc_due_1', 'wh_due_1', 0, { nextAttemptAt: undefined }), // pending, nothing scheduled
-    ];
-    for (const w of excluded) await store.write(w);
-    const deliveredLater = pending('acc_due_2', 'wh_due_2', 0, { nextAttemptAt: at(3) });
-    await store.write(deliveredLater);
-    await store.write({ ...deliveredLater, status: 'delivered', nextAttemptAt: undefined, attempt: { at: at(4), trigger: 'retry', ok: true, durationMs: 5, statusCode: 200 } });
-
-    const byTime = [...due].sort((a, b) => a.nextAttemptAt!.localeCompare(b.nextAttemptAt!));
-    const window = <R extends { readonly nextAttemptAt?: string }>(records: readonly R[]): R[] => records.filter((r) => (r.nextAttemptAt ?? '') >= at(-1000));
-
-    const all = window(await store.listOverdue(at(200), 1000));
-    expect(ids(all)).toEqual(ids(byTime));
-    expect(all[0]).toMatchObject({ status: 'pending', payload: expect.any(String) });
-    expect(all[0]).not.toHaveProperty('dueShard');
-    expect(all[0]).not.toHaveProperty('parked');
-
-    // Strictly before: the record due exactly at the bound is not overdue yet.
-    const bound = byTime[10]!.nextAttemptAt!;
-    expect(ids(window(await store.listOverdue(bound, 1000)))).toEqual(ids(byTime.slice(0, 10)));
-
-    // A limit returns the oldest across every shard, not the first of each.
-    const older = await store.listOverdue(at(-1000), 1000); // the other tests' records only
-    const limited = await store.listOverdue(at(200), older.length + 5);
-    expect(ids(limited)).toEqual([...ids(older), ...ids(byTime.slice(0, 5))]);
-    expect(await store.listOverdue(at(200), 0)).toEqual([]);
-
-    // Delivered on the next attempt: it leaves the sweep.
-    const first = byTime[0]!;
-    await store.write({ ...first, status: 'delivered', nextAttemptAt: undefined, attempt: { at: at(200), trigger: 'retry', ok: true, durationMs: 5, statusCode: 200 } });
-    expect(ids(window(await store.listOverdue(at(200), 1000)))).toEqual(ids(byTime.slice(1)));
-  });
-});
-
 describe('rate limiter: a per-second counter per key in the deliveries table (dynalite)', () => {
   let t: Tables;
   let limiter: DynamoRateLimiter;
@@ -398,8 +257,8 @@ describe('rate limiter: a per-second counter per key in the deliveries table (dy
     expect(await limiter.tryTake('acc_1#wh_1', 4, ms(second, 500))).toBe(true);
     expect(await limiter.tryTake('acc_1#wh_1', 4, ms(second, 600))).toBe(false);
 
-    const counter = await t.doc.send(new GetCommand({ TableName: t.tables.deliveries, Key: { pk: 'rate#acc_1#wh_1', deliveryId: `s#${second}` }, ConsistentRead: true }));
-    expect(counter.Item).toEqual({ pk: 'rate#acc_1#wh_1', deliveryId: `s#${second}`, n: 4, expiresAt: second + 120 });
+    const counter = await t.doc.send(new GetCommand({ TableName: t.tables.deliveries, Key: { pk: 'rate#acc_1#wh_1', sk: `s#${second}` }, ConsistentRead: true }));
+    expect(counter.Item).toEqual({ pk: 'rate#acc_1#wh_1', sk: `s#${second}`, n: 4, expiresAt: second + 120 });
   });
 
   it('never lets concurrent takes past the limit', async () => {
@@ -410,7 +269,7 @@ describe('rate limiter: a per-second counter per key in the deliveries table (dy
   it('refuses every take for a limit below one, without a request', async () => {
     expect(await limiter.tryTake('acc_3#wh_1', 0, ms(second))).toBe(false);
     expect(await limiter.tryTake('acc_3#wh_1', Number.NaN, ms(second))).toBe(false);
-    const counter = await t.doc.send(new GetCommand({ TableName: t.tables.deliveries, Key: { pk: 'rate#acc_3#wh_1', deliveryId: `s#${second}` } }));
+    const counter = await t.doc.send(new GetCommand({ TableName: t.tables.deliveries, Key: { pk: 'rate#acc_3#wh_1', sk: `s#${second}` } }));
     expect(counter.Item).toBeUndefined();
   });
 
@@ -418,6 +277,7 @@ describe('rate limiter: a per-second counter per key in the deliveries table (dy
     await limiter.tryTake('acc_4#wh_1', 1, ms(second));
     const store = new DynamoDeliveryStore(t.doc, t.tables.deliveries, 30);
     expect((await store.listParked('rate', 'acc_4#wh_1', { limit: 10 })).items).toEqual([]);
-    expect(await store.listOverdue('9999-01-01T00:00:00.000Z', 100)).toEqual([]);
+    expect(await store.listDue('9999-01-01T00:00:00.000Z', 100)).toEqual([]);
+    expect((await store.list('rate', 'acc_4', { limit: 10 })).items).toEqual([]);
   });
 });

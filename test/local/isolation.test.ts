@@ -88,6 +88,8 @@ describe('one account’s hanging and failing endpoints cost another account not
       env: {
         // The test runs the reconciler's ticks itself (stack.reconcile()).
         WEBHOOKS_RECONCILE_EVERY_SECONDS: '0',
+        // It polls the delivery log as fast as it can; the per-account API rate is not its subject.
+        WEBHOOKS_API_ACCOUNT_RATE_LIMIT: '100000',
         WEBHOOKS_INLINE_TIMEOUT_MS: '300',
         // The slow lane's budget: ample for a healthy answer on a loaded machine (a timed-out 200
         // would be sent again), and what each attempt at the hanging endpoint costs.
@@ -137,7 +139,11 @@ describe('one account’s hanging and failing endpoints cost another account not
     const parkedA = await eventually(parked, (items) => items.length === 2 * A_EVENTS && items.every(isParked), 30_000, "A's deliveries parked");
     await eventually(() => stack.queues.retry.size() + stack.queues.events.size(), (n) => n === 0, 30_000, 'nothing queued: parked deliveries wait on no queue message');
     for (const webhookId of [hangId, failingId]) {
-      for (const r of await allRecords(stack, A, webhookId)) expect({ parked: r.parked, payload: r.payload !== undefined }).toEqual({ parked: true, payload: true });
+      // Parked, each with its payload kept (the event's payload item, loaded with the record).
+      for (const r of await allRecords(stack, A, webhookId)) {
+        const record = await stack.runtime.deliveries.get(A, webhookId, r.deliveryId);
+        expect({ parked: record?.parked, payload: record?.payload !== undefined }).toEqual({ parked: true, payload: true });
+      }
     }
 
     // A probe while A's endpoints are still down fails: the breakers stay open (backing off) and nothing is released.

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -19,6 +19,21 @@ async function putWebhook(stack: LocalStack, partial: Partial<Webhook> & Pick<We
   const webhook = webhookFixture({ eventTypes: ['NEW_VISIT'], ...partial }, now);
   await doc.send(new PutCommand({ TableName: LOCAL_TABLES.webhooks, Item: webhook }));
   return webhook;
+}
+
+/** The distinct permission bits of the folders and files under `dir` (itself included). */
+function modesUnder(dir: string): { dirs: number[]; files: number[] } {
+  const dirs = new Set<number>();
+  const files = new Set<number>();
+  const walk = (path: string) => {
+    dirs.add(statSync(path).mode & 0o777);
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(path, entry.name));
+      else if (entry.isFile()) files.add(statSync(join(path, entry.name)).mode & 0o777);
+    }
+  };
+  walk(dir);
+  return { dirs: [...dirs], files: [...files] };
 }
 
 describe('local runtime (in process): bus, queues, consumers, handlers', () => {
@@ -99,18 +114,29 @@ describe('local runtime (in process): bus, queues, consumers, handlers', () => {
   it('keeps webhooks and pending deliveries across a restart on the same data dir', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'webhooks-data-'));
     dirs.push(dir);
+    // A data dir left readable by others (an older version, a copy): the start tightens it.
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, 'notes.txt'), 'left by hand', { mode: 0o644 });
     const r = await receiver(respond(503));
     let s = await start(dir, { WEBHOOKS_RETRY_SCHEDULE: '2' });
     // the key that encrypts signing secrets at rest is readable by its owner only
     expect(statSync(join(dir, 'secrets.key')).mode & 0o777).toBe(0o600);
+    expect(modesUnder(dir)).toEqual({ dirs: [0o700], files: [0o600] });
     await putWebhook(s, { accountId: 'acc_persist', webhookId: 'wh_p', url: r.url });
     await publishVisitEvent(client(s), { eventType: 'NEW_VISIT', accountId: 'acc_persist', data: visitFixture }, { eventBusName: 'default' });
     await eventually(() => r.requests.length, (n) => n === 1);
     await eventually(() => s.queues.retry.size(), (n) => n === 1); // a retry is pending
     await s.close();
 
+    // The journals written while it ran (visit payloads: visitor IPs) are the owner's only.
+    expect(statSync(join(dir, 'queues', 'retry.jsonl')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'queues', 'events.jsonl')).mode & 0o777).toBe(0o600);
+
     r.behave(respond(200));
     s = await start(dir, { WEBHOOKS_RETRY_SCHEDULE: '2' });
+    // Every start leaves the whole data dir at 700/600, dynalite's files included (this process's
+    // umask is the test runner's; npm start also sets 077, test/e2e/local-process.test.ts).
+    expect(modesUnder(dir)).toEqual({ dirs: [0o700], files: [0o600] });
     expect((await s.runtime.webhooks.listByAccount('acc_persist')).map((w) => w.webhookId)).toEqual(['wh_p']);
     await eventually(() => r.requests.length, (n) => n === 2, 15_000);
     const page = await eventually(

@@ -138,10 +138,11 @@ describe('hostile receivers: every (event, webhook) pair ends delivered or faile
     const hangByEvent = new Map((await full('wh_hang')).map((r) => [r?.eventId, firstSeen(hang, r?.deliveryId)]));
     for (const r of okRecords) expect(firstSeen(ok, r?.deliveryId) - (hangByEvent.get(r?.eventId) ?? 0)).toBeLessThan(TIMEOUT_MS);
 
-    // 50 MB answer: delivered after reading a bounded prefix of it.
+    // 50 MB answer: delivered after reading a bounded prefix of it (a first-attempt success keeps
+    // its status and latency, not the body; the 512-character cap on snippets is the failures').
     for (const r of await full('wh_huge')) {
       expect(r?.status).toBe('delivered');
-      expect(r?.attempts.at(-1)?.responseSnippet).toHaveLength(512);
+      expect(r?.attempts.at(-1)).toMatchObject({ ok: true, statusCode: 200 });
     }
 
     // 500, 503 and the hanging, never-answering, dribbling and resetting endpoints: three

@@ -198,6 +198,59 @@ describe('hostile API input through the local runtime HTTP server (production ta
       add(`patch rateLimit=${JSON.stringify(rateLimit)}`, patch({ rateLimit }), 400);
     }
     add('create rateLimit=null', create({ ...VALID, rateLimit: null }), 400);
+    // The payload filter: an EventBridge event pattern; every malformed part, wrong types, limits and hostile shapes are a 400.
+    const deepFilter = (depth: number): unknown => (depth === 0 ? ['x'] : { a: deepFilter(depth - 1) });
+    for (const filter of [
+      ...wrongTypes.filter((v) => v !== null),
+      '{"params":{}}',
+      { a: 1 },
+      { a: 'x' },
+      { a: [] },
+      { a: [[]] },
+      { a: [{}] },
+      { a: [{ prefix: 1 }] },
+      { a: [{ prefix: 'x', suffix: 'y' }] },
+      { a: [{ unknown: 'x' }] },
+      { a: [{ exactly: 'x' }] },
+      { a: [{ wildcard: 'a**b' }] },
+      { a: [{ wildcard: 'a\\' }] },
+      { a: [{ wildcard: 'x\\y' }] },
+      { a: [{ numeric: [] }] },
+      { a: [{ numeric: ['>', '5'] }] },
+      { a: [{ numeric: ['<', 1, '>', 0] }] },
+      { a: [{ numeric: ['>', 5, '<', 5] }] },
+      { a: [{ numeric: ['=', 1, '<', 5] }] },
+      { a: [{ exists: 'true' }] },
+      { a: [{ cidr: '10.0.0.0' }] },
+      { a: [{ cidr: '10.0.0.0/32' }] },
+      { a: [{ cidr: '::/128' }] },
+      { a: [{ cidr: '1:2:3:4:5:6:7:8:9/64' }] },
+      { a: [{ 'anything-but': [] }] },
+      { a: [{ 'anything-but': null }] },
+      { a: [{ 'anything-but': true }] },
+      { a: [{ 'anything-but': ['x', 1] }] },
+      { a: [{ 'anything-but': { prefix: '' } }] },
+      { a: [{ 'anything-but': { contains: 'x' } }] },
+      { a: [{ 'anything-but': { wildcard: ['a**'] } }] },
+      { $or: [] },
+      { $or: [{ a: ['x'] }] },
+      { $or: [{ a: ['x'] }, {}] },
+      { $or: { a: ['x'] } },
+      { __proto__x: 1 },
+      deepFilter(11),
+      { a: ['x'.repeat(5000)] },
+      { a: Array.from({ length: 101 }, (_, i) => `v${i}`) },
+      { a: Array.from({ length: 11 }, (_, i) => ({ wildcard: `*${i}*` })) },
+    ]) {
+      add(`create filter=${JSON.stringify(filter)?.slice(0, 60)}`, create({ ...VALID, filter }), 400);
+      add(`patch filter=${JSON.stringify(filter)?.slice(0, 60)}`, patch({ filter }), 400);
+    }
+    add('create filter=null', create({ ...VALID, filter: null }), 400);
+    // Numbers JSON.parse turns into Infinity: never a value or a bound.
+    for (const raw of ['{"a":[1e309]}', '{"a":[{"numeric":[">",-1e309]}]}', '{"a":[{"anything-but":1e309}]}']) {
+      add(`create filter=${raw} (raw)`, create(`{"name":"ok","url":"${PUBLIC_URL}","eventTypes":["NEW_VISIT"],"filter":${raw}}`), 400);
+      add(`patch filter=${raw} (raw)`, patch(`{"filter":${raw}}`), 400);
+    }
     // Numbers JSON.parse turns into Infinity, -Infinity, 0 or a non-integer: never a limit.
     for (const number of ['1e309', '-1e309', '1e-400', '10.000000000000002', '1E3000']) {
       add(`create rateLimit=${number} (raw)`, create(`{"name":"ok","url":"${PUBLIC_URL}","eventTypes":["NEW_VISIT"],"rateLimit":${number}}`), 400);
@@ -388,6 +441,25 @@ describe('hostile API input through the local runtime HTTP server (production ta
       expect({ body, status: res.status }).toEqual({ body, status: 200 });
       expect((JSON.parse(res.body) as { rateLimit?: number }).rateLimit).toBe(expected);
     }
+    // Filter edges that are valid: keys DynamoDB or JavaScript treat specially, numbers at the edges of a double, empty strings, $or as deep as allowed.
+    for (const raw of [
+      '{"__proto__":["x"]}',
+      '{"constructor":{"prototype":[{"exists":true}]}}',
+      '{"":[""]}',
+      '{"a":[1e308,-1e308,5e-324,0]}',
+      '{"a":[{"numeric":[">=",-1.7976931348623157e308,"<=",1.7976931348623157e308]}]}',
+      '{"a":[null,true,false,"€\\u0000"]}',
+      '{"a":[{"wildcard":""},{"prefix":""},{"suffix":""},{"equals-ignore-case":""}]}',
+      '{"a":[{"cidr":"::/0"},{"cidr":"0.0.0.0/0"}]}',
+      '{"$or":[{"a":["x"]},{"$or":[{"b":["y"]},{"c":["z"]}]}]}',
+    ]) {
+      const res = await httpCall(stack.port, 'PATCH', `/v1/webhooks/${patchId}`, auth, `{"filter":${raw}}`);
+      expect({ raw, status: res.status }).toEqual({ raw, status: 200 });
+      expect((JSON.parse(res.body) as { filter?: unknown }).filter).toEqual(JSON.parse(raw));
+      const read = await httpCall(stack.port, 'GET', `/v1/webhooks/${patchId}`, auth);
+      expect((JSON.parse(read.body) as { filter?: unknown }).filter).toEqual(JSON.parse(raw));
+    }
+    expect(JSON.parse((await httpCall(stack.port, 'PATCH', `/v1/webhooks/${patchId}`, auth, '{"filter":null}')).body)).not.toHaveProperty('filter');
     const limited = await httpCall(stack.port, 'POST', '/v1/webhooks', auth, JSON.stringify({ ...VALID, rateLimit: 1 }));
     expect({ status: limited.status, rateLimit: (JSON.parse(limited.body) as { rateLimit?: number }).rateLimit }).toEqual({ status: 201, rateLimit: 1 });
     // Every cursor the OpenAPI document allows fits in a request head (schemathesis sent 2048

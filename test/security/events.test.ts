@@ -98,6 +98,20 @@ describe('hostile events: malformed envelopes, wrong types, oversized data, unkn
     expect(new Set(receiver.requests.map((q) => q.headers['webhook-id'])).size).toBe(goods.length + 1);
   });
 
+  it('an entry whose Time is more than 5 minutes ahead goes to the events DLQ; one within the clock skew is delivered', async () => {
+    const before = receiver.requests.length;
+    const dlqBefore = stack.queues.eventsDlq.size();
+    const future = { ...good('from_the_future'), Time: new Date('2999-01-01T00:00:00Z') };
+    const skewed = { ...good('clock_skew'), Time: new Date(Date.now() + 120_000) };
+    const out = await client.send(new PutEventsCommand({ Entries: [future, skewed] }));
+    expect(out.FailedEntryCount).toBe(0); // EventBridge takes any Time
+    const [dead] = await eventually(() => stack.queues.eventsDlq.peek(1000).slice(dlqBefore), (d) => d.length === 1, 10_000, 'the future event in the DLQ');
+    expect((JSON.parse(dead!.body) as { detail: { data: { id: string } } }).detail.data.id).toBe('from_the_future');
+    expect(dead!.attributes.reason).toMatch(/^time: more than 300 s in the future/);
+    await eventually(() => receiver.requests.length, (n) => n === before + 1, 10_000, 'the skewed event delivered');
+    expect((JSON.parse(receiver.requests[before]!.body) as { id: string }).id).toBe('clock_skew');
+  });
+
   it('what EventBridge refuses or routes nowhere never reaches the queue', async () => {
     const before = receiver.requests.length;
     const dlqBefore = stack.queues.eventsDlq.size();

@@ -50,7 +50,7 @@ describe('two accounts, both directions, through the local runtime', () => {
   };
 
   beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, dataDir: ':memory:', print: () => undefined, routes: createLocalApiRoutes, env: { WEBHOOKS_RETRY_SCHEDULE: '1' } });
+    stack = await startLocalStack({ port: 0, dataDir: ':memory:', print: () => undefined, routes: createLocalApiRoutes, env: { WEBHOOKS_RETRY_SCHEDULE: '1', WEBHOOKS_API_ACCOUNT_RATE_LIMIT: '100000' } }); // the API rate is not this suite's subject
   });
   afterAll(async () => {
     await stack?.close();

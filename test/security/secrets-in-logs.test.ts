@@ -46,6 +46,9 @@ describe('no secret or API key in any log line of a full run', () => {
         WEBHOOKS_DATA_DIR: dataDir,
         WEBHOOKS_LOCAL_PLATFORM_TOKEN: platformToken,
         WEBHOOKS_RETRY_SCHEDULE: '1',
+        // One account makes many calls within a second here: this test is about logs, not the
+        // account's request rate (test/api/access.test.ts, test/local/api-access.test.ts).
+        WEBHOOKS_API_ACCOUNT_RATE_LIMIT: '1000',
         POWERTOOLS_LOG_LEVEL: 'DEBUG',
         // what an operator turns on to debug: it must not put API keys or secrets in the log either
         POWERTOOLS_LOGGER_LOG_EVENT: 'true',
@@ -182,7 +185,7 @@ describe('no secret or API key in any log line of a full run', () => {
     try {
       t = await startApi();
       const runtime = t.h.runtime({ log: logger }, { WEBHOOKS_RETRY_SCHEDULE: '1' });
-      const handler = m.api.createApiHandler(m.apiRuntime.createApiRuntime(runtime, { env: t.h.env }));
+      const handler = m.api.createApiHandler(m.apiRuntime.createApiRuntime({ ...runtime, apiKeys: t.keys }, { env: t.h.env }));
       const authorizer = m.authorizer.createAuthorizerHandler(t.keys, logger);
       const key = await t.keyFor('acc_pt_logs');
       const apiKeys = [key];
@@ -204,7 +207,7 @@ describe('no secret or API key in any log line of a full run', () => {
         await authorizer({ type: 'TOKEN', authorizationToken: authorization, methodArn: 'arn:aws:execute-api:us-east-1:1:api/test/GET/v1/webhooks' }).catch(() => undefined);
       }
       await m.delivery.createDeliveryHandler(runtime)(sqsEvent(sqsRecord(eventBridgeEvent('NEW_VISIT', 'acc_pt_logs'))), lambdaContext);
-      await driveRetries(t.h.retryQueue, t.h.clock, m.retry.createRetryHandler(runtime));
+      await driveRetries(t.h.retryQueue, t.h.clock, m.retry.createRetryHandler(runtime), { sweep: t.h.dueSweep() });
       expect(t.h.failedSink.sent.length).toBeGreaterThan(0);
 
       const output = captured.join('');

@@ -22,7 +22,9 @@ export async function startProductionRulesStack(lines: string[] = [], env: NodeJ
     dataDir: ':memory:',
     print: (line) => lines.push(line),
     routes: createLocalApiRoutes,
-    env: { WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'false', WEBHOOKS_ALLOW_HTTP: 'false', ...env },
+    // The suites send hundreds of requests a second per account: the per-account rate (its own
+    // suites: test/api/access.test.ts, test/local/api-access.test.ts) is set out of their way.
+    env: { WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'false', WEBHOOKS_ALLOW_HTTP: 'false', WEBHOOKS_API_ACCOUNT_RATE_LIMIT: '100000', ...env },
   });
 }
 

@@ -10,9 +10,11 @@ import {
   heldSlowShare,
   type LimitRow,
   loadOf,
+  mappingCap,
   type ModelInputs,
   niceUp,
   plan,
+  pollersFor,
   statusOf,
   type Target,
   UNITS,
@@ -38,8 +40,8 @@ const settings: StackSettings = {
   webhookCacheTtlMs: 10_000,
   slowHoldMs: 300_000,
   connectionsPerOrigin: 10,
-  attemptLogShards: 1,
-  dueShards: 8,
+  attemptLogShards: 16,
+  dueShards: 16,
   reservedConcurrency: 1,
   apiRateLimit: 50,
   apiBurstLimit: 100,
@@ -47,7 +49,7 @@ const settings: StackSettings = {
   ruleTargets: 1,
   publisherBatch: 10,
   deliveriesOnDemand: true,
-  keys: { attemptLog: 'pk (partition), deliveryId (sort)', due: 'dueShard (partition)', parked: 'parkedPk (partition)', webhooks: 'accountId (partition)' },
+  keys: { attemptLog: 'pk (partition), sk (sort)', due: 'dueShard (partition)', status: 'statusKey (partition)', webhooks: 'accountId (partition)' },
 };
 const cpu: CpuFigures = { source: 'test', perEventMs: 0.1, perDeliveryHttpMs: 0.2, perDeliveredRecordMs: 0.5, perAwsCallMs: 1.5 };
 const a: Assumptions = { ...DEFAULT_ASSUMPTIONS, awsCallMs: 10 };
@@ -167,22 +169,24 @@ describe('capacity model: what each limit needs', () => {
     expect(statusOf(row)).toBe('quota');
   });
 
-  it('the attempt log: the busiest webhook gets the top account\'s share of the events, 1 WRU per fast delivery, 4 per slow one, on one partition', () => {
+  it('the attempt log: the busiest webhook gets the top account\'s share of the events, 1 WRU per fast delivery, 4 per slow one, over its sixteen shards', () => {
     const row = rowOf(rows, 'ddb.attemptLog.partition');
     const expected = 0.2 * 10_000 * ((1 - q) * UNITS.fastOkWrite + q * UNITS.slowWrite);
-    expect(row.need).toBeCloseTo(expected, 6);
+    expect(row.need).toBeCloseTo(expected / 16, 6);
     expect(row.cap).toBe(1000);
-    expect(statusOf(row)).toBe('code');
-    // A sharded key divides it.
-    expect(evaluate(inputs({}, { attemptLogShards: 3 })).rows.find((r) => r.id === 'ddb.attemptLog.partition')?.need).toBeCloseTo(expected / 3, 6);
+    expect(row.need).toBeLessThan(row.cap);
+    // One partition key per webhook (before the shards) would be past it: the code's fix.
+    const one = evaluate(inputs({}, { attemptLogShards: 1 })).rows.find((r) => r.id === 'ddb.attemptLog.partition')!;
+    expect(one.need).toBeCloseTo(expected, 6);
+    expect(statusOf(one)).toBe('code');
     // Without a dominant account, the busiest webhook is any other one.
     expect(loadOf({ ...t, topAccountShare: 0 }, settings, a, cpu).ddb.attemptLogWebhookWrite).toBeCloseTo((10_000 / 999) * ((1 - q) + 4 * q), 6);
   });
 
-  it('the due index: 4 WRU per slow-lane delivery over 8 shards; the table and the indexes: per-path units', () => {
-    expect(rowOf(rows, 'ddb.due.partition').need).toBeCloseTo((load.slowPerSecond * 4) / 8, 6);
-    expect(rowOf(rows, 'ddb.deliveries.write').need).toBeCloseTo(load.fastOkPerSecond * 1 + load.slowPerSecond * 4 + load.failingPerSecond * 5.8, 6);
-    expect(rowOf(rows, 'ddb.deliveries.indexes').need).toBeCloseTo(Math.max(load.slowPerSecond * 4, load.failingPerSecond * 5.8), 6);
+  it('the due index: 4 WRU per slow-lane delivery over 16 shards; the table and the indexes: per-path units', () => {
+    expect(rowOf(rows, 'ddb.due.partition').need).toBeCloseTo((load.slowPerSecond * 4) / 16, 6);
+    expect(rowOf(rows, 'ddb.deliveries.write').need).toBeCloseTo(load.fastOkPerSecond * 1 + load.slowPerSecond * 4 + load.failingPerSecond * 4, 6);
+    expect(rowOf(rows, 'ddb.deliveries.indexes').need).toBeCloseTo(Math.max(load.slowPerSecond * 4, load.failingPerSecond * 3), 6);
     expect(rowOf(rows, 'ddb.deliveries.read').need).toBeCloseTo(load.slowPerSecond, 6);
     expect(rowOf(rows, 'ddb.deliveries.write').cap).toBe(40_000);
   });
@@ -225,11 +229,12 @@ describe('capacity model: the binding limit, what the stack carries, the plan', 
     const ratios = e.rows.filter((r) => r.steady).map((r) => r.need / r.cap);
     expect(e.binding.id).toBe('esm.fast');
     expect(e.binding.need / e.binding.cap).toBe(Math.max(...ratios));
-    // With the mappings at 1,000, the table's write quota is the furthest past its ceiling at 4,000 events/s.
+    // With the mappings at 1,000, the account's concurrency quota is the furthest past its ceiling at 4,000 events/s.
     const e2 = evaluate(inputs({ eventsPerSecond: 4_000 }, maxed));
-    expect(e2.binding.id).toBe('ddb.deliveries.write');
+    expect(e2.binding.id).toBe('lambda.concurrency');
+    expect(e2.status['lambda.concurrency']).toBe('quota');
     expect(e2.status['ddb.deliveries.write']).toBe('quota');
-    expect(e2.reachable).toBe(true); // 850 WRU/s on the busiest webhook's partition: quotas alone reach it
+    expect(e2.reachable).toBe(true); // quotas alone reach it
   });
 
   it('what the stack carries: the rate at which the first limit reaches its ceiling, and that limit', () => {
@@ -245,37 +250,55 @@ describe('capacity model: the binding limit, what the stack carries, the plan', 
     for (let i = 1; i < order.length; i++) expect(order[i]?.eventsPerSecond).toBeGreaterThanOrEqual(order[i - 1]?.eventsPerSecond as number);
   });
 
-  it('with every quota raised, the attempt log\'s partition is what the current code cannot pass: 1,000 WRU over the top account\'s share', () => {
+  it('with every quota raised and standard-mode mappings at 1,000, the fast lane\'s mapping is what binds; one partition key per webhook would bind at 1,000 WRU', () => {
     const unlimited = Object.fromEntries(Object.keys(DEFAULT_QUOTAS).map((k) => [k, Number.POSITIVE_INFINITY])) as unknown as typeof DEFAULT_QUOTAS;
     const c = carried({ ...inputs({}, maxed), quotas: unlimited });
-    expect(c.binding?.id).toBe('ddb.attemptLog.partition');
+    expect(c.binding?.id).toBe('esm.fast');
+    const unsharded = carried({ ...inputs({}, { ...maxed, attemptLogShards: 1 }), quotas: unlimited });
+    expect(unsharded.binding?.id).toBe('ddb.attemptLog.partition');
     const q = slowerThan(latency(200, 2000), 1500);
-    expect(c.eventsPerSecond).toBeCloseTo(1000 / (0.2 * ((1 - q) + 4 * q)), 0);
+    expect(unsharded.eventsPerSecond).toBeCloseTo(1000 / (0.2 * ((1 - q) + 4 * q)), 0);
+  });
+
+  it('the default target is reachable: the fast lane needs provisioned pollers (a setting), the account quotas need raising', () => {
+    const e = evaluate(inputs());
+    expect(e.reachable).toBe(true);
+    expect(e.status['esm.fast']).toBe('setting');
+    expect(e.status['esm.slow']).toBe('setting');
+    expect(e.status['lambda.concurrency']).toBe('quota');
+    expect(e.status['ddb.attemptLog.partition']).not.toBe('code'); // sixteen shards per webhook carry it
   });
 
   it('refuses a target the settings cannot carry, naming what blocks it and what lifts it', () => {
-    const e = evaluate(inputs());
+    const e = evaluate(inputs({ eventsPerSecond: 200_000 }));
     expect(e.reachable).toBe(false);
-    expect(e.blockers.map((r) => [r.id, e.status[r.id]])).toEqual([
-      ['esm.fast', 'new-setting'],
-      ['ddb.attemptLog.partition', 'code'],
-      ['ddb.due.partition', 'code'],
-    ]);
-    expect(e.status['esm.slow']).toBe('setting');
-    expect(e.status['lambda.concurrency']).toBe('quota');
+    const blockers = e.blockers.map((r) => [r.id, e.status[r.id]]);
+    expect(blockers).toEqual(expect.arrayContaining([['ddb.attemptLog.partition', 'code'], ['ddb.due.partition', 'code']]));
+    expect(blockers.some(([id]) => id === 'sqs.events.inFlight')).toBe(true);
   });
 
-  it('the plan for the default target: named settings, quota increases and code changes, after which every limit fits', () => {
+  it('the plan for the default target: named settings and quota increases, no code change, after which every limit fits', () => {
     const p = plan(inputs());
     const texts = p.steps.map((s) => `${s.kind}: ${s.text}`);
     expect(texts.some((x) => x.startsWith('setting: -c deliveryConcurrency=1000'))).toBe(true);
-    expect(texts.some((x) => x.startsWith('new-setting:') && x.includes('provisioned mode on the events queue mapping') && x.includes('deliveryPollers'))).toBe(true);
-    expect(p.settings.attemptLogShards).toBe(3); // 2,125 WRU / (1,000 × 0.8)
-    expect(p.settings.dueShards).toBe(11); // 8,273 WRU / (1,000 × 0.8)
+    expect(texts.some((x) => x.startsWith('setting: -c deliveryPollers=') && x.includes('provisioned mode'))).toBe(true);
+    expect(p.steps.filter((s) => s.kind === 'code' || s.kind === 'new-setting' || s.kind === 'hard')).toEqual([]);
+    expect(p.settings.attemptLogShards).toBe(16);
+    expect(p.settings.dueShards).toBe(16);
+    expect(p.settings.fast).toMatchObject({ provisioned: true, maxPollers: pollersFor(evaluate(inputs()).load.fast.perMapping, 0.8) });
     expect(p.quotas.lambdaConcurrency).toBe(niceUp((evaluate(inputs()).rows.find((r) => r.id === 'lambda.concurrency')?.need ?? 0) / 0.8 + 1));
     expect(p.quotas.ddbTableWrite).toBe(140_000);
     expect(p.quotas.putEvents).toBe(13_000); // within the default, but at 100 % of it
     expect(p.after.fits).toBe(true);
+  });
+
+  it('provisioned pollers: ten concurrent each, the cap from the maximum', () => {
+    expect(pollersFor(1_767, 0.8)).toBe(230);
+    expect(pollersFor(1, 0.8)).toBe(10);
+    expect(pollersFor(100_000, 0.8)).toBe(2_000);
+    expect(mappingCap({ ...lane, provisioned: true, maxPollers: 230 })).toBe(2_300);
+    expect(mappingCap({ ...lane, provisioned: true })).toBe(20_000);
+    expect(mappingCap(lane)).toBe(20);
   });
 
   it('a target existing settings reach: reachable, with the setting sized for 80 % use', () => {

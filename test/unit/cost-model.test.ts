@@ -256,18 +256,24 @@ describe('cost model: planner + per-webhook jobs vs fast lane + slow lane', () =
 
 describe('cost simulation: GSI writes from the item before and after', () => {
   const deliveries = TABLE_DEFINITIONS.deliveries;
-  const base = { pk: 'a#w', deliveryId: 'msg_1', payload: 'x'.repeat(1500) };
+  const base = { pk: 'a#w#3', sk: 'msg_1', attempts: 'x'.repeat(1500) };
 
   it('a put when the item enters an index, a delete when it leaves, both when a key changes, one when another attribute changes', () => {
-    const pending = { ...base, dueShard: 'due#3', nextAttemptAt: '2026-01-01T00:00:05Z' };
-    const parked = { ...base, parkedPk: 'a#w' };
-    expect(indexWrites(deliveries, undefined, pending)).toEqual([{ index: 'due', writes: 1, units: 2 }]);
-    expect(indexWrites(deliveries, pending, parked)).toEqual([
-      { index: 'parked', writes: 1, units: 2 },
+    const pending = { ...base, statusKey: 'a#w#pending#3', dueShard: 'due#3', sweepAt: '2026-01-01T00:00:05Z' };
+    const parked = { ...base, statusKey: 'a#w#parked#3' };
+    expect(indexWrites(deliveries, undefined, pending)).toEqual([
+      { index: 'status', writes: 1, units: 2 },
       { index: 'due', writes: 1, units: 2 },
     ]);
-    expect(indexWrites(deliveries, pending, { ...pending, nextAttemptAt: '2026-01-01T00:05:05Z' })).toEqual([{ index: 'due', writes: 2, units: 4 }]);
-    expect(indexWrites(deliveries, parked, { ...parked, reason: 'still down' })).toEqual([{ index: 'parked', writes: 1, units: 2 }]);
+    expect(indexWrites(deliveries, pending, parked)).toEqual([
+      { index: 'status', writes: 2, units: 4 },
+      { index: 'due', writes: 1, units: 2 },
+    ]);
+    expect(indexWrites(deliveries, pending, { ...pending, sweepAt: '2026-01-01T00:05:05Z' })).toEqual([
+      { index: 'status', writes: 1, units: 2 },
+      { index: 'due', writes: 2, units: 4 },
+    ]);
+    expect(indexWrites(deliveries, parked, { ...parked, reason: 'still down' })).toEqual([{ index: 'status', writes: 1, units: 2 }]);
     expect(indexWrites(deliveries, parked, parked)).toEqual([]);
     expect(indexWrites(deliveries, undefined, { ...base, status: 'delivered' })).toEqual([]);
   });

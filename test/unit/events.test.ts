@@ -12,9 +12,12 @@ function withDetail(patch: (e: typeof fixture) => void): string {
   return JSON.stringify(copy);
 }
 
-function reasonOf(body: string): string {
+/** The consumer's clock in these tests: well after the fixture's time (2024-12-22T14:30:01Z). */
+const NOW = Date.parse('2026-03-01T12:00:00Z');
+
+function reasonOf(body: string, now = NOW): string {
   try {
-    parseEventBridgeRecord(body);
+    parseEventBridgeRecord(body, now);
   } catch (err) {
     expect(err).toBeInstanceOf(InvalidEventError);
     return (err as InvalidEventError).reason;
@@ -24,7 +27,7 @@ function reasonOf(body: string): string {
 
 describe('event validation', () => {
   it('accepts the customer guide sample event and delivers data exactly as received', () => {
-    const event = parseEventBridgeRecord(JSON.stringify(fixture));
+    const event = parseEventBridgeRecord(JSON.stringify(fixture), NOW);
     expect(event).toMatchObject({ eventType: 'NEW_VISIT', accountId: 'acc_123', eventId: fixture.id });
     expect(JSON.parse(event.body)).toEqual(fixture.detail.data);
     expect(event.time).toBe(Date.parse('2024-12-22T14:30:01Z'));
@@ -34,13 +37,13 @@ describe('event validation', () => {
     const body = withDetail((e) => {
       e.detail.data = { zeta: 1, ...e.detail.data, custom: { nested: [1, 'two'] } };
     });
-    const event = parseEventBridgeRecord(body);
+    const event = parseEventBridgeRecord(body, NOW);
     expect(Object.keys(JSON.parse(event.body))[0]).toBe('zeta');
     expect(JSON.parse(event.body).custom).toEqual({ nested: [1, 'two'] });
   });
 
   it('accepts numbers where the customer guide sample shows numeric strings', () => {
-    const event = parseEventBridgeRecord(withDetail((e) => ((e.detail.data.screen as Record<string, unknown>).height = 2532)));
+    const event = parseEventBridgeRecord(withDetail((e) => ((e.detail.data.screen as Record<string, unknown>).height = 2532)), NOW);
     expect(JSON.parse(event.body).screen.height).toBe(2532);
   });
 
@@ -55,7 +58,16 @@ describe('event validation', () => {
     ['unknown detail-type', withDetail((e) => (e['detail-type'] = 'NEW_PURCHASE')), /detail-type/],
     ['bad time', withDetail((e) => (e.time = 'yesterday')), /time/],
     ['oversized', withDetail((e) => (e.detail.data.blob = 'x'.repeat(300 * 1024))), /larger than/],
+    ['a time more than 5 minutes ahead', withDetail((e) => (e.time = new Date(NOW + 300_001).toISOString())), /time: more than 300 s in the future/],
+    ['a time in a far future', withDetail((e) => (e.time = '9999-12-31T23:59:59Z')), /time: more than 300 s in the future/],
   ])('rejects %s with a reason', (_name, body, reason) => {
     expect(reasonOf(body)).toMatch(reason);
+  });
+
+  it("accepts a time up to 5 minutes ahead of the consumer's clock (producers' clock skew), and any past time", () => {
+    for (const time of [NOW + 300_000, NOW + 1, NOW, Date.parse('2001-01-01T00:00:00Z')]) {
+      const event = parseEventBridgeRecord(withDetail((e) => (e.time = new Date(time).toISOString())), NOW);
+      expect(event.time).toBe(time);
+    }
   });
 });

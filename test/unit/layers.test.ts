@@ -58,6 +58,12 @@ const cases: Array<[file: string, line: string, refused: boolean]> = [
   ['bench/x.ts', "import { x } from '../test/helpers/receiver';", true],
   ['local/x.ts', "import { x } from '../test/helpers/receiver';", true],
   ['scripts/x.ts', "import { x } from '../local/stack';", false],
+  // The dashboard: the contract, the sample payloads and the payload-filter matcher; no other server code.
+  ['dashboard/src/x.ts', "import { x } from '../../lambdas/shared/contract';", false],
+  ['dashboard/src/x.ts', "import { x } from '../../lambdas/shared/domain/event-filter';", false],
+  ['dashboard/src/components/x.ts', "import { x } from '../../../lambdas/shared/sample-payloads';", false],
+  ['dashboard/src/x.ts', "import { x } from '../../lambdas/shared/domain/webhook-schemas';", true],
+  ['dashboard/src/x.ts', "import { x } from 'node:crypto';", true],
 ];
 
 describe('layer rules (npm run lint)', () => {

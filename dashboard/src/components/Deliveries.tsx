@@ -2,13 +2,13 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { useAccess } from '../access';
 import type { ApiClient } from '../api';
 import { dateTime, duration, localInputToIso, localInputValue } from '../format';
-import type { Delivery, DeliveryStatus } from '../types';
+import type { Delivery, DeliveryStatus, RecoveryJob } from '../types';
 import { busyButton, StatusBadge, useNotifier, When } from './common';
 
 const STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed', 'skipped'];
 const PAGE_SIZE = 20;
 /** How the attempts list names what started an attempt. */
-const TRIGGER_LABELS: Readonly<Record<string, string>> = { probe: 'probe (test of the endpoint)' };
+const TRIGGER_LABELS: Readonly<Record<string, string>> = { probe: 'probe (test of the endpoint)', recover: 'recover (a recovery you started)' };
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** The attempt log of one webhook, newest first, with retry of failed deliveries and "recover since". */
@@ -171,6 +171,13 @@ export function Deliveries({ api, webhookId, version }: { readonly api: ApiClien
   );
 }
 
+function progress(job: RecoveryJob): string {
+  const lost = job.unrecoverable > 0 ? ` ${job.unrecoverable} could not be sent again (their payload expired).` : '';
+  if (job.status === 'running') return `Recovering… ${job.scanned} looked at, ${job.requeued} re-queued so far.${lost}`;
+  if (job.scanned === 0) return 'Nothing to recover: no failed or skipped deliveries since then.';
+  return `Re-queued ${job.requeued} deliveries; each gets the full retry schedule again.${lost}`;
+}
+
 function RecoverForm({ api, webhookId, onRecovered }: { readonly api: ApiClient; readonly webhookId: string; readonly onRecovered: () => void }) {
   const [since, setSince] = useState(() => localInputValue(new Date(Date.now() - 24 * 3_600_000)));
   const [busy, setBusy] = useState(false);
@@ -186,8 +193,14 @@ function RecoverForm({ api, webhookId, onRecovered }: { readonly api: ApiClient;
     setError('');
     setBusy(true);
     try {
-      const { count } = await api.recover(webhookId, iso);
-      setResult(count === 0 ? 'Nothing to recover: no failed or skipped deliveries since then.' : `Re-queued ${count} deliveries; each gets the full retry schedule again.`);
+      // The API answers at once with a job; a large recovery goes on in the background: follow it.
+      let job = await api.recover(webhookId, iso);
+      setResult(progress(job));
+      while (job.status === 'running') {
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        job = await api.getRecovery(webhookId, job.id);
+        setResult(progress(job));
+      }
       onRecovered();
     } catch (err) {
       setError(`Could not recover: ${message(err)}`);

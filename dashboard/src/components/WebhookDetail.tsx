@@ -162,6 +162,16 @@ export function WebhookDetail(props: {
               <span class="muted">none</span>
             )}
           </dd>
+          <dt>Filter</dt>
+          <dd>
+            {webhook.filter !== undefined ? (
+              <pre class="mono filter-pattern" aria-label="Payload filter (EventBridge event pattern)">
+                {JSON.stringify(webhook.filter, null, 2)}
+              </pre>
+            ) : (
+              <span class="muted">none: every visit of these event types</span>
+            )}
+          </dd>
           <dt>Headers</dt>
           <dd>
             {headerNames.length === 0 ? (

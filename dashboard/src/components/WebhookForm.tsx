@@ -6,10 +6,12 @@ import type { CreatedWebhook, Webhook } from '../types';
 import {
   EMPTY_FORM,
   type FieldErrors,
+  type FilterPreview,
   formFromWebhook,
   headerRow,
   mapApiIssues,
   orderedErrorFields,
+  previewFilter,
   reconcileErrors,
   toWebhookInput,
   validateWebhookForm,
@@ -26,7 +28,7 @@ export const EVENT_DESCRIPTIONS: Readonly<Record<EventType, string>> = {
 /** Element ids of the fields, so error messages can link and focus them. */
 const fieldId = (field: string): string => `wh-${field.replace(/[[\].]+/g, '-').replace(/-$/, '')}`;
 
-const FIELD_LABELS: Record<string, string> = { name: 'Name', url: 'URL', eventTypes: 'Event types', description: 'Description', rateLimit: 'Rate limit', headers: 'Headers' };
+const FIELD_LABELS: Record<string, string> = { name: 'Name', url: 'URL', eventTypes: 'Event types', description: 'Description', rateLimit: 'Rate limit', filter: 'Filter', headers: 'Headers' };
 const labelOf = (field: string): string => {
   const m = /^headers\[(\d+)\]\.(name|value)$/.exec(field);
   return m ? `Header ${Number(m[1]) + 1} ${m[2]}` : (FIELD_LABELS[field] ?? 'Form');
@@ -46,6 +48,8 @@ export function WebhookForm({ api, webhookId, onCreated }: { readonly api: ApiCl
   /** Header values are masked until "Show values", as on the webhook's page. */
   const [valuesShown, setValuesShown] = useState(false);
   const [focusTarget, setFocusTarget] = useState<{ field: string; n: number } | undefined>();
+  /** The last "check against the sample payloads" result, for the filter as it was then. */
+  const [preview, setPreview] = useState<Extract<FilterPreview, { ok: true }> | undefined>();
   const heading = useRef<HTMLHeadingElement>(null);
   const summary = useRef<HTMLDivElement>(null);
   const ready = !editing || original !== undefined;
@@ -84,6 +88,20 @@ export function WebhookForm({ api, webhookId, onCreated }: { readonly api: ApiCl
     setErrors((e) => Object.fromEntries(Object.entries(e).filter(([k]) => !k.startsWith('headers'))));
     const remaining = values.headers.length - 1;
     focusField(remaining === 0 ? 'add-header' : `headers[${Math.min(index, remaining - 1)}].name`);
+  };
+  /** Checks the filter against the sample payload of each chosen event type (all, if none is chosen) with the delivery path's matcher. */
+  const checkFilter = () => {
+    const result = previewFilter(values.filter, values.eventTypes.length > 0 ? EVENT_TYPES.filter((t) => values.eventTypes.includes(t)) : EVENT_TYPES);
+    if (result.ok) {
+      setErrors(({ filter: _dropped, ...rest }) => rest);
+      setPreview(result);
+    } else {
+      setErrors((e) => ({ ...e, filter: result.error }));
+      // Found in the filter as it is now: it goes once the filter is edited into a valid one.
+      setErrorsFor((f) => ({ ...f, filter: values.filter }));
+      setPreview(undefined);
+      focusField('filter');
+    }
   };
   const toggleEvent = (type: EventType, on: boolean) => set('eventTypes', on ? [...values.eventTypes, type] : values.eventTypes.filter((t) => t !== type));
 
@@ -282,6 +300,47 @@ export function WebhookForm({ api, webhookId, onCreated }: { readonly api: ApiCl
             onInput={(e) => set('rateLimit', e.currentTarget.value)}
           />
           {fieldError('rateLimit')}
+        </div>
+
+        <div class="field">
+          <label for={fieldId('filter')}>
+            Filter <span class="optional">(JSON, optional)</span>
+          </label>
+          <p class="hint" id={`${fieldId('filter')}-hint`}>
+            Deliver only the visits whose payload matches this EventBridge event pattern, e.g. <code>{'{"params": {"utm_source": ["newsletter"]}}'}</code> or{' '}
+            <code>{'{"location": {"country": [{"anything-but": ["United States"]}]}}'}</code>. Payload values such as <code>hardwareConcurrency</code> are strings:
+            match them as <code>["6"]</code>, not with <code>numeric</code>. Leave empty to receive every visit of the chosen event types.
+          </p>
+          <textarea
+            id={fieldId('filter')}
+            class="mono"
+            rows={5}
+            value={values.filter}
+            spellcheck={false}
+            autocomplete="off"
+            aria-invalid={invalid('filter')}
+            aria-describedby={describedBy('filter', true)}
+            onInput={(e) => {
+              set('filter', e.currentTarget.value);
+              setPreview(undefined);
+            }}
+          />
+          {fieldError('filter')}
+          <button type="button" id={fieldId('check-filter')} onClick={checkFilter}>
+            Check against the sample payloads
+          </button>
+          <div role="status" class="filter-preview" id={fieldId('filter-preview')}>
+            {preview && (
+              <ul class="plain">
+                {preview.results.map(({ eventType, matches }) => (
+                  <li key={eventType} class={matches ? 'would-match' : 'would-not-match'}>
+                    The <code>{eventType}</code> sample {matches ? <strong>would match</strong> : <strong>would not match</strong>}
+                    {values.filter.trim() === '' ? ' (no filter: every visit is delivered)' : ''}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </div>
         </div>
 
         <fieldset class="field headers" aria-describedby={describedBy('headers', true)}>

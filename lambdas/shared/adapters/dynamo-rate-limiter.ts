@@ -7,9 +7,9 @@ const COUNTER_TTL_SECONDS = 120;
 
 /**
  * A webhook's rate limit, shared by every consumer: a fixed one-second window counter per key,
- * kept in the deliveries table (item `pk` = `rate#<key>`, `deliveryId` = `s#<epochSecond>`,
+ * kept in the deliveries table (item `pk` = `rate#<key>`, `sk` = `s#<epochSecond>`,
  * count `n`, `expiresAt` = second + 120 for the table's TTL). Its keys never collide with a
- * delivery's (those sort keys start with `msg_`), and it carries no index attribute, so it is in
+ * delivery's (those partition keys start with an account id), and it carries no index attribute, so it is in
  * neither GSI.
  *
  * Cost: one conditional `UpdateItem` (`ADD n :one`, condition `attribute_not_exists(n) OR
@@ -37,7 +37,7 @@ export class DynamoRateLimiter implements RateLimiter {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: `rate#${key}`, deliveryId: `s#${second}` },
+          Key: { pk: `rate#${key}`, sk: `s#${second}` },
           UpdateExpression: 'ADD n :one SET expiresAt = :expiresAt',
           ConditionExpression: 'attribute_not_exists(n) OR n < :limit',
           ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':expiresAt': second + COUNTER_TTL_SECONDS },

@@ -34,6 +34,7 @@ const SETTABLE = [
   'previousSecret',
   'previousSecretExpiresAt',
   'rateLimit',
+  'filter',
 ] as const satisfies readonly (keyof WebhookChanges)[];
 
 /** Partition key of the sparse `breakers` index: every webhook whose breaker is set. */

@@ -4,6 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CachedWebhookStore } from '../adapters/cached-webhook-store';
 import { createDocumentClient } from '../adapters/dynamo-client';
 import { DynamoDeliveryStore } from '../adapters/dynamo-delivery-store';
+import { DynamoRecoveryJobStore } from '../adapters/dynamo-recovery-job-store';
 import { DynamoRateLimiter } from '../adapters/dynamo-rate-limiter';
 import { DynamoWebhookStore } from '../adapters/dynamo-webhook-store';
 import { UndiciHttpSender } from '../adapters/http-sender';
@@ -44,12 +45,18 @@ export function secretCipherFromEnv(env: NodeJS.ProcessEnv): SecretCipher {
 }
 
 /** The webhooks table (cached for the delivery path's reads) and the attempt log. */
-export function storesFromEnv(env: NodeJS.ProcessEnv, clock: Clock, o: AdapterOverrides): { webhooks: CachedWebhookStore; deliveries: DynamoDeliveryStore } {
+export function storesFromEnv(
+  env: NodeJS.ProcessEnv,
+  clock: Clock,
+  o: AdapterOverrides,
+): { webhooks: CachedWebhookStore; deliveries: DynamoDeliveryStore; recoveryJobs: DynamoRecoveryJobStore } {
   const doc = o.doc ?? createDocumentClient(o.dynamoConfig);
   const cipher = o.cipher ?? secretCipherFromEnv(env);
   const webhooks = new CachedWebhookStore(new DynamoWebhookStore(doc, requiredEnv(ENV.webhooksTable, env), cipher), DEFAULTS.webhookCacheTtlMs, clock);
-  const deliveries = new DynamoDeliveryStore(doc, requiredEnv(ENV.deliveriesTable, env), numberEnv(ENV.retentionDays, DEFAULTS.deliveryRetentionDays, env));
-  return { webhooks, deliveries };
+  const retentionDays = numberEnv(ENV.retentionDays, DEFAULTS.deliveryRetentionDays, env);
+  const deliveries = new DynamoDeliveryStore(doc, requiredEnv(ENV.deliveriesTable, env), retentionDays);
+  const recoveryJobs = new DynamoRecoveryJobStore(doc, requiredEnv(ENV.deliveriesTable, env), retentionDays);
+  return { webhooks, deliveries, recoveryJobs };
 }
 
 /** The retry queue (SQS; the client and @aws-sdk/client-sqs are loaded on first use). */

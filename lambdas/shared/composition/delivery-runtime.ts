@@ -5,7 +5,7 @@ import { logger, metricSink } from '../adapters/powertools';
 import { lazySqsClient, SqsDeadLetterSink } from '../adapters/sqs';
 import { DEFAULTS, ENV } from '../contract';
 import { DeliveryService } from '../domain/delivery-service';
-import { type Clock, type DeadLetterSink, type HttpSender, type LogSink, type MetricSink, type RateLimiter, type RetryQueue, systemClock } from '../domain/ports';
+import { type Clock, type DeadLetterSink, type HttpSender, type LogSink, type MetricSink, type RateLimiter, type RecoveryJobStore, type RetryQueue, systemClock } from '../domain/ports';
 import type { BreakerSettings } from '../domain/breaker';
 import type { RetryPolicy } from '../domain/retry-policy';
 import { type AdapterOverrides, laneSettingsFromEnv, rateLimiterFromEnv, retryPolicyFromEnv, retryQueueFromEnv, senderFromEnv, storesFromEnv } from './adapters-from-env';
@@ -19,6 +19,8 @@ export interface DeliveryRuntime {
   readonly service: DeliveryService;
   readonly webhooks: CachedWebhookStore;
   readonly deliveries: DynamoDeliveryStore;
+  /** Recovery jobs (the API starts them, the reconciler works on them). */
+  readonly recoveryJobs: RecoveryJobStore;
   readonly retryQueue: RetryQueue;
   /** Where events that fail validation go, with their reason. */
   readonly eventsDlq: DeadLetterSink;
@@ -49,7 +51,7 @@ export function createDeliveryRuntime(env: NodeJS.ProcessEnv = process.env, over
   // One DynamoDB client for the stores and the rate limiter.
   const o = { ...overrides, doc: overrides.doc ?? createDocumentClient(overrides.dynamoConfig) };
   const clock = o.clock ?? systemClock;
-  const { webhooks, deliveries } = storesFromEnv(env, clock, o);
+  const { webhooks, deliveries, recoveryJobs } = storesFromEnv(env, clock, o);
   // Created (and @aws-sdk/client-sqs loaded) on first use: only failures write to SQS.
   const sqs = lazySqsClient(o.sqsConfig ?? {});
   const retryQueue = retryQueueFromEnv(env, o);
@@ -75,5 +77,5 @@ export function createDeliveryRuntime(env: NodeJS.ProcessEnv = process.env, over
     ...(o.shutdown ? { shutdown: o.shutdown } : {}),
     autoDisableAfterMs: numberEnv(ENV.autoDisableAfterDays, DEFAULTS.autoDisableAfterDays, env) * 86_400_000,
   });
-  return { service, webhooks, deliveries, retryQueue, eventsDlq, failedSink, sender, retryPolicy, clock, log, metrics, rateLimiter };
+  return { service, webhooks, deliveries, recoveryJobs, retryQueue, eventsDlq, failedSink, sender, retryPolicy, clock, log, metrics, rateLimiter };
 }

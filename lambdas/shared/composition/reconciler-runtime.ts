@@ -2,11 +2,13 @@ import { logger, metricSink } from '../adapters/powertools';
 import { DEFAULTS, ENV } from '../contract';
 import { type Clock, type LogSink, type MetricSink, systemClock } from '../domain/ports';
 import { Reconciler } from '../domain/reconciler';
-import { type AdapterOverrides, laneSettingsFromEnv, retryQueueFromEnv, storesFromEnv } from './adapters-from-env';
+import { RecoveryService } from '../domain/recovery-service';
+import { type AdapterOverrides, laneSettingsFromEnv, retryPolicyFromEnv, retryQueueFromEnv, storesFromEnv } from './adapters-from-env';
 import { numberEnv } from './env';
 
 /**
- * The reconciler on the production adapters: both tables and the retry queue, no sender. (Listing
+ * The reconciler on the production adapters: both tables and the retry queue, no sender; it also
+ * works on recovery jobs. (Listing
  * webhooks decrypts their secrets, so it needs the secrets key's Decrypt too.)
  */
 export function createReconcilerRuntime(
@@ -14,15 +16,19 @@ export function createReconcilerRuntime(
   o: AdapterOverrides & { readonly clock?: Clock; readonly log?: LogSink; readonly metrics?: MetricSink } = {},
 ): Reconciler {
   const clock = o.clock ?? systemClock;
-  const { webhooks, deliveries } = storesFromEnv(env, clock, o);
+  const { webhooks, deliveries, recoveryJobs } = storesFromEnv(env, clock, o);
+  const retryQueue = retryQueueFromEnv(env, o);
+  const log = o.log ?? logger;
+  const maxRetries = retryPolicyFromEnv(env, o).maxRetries;
   return new Reconciler({
     webhooks,
     deliveries,
-    retryQueue: retryQueueFromEnv(env, o),
+    retryQueue,
     clock,
-    log: o.log ?? logger,
+    log,
     metrics: o.metrics ?? metricSink,
     everySeconds: numberEnv(ENV.reconcileEverySeconds, DEFAULTS.reconcileEverySeconds, env),
     settings: laneSettingsFromEnv(env),
+    recovery: new RecoveryService(deliveries, retryQueue, clock, maxRetries, recoveryJobs, log),
   });
 }

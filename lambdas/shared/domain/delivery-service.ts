@@ -13,6 +13,7 @@ import {
 } from './breaker';
 import { mapLimit } from './concurrency';
 import { DeliveredBatch } from './delivered-batch';
+import { FilterCache } from './event-filter';
 import type { VisitEvent } from './events';
 import { hopDelaySeconds, MAX_QUEUE_DELAY_SECONDS, type RetryMessage } from './messages';
 import { type AttemptRecord, type Breaker, deliveryIdFor, isSubscribed, type Webhook } from './model';
@@ -51,12 +52,19 @@ export interface DeliveryServiceDeps {
    * once and their deliveries are handed on, unchanged, for the next start. Never a failure.
    */
   readonly shutdown?: AbortSignal;
+  /**
+   * Told of each (event, webhook) pair that the webhook's payload filter rejected: no delivery,
+   * no record, no queue message. The hook statistics count "filtered out" with.
+   */
+  readonly onFilteredOut?: (webhook: Webhook, event: VisitEvent) => void;
 }
 
 /** Result of fanning one event out. Infrastructure errors are thrown, never folded in here. */
 export interface EventOutcome {
   readonly eventId: string;
   readonly matched: number;
+  /** Subscribed webhooks whose payload filter rejected the event (nothing was delivered or recorded for them). */
+  readonly filteredOut: readonly string[];
   readonly outcomes: ReadonlyArray<{ webhookId: string; deliveryId: string; outcome: AttemptOutcome | { kind: 'duplicate' } }>;
 }
 
@@ -94,11 +102,20 @@ export class DeliveryService {
   private readonly fanOutConcurrency: number;
   readonly settings: BreakerSettings;
   private readonly streaks = new FailureStreaks();
+  /** Payload filters, compiled once per webhook version (its `updatedAt`). */
+  private readonly filters: FilterCache;
 
   constructor(private readonly deps: DeliveryServiceDeps) {
     this.autoDisableAfterMs = deps.autoDisableAfterMs ?? DEFAULTS.autoDisableAfterDays * DAY_MS;
     this.fanOutConcurrency = deps.fanOutConcurrency ?? DEFAULTS.fanOutConcurrency;
     this.settings = { ...DEFAULT_BREAKER_SETTINGS, ...deps.settings };
+    this.filters = new FilterCache(10_000, (key, issue) => deps.log.warn('stored payload filter does not compile: it matches nothing', { webhook: key, error: issue.message }));
+  }
+
+  /** Whether a webhook's payload filter (if any) lets the event through. */
+  private passesFilter(webhook: Webhook, event: VisitEvent): boolean {
+    if (webhook.filter === undefined) return true;
+    return this.filters.get(`${webhook.accountId}/${webhook.webhookId}`, webhook.updatedAt, webhook.filter)(event.data);
   }
 
   /**
@@ -111,9 +128,16 @@ export class DeliveryService {
     const { webhooks: store, log } = this.deps;
     const firstReceivedAt = options.firstReceivedAt ?? this.deps.clock.now();
     const all = await store.listByAccount(event.accountId);
-    const matching = all.filter(
+    const subscribed = all.filter(
       (w) => isSubscribed(w, event.eventType) && (w.enabled || w.status === 'auto-disabled') && !(Date.parse(w.createdAt) > firstReceivedAt),
     );
+    // A webhook whose payload filter rejects the event gets nothing: no delivery, no record, no message.
+    const matching = subscribed.filter((w) => this.passesFilter(w, event));
+    const filteredOut = subscribed.filter((w) => !matching.includes(w));
+    for (const w of filteredOut) {
+      log.debug('filtered out', { webhookId: w.webhookId, eventId: event.eventId, eventType: event.eventType });
+      this.deps.onFilteredOut?.(w, event);
+    }
     const createdAt = new Date(event.time).toISOString();
     const errors: unknown[] = [];
     const deliverTo = async (webhook: Webhook) => {
@@ -156,7 +180,7 @@ export class DeliveryService {
     const byWebhook = new Map([...first, ...then].map((o) => [o.webhookId, o]));
     const outcomes = matching.flatMap((w) => byWebhook.get(w.webhookId) ?? []);
     if (errors.length > 0) throw errors[0];
-    return { eventId: event.eventId, matched: matching.length, outcomes };
+    return { eventId: event.eventId, matched: matching.length, filteredOut: filteredOut.map((w) => w.webhookId), outcomes };
   }
 
   private async fastLane(webhook: Webhook, job: DeliveryJob, options: EventOptions): Promise<AttemptOutcome> {
@@ -317,7 +341,9 @@ export class DeliveryService {
   private async scheduleRetry(job: DeliveryJob, attempt: AttemptRecord | undefined, retryAfterSeconds: number | undefined): Promise<AttemptOutcome> {
     const delaySeconds = this.deps.retryPolicy.delaySeconds(job.retryIndex, retryAfterSeconds);
     if (delaySeconds === undefined) {
-      return this.fail(job, attempt, `gave up after ${job.retryIndex + 1} attempts: ${attempt?.error ?? 'failed'}`, true);
+      // A manual retry is one attempt past the schedule: its failure says so, not "gave up after N".
+      const why = job.trigger === 'manual' ? 'manual retry failed' : `gave up after ${job.retryIndex + 1} attempts`;
+      return this.fail(job, attempt, `${why}: ${attempt?.error ?? 'failed'}`, true);
     }
     await this.queue({ ...job, retryIndex: job.retryIndex + 1, trigger: 'retry' }, delaySeconds, attempt, undefined);
     return { kind: 'retry-scheduled', ...(attempt ? { attempt } : {}), delaySeconds };
@@ -331,16 +357,23 @@ export class DeliveryService {
     return { kind: 'handed-off', ...(attempt ? { attempt } : {}), delaySeconds, reason };
   }
 
-  /** Queue first, record second: a crash in between costs a duplicate attempt, never a loss. */
+  /**
+   * Queue first, record second: a crash in between costs a duplicate attempt, never a loss. A
+   * wait longer than a queue delay (15 minutes) makes no queue message now: the record waits in
+   * the `due` index and the reconciler queues it 15 minutes before it is due (one message per
+   * attempt, instead of a hop every 15 minutes). A queued one is in the index too, as a safety
+   * net: swept if still pending `overdueAfterMs` past its due time.
+   */
   private async queue(job: DeliveryJob, delaySeconds: number, attempt: AttemptRecord | undefined, reason: string | undefined): Promise<void> {
     const dueAt = this.deps.clock.now() + delaySeconds * 1000;
-    const message = toMessage(job, dueAt);
-    await this.deps.retryQueue.enqueue(message, Math.min(delaySeconds, MAX_QUEUE_DELAY_SECONDS));
+    const queued = delaySeconds <= MAX_QUEUE_DELAY_SECONDS;
+    if (queued) await this.deps.retryQueue.enqueue(toMessage(job, dueAt), delaySeconds);
     await this.deps.deliveries.write({
       ...recordBase(job),
       status: 'pending',
       ...(attempt ? { attempt } : {}),
       nextAttemptAt: new Date(dueAt).toISOString(),
+      sweepAt: new Date(queued ? dueAt + this.settings.overdueAfterMs : dueAt - MAX_QUEUE_DELAY_SECONDS * 1000).toISOString(),
       payload: job.payload,
       retryIndex: job.retryIndex,
       ...(reason ? { reason } : {}),

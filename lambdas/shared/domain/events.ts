@@ -77,8 +77,14 @@ function describe(error: z.core.$ZodError): string {
     .join('; ');
 }
 
-/** Parses an SQS record body holding an EventBridge event; throws InvalidEventError with a reason. */
-export function parseEventBridgeRecord(body: string): VisitEvent {
+/**
+ * Parses an SQS record body holding an EventBridge event; throws InvalidEventError with a reason.
+ * `nowMs` (the consumer's clock) bounds the event time: more than
+ * `LIMITS.eventTimeMaxAheadSeconds` ahead is refused, since the time derives the delivery id,
+ * which orders the attempt log (an event from the far future would list first for ever) and
+ * bounds "recover since".
+ */
+export function parseEventBridgeRecord(body: string, nowMs: number): VisitEvent {
   if (Buffer.byteLength(body) > LIMITS.eventMaxBytes + 4096) {
     throw new InvalidEventError(`event larger than ${LIMITS.eventMaxBytes} bytes`);
   }
@@ -92,6 +98,9 @@ export function parseEventBridgeRecord(body: string): VisitEvent {
   if (!parsed.success) throw new InvalidEventError(describe(parsed.error));
   const time = Date.parse(parsed.data.time);
   if (Number.isNaN(time)) throw new InvalidEventError('time: not an ISO-8601 timestamp');
+  if (time > nowMs + LIMITS.eventTimeMaxAheadSeconds * 1000) {
+    throw new InvalidEventError(`time: more than ${LIMITS.eventTimeMaxAheadSeconds} s in the future (${parsed.data.time})`);
+  }
   // Deliver the original object (unknown fields untouched), not the schema's copy.
   const original = (raw as { detail: { data: VisitData } }).detail.data;
   return {

@@ -19,8 +19,8 @@ export const retryMessageSchema = z.object({
   retryIndex: z.int().check(z.minimum(0)),
   /** Epoch ms at which the attempt is due. */
   dueAt: z.number(),
-  /** `event`: the first full attempt of a delivery the fast lane handed on; `probe`: one breaker probe. */
-  trigger: z.enum(['event', 'retry', 'manual', 'probe']),
+  /** `event`: the first full attempt of a delivery the fast lane handed on; `probe`: one breaker probe; `recover`: re-queued by a recovery job. */
+  trigger: z.enum(['event', 'retry', 'manual', 'recover', 'probe']),
   /** The signed body (the record also keeps it; this copy covers a crash before the record write). */
   payload: z.string(),
 });

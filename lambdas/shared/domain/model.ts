@@ -27,6 +27,11 @@ export interface Webhook {
   readonly failingSince?: string;
   /** At most this many deliveries a second (1 to 1,000); absent: no limit. Deliveries beyond it wait. */
   readonly rateLimit?: number;
+  /**
+   * The payload filter, an EventBridge event pattern over the delivered body (event-filter.ts),
+   * as the JSON text it was validated as; absent: every event of the subscribed types.
+   */
+  readonly filter?: string;
   /** The circuit breaker, when not closed (docs/design.md §8): deliveries are parked while it is open. */
   readonly breaker?: Breaker;
   /** The endpoint answered too slowly for the fast lane: until then, its deliveries go to the slow lane. */
@@ -51,7 +56,8 @@ export interface Breaker {
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'skipped';
 
 /** What started an attempt. */
-export type AttemptTrigger = 'event' | 'retry' | 'manual' | 'test' | 'probe';
+/** What started an attempt: `recover` = a recovery job (POST …/recover) re-queued it. */
+export type AttemptTrigger = 'event' | 'retry' | 'manual' | 'recover' | 'test' | 'probe';
 
 /** One HTTP attempt, as kept in the attempt log (no secrets, no request headers). */
 export interface AttemptRecord {
@@ -89,6 +95,8 @@ export interface DeliveryRecord {
   readonly parked?: boolean;
   /** Of a pending delivery: the retry index of its next attempt. */
   readonly retryIndex?: number;
+  /** Of a pending, unparked delivery: when the due sweep looks at it. */
+  readonly sweepAt?: string;
 }
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -117,6 +125,18 @@ function encodeBytes(bytes: Buffer, chars: number): string {
 export function deliveryIdFor(eventTimeMs: number, eventId: string, webhookId: string): string {
   const hash = createHash('sha256').update(eventId).update('\n').update(webhookId).digest();
   return `msg_${encodeTime(eventTimeMs)}${encodeBytes(hash, 16)}`;
+}
+
+/** The event time (epoch ms) a delivery id starts with; NaN for anything else. */
+export function deliveryIdTime(deliveryId: string): number {
+  if (!deliveryId.startsWith('msg_') || deliveryId.length < 14) return Number.NaN;
+  let value = 0;
+  for (const char of deliveryId.slice(4, 14)) {
+    const digit = CROCKFORD.indexOf(char);
+    if (digit < 0) return Number.NaN;
+    value = value * 32 + digit;
+  }
+  return value;
 }
 
 /** The smallest delivery id at or after a time: the lower bound of "recover since T". */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { PORTAL_SESSIONS } from '../contract';
-import { ACCOUNT_ID_PATTERN } from './api-keys';
+import { ACCOUNT_ID_PATTERN, bearerToken } from './api-keys';
 
 /**
  * Portal sessions (docs/design.md §11): the platform's backend asks for a short-lived,
@@ -33,6 +33,12 @@ export function portalSessionIdOf(token: string): string {
 
 export function isWellFormedPortalToken(value: string): boolean {
   return PORTAL_TOKEN_PATTERN.test(value);
+}
+
+/** The session token of an `Authorization: Bearer vps_…` value, if it has the shape `BEARER_HEADER_PATTERN` allows. */
+export function parsePortalBearer(header: string | undefined): string | undefined {
+  const token = bearerToken(header);
+  return token && isWellFormedPortalToken(token) ? token : undefined;
 }
 
 /** What `POST /v1/portal-sessions` accepts. */

@@ -38,7 +38,7 @@ export interface WebhookStore {
 }
 
 /** Optional attributes a management update can remove. */
-export type ClearableWebhookField = 'disabledReason' | 'failingSince' | 'previousSecret' | 'previousSecretExpiresAt' | 'rateLimit';
+export type ClearableWebhookField = 'disabledReason' | 'failingSince' | 'previousSecret' | 'previousSecretExpiresAt' | 'rateLimit' | 'filter';
 
 /** A management update: the fields to set (absent = unchanged) and the ones to remove. */
 export interface WebhookChanges {
@@ -53,6 +53,8 @@ export interface WebhookChanges {
   readonly previousSecret?: string;
   readonly previousSecretExpiresAt?: string;
   readonly rateLimit?: number;
+  /** A payload filter as JSON text (model.ts `Webhook.filter`). */
+  readonly filter?: string;
   readonly clear?: readonly ClearableWebhookField[];
   readonly updatedAt: string;
 }
@@ -95,42 +97,97 @@ export interface AttemptWrite {
   /** Absent for records written without an attempt (skipped). */
   readonly attempt?: AttemptRecord;
   readonly nextAttemptAt?: string;
-  /** Kept while the delivery may need to be sent again; dropped once delivered. */
+  /**
+   * The event's signed body, while the delivery may need to be sent again. Stored once per event
+   * (not on the record, not rewritten by later attempts); a delivered record never needs it.
+   */
   readonly payload?: string;
   readonly reason?: string;
-  /** Parked while the breaker is open (kept out of the overdue sweep, listed for release). */
+  /** Parked while the breaker is open (kept out of the due sweep, listed for release). */
   readonly parked?: boolean;
   /** Of a pending record: the retry index its next attempt uses (so a sweep can re-queue it as it was). */
   readonly retryIndex?: number;
+  /**
+   * Of a pending, unparked record: when the reconciler's due sweep must look at it (ISO). For a
+   * retry already on the queue, its due time plus the overdue margin (a safety net); for a retry
+   * further away than a queue delay allows, its due time (the sweep queues it then).
+   */
+  readonly sweepAt?: string;
+  /** Write only if the stored record has one of these statuses (a claim); `write` then says whether it did. */
+  readonly expectStatus?: readonly DeliveryStatus[];
 }
+
+/** The buckets of the sparse status index: every record that is not delivered is in exactly one. */
+export type RecordBucket = 'pending' | 'parked' | 'failed' | 'skipped';
 
 export interface DeliveryQuery {
   readonly status?: DeliveryStatus;
   readonly limit: number;
   readonly cursor?: string;
+}
+
+export interface BucketQuery {
+  readonly limit: number;
+  readonly cursor?: string;
+  /** Oldest first (recovery, release) instead of newest first. */
+  readonly ascending?: boolean;
   /** Only deliveries whose id is at or after this bound (time-ordered ids). */
   readonly sinceId?: string;
-  /** Oldest first (recovery) instead of newest first (log). */
-  readonly ascending?: boolean;
 }
 
 export interface DeliveryStore {
+  /** One delivery, with its payload while it is not delivered. */
   get(accountId: string, webhookId: string, deliveryId: string): Promise<DeliveryRecord | undefined>;
   /**
    * Writes an attempt. A `delivered` record is final: a late failure of a duplicate attempt
-   * never downgrades it (conditional write).
+   * never downgrades it (conditional write). Returns whether it was written (false: refused
+   * by that rule or by `expectStatus`).
    */
-  write(write: AttemptWrite): Promise<void>;
+  write(write: AttemptWrite): Promise<boolean>;
   /**
-   * Writes the `delivered` records of first attempts (no earlier record expected), many per
-   * request. Returns the writes that could not be stored. Optional: without it, `write` each.
+   * Records first attempts that succeeded, many per request (in AWS, compact entries in a few
+   * items per webhook rather than an item each). Returns the writes that could not be stored.
+   * Optional: without it, `write` each.
    */
   writeDelivered?(writes: readonly AttemptWrite[]): Promise<readonly AttemptWrite[]>;
+  /** A webhook's log, newest first, every status (`status` filters). Payloads are not loaded. */
   list(accountId: string, webhookId: string, query: DeliveryQuery): Promise<Page<DeliveryRecord>>;
-  /** A webhook's parked deliveries, oldest first (a sparse index: cheap however long the log). */
+  /** One bucket of the status index (cheap however long the log), with payloads. */
+  listBucket(accountId: string, webhookId: string, bucket: RecordBucket, query: BucketQuery): Promise<Page<DeliveryRecord>>;
+  /** A webhook's parked deliveries, oldest first (the `parked` bucket). */
   listParked(accountId: string, webhookId: string, query: { readonly limit: number; readonly cursor?: string }): Promise<Page<DeliveryRecord>>;
-  /** Pending, unparked deliveries of any webhook whose next attempt was due before `before` (ISO), oldest first. */
-  listOverdue(before: string, limit: number): Promise<DeliveryRecord[]>;
+  /** Pending, unparked deliveries of any webhook whose `sweepAt` is before `before` (ISO), oldest first, with payloads. */
+  listDue(before: string, limit: number): Promise<DeliveryRecord[]>;
+}
+
+/** An asynchronous recovery: every failed or skipped delivery of a webhook since a time, re-queued. */
+export interface RecoveryJob {
+  readonly accountId: string;
+  readonly webhookId: string;
+  readonly jobId: string;
+  /** Deliveries at or after this time (ISO). */
+  readonly since: string;
+  readonly status: 'running' | 'done';
+  /** Records looked at, and re-queued (a record another job or a retry took first is not counted). */
+  readonly scanned: number;
+  readonly requeued: number;
+  /** Of the looked-at records, those whose payload had expired (cannot be sent again). */
+  readonly unrecoverable: number;
+  /** Where the job goes on: the bucket it is in and the index cursor within it. */
+  readonly position?: { readonly bucket: 'failed' | 'skipped'; readonly cursor?: string };
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly finishedAt?: string;
+}
+
+/** Where recovery jobs live; open ones are listed across accounts for the reconciler to work on. */
+export interface RecoveryJobStore {
+  create(job: RecoveryJob): Promise<void>;
+  get(accountId: string, webhookId: string, jobId: string): Promise<RecoveryJob | undefined>;
+  /** Running jobs, any account, oldest first. */
+  listOpen(limit: number): Promise<RecoveryJob[]>;
+  /** Saves progress only if the stored job still has `expectUpdatedAt` (one worker at a time). */
+  save(job: RecoveryJob, expectUpdatedAt: string): Promise<boolean>;
 }
 
 /**

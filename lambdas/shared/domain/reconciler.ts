@@ -2,7 +2,7 @@ import { METRICS } from '../contract';
 import type { DeliveryJob } from './attempt';
 import { type BreakerSettings, DEFAULT_BREAKER_SETTINGS, probing } from './breaker';
 import { recordBase, toMessage } from './delivery-service';
-import { MAX_QUEUE_DELAY_SECONDS } from './messages';
+import { hopDelaySeconds, MAX_QUEUE_DELAY_SECONDS } from './messages';
 import type { DeliveryRecord, Webhook } from './model';
 import type { Clock, DeliveryStore, LogSink, MetricSink, RetryQueue, WebhookStore } from './ports';
 
@@ -16,6 +16,8 @@ export interface ReconcilerDeps {
   /** How often `tick` runs: the release pace is spread over this much time. */
   readonly everySeconds: number;
   readonly settings?: Partial<BreakerSettings>;
+  /** Runs recovery jobs (POST …/recover) until a deadline (epoch ms); returns deliveries re-queued. */
+  readonly recovery?: { work(deadline: number): Promise<number> };
 }
 
 /** What one tick did, for logs and tests. */
@@ -24,14 +26,16 @@ export interface ReconcileReport {
   readonly released: number;
   readonly skipped: number;
   readonly closed: number;
+  /** Retries queued by the due sweep (their wait was longer than a queue delay). */
+  readonly queued: number;
   readonly overdue: number;
+  /** Deliveries re-queued by recovery jobs. */
+  readonly recovered: number;
 }
 
-/** Webhooks with a breaker looked at per tick, and overdue deliveries re-queued per tick. */
+/** Webhooks with a breaker looked at per tick, and due deliveries queued per tick. */
 const BREAKERS_PER_TICK = 1_000;
-const OVERDUE_PER_TICK = 1_000;
-/** The overdue sweep (eight index queries) runs at most this often, even when ticks come faster (locally, every 5 s). */
-const OVERDUE_SWEEP_EVERY_MS = 60_000;
+const DUE_PER_TICK = 5_000;
 
 /**
  * The periodic reconciler (a schedule in AWS, a timer locally; docs/design.md §8). Each tick:
@@ -42,23 +46,23 @@ const OVERDUE_SWEEP_EVERY_MS = 60_000;
  *   at `releasePerSecond`, spread over the tick with queue delays, and closes the breaker when
  *   none is left;
  * - for a webhook disabled meanwhile, turns its parked deliveries into skipped ones (recoverable);
- * - finds pending deliveries long past their due time (a lost queue message, a chain of hops cut
- *   by Lambda's recursive-loop guard) and re-queues them, counting each in `OverdueDeliveries`.
+ * - sweeps the `due` index: queues the retries that wait longer than a queue delay (15 minutes
+ *   before they are due, with the remaining delay), and re-queues pending deliveries long past
+ *   their due time (a lost queue message), counting those in `OverdueDeliveries`;
+ * - works on running recovery jobs for what is left of its budget.
  *
  * So no delivery stays pending for ever, and nothing waits on a per-delivery chain of hops while
  * its endpoint is down.
  */
 export class Reconciler {
   private readonly settings: BreakerSettings;
-  /** When the overdue sweep last ran (it looks 15 minutes back: once a minute is plenty, whatever the tick). */
-  private lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.settings = { ...DEFAULT_BREAKER_SETTINGS, ...deps.settings };
   }
 
   async tick(): Promise<ReconcileReport> {
-    const report = { probes: 0, released: 0, skipped: 0, closed: 0, overdue: 0 };
+    const report = { probes: 0, released: 0, skipped: 0, closed: 0, queued: 0, overdue: 0, recovered: 0 };
     let cursor: string | undefined;
     let seen = 0;
     do {
@@ -67,12 +71,11 @@ export class Reconciler {
       seen += page.items.length;
       cursor = page.nextCursor;
     } while (cursor && seen < BREAKERS_PER_TICK);
-    const now = this.deps.clock.now();
-    if (now - this.lastSweep >= OVERDUE_SWEEP_EVERY_MS) {
-      this.lastSweep = now;
-      report.overdue = await this.requeueOverdue();
-    }
-    if (report.probes + report.released + report.skipped + report.closed + report.overdue > 0) this.deps.log.info('reconciled', { ...report });
+    const due = await this.sweepDue();
+    report.queued = due.queued;
+    report.overdue = due.overdue;
+    if (this.deps.recovery) report.recovered = await this.deps.recovery.work(this.deps.clock.now() + this.deps.everySeconds * 500);
+    if (Object.values(report).some((n) => n > 0)) this.deps.log.info('reconciled', { ...report });
     return report;
   }
 
@@ -130,7 +133,6 @@ export class Reconciler {
       await this.deps.deliveries.write({
         ...recordBase(record),
         status: 'skipped',
-        ...(record.payload !== undefined ? { payload: record.payload } : {}),
         reason: `webhook ${webhook.status}: ${webhook.disabledReason ?? 'disabled'}`,
       });
     }
@@ -143,15 +145,25 @@ export class Reconciler {
     return closed;
   }
 
-  private async requeueOverdue(): Promise<number> {
-    const before = new Date(this.deps.clock.now() - this.settings.overdueAfterMs).toISOString();
-    const overdue = await this.deps.deliveries.listOverdue(before, OVERDUE_PER_TICK);
-    for (const record of overdue) {
-      this.deps.log.warn('pending delivery past its due time: re-queued', { webhookId: record.webhookId, deliveryId: record.deliveryId, due: record.nextAttemptAt });
-      await this.requeue(record, 0, 'retry', record.reason ?? 'retry');
+  /**
+   * The `due` index up to now: a record whose due time is still ahead was waiting longer than a
+   * queue delay allows and is queued now with the rest of its wait; one already past its due time
+   * by `overdueAfterMs` lost its queue message and is re-queued at once (OverdueDeliveries).
+   */
+  private async sweepDue(): Promise<{ queued: number; overdue: number }> {
+    const now = this.deps.clock.now();
+    const due = await this.deps.deliveries.listDue(new Date(now).toISOString(), DUE_PER_TICK);
+    let overdue = 0;
+    for (const record of due) {
+      const dueAt = record.nextAttemptAt ? Date.parse(record.nextAttemptAt) : now;
+      if (now - dueAt >= this.settings.overdueAfterMs) {
+        overdue++;
+        this.deps.log.warn('pending delivery past its due time: re-queued', { webhookId: record.webhookId, deliveryId: record.deliveryId, due: record.nextAttemptAt });
+      }
+      await this.requeue(record, hopDelaySeconds(dueAt, now), 'retry', record.reason ?? 'retry');
     }
-    if (overdue.length > 0) this.deps.metrics.count(METRICS.overdue, overdue.length);
-    return overdue.length;
+    if (overdue > 0) this.deps.metrics.count(METRICS.overdue, overdue);
+    return { queued: due.length - overdue, overdue };
   }
 
   /** Queues a recorded delivery (same id, its retry index) and records it pending, unparked. */
@@ -164,7 +176,7 @@ export class Reconciler {
       ...recordBase(record),
       status: 'pending',
       nextAttemptAt: new Date(dueAt).toISOString(),
-      payload: record.payload,
+      sweepAt: new Date(dueAt + this.settings.overdueAfterMs).toISOString(),
       retryIndex: job.retryIndex,
       reason,
     });

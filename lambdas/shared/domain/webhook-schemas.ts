@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EVENT_TYPES, FIELD_PATTERNS, HOP_BY_HOP_HEADERS, LIMITS, RESERVED_HEADERS, SERVICE_HEADERS } from '../contract';
 import type { FieldIssue } from './errors';
+import { checkFilter, FILTER_LIMITS } from './event-filter';
 
 /**
  * The request schemas of the management API (docs/design.md §6). The domain validates with them
@@ -133,6 +134,34 @@ export const rateLimitSchema = z
     description: `At most this many deliveries a second to this webhook (${LIMITS.rateLimitMin}-${LIMITS.rateLimitMax}); absent: no limit. Deliveries beyond the limit wait for a later second: they are never dropped or failed.`,
   });
 
+const FILTER_DESCRIPTION =
+  'A payload filter: an EventBridge event pattern over the delivered body (the visit). Only events whose payload matches are delivered; the others make no delivery and no record. ' +
+  'Fields are matched as in EventBridge: `{"params": {"utm_source": ["newsletter"]}}`, `{"location": {"country": [{"anything-but": ["United States"]}]}}`. ' +
+  'Operators: exact values (strings, numbers, booleans, null), `prefix`, `suffix` (both also as `{"equals-ignore-case": "..."}`), `equals-ignore-case`, `wildcard`, ' +
+  '`anything-but` (a value, a list, or `prefix`, `suffix`, `equals-ignore-case`, `wildcard`), `numeric` (JSON numbers only: the string "6" is not the number 6), `exists`, `cidr`, `$or`; ' +
+  `an array in the payload matches when any element does. At most ${FILTER_LIMITS.maxBytes} bytes of JSON, ${FILTER_LIMITS.maxDepth} levels of nested objects and ${FILTER_LIMITS.maxValues} values. See docs/api.md.`;
+
+/**
+ * A payload filter (event-filter.ts): any JSON, checked by the filter compiler, which reports the
+ * offending part by its path (`filter.location.country[0]`). Left as `unknown` rather than a zod
+ * record so the pattern reaches the checker exactly as parsed (no copy, no key dropped).
+ */
+export const filterSchema = z
+  .unknown()
+  .superRefine((pattern, ctx) => {
+    const issue = checkFilter(pattern);
+    if (issue) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
+  })
+  .meta({
+    type: 'object',
+    minProperties: 1,
+    // Any properties (the checker judges them): said outright so generated clients type the
+    // field as an open object rather than one without properties (client/schema.d.ts).
+    additionalProperties: {},
+    description: FILTER_DESCRIPTION,
+    examples: [{ params: { utm_source: ['newsletter'] } }, { location: { country: [{ 'anything-but': ['United States'] }] } }],
+  });
+
 const BODY_NOT_OBJECT = 'request body must be a JSON object';
 
 /** `POST /v1/webhooks`. Unknown fields are refused (a typo is a 400, not silently ignored). */
@@ -145,6 +174,7 @@ export const webhookCreateSchema = z
     headers: headersSchema.default({}),
     enabled: enabledSchema.default(true),
     rateLimit: rateLimitSchema.optional(),
+    filter: filterSchema.optional(),
   }, BODY_NOT_OBJECT)
   .meta({ description: 'A new webhook.' });
 
@@ -165,6 +195,10 @@ export const webhookPatchSchema = z
       .meta({
         description: `Deliveries per second (${LIMITS.rateLimitMin}-${LIMITS.rateLimitMax}); \`null\` removes the limit. Deliveries beyond the limit wait for a later second: they are never dropped or failed.`,
       }),
+    filter: filterSchema
+      .nullable()
+      .optional()
+      .meta({ description: `Replaces the payload filter; \`null\` removes it (every event of the subscribed types is delivered again). ${FILTER_DESCRIPTION}` }),
   }, BODY_NOT_OBJECT)
   .meta({ description: 'Changes to a webhook; absent fields are left as they are.' });
 

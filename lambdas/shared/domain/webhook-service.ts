@@ -7,7 +7,7 @@ import { checkTargetHost, checkTargetPort } from './target-policy';
 import { type DeliveryJob, sendAttempt } from './attempt';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { type DeliveryRecord, type DeliveryStatus, deliveryIdFor, type Webhook } from './model';
-import type { Clock, DeliveryStore, Page, WebhookAdminStore, WebhookChanges, HttpSender, Resolver } from './ports';
+import type { Clock, DeliveryStore, HttpSender, Page, RecoveryJob, Resolver, WebhookAdminStore, WebhookChanges } from './ports';
 import { DeliveryNotFoundError, DeliveryNotRetryableError, type RecoveryService } from './recovery-service';
 import { recoverRequestSchema, testRequestSchema, toFieldIssues, webhookCreateSchema, webhookPatchSchema } from './webhook-schemas';
 
@@ -144,6 +144,7 @@ export class WebhookService {
       enabled: input.enabled,
       status: input.enabled ? 'active' : 'disabled',
       ...(input.rateLimit !== undefined ? { rateLimit: input.rateLimit } : {}),
+      ...(input.filter !== undefined ? { filter: JSON.stringify(input.filter) } : {}),
       createdAt: now,
       updatedAt: now,
       secret: this.newSecret(),
@@ -171,10 +172,10 @@ export class WebhookService {
   /**
    * PATCH semantics: absent fields keep their value. `enabled: true` makes the webhook active
    * and clears an auto-disable reason (and, if it was disabled, the failure run that led there);
-   * `enabled: false` makes it `disabled`. `rateLimit: null` removes the rate limit.
+   * `enabled: false` makes it `disabled`. `rateLimit: null` removes the rate limit, `filter: null` the payload filter.
    */
   async update(accountId: string, webhookId: string, body: unknown): Promise<Webhook> {
-    const { rateLimit, ...patch } = parse(webhookPatchSchema, body);
+    const { rateLimit, filter, ...patch } = parse(webhookPatchSchema, body);
     const current = await this.get(accountId, webhookId);
     const url = patch.url !== undefined ? await this.checkUrl(patch.url) : undefined;
     const clear: NonNullable<WebhookChanges['clear']>[number][] = [];
@@ -188,9 +189,11 @@ export class WebhookService {
       clear.push('disabledReason');
     }
     if (rateLimit === null) clear.push('rateLimit');
+    if (filter === null) clear.push('filter');
     const changes: WebhookChanges = {
       ...stripUndefined(patch),
       ...(typeof rateLimit === 'number' ? { rateLimit } : {}),
+      ...(filter !== undefined && filter !== null ? { filter: JSON.stringify(filter) } : {}),
       ...(url !== undefined ? { url } : {}),
       ...(status ? { status } : {}),
       clear,
@@ -301,12 +304,20 @@ export class WebhookService {
     }
   }
 
-  /** Re-queues every failed or skipped delivery since `since`; returns how many. */
-  async recover(accountId: string, webhookId: string, body: unknown): Promise<number> {
+  /** Starts a recovery job re-queueing every failed or skipped delivery since `since` (it may finish at once). */
+  async recover(accountId: string, webhookId: string, body: unknown): Promise<RecoveryJob> {
     const { since } = parse(recoverRequestSchema, body);
     const webhook = await this.get(accountId, webhookId);
     this.requireEnabled(webhook);
-    return this.deps.recovery.recoverSince(accountId, webhookId, Date.parse(since));
+    return this.deps.recovery.startRecovery(accountId, webhookId, Date.parse(since));
+  }
+
+  /** A recovery job of the webhook. */
+  async getRecovery(accountId: string, webhookId: string, jobId: string): Promise<RecoveryJob> {
+    await this.get(accountId, webhookId);
+    const job = /^rec_[0-9a-f]{24}$/.test(jobId) ? await this.deps.recovery.getRecovery(accountId, webhookId, jobId) : undefined;
+    if (!job) throw new NotFoundError('recovery');
+    return job;
   }
 
   /** Re-queued deliveries of a disabled webhook would only be skipped again: say so instead. */

@@ -2,10 +2,11 @@ import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DEFAULTS, ENV } from '../../../lambdas/shared/contract';
+import { API, DEFAULTS, ENV } from '../../../lambdas/shared/contract';
 import type { LogLevel } from '../../config';
 import { WebhooksFunction } from '../../function-defaults';
-import { allowOnTable } from '../../table-grants';
+import { TABLE_DEFINITIONS } from '../../table-definitions';
+import { allowOnTable, allowQueryOnIndexes, definedIndex } from '../../table-grants';
 import type { ManagementApiProps } from './props';
 
 /** Handler files, relative to the repository root; each exports `handler`. */
@@ -57,18 +58,25 @@ export function createApiFunctions(scope: Construct, props: ManagementApiProps, 
       [ENV.retentionDays]: String(props.deliveryRetentionDays ?? DEFAULTS.deliveryRetentionDays),
       [ENV.secretsKmsKeyId]: props.secretsKey.keyArn,
       [ENV.apiKeysTable]: props.apiKeysTable.tableName,
+      [ENV.apiAccountRateLimit]: String(props.accountRateLimit ?? API.accountRatePerSecond),
     },
   });
   // What apiPartsFromEnv's stores call for the API's services, on the tables only (no index):
   // webhooks: Query (listPage, and listByAccount when create recounts a drifted counter), GetItem
   // (get, the counter), PutItem (create), UpdateItem (update, the per-account counter), DeleteItem
-  // (delete); deliveries: Query (the delivery log, recover), GetItem (get), UpdateItem (write: test
-  // sends, retry, recover).
+  // (delete); deliveries: Query (the delivery log; its `status` index for a status filter and
+  // recovery), GetItem (get, recovery jobs), BatchGetItem (a record's payload), UpdateItem (write:
+  // test sends, retry, recover; the per-account rate counters of the API, `rate#api:<account>`),
+  // PutItem (recovery jobs; an event's payload).
   allowOnTable(handler.role, props.webhooksTable, ['Query', 'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
-  allowOnTable(handler.role, props.deliveriesTable, ['Query', 'GetItem', 'UpdateItem']);
-  // Portal sessions: one PutItem of a token hash (POST /v1/portal-sessions); never a read, so a
-  // compromised API function cannot list keys or sessions.
-  allowOnTable(handler.role, props.apiKeysTable, ['PutItem']);
+  allowOnTable(handler.role, props.deliveriesTable, ['Query', 'GetItem', 'BatchGetItem', 'UpdateItem', 'PutItem']);
+  allowQueryOnIndexes(handler.role, [{ table: props.deliveriesTable, indexName: definedIndex(TABLE_DEFINITIONS.deliveries, 'status') }]);
+  // Every authenticated request checks its key again, by hash (the authorizer's answer is cached,
+  // revocation is not): one GetItem, like the authorizer's, no Query and no index. The account
+  // rate counters are UpdateItems on the deliveries table, granted above. Portal sessions: one
+  // PutItem of a token hash (POST /v1/portal-sessions). Never a Query or Scan, so a compromised
+  // API function cannot list keys or sessions.
+  allowOnTable(handler.role, props.apiKeysTable, ['GetItem', 'PutItem']);
   // Retry and recover re-queue deliveries; test sends are attempted inline and never queued.
   props.retryQueue.grantSendMessages(handler.role);
   // Exactly the two calls of KmsEnvelopeCipher (no kms:Encrypt, no ReEncrypt).

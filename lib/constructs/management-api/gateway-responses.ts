@@ -26,7 +26,8 @@ const GATEWAY_MESSAGE = '__GATEWAY_MESSAGE__';
  */
 export const GATEWAY_RESPONSES: readonly GatewayErrorResponse[] = [
   // Missing, malformed, unknown or revoked key: the authorizer throws "Unauthorized" (or the
-  // identity source is absent, and API Gateway does not even call it).
+  // header is absent or fails the authorizer's validation expression, and API Gateway does not
+  // even call it). The API function answers the same 401 when the key no longer resolves.
   { type: apigw.ResponseType.UNAUTHORIZED, statusCode: '401', body: JSON.stringify(GATEWAY_ERROR_RESPONSES.UNAUTHORIZED.body) },
   // Only a Deny (or a policy not covering the route) leads here. The authorizer allows the whole
   // stage or refuses, so for a caller this is the same "bad key" as above: 401, as documented.

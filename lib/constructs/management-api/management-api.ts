@@ -1,10 +1,11 @@
-import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import { API, ENV } from '../../../lambdas/shared/contract';
+import { API, BEARER_HEADER_PATTERN, ENV } from '../../../lambdas/shared/contract';
 import type { WebhooksFunction } from '../../function-defaults';
 import { accessLogFormat } from './access-log';
 import { addPreflight, assertOrigin, gatewayCorsHeaders } from './cors';
@@ -12,6 +13,7 @@ import { createApiFunctions } from './functions';
 import { addGatewayResponses } from './gateway-responses';
 import { acknowledgeApiFindings, acknowledgeFunctionFindings } from './nag-notes';
 import type { ManagementApiProps } from './props';
+import { WEB_ACL_ARN_PATTERN } from '../../config';
 
 /**
  * Name of the one stage. The contract's paths start with `/v1`, so the stage must not be
@@ -26,18 +28,28 @@ interface StageSettings {
 }
 
 /**
+ * `arn` must be a regional WAFv2 web ACL's ARN ({@link WEB_ACL_ARN_PATTERN}) in the stack's region
+ * when that is known: API Gateway stages take regional ACLs of their own region only.
+ */
+function assertWebAclArn(path: string, arn: string, region: string): void {
+  const match = WEB_ACL_ARN_PATTERN.exec(arn);
+  if (!match) throw new Error(`${path}: webAclArn must be a regional WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>), got ${JSON.stringify(arn)}`);
+  if (!Token.isUnresolved(region) && match[1] !== region) throw new Error(`${path}: webAclArn is in ${match[1]}, but the stage is in ${region}; a stage takes a web ACL of its own region`);
+}
+
+/**
  * The management API (docs/design.md §6): a regional REST API whose `/v1/{proxy+}` routes go to the
- * API function through a cached REQUEST authorizer (API key → account), with a public
+ * API function through a cached TOKEN authorizer (API key → account), with a public
  * `GET /v1/openapi.json`, stage throttling, JSON access logs, gateway responses in the API's
  * error shape and, for the dashboard, CORS.
  *
- * REST API rather than HTTP API: stage and method throttling, a REQUEST authorizer whose result
+ * REST API rather than HTTP API: stage and method throttling, a TOKEN authorizer whose result
  * is cached per key, gateway responses (401/413/429/4xx/5xx in our JSON shape), access and
  * execution logs, and a stage a WAF web ACL can be associated with.
  */
 export class ManagementApi extends Construct {
   public readonly api: apigw.RestApi;
-  public readonly authorizer: apigw.RequestAuthorizer;
+  public readonly authorizer: apigw.TokenAuthorizer;
   /** The API function with its role and log group. */
   public readonly handler: WebhooksFunction;
   public readonly apiFunction: NodejsFunction;
@@ -53,6 +65,8 @@ export class ManagementApi extends Construct {
    * {@link grantCreatePortalSession}.
    */
   public readonly portalSessionsMethod: apigw.Method;
+  /** The stage's association with the operator's WAF web ACL (`webAclArn`), if any. */
+  public readonly webAclAssociation?: wafv2.CfnWebACLAssociation;
   /** Base URL without a trailing slash: requests go to `${url}/v1/webhooks`. */
   public readonly url: string;
   private readonly origins: string[] = [];
@@ -65,10 +79,14 @@ export class ManagementApi extends Construct {
     if (!(rateLimit > 0) || !Number.isInteger(burstLimit) || burstLimit < 1) {
       throw new Error(`${this.node.path}: rateLimit must be positive and burstLimit a positive integer, got ${rateLimit} and ${burstLimit}`);
     }
+    const accountRateLimit = props.accountRateLimit ?? Math.max(1, Math.floor(Math.min(API.accountRatePerSecond, rateLimit)));
+    if (!Number.isInteger(accountRateLimit) || accountRateLimit < 1 || accountRateLimit > rateLimit) {
+      throw new Error(`${this.node.path}: accountRateLimit must be a whole number from 1 to rateLimit (${rateLimit}), got ${accountRateLimit}`);
+    }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_WEEK;
 
-    const functions = createApiFunctions(this, props, {
+    const functions = createApiFunctions(this, { ...props, accountRateLimit }, {
       logRetention,
       removalPolicy,
       ...(props.logLevel !== undefined ? { logLevel: props.logLevel } : {}),
@@ -84,9 +102,14 @@ export class ManagementApi extends Construct {
     const stack = Stack.of(this);
     this.url = `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${API_STAGE_NAME}`;
 
-    this.authorizer = new apigw.RequestAuthorizer(this, 'KeyAuthorizer', {
+    // A TOKEN authorizer for its validation expression: API Gateway answers a malformed or
+    // missing key (or portal session token) with 401 itself, without invoking the authorizer (garbage costs no Lambda and no
+    // read). The cache key is the one value the authorizer checked; the API function refuses a
+    // request with more than one Authorization header and checks the key again (docs/design.md §6).
+    this.authorizer = new apigw.TokenAuthorizer(this, 'KeyAuthorizer', {
       handler: this.authorizerFunction,
-      identitySources: [apigw.IdentitySource.header('Authorization')],
+      identitySource: apigw.IdentitySource.header('Authorization'),
+      validationRegex: BEARER_HEADER_PATTERN,
       resultsCacheTtl: Duration.seconds(API.authorizerCacheSeconds),
     });
 
@@ -109,7 +132,22 @@ export class ManagementApi extends Construct {
     addGatewayResponses(this.api, () => gatewayCorsHeaders(this.origins));
     for (const origin of props.allowedOrigins ?? []) this.allowOrigin(origin);
 
-    acknowledgeApiFindings({ api: this.api, openApiMethod: this.openApiMethod, proxyMethod: this.proxyMethod, portalSessionsMethod: this.portalSessionsMethod });
+    if (props.webAclArn !== undefined) {
+      assertWebAclArn(this.node.path, props.webAclArn, stack.region);
+      // AWS::WAFv2::WebACLAssociation on the stage; the ACL itself is the operator's (its rules, its bill).
+      this.webAclAssociation = new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+        resourceArn: this.api.deploymentStage.stageArn,
+        webAclArn: props.webAclArn,
+      });
+    }
+
+    acknowledgeApiFindings({
+      api: this.api,
+      openApiMethod: this.openApiMethod,
+      proxyMethod: this.proxyMethod,
+      portalSessionsMethod: this.portalSessionsMethod,
+      webAcl: props.webAclArn !== undefined,
+    });
   }
 
   /** Lets `grantee` (the platform backend's role) create portal sessions: `execute-api:Invoke` on that one method. */
@@ -143,7 +181,7 @@ export class ManagementApi extends Construct {
     return [...this.origins];
   }
 
-  /** The REST API with its one stage: throttling, execution logs on errors only, JSON access logs. */
+    /** The REST API with its one stage: throttling, execution logs on errors only, JSON access logs. */
   private createRestApi({ rateLimit, burstLimit, accessLogGroup }: StageSettings): apigw.RestApi {
     const api = new apigw.RestApi(this, 'Api', {
       // Unique per stack, so the API's CloudWatch metrics (dimension ApiName) never mix stages.

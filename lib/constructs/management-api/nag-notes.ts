@@ -24,10 +24,12 @@ export interface ApiNagTargets {
   readonly proxyMethod: apigw.Method;
   /** `POST /v1/portal-sessions`, IAM-authorized. */
   readonly portalSessionsMethod: apigw.Method;
+  /** Whether a WAF web ACL is associated with the stage (then APIG3 needs no note). */
+  readonly webAcl: boolean;
 }
 
-/** Request validation, the CloudWatch role, WAF, and authorization of the two methods. */
-export function acknowledgeApiFindings({ api, openApiMethod, proxyMethod, portalSessionsMethod }: ApiNagTargets): void {
+/** Request validation, the CloudWatch role, WAF (when no web ACL is associated), and authorization of the three methods. */
+export function acknowledgeApiFindings({ api, openApiMethod, proxyMethod, portalSessionsMethod, webAcl }: ApiNagTargets): void {
   Validations.of(api).acknowledge({
     id: 'AwsSolutions-APIG2',
     reason:
@@ -40,12 +42,14 @@ export function acknowledgeApiFindings({ api, openApiMethod, proxyMethod, portal
       'The account-level role API Gateway writes execution logs with (AWS::ApiGateway::Account). AWS documents this service-role policy for exactly that purpose, ' +
       'only apigateway.amazonaws.com can assume the role, and the log group names are chosen by API Gateway, so no narrower policy can be written in advance.',
   });
-  Validations.of(api.deploymentStage).acknowledge({
-    id: 'AwsSolutions-APIG3',
-    reason:
-      'A WAF web ACL is an optional add-on of the deployment (it costs per ACL and per request): the API is protected by API keys, stage throttling and the function\'s own limits. ' +
-      'The stage is regional, so an operator can associate a web ACL with it without changing this stack.',
-  });
+  if (!webAcl) {
+    Validations.of(api.deploymentStage).acknowledge({
+      id: 'AwsSolutions-APIG3',
+      reason:
+        'A WAF web ACL is an optional add-on of the deployment (it costs per ACL and per request; context apiWafAclArn associates one): the API is protected by API keys ' +
+        '(malformed ones refused by API Gateway without invoking the authorizer), a per-account request rate, stage throttling and the function\'s own limits.',
+    });
+  }
   Validations.of(openApiMethod).acknowledge(
     {
       id: 'AwsSolutions-APIG4',
@@ -59,7 +63,7 @@ export function acknowledgeApiFindings({ api, openApiMethod, proxyMethod, portal
   Validations.of(proxyMethod).acknowledge({
     id: 'AwsSolutions-COG4',
     reason:
-      'The callers are customers\' servers and scripts with API keys (docs/design.md §6), not end users: a Lambda REQUEST authorizer maps the hashed key to its account. ' +
+      'The callers are customers\' servers and scripts with API keys (docs/design.md §6), not end users: a Lambda TOKEN authorizer maps the hashed key to its account. ' +
       'A Cognito user pool would add a second identity system for no caller.',
   });
   Validations.of(portalSessionsMethod).acknowledge({

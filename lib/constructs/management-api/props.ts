@@ -44,6 +44,19 @@ export interface ManagementApiProps {
    */
   readonly burstLimit?: number;
   /**
+   * Requests per second of one account (all its keys together), counted by the API function;
+   * above it the account's requests get 429 with `Retry-After`, other accounts' do not. At most
+   * `rateLimit`.
+   * @default API.accountRatePerSecond (10), or `rateLimit` when lower
+   */
+  readonly accountRateLimit?: number;
+  /**
+   * ARN of a regional WAFv2 web ACL (in the stack's region) to associate with the stage, e.g. one
+   * with a rate-based rule per IP address against floods of made-up keys.
+   * @default - none
+   */
+  readonly webAclArn?: string;
+  /**
    * Browser origins allowed by CORS (the dashboard); more can be added with {@link ManagementApi.allowOrigin}.
    * @default - none: no preflight methods, no CORS headers
    */

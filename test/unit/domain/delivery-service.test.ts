@@ -96,6 +96,63 @@ describe('DeliveryService: fan-out', () => {
   });
 });
 
+describe('DeliveryService: payload filters', () => {
+  const FROM_ELSEWHERE = JSON.stringify({ location: { country: [{ 'anything-but': ['United States'] }] } });
+  const NEWSLETTER = JSON.stringify({ params: { utm_source: ['newsletter'] } });
+
+  it('delivers only to webhooks whose filter matches: a rejected one gets no request, no record, no queue message, and is counted', async () => {
+    const filtered: string[] = [];
+    const d = domain({ deliveryDeps: { onFilteredOut: (w, e) => filtered.push(`${w.webhookId} ${e.eventId}`) } });
+    const all = d.hook('acc', A);
+    const newsletter = d.hook('acc', B, { filter: NEWSLETTER });
+    const elsewhere = d.hook('acc', C, { filter: FROM_ELSEWHERE });
+    const event = visitEvent('acc'); // the sample: a US visit from the newsletter
+
+    const out = await d.delivery.deliverEvent(event, { redelivery: false });
+
+    expect(out.matched).toBe(2);
+    expect(out.filteredOut).toEqual([elsewhere.webhookId]);
+    expect(out.outcomes.map((o) => o.webhookId).sort()).toEqual([all.webhookId, newsletter.webhookId].sort());
+    expect(d.sender.requests.map((r) => r.url).sort()).toEqual([A, B]);
+    expect(d.deliveries.all().map((r) => r.webhookId).sort()).toEqual([all.webhookId, newsletter.webhookId].sort());
+    expect(d.retryQueue.sent).toHaveLength(0);
+    expect(filtered).toEqual([`${elsewhere.webhookId} ${event.eventId}`]);
+    expect(d.log.lines.some((l) => l.includes('"level":"debug"') && l.includes('filtered out') && l.includes(elsewhere.webhookId))).toBe(true);
+  });
+
+  it('a filter applies before everything else: a failing, auto-disabled or rate-limited webhook whose filter rejects the event records nothing', async () => {
+    const d = domain();
+    d.hook('acc', A, { filter: FROM_ELSEWHERE, enabled: false, status: 'auto-disabled', disabledReason: 'endpoint answered 410 Gone' });
+    d.hook('acc', B, { filter: FROM_ELSEWHERE, rateLimit: 1 });
+    const out = await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect(out.matched).toBe(0);
+    expect(out.filteredOut).toHaveLength(2);
+    expect(d.deliveries.all()).toHaveLength(0);
+    expect(d.metrics.get(METRICS.skipped)).toBe(0);
+  });
+
+  it('the visit decides: a visit from France reaches the "elsewhere" webhook, a visit without utm_source misses the newsletter one', async () => {
+    const d = domain();
+    d.hook('acc', B, { filter: NEWSLETTER });
+    d.hook('acc', C, { filter: FROM_ELSEWHERE });
+    const event = visitEvent('acc');
+    const data = { ...event.data, location: { country: 'France' }, params: {} };
+    const out = await d.delivery.deliverEvent({ ...event, data, body: JSON.stringify(data) }, { redelivery: false });
+    expect(d.sender.requests.map((r) => r.url)).toEqual([C]);
+    expect(out.filteredOut).toHaveLength(1);
+  });
+
+  it('uses the new filter as soon as the webhook changes (compiled once per updatedAt)', async () => {
+    const d = domain();
+    const w = d.hook('acc', A, { filter: FROM_ELSEWHERE });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect(d.sender.requests).toHaveLength(0);
+    d.webhooks.put({ ...w, filter: NEWSLETTER, updatedAt: new Date(d.clock.now() + 1000).toISOString() });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect(d.sender.requests).toHaveLength(1);
+  });
+});
+
 describe('DeliveryService: retry decisions', () => {
   it('schedules a retry for the failing webhook only, records it pending, and delivers it later with the same webhook-id, re-signed', async () => {
     const d = domain(NO_BREAKER);
@@ -155,14 +212,20 @@ describe('DeliveryService: retry decisions', () => {
     expect(delays.get((await idOf(B)) ?? '')).toBe(60);
   });
 
-  it('hops through the queue in steps of at most 15 minutes towards a longer delay', async () => {
-    const d = domain({ schedule: [7200] });
+  it('queues a retry within a queue delay at once; a longer one waits in the due index, with no queue message', async () => {
+    const d = domain({ schedule: [900, 7200], deliveryDeps: { settings: { failuresToOpen: 1_000, openAfterFailingMs: 86_400_000 } } });
     d.hook('acc', A);
     d.sender.answer(A, { error: 'connect' });
     await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
-    const [sent] = d.retryQueue.sent;
-    expect(sent?.delaySeconds).toBe(900);
-    expect(sent?.message.dueAt).toBe(d.clock.now() + 7_200_000);
+    const [sent] = d.retryQueue.take();
+    expect(sent).toMatchObject({ delaySeconds: 900, message: { dueAt: d.clock.now() + 900_000 } });
+    // Queued: in the due index only as a safety net, overdueAfterMs past its due time.
+    expect(d.deliveries.all()[0]?.sweepAt).toBe(new Date(d.clock.now() + 900_000 + d.delivery.settings.overdueAfterMs).toISOString());
+    d.clock.advance(900_000);
+    await d.delivery.handleQueued(sent!.message);
+    expect(d.retryQueue.take()).toEqual([]);
+    expect(d.deliveries.all()[0]).toMatchObject({ status: 'pending', nextAttemptAt: new Date(d.clock.now() + 7_200_000).toISOString() });
+    expect(d.deliveries.all()[0]?.sweepAt).toBe(new Date(d.clock.now() + 7_200_000 - 900_000).toISOString());
   });
 
   it('on 410 Gone, disables the webhook with its reason and ends the delivery failed at once', async () => {

@@ -88,19 +88,23 @@ describe('Reconciler: probes and release', () => {
 });
 
 describe('Reconciler: overdue deliveries', () => {
-  it('sweeps at most once a minute, however often it ticks', async () => {
-    const d = domain();
-    const sweeps: string[] = [];
-    const listOverdue = d.deliveries.listOverdue.bind(d.deliveries);
-    d.deliveries.listOverdue = (before, limit) => {
-      sweeps.push(before);
-      return listOverdue(before, limit);
-    };
-    for (let i = 0; i < 13; i++) {
-      await d.reconciler.tick();
-      d.clock.advance(5_000);
-    }
-    expect(sweeps).toHaveLength(2); // at 0 s and 60 s
+  it('queues a retry that waits longer than a queue delay 15 minutes before it is due: no hop every 15 minutes', async () => {
+    const d = domain({ schedule: [3_600], deliveryDeps: { settings: { failuresToOpen: 1_000 } } });
+    d.hook('acc', A);
+    d.sender.answer(A, { status: 500 });
+    await d.delivery.deliverEvent(visitEvent('acc'), { redelivery: false });
+    expect(d.retryQueue.take()).toEqual([]); // an hour away: no queue message yet
+    const [record] = d.deliveries.all();
+    const dueAt = Date.parse(record!.nextAttemptAt!);
+    expect(await d.reconciler.tick()).toMatchObject({ queued: 0 });
+    d.clock.current = dueAt - 900_000 - 1;
+    expect(await d.reconciler.tick()).toMatchObject({ queued: 0 });
+    d.clock.current = dueAt - 900_000 + 30_000; // the tick after the 15-minute mark
+    expect(await d.reconciler.tick()).toMatchObject({ queued: 1, overdue: 0 });
+    const [queued] = d.retryQueue.take();
+    expect(queued).toMatchObject({ delaySeconds: 870, message: { deliveryId: record!.deliveryId, dueAt, retryIndex: 1 } });
+    expect(await d.reconciler.tick()).toMatchObject({ queued: 0 }); // now a safety net only: swept again only if overdue
+    expect(d.metrics.get(METRICS.overdue)).toBe(0);
   });
 
   it('re-queues a pending delivery whose queue message was lost, and counts it', async () => {

@@ -11,7 +11,7 @@ import { WebhookService, type WebhookServiceDeps } from '../../../lambdas/shared
 import { SAMPLE_PAYLOADS } from '../../../lambdas/shared/sample-payloads';
 import { CollectingDeadLetters, CollectingRetryQueue, CountingMetrics, ManualClock, MemoryLog } from '../../../local/harness/fakes';
 import { webhookFixture } from '../../../local/harness/webhook-fixture';
-import { MemoryDeliveryStore, MemoryRateLimiter, MemoryWebhookStore, ScriptedSender } from '../../helpers/memory-ports';
+import { MemoryDeliveryStore, MemoryRateLimiter, MemoryRecoveryJobStore, MemoryWebhookStore, ScriptedSender } from '../../helpers/memory-ports';
 
 /** The domain on in-memory ports: every port a test may inspect or script, and both services. */
 export function domain(options: { schedule?: number[]; deliveryDeps?: Partial<DeliveryServiceDeps>; webhookDeps?: Partial<WebhookServiceDeps> } = {}) {
@@ -28,8 +28,9 @@ export function domain(options: { schedule?: number[]; deliveryDeps?: Partial<De
   // No jitter: delays are the schedule's own.
   const retryPolicy = createRetryPolicy(options.schedule ?? [60, 300, 1800], () => 0);
   const delivery = new DeliveryService({ webhooks, deliveries, sender, retryQueue, failedSink: failed, retryPolicy, clock, log, metrics, rateLimiter, ...options.deliveryDeps });
-  const recovery = new RecoveryService(deliveries, retryQueue, clock, retryPolicy.maxRetries);
-  const reconciler = new Reconciler({ webhooks, deliveries, retryQueue, clock, log, metrics, everySeconds: 10, ...(options.deliveryDeps?.settings ? { settings: options.deliveryDeps.settings } : {}) });
+  const recoveryJobs = new MemoryRecoveryJobStore();
+  const recovery = new RecoveryService(deliveries, retryQueue, clock, retryPolicy.maxRetries, recoveryJobs, log);
+  const reconciler = new Reconciler({ webhooks, deliveries, retryQueue, clock, log, metrics, everySeconds: 10, recovery, ...(options.deliveryDeps?.settings ? { settings: options.deliveryDeps.settings } : {}) });
   const management = new WebhookService({
     store: webhooks,
     deliveries,
@@ -49,7 +50,7 @@ export function domain(options: { schedule?: number[]; deliveryDeps?: Partial<De
     webhooks.put(w);
     return w;
   };
-  return { clock, webhooks, deliveries, sender, retryQueue, failed, metrics, log, rateLimiter, retryPolicy, delivery, recovery, reconciler, management, hook };
+  return { clock, webhooks, deliveries, recoveryJobs, sender, retryQueue, failed, metrics, log, rateLimiter, retryPolicy, delivery, recovery, reconciler, management, hook };
 }
 
 /** A validated visit event, as the delivery handler hands it to the domain. */

@@ -166,11 +166,18 @@ describe('WebhookService: retry and recovery', () => {
     }
     expect(d.deliveries.all().map((r) => r.status)).toEqual(['failed', 'failed', 'failed']);
 
-    const count = await d.management.recover('acc', w.webhookId, { since: '2026-01-02T00:00:00Z' });
-    expect(count).toBe(2);
+    const job = await d.management.recover('acc', w.webhookId, { since: '2026-01-02T00:00:00Z' });
+    expect(job).toMatchObject({ status: 'done', scanned: 2, requeued: 2, unrecoverable: 0 });
+    expect(await d.management.getRecovery('acc', w.webhookId, job.jobId)).toEqual(job);
     const queued = d.retryQueue.take();
-    expect(queued.map((q) => q.message.retryIndex)).toEqual([0, 0]);
+    expect(queued.map((q) => [q.message.retryIndex, q.message.trigger])).toEqual([
+      [0, 'recover'],
+      [0, 'recover'],
+    ]);
     expect(d.deliveries.all().map((r) => r.status)).toEqual(['failed', 'pending', 'pending']);
+    // Safe to run twice: what the first job re-queued is pending, not failed, and is not queued again.
+    expect(await d.management.recover('acc', w.webhookId, { since: '2026-01-01T00:00:00Z' })).toMatchObject({ status: 'done', scanned: 1, requeued: 1 });
+    expect(d.retryQueue.take()).toHaveLength(1);
     expect(await invalidFields(() => d.management.recover('acc', w.webhookId, { since: 'yesterday' }))).toEqual(['since']);
   });
 
@@ -185,12 +192,42 @@ describe('WebhookService: retry and recovery', () => {
     const [manual] = d.retryQueue.take();
     expect(manual?.message).toMatchObject({ trigger: 'manual', retryIndex: d.retryPolicy.maxRetries, deliveryId: pending!.deliveryId });
 
-    d.sender.answer(valid.url, { status: 200 });
+    // A failed manual attempt says so (not "gave up after N attempts", whatever N was).
     await d.delivery.handleQueued(manual!.message);
+    expect(d.deliveries.all()[0]).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^manual retry failed: /) });
+    await d.management.retryDelivery('acc', w.webhookId, pending!.deliveryId);
+    const [again] = d.retryQueue.take();
+    d.sender.answer(valid.url, { status: 200 });
+    await d.delivery.handleQueued(again!.message);
     await expect(d.management.retryDelivery('acc', w.webhookId, pending!.deliveryId)).rejects.toMatchObject({ code: 'not_retryable' });
     await d.management.update('acc', w.webhookId, { enabled: false });
     await expect(d.management.retryDelivery('acc', w.webhookId, pending!.deliveryId)).rejects.toBeInstanceOf(ConflictError);
     await expect(d.management.retryDelivery('acc', w.webhookId, 'msg_00000000000000000000000000')).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('works on a large recovery in the background: the reconciler pages through it until done, with no cap', async () => {
+    const d = domain({ schedule: [1], deliveryDeps: { settings: { failuresToOpen: 1_000 } } });
+    const w = d.hook('acc', valid.url);
+    d.sender.answer(valid.url, { status: 410 }); // each delivery fails for good at once
+    for (let i = 0; i < 250; i++) {
+      await d.management.update('acc', w.webhookId, { enabled: true });
+      await d.delivery.deliverEvent(visitEvent('acc', 'NEW_VISIT', Date.parse('2026-01-01T00:00:00Z') + i * 1000), { redelivery: false });
+    }
+    expect(d.deliveries.all().filter((r) => r.status === 'failed')).toHaveLength(250);
+    await d.management.update('acc', w.webhookId, { enabled: true });
+    d.retryQueue.take();
+    // No time to work at once: the job is left running, and the reconciler moves it on.
+    const realNow = d.clock.now.bind(d.clock);
+    let calls = 0;
+    d.clock.now = () => realNow() + (calls++ > 1 ? 10_000 : 0);
+    const job = await d.management.recover('acc', w.webhookId, { since: '2026-01-01T00:00:00Z' });
+    d.clock.now = realNow;
+    expect(job.status).toBe('running');
+    let ticks = 0;
+    while ((await d.management.getRecovery('acc', w.webhookId, job.jobId)).status === 'running' && ticks++ < 10) await d.reconciler.tick();
+    expect(await d.management.getRecovery('acc', w.webhookId, job.jobId)).toMatchObject({ status: 'done', scanned: 250, requeued: 250 });
+    expect(d.retryQueue.take()).toHaveLength(250);
+    await expect(d.management.getRecovery('acc', w.webhookId, 'rec_nope')).rejects.toMatchObject({ resource: 'recovery' });
   });
 
   it('lists the attempt log newest first, filtered by status, in stable pages', async () => {
