@@ -32,7 +32,9 @@ async function startStack(env: NodeJS.ProcessEnv = {}): Promise<{ stack: LocalSt
   const stack = await startLocalStack({
     port: 0,
     dataDir: ':memory:',
-    env: { ...process.env, ...env },
+    // The suite polls the API every 25 ms while it waits for deliveries: a generous per-account
+    // rate, which test/api/access.test.ts and test/local/api-access.test.ts test.
+    env: { ...process.env, WEBHOOKS_API_ACCOUNT_RATE_LIMIT: '1000', ...env },
     print: () => undefined,
     routes: (core): LocalRoutes => {
       const api = createLocalApiRoutes(core);
