@@ -120,7 +120,7 @@ function contributor(input: string): string {
   return input.split('/').slice(0, 2).join('/');
 }
 
-/** Bundles one entry with the options of lib/function-defaults.ts (bundling: minify, sourceMap, node22, cjs, BUNDLE_EXTERNALS). */
+/** Bundles one entry with the options of lib/function-defaults.ts (bundling: minify, sourceMap without sourcesContent, node22, cjs, BUNDLE_EXTERNALS). */
 export async function bundle(entry: string, outdir: string, root: string = ROOT, external: readonly string[] = BUNDLE_EXTERNALS): Promise<{ file: string; metafile: Metafile }> {
   const result = await build({
     entryPoints: [join(root, entry)],
@@ -131,6 +131,7 @@ export async function bundle(entry: string, outdir: string, root: string = ROOT,
     format: 'cjs',
     minify: true,
     sourcemap: true,
+    sourcesContent: false,
     external: [...external],
     metafile: true,
     logLevel: 'silent',

@@ -12,6 +12,7 @@
  *   npm run bench -- --profile         CPU profiles of the handler (bench/*.cpuprofile) with a summary
  *   npm run bench -- --profile --profile-mode handler-stub-dynamo   the same, DynamoDB answered in memory
  *   npm run bench -- --runs 7 --rate 50 --payload-bytes 1536
+ *   npm run bench -- --only throughput --visits-per-record 40   batch entries: 40 visits per queue record
  */
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg, platform, release, totalmem } from 'node:os';
@@ -41,13 +42,38 @@ type Section = (typeof SECTIONS)[number];
 /** What runs without --only: the isolation section takes minutes of wall time and is asked for by name. */
 const DEFAULT_SECTIONS: readonly Section[] = ['throughput', 'latency', 'coldstart'];
 
-const { values: args } = parseArgs({
-  options: {
+const USAGE = `npm run bench -- [options]
+
+  (none)                          throughput, latency and cold start (several minutes); writes bench/results.json
+  --quick                         smoke run (< 60 s; also BENCH_QUICK=1): numbers printed, not asserted
+  --only S[,S]                    sections: ${SECTIONS.join(', ')} (isolation only when named)
+  --runs N                        runs per figure, ≥ 2 (default 5, quick 2)
+  --rate N                        events per second of the latency run
+  --payload-bytes N               visit payload size (default 1536)
+  --visits-per-record N           batch entries: visits per queue record, 1-100 (default 1)
+  --profile [--profile-mode M]    CPU profiles of the handler (handler, handler-stub-dynamo)
+  --out FILE                      results file (default bench/results.json)
+  --isolation-rate N --isolation-neighbour-rate N --isolation-seconds N --isolation-grace N
+  --isolation-accounts N --isolation-rate-limit N --isolation-rate-limit-offered N
+  -h, --help                      this text`;
+
+function parseArguments() {
+  try {
+    return parseArgs({ options: ARG_OPTIONS });
+  } catch (err) {
+    console.error(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const ARG_OPTIONS = {
+    help: { type: 'boolean', short: 'h', default: false },
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     runs: { type: 'string' },
     rate: { type: 'string' },
     'payload-bytes': { type: 'string', default: '1536' },
+    'visits-per-record': { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
     'profile-mode': { type: 'string', default: 'handler' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results.json') },
@@ -58,8 +84,13 @@ const { values: args } = parseArgs({
     'isolation-accounts': { type: 'string', default: '8' },
     'isolation-rate-limit': { type: 'string', default: '5' },
     'isolation-rate-limit-offered': { type: 'string', default: '10' },
-  },
-});
+} as const;
+
+const { values: args } = parseArguments();
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const quick = args.quick || /^(1|true|yes)$/i.test(process.env.BENCH_QUICK ?? '');
 const runs = args.runs !== undefined ? Number(args.runs) : quick ? 2 : 5;
@@ -67,6 +98,8 @@ if (!Number.isInteger(runs) || runs < 2) throw new Error('--runs must be an inte
 const sections = new Set<Section>((args.only ?? DEFAULT_SECTIONS.join(',')).split(',').map((s) => s.trim()) as Section[]);
 for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
 const payloadBytes = Number(args['payload-bytes']);
+const visitsPerRecord = Number(args['visits-per-record']);
+if (!Number.isInteger(visitsPerRecord) || visitsPerRecord < 1 || visitsPerRecord > 100) throw new Error('--visits-per-record is an integer from 1 to 100');
 const payload = benchPayload(payloadBytes);
 const print = (line = '') => console.log(line);
 
@@ -88,6 +121,7 @@ const verdict = (ok: boolean) => (ok ? 'meets target' : 'MISSES target');
 
 function printThroughput(cases: ThroughputCase[]): void {
   print(`Delivery throughput: real handler, batches of ${PIPELINE.batchSize}, attempt log on dynalite (own process), receiver in its own process`);
+  if (visitsPerRecord > 1) print(`batch entries: ${visitsPerRecord} visits per queue record (${PIPELINE.batchSize} records a batch)`);
   print(`${pad('fan-out', 8)}${pad('receiver', 9)}${pad('mode', 28)}${padL('deliveries/s', 16)}${padL('CPU-s/1k', 15)}${padL('peak RSS MiB', 16)}${padL('log B/dlv', 11)}${padL('recv CPU-s/1k', 15)}`);
   const label = { handler: 'handler', limit: 'limit: raw undici + HMAC', 'handler-stub-dynamo': 'handler, DynamoDB stubbed*' } as const;
   for (const c of cases) {
@@ -263,6 +297,9 @@ async function main(): Promise<void> {
             warmupBatches: (fanOut) => Math.ceil((quick ? 5 : 50) / fanOut),
             batchSize: PIPELINE.batchSize,
             payload,
+            visitsPerRecord,
+            // Batches of visits scale the work per batch: fewer of them measure as long.
+            ...(visitsPerRecord > 1 ? { batches: (fanOut: number) => Math.max(2, Math.ceil((quick ? 10 : 150) / fanOut / visitsPerRecord)), warmupBatches: (fanOut: number) => Math.max(1, Math.ceil((quick ? 5 : 50) / fanOut / visitsPerRecord)) } : {}),
             stubDynamo: true,
             log: print,
           },

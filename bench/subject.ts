@@ -30,6 +30,8 @@ export interface SubjectSpec {
   readonly secrets: string[];
   readonly batchSize: number;
   readonly payload: Record<string, unknown>;
+  /** Visits per queue record: 1, single events; more, batch entries (`detail.visits`, docs/design.md §4). @default 1 */
+  readonly visitsPerRecord?: number;
   readonly dynamo?: { readonly endpoint: string; readonly webhooksTable: string; readonly deliveriesTable: string };
 }
 
@@ -73,10 +75,11 @@ const context: Context = {
 
 let messageCounter = 0;
 
-/** An events-queue record as the EventBridge rule puts it on SQS (what Lambda hands the handler). */
-function record(payload: Record<string, unknown>): SQSRecord {
+/** An events-queue record as the EventBridge rule puts it on SQS (what Lambda hands the handler): one visit, or a batch entry of `visits`. */
+function record(payload: Record<string, unknown>, visits = 1): SQSRecord {
   messageCounter++;
   const now = Date.now();
+  const detail = visits === 1 ? { accountId: ACCOUNT, data: payload } : { visits: Array.from({ length: visits }, (_, i) => ({ accountId: ACCOUNT, data: { ...payload, id: `${String(payload.id)}-${i}` } })) };
   const body = JSON.stringify({
     version: '0',
     id: randomUUID(),
@@ -86,7 +89,7 @@ function record(payload: Record<string, unknown>): SQSRecord {
     time: new Date(now).toISOString(),
     region: 'us-east-1',
     resources: [],
-    detail: { accountId: ACCOUNT, data: payload },
+    detail,
   });
   return {
     messageId: `m-${messageCounter}`,
@@ -147,7 +150,7 @@ async function setupHandler(spec: SubjectSpec): Promise<{ runBatch(): Promise<{ 
   return {
     runBatch: async () => {
       const records: SQSRecord[] = [];
-      for (let i = 0; i < spec.batchSize; i++) records.push(record(spec.payload));
+      for (let i = 0; i < spec.batchSize; i++) records.push(record(spec.payload, spec.visitsPerRecord ?? 1));
       const event: SQSEvent = { Records: records };
       const response = await handler(event, context);
       return { failures: response.batchItemFailures.length };
@@ -244,7 +247,7 @@ async function main(): Promise<void> {
   serveCommands({ pid: process.pid }, {
     setup: async (payload) => {
       const spec = payload as SubjectSpec;
-      const perBatch = spec.batchSize * spec.urls.length;
+      const perBatch = spec.batchSize * (spec.visitsPerRecord ?? 1) * spec.urls.length;
       if (spec.mode === 'limit') {
         const sender = createLimitSender(spec);
         run = async ({ batches, warmupBatches }) => {

@@ -16,6 +16,8 @@ export interface ThroughputOptions {
   readonly warmupBatches: (fanOut: number) => number;
   readonly batchSize: number;
   readonly payload: Record<string, unknown>;
+  /** Visits per queue record (batch entries); 1: single events. @default 1 */
+  readonly visitsPerRecord?: number;
   /** Also run the handler with DynamoDB answered in memory (diagnostic), with the plain receiver. */
   readonly stubDynamo: boolean;
   readonly log: (line: string) => void;
@@ -104,6 +106,7 @@ async function runCase(options: ThroughputOptions, dynamo: ChildHandle<DynamoRea
       secrets,
       batchSize: options.batchSize,
       payload: options.payload,
+      ...(options.visitsPerRecord !== undefined ? { visitsPerRecord: options.visitsPerRecord } : {}),
       dynamo: { endpoint: dynamo.ready.endpoint, webhooksTable: tables.webhooks, deliveriesTable: tables.deliveries },
     };
     await child.request('setup', spec);
@@ -112,7 +115,7 @@ async function runCase(options: ThroughputOptions, dynamo: ChildHandle<DynamoRea
 
   const batches = options.batches(fanOut);
   const warmupBatches = options.warmupBatches(fanOut);
-  const perBatch = options.batchSize * fanOut;
+  const perBatch = options.batchSize * (options.visitsPerRecord ?? 1) * fanOut;
   const samples = new Map<SubjectMode, Sample[]>(modes.map((m) => [m, []]));
   for (let run = 0; run < options.runs; run++) {
     // Rotate the order so no mode always runs first (or right after another).

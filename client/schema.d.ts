@@ -201,6 +201,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Delivery statistics
+         * @description Attempted, delivered, failed, retried and filtered-out deliveries, success rate and p50/p95 latency of successful attempts, over the last 24 hours by hour or the last 7 days by day. Read from counters kept per webhook and hour (updated at most seconds after the attempts).
+         */
+        get: operations["getWebhookStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/portal-sessions": {
         parameters: {
             query?: never;
@@ -280,6 +300,86 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    WEBHOOK_AUTO_DISABLED: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * WEBHOOK_AUTO_DISABLED delivery
+         * @description Operational: one of the account's webhooks was disabled by the service (a 410 Gone, or every delivery failing for days), with the reason. Never sent to the webhook it is about. Sent as a POST to the webhook's URL for each webhook of the account subscribed to WEBHOOK_AUTO_DISABLED, signed per Standard Webhooks, with the webhook's custom headers (up to 20) besides those listed. Answer 2xx within 10 s; anything else is retried 7 times over about 27.5 h. At least once: deduplicate on `webhook-id`. See the customer guide, docs/webhooks-guide.md.
+         */
+        post: operations["deliverWebhookAutoDisabled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    DELIVERY_EXHAUSTED: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * DELIVERY_EXHAUSTED delivery
+         * @description Operational: a delivery to one of the account's webhooks failed its last retry and was kept as failed (recoverable). Never sent to the webhook it is about. Sent as a POST to the webhook's URL for each webhook of the account subscribed to DELIVERY_EXHAUSTED, signed per Standard Webhooks, with the webhook's custom headers (up to 20) besides those listed. Answer 2xx within 10 s; anything else is retried 7 times over about 27.5 h. At least once: deduplicate on `webhook-id`. See the customer guide, docs/webhooks-guide.md.
+         */
+        post: operations["deliverDeliveryExhausted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    WEBHOOK_BREAKER_OPENED: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * WEBHOOK_BREAKER_OPENED delivery
+         * @description Operational: the circuit breaker of one of the account's webhooks opened: its deliveries wait (parked) until a probe finds the endpoint back. Sent as a POST to the webhook's URL for each webhook of the account subscribed to WEBHOOK_BREAKER_OPENED, signed per Standard Webhooks, with the webhook's custom headers (up to 20) besides those listed. Answer 2xx within 10 s; anything else is retried 7 times over about 27.5 h. At least once: deduplicate on `webhook-id`. See the customer guide, docs/webhooks-guide.md.
+         */
+        post: operations["deliverWebhookBreakerOpened"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    WEBHOOK_BREAKER_CLOSED: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * WEBHOOK_BREAKER_CLOSED delivery
+         * @description Operational: the breaker of one of the account's webhooks closed again: the parked deliveries are being released. Sent as a POST to the webhook's URL for each webhook of the account subscribed to WEBHOOK_BREAKER_CLOSED, signed per Standard Webhooks, with the webhook's custom headers (up to 20) besides those listed. Answer 2xx within 10 s; anything else is retried 7 times over about 27.5 h. At least once: deduplicate on `webhook-id`. See the customer guide, docs/webhooks-guide.md.
+         */
+        post: operations["deliverWebhookBreakerClosed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -292,7 +392,7 @@ export interface components {
              */
             url: string;
             /** @description Event types to deliver; duplicates are removed. */
-            eventTypes: ("NEW_VISIT" | "NEW_VISITOR")[];
+            eventTypes: ("NEW_VISIT" | "NEW_VISITOR" | "WEBHOOK_AUTO_DISABLED" | "DELIVERY_EXHAUSTED" | "WEBHOOK_BREAKER_OPENED" | "WEBHOOK_BREAKER_CLOSED")[];
             /** @default  */
             description?: string;
             /**
@@ -340,7 +440,7 @@ export interface components {
              */
             url?: string;
             /** @description Event types to deliver; duplicates are removed. */
-            eventTypes?: ("NEW_VISIT" | "NEW_VISITOR")[];
+            eventTypes?: ("NEW_VISIT" | "NEW_VISITOR" | "WEBHOOK_AUTO_DISABLED" | "DELIVERY_EXHAUSTED" | "WEBHOOK_BREAKER_OPENED" | "WEBHOOK_BREAKER_CLOSED")[];
             description?: string;
             /** @description Replaces all custom headers. */
             headers?: {
@@ -358,7 +458,7 @@ export interface components {
         /** @description Which sample event to send. */
         TestRequest: {
             /** @enum {string} */
-            eventType: "NEW_VISIT" | "NEW_VISITOR";
+            eventType: "NEW_VISIT" | "NEW_VISITOR" | "WEBHOOK_AUTO_DISABLED" | "DELIVERY_EXHAUSTED" | "WEBHOOK_BREAKER_OPENED" | "WEBHOOK_BREAKER_CLOSED";
         };
         /** @description Re-queue every failed or skipped delivery created at or after `since`. */
         RecoverRequest: {
@@ -389,7 +489,7 @@ export interface components {
             name: string;
             /** Format: uri */
             url: string;
-            eventTypes: ("NEW_VISIT" | "NEW_VISITOR")[];
+            eventTypes: ("NEW_VISIT" | "NEW_VISITOR" | "WEBHOOK_AUTO_DISABLED" | "DELIVERY_EXHAUSTED" | "WEBHOOK_BREAKER_OPENED" | "WEBHOOK_BREAKER_CLOSED")[];
             description: string;
             headers: {
                 [key: string]: string;
@@ -448,7 +548,7 @@ export interface components {
             name: string;
             /** Format: uri */
             url: string;
-            eventTypes: ("NEW_VISIT" | "NEW_VISITOR")[];
+            eventTypes: ("NEW_VISIT" | "NEW_VISITOR" | "WEBHOOK_AUTO_DISABLED" | "DELIVERY_EXHAUSTED" | "WEBHOOK_BREAKER_OPENED" | "WEBHOOK_BREAKER_CLOSED")[];
             description: string;
             headers: {
                 [key: string]: string;
@@ -517,7 +617,7 @@ export interface components {
             id: string;
             eventId: string;
             /** @enum {string} */
-            eventType: "NEW_VISIT" | "NEW_VISITOR";
+            eventType: "NEW_VISIT" | "NEW_VISITOR" | "WEBHOOK_AUTO_DISABLED" | "DELIVERY_EXHAUSTED" | "WEBHOOK_BREAKER_OPENED" | "WEBHOOK_BREAKER_CLOSED";
             /** @enum {string} */
             status: "pending" | "delivered" | "failed" | "skipped";
             attemptCount: number;
@@ -606,6 +706,69 @@ export interface components {
             /** @description When the session stops working (ISO 8601). */
             expiresAt: string;
         };
+        /** @description A webhook's delivery statistics over the window, from counters kept per hour (never a scan of the attempt log). */
+        WebhookStats: {
+            webhookId: string;
+            /** @enum {string} */
+            window: "24h" | "7d";
+            /** @enum {string} */
+            granularity: "hour" | "day";
+            /**
+             * Format: date-time
+             * @description Start of the first bucket.
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description End of the last bucket (exclusive): the end of the current hour or day.
+             */
+            to: string;
+            /** @description The whole window. */
+            totals: {
+                /** @description Attempts made (first attempts, retries, probes and manual retries; test sends excluded). A fast-lane attempt cut at 1.5 s and sent again through the slow lane counts here only. */
+                attempted: number;
+                /** @description Attempts that succeeded (a 2xx in time). */
+                delivered: number;
+                /** @description Attempts that failed (non-2xx, timeout, connection error). */
+                failed: number;
+                /** @description Attempts that were not a delivery's first (retries, probes, manual retries). */
+                retried: number;
+                /** @description Events the webhook's filter rejected: no delivery was made. */
+                filteredOut: number;
+                /** @description `delivered / (delivered + failed)`, 4 decimals; null when there was neither. */
+                successRate: number | null;
+                /** @description Median and 95th percentile of successful attempts' durations in ms, from a log-scale histogram: within ±11.8 % of an observed duration. Null without successful attempts. */
+                latencyMs: {
+                    p50: number | null;
+                    p95: number | null;
+                };
+            };
+            /** @description 24 hours or 7 days, oldest first; a bucket without activity has zeros and nulls. */
+            buckets: {
+                /**
+                 * Format: date-time
+                 * @description Start of the hour (24h) or UTC day (7d).
+                 */
+                start: string;
+                /** @description Attempts made (first attempts, retries, probes and manual retries; test sends excluded). A fast-lane attempt cut at 1.5 s and sent again through the slow lane counts here only. */
+                attempted: number;
+                /** @description Attempts that succeeded (a 2xx in time). */
+                delivered: number;
+                /** @description Attempts that failed (non-2xx, timeout, connection error). */
+                failed: number;
+                /** @description Attempts that were not a delivery's first (retries, probes, manual retries). */
+                retried: number;
+                /** @description Events the webhook's filter rejected: no delivery was made. */
+                filteredOut: number;
+                /** @description `delivered / (delivered + failed)`, 4 decimals; null when there was neither. */
+                successRate: number | null;
+                /** @description Median and 95th percentile of successful attempts' durations in ms, from a log-scale histogram: within ±11.8 % of an observed duration. Null without successful attempts. */
+                latencyMs: {
+                    p50: number | null;
+                    p95: number | null;
+                };
+            }[];
+        };
         /** @description An error. `details` names each invalid field (empty for other errors). */
         Error: {
             error: {
@@ -623,7 +786,7 @@ export interface components {
         EventTypeList: {
             items: {
                 /** @enum {string} */
-                eventType: "NEW_VISIT" | "NEW_VISITOR";
+                eventType: "NEW_VISIT" | "NEW_VISITOR" | "WEBHOOK_AUTO_DISABLED" | "DELIVERY_EXHAUSTED" | "WEBHOOK_BREAKER_OPENED" | "WEBHOOK_BREAKER_CLOSED";
                 description: string;
                 /** @description JSON Schema (draft 2020-12) of the body of this event type's deliveries (the `Visit` schema of this document, standing alone). */
                 schema: {
@@ -1221,6 +1384,37 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    getWebhookStats: {
+        parameters: {
+            query?: {
+                /** @description `24h`: the last 24 hours by hour (the current hour last); `7d`: the last 7 days by UTC day (today last). */
+                window?: "24h" | "7d";
+            };
+            header?: never;
+            path: {
+                /** @description Webhook id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statistics over the window. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     createPortalSession: {
         parameters: {
             query?: never;
@@ -1452,6 +1646,341 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["Visit"];
+            };
+        };
+        responses: {
+            /** @description Gone: the webhook is disabled at once (`status: auto-disabled`) and this delivery is not retried. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried, at the earliest after `Retry-After` (capped at the schedule's longest delay). `503` with `Retry-After` is treated the same. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received. Any 2xx within 10 s ends the delivery; the response body is ignored (its first 512 bytes are kept in the delivery log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect (not followed), a timeout or a refused connection fails the attempt: it is retried on the schedule. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliverWebhookAutoDisabled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery id: the same for every attempt of one (event, webhook), so your deduplication key. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed (every attempt is signed again). Refuse values more than 5 minutes from your clock. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the base64-decoded part of the `whsec_` secret. During a secret rotation, two signatures separated by a space (the new secret's first); accept the request if any one matches. */
+                "webhook-signature": string;
+                /** @description The same value as `webhook-signature`; or, when the webhook's custom headers set `X-Webhook-Signature`, that static value instead (a shared secret you compare). */
+                "X-Webhook-Signature": string;
+                /** @description The event type. */
+                "X-Webhook-Event": "WEBHOOK_AUTO_DISABLED";
+                /** @description Names the sender. */
+                "User-Agent": "visit-webhooks/0.1";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "opev_sample_auto_disabled",
+                 *       "type": "WEBHOOK_AUTO_DISABLED",
+                 *       "time": "2024-12-22T14:30:00.000Z",
+                 *       "accountId": "acc_123",
+                 *       "webhookId": "wh_01JFKZ8Q3T9XG6Y2N4M7P5R8VW",
+                 *       "webhookName": "Notify My CRM",
+                 *       "reason": "every delivery failed since 2024-12-17T14:30:00.000Z"
+                 *     }
+                 */
+                "application/json": {
+                    id: string;
+                    time: string;
+                    accountId: string;
+                    webhookId: string;
+                    webhookName: string;
+                    reason: string;
+                    /** @constant */
+                    type: "WEBHOOK_AUTO_DISABLED";
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Gone: the webhook is disabled at once (`status: auto-disabled`) and this delivery is not retried. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried, at the earliest after `Retry-After` (capped at the schedule's longest delay). `503` with `Retry-After` is treated the same. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received. Any 2xx within 10 s ends the delivery; the response body is ignored (its first 512 bytes are kept in the delivery log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect (not followed), a timeout or a refused connection fails the attempt: it is retried on the schedule. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliverDeliveryExhausted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery id: the same for every attempt of one (event, webhook), so your deduplication key. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed (every attempt is signed again). Refuse values more than 5 minutes from your clock. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the base64-decoded part of the `whsec_` secret. During a secret rotation, two signatures separated by a space (the new secret's first); accept the request if any one matches. */
+                "webhook-signature": string;
+                /** @description The same value as `webhook-signature`; or, when the webhook's custom headers set `X-Webhook-Signature`, that static value instead (a shared secret you compare). */
+                "X-Webhook-Signature": string;
+                /** @description The event type. */
+                "X-Webhook-Event": "DELIVERY_EXHAUSTED";
+                /** @description Names the sender. */
+                "User-Agent": "visit-webhooks/0.1";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "opev_sample_delivery_exhausted",
+                 *       "type": "DELIVERY_EXHAUSTED",
+                 *       "time": "2024-12-22T14:30:00.000Z",
+                 *       "accountId": "acc_123",
+                 *       "webhookId": "wh_01JFKZ8Q3T9XG6Y2N4M7P5R8VW",
+                 *       "webhookName": "Notify My CRM",
+                 *       "reason": "gave up after 8 attempts: endpoint answered 503",
+                 *       "deliveryId": "msg_01JFKZ8Q3TABCDEFGHJKMNPQRS",
+                 *       "eventId": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+                 *       "eventType": "NEW_VISIT",
+                 *       "attempts": 8,
+                 *       "lastStatusCode": 503
+                 *     }
+                 */
+                "application/json": {
+                    id: string;
+                    time: string;
+                    accountId: string;
+                    webhookId: string;
+                    webhookName: string;
+                    reason: string;
+                    /** @constant */
+                    type: "DELIVERY_EXHAUSTED";
+                    deliveryId: string;
+                    eventId: string;
+                    /** @enum {string} */
+                    eventType: "NEW_VISIT" | "NEW_VISITOR";
+                    attempts: number;
+                    lastStatusCode?: number;
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Gone: the webhook is disabled at once (`status: auto-disabled`) and this delivery is not retried. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried, at the earliest after `Retry-After` (capped at the schedule's longest delay). `503` with `Retry-After` is treated the same. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received. Any 2xx within 10 s ends the delivery; the response body is ignored (its first 512 bytes are kept in the delivery log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect (not followed), a timeout or a refused connection fails the attempt: it is retried on the schedule. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliverWebhookBreakerOpened: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery id: the same for every attempt of one (event, webhook), so your deduplication key. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed (every attempt is signed again). Refuse values more than 5 minutes from your clock. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the base64-decoded part of the `whsec_` secret. During a secret rotation, two signatures separated by a space (the new secret's first); accept the request if any one matches. */
+                "webhook-signature": string;
+                /** @description The same value as `webhook-signature`; or, when the webhook's custom headers set `X-Webhook-Signature`, that static value instead (a shared secret you compare). */
+                "X-Webhook-Signature": string;
+                /** @description The event type. */
+                "X-Webhook-Event": "WEBHOOK_BREAKER_OPENED";
+                /** @description Names the sender. */
+                "User-Agent": "visit-webhooks/0.1";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "opev_sample_breaker_opened",
+                 *       "type": "WEBHOOK_BREAKER_OPENED",
+                 *       "time": "2024-12-22T14:30:00.000Z",
+                 *       "accountId": "acc_123",
+                 *       "webhookId": "wh_01JFKZ8Q3T9XG6Y2N4M7P5R8VW",
+                 *       "webhookName": "Notify My CRM",
+                 *       "reason": "3 failed attempts in a row, the last: endpoint answered 503",
+                 *       "nextProbeAt": "2024-12-22T14:30:10.000Z"
+                 *     }
+                 */
+                "application/json": {
+                    id: string;
+                    time: string;
+                    accountId: string;
+                    webhookId: string;
+                    webhookName: string;
+                    reason: string;
+                    /** @constant */
+                    type: "WEBHOOK_BREAKER_OPENED";
+                    nextProbeAt: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Gone: the webhook is disabled at once (`status: auto-disabled`) and this delivery is not retried. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests: retried, at the earliest after `Retry-After` (capped at the schedule's longest delay). `503` with `Retry-After` is treated the same. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received. Any 2xx within 10 s ends the delivery; the response body is ignored (its first 512 bytes are kept in the delivery log). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect (not followed), a timeout or a refused connection fails the attempt: it is retried on the schedule. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deliverWebhookBreakerClosed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery id: the same for every attempt of one (event, webhook), so your deduplication key. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed (every attempt is signed again). Refuse values more than 5 minutes from your clock. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the base64-decoded part of the `whsec_` secret. During a secret rotation, two signatures separated by a space (the new secret's first); accept the request if any one matches. */
+                "webhook-signature": string;
+                /** @description The same value as `webhook-signature`; or, when the webhook's custom headers set `X-Webhook-Signature`, that static value instead (a shared secret you compare). */
+                "X-Webhook-Signature": string;
+                /** @description The event type. */
+                "X-Webhook-Event": "WEBHOOK_BREAKER_CLOSED";
+                /** @description Names the sender. */
+                "User-Agent": "visit-webhooks/0.1";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "opev_sample_breaker_closed",
+                 *       "type": "WEBHOOK_BREAKER_CLOSED",
+                 *       "time": "2024-12-22T14:30:00.000Z",
+                 *       "accountId": "acc_123",
+                 *       "webhookId": "wh_01JFKZ8Q3T9XG6Y2N4M7P5R8VW",
+                 *       "webhookName": "Notify My CRM",
+                 *       "reason": "a probe succeeded: the endpoint is back, deliveries flow and the parked ones are released",
+                 *       "openedAt": "2024-12-22T14:20:00.000Z"
+                 *     }
+                 */
+                "application/json": {
+                    id: string;
+                    time: string;
+                    accountId: string;
+                    webhookId: string;
+                    webhookName: string;
+                    reason: string;
+                    /** @constant */
+                    type: "WEBHOOK_BREAKER_CLOSED";
+                    openedAt: string;
+                } & {
+                    [key: string]: unknown;
+                };
             };
         };
         responses: {

@@ -1,6 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { API, DEFAULT_EVENT_SOURCE, DEFAULTS, PIPELINE } from '../lambdas/shared/contract';
+import { API, DEFAULT_EVENT_SOURCE, DEFAULT_OPERATIONAL_EVENT_SOURCE, DEFAULTS, PIPELINE } from '../lambdas/shared/contract';
 
 /** A stage name: lower-case, starts with a letter, 2–21 characters (it ends up in the stack name). */
 export const STAGE_PATTERN = /^[a-z][a-z0-9-]{1,20}$/;
@@ -16,6 +16,8 @@ export interface StackConfig {
   readonly isProduction: boolean;
   /** `Source` of the visit events the rule routes. */
   readonly eventSource: string;
+  /** `Source` of the operational events the service puts on the bus (never the visits' source). */
+  readonly operationalEventSource: string;
   /** Delays after the first attempt, in whole seconds. */
   readonly retryScheduleSeconds: readonly number[];
   /** Whether plain `http://` webhook targets are allowed (never in production by default). */
@@ -59,6 +61,34 @@ export interface StackConfig {
   readonly deliveriesPointInTimeRecovery: boolean;
   /** Warm throughput of the deliveries table, write units a second (context `deliveriesWarmWrites`, 4,000–10,000,000); absent: DynamoDB's. */
   readonly deliveriesWarmWrites?: number;
+  /**
+   * Reserved concurrency of the reconciler: 1 (the default) keeps its ticks from overlapping;
+   * absent (context `0`) reserves none, for accounts whose quota leaves no room for a reservation.
+   */
+  readonly reconcilerReservedConcurrency?: number;
+  /** Who may put events with {@link eventSource} on the bus (the bus resource policy). */
+  readonly publishers: PublisherConfig;
+  /** X-Ray active tracing on every function and the API stage (default off). */
+  readonly tracing: boolean;
+  /** The account's Lambda concurrency quota in the region, for the concurrency alarm (AWS default 1,000). */
+  readonly accountConcurrencyQuota: number;
+  /**
+   * `NODE_OPTIONS=--enable-source-maps` on every function: readable stack traces, for +6 to +26 ms
+   * of CPU per cold start and 15-100 ms on a container's first error stack (docs/deployment.md).
+   * Default: on outside prod, off in prod (the maps ship in the bundles either way).
+   */
+  readonly sourceMaps: boolean;
+}
+
+/**
+ * The publishers the bus admits for the configured source. Empty lists: this account only (any
+ * principal of it whose identity policy allows `events:PutEvents` on the bus, as before the policy).
+ */
+export interface PublisherConfig {
+  /** 12-digit account ids: any principal of these accounts that its own account allows. */
+  readonly accountIds: readonly string[];
+  /** IAM role ARNs: exactly these roles (of any account). */
+  readonly roleArns: readonly string[];
 }
 
 /** Capacity settings of one lane's function and SQS event source mapping. */
@@ -101,11 +131,18 @@ const BATCHING_WINDOW_RANGE = { min: 0, max: 300 } as const;
 const MEMORY_RANGE = { min: 128, max: 10_240 } as const;
 /** Reserved concurrency: at least 1 (0 would stop the lane); the upper bound is the account's quota, checked by Lambda. */
 const RESERVED_CONCURRENCY_RANGE = { min: 1, max: 100_000 } as const;
-/** Today's lane settings, from the contract (`PIPELINE`) and the functions' memory. */
+/**
+ * Today's lane settings, from the contract (`PIPELINE`) and the functions' memory, sized from
+ * measured peak RSS and duration (docs/performance.md, "Memory and duration"): the delivery
+ * function peaks at 130–160 MiB on batches of single events and of batch entries up to 800
+ * deliveries an invocation, 261 MiB at 4,000; the retry function handles one delivery per record.
+ * Both spend most of their time waiting on endpoints, so memory beyond the peak bought CPU share
+ * they barely use.
+ */
 export const LANE_DEFAULTS = {
   batchSize: PIPELINE.batchSize,
   maxBatchingWindowSeconds: PIPELINE.maxBatchingWindowSeconds,
-  memoryMb: 512,
+  memoryMb: { delivery: 384, retry: 256 },
   concurrency: 20,
 } as const;
 const API_RATE_RANGE = { min: 1, max: 10_000 } as const;
@@ -169,7 +206,7 @@ function readLane(read: ContextReader, prefix: 'delivery' | 'retry', concurrency
   if (batchSize > SQS_BATCH_SIZE_WITHOUT_WINDOW && maxBatchingWindowSeconds === 0) {
     fail(windowKey, `must be greater than 0 when ${prefix}BatchSize is above ${SQS_BATCH_SIZE_WITHOUT_WINDOW} (${prefix}BatchSize is ${batchSize}; SQS rule)`, maxBatchingWindowSeconds);
   }
-  const memoryMb = readInteger(read, `${prefix}MemoryMb`, LANE_DEFAULTS.memoryMb, MEMORY_RANGE.min, MEMORY_RANGE.max);
+  const memoryMb = readInteger(read, `${prefix}MemoryMb`, LANE_DEFAULTS.memoryMb[prefix], MEMORY_RANGE.min, MEMORY_RANGE.max);
   const reservedKey = `${prefix}ReservedConcurrency`;
   const reservedConcurrency = readOptionalInteger(read, reservedKey, RESERVED_CONCURRENCY_RANGE.min, RESERVED_CONCURRENCY_RANGE.max);
   if (reservedConcurrency !== undefined && reservedConcurrency < concurrency && read(`${prefix}Pollers`) === undefined) {
@@ -194,6 +231,28 @@ function optionalSetting<K extends string>(key: K, value: number | undefined): {
 /** Provisioned mode's event pollers on an SQS mapping: maximum 2–2000, minimum 2–200 (Lambda). */
 const POLLERS_RANGE = { min: 2, max: 2000 } as const;
 const MIN_POLLERS_RANGE = { min: 2, max: 200 } as const;
+/** A list from cdk.json (a JSON array of strings) or from `-c key=a,b` (comma-separated). */
+function readList(read: ContextReader, key: string): string[] {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return [];
+  const parts: unknown[] = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : [value];
+  if (parts.some((part) => typeof part !== 'string')) fail(key, 'expected a list of strings, as "a,b" or ["a", "b"]', value);
+  return [...new Set((parts as string[]).map((part) => part.trim()).filter((part) => part !== ''))];
+}
+
+const ACCOUNT_ID_PATTERN = /^\d{12}$/;
+/** An IAM role ARN (with an optional path); no wildcards: the policy names exact principals. */
+const ROLE_ARN_PATTERN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+
+function readPublishers(read: ContextReader): PublisherConfig {
+  const accountIds = readList(read, 'publisherAccountIds');
+  for (const id of accountIds) if (!ACCOUNT_ID_PATTERN.test(id)) fail('publisherAccountIds', `"${id}" is not a 12-digit AWS account id`, read('publisherAccountIds'));
+  const roleArns = readList(read, 'publisherRoleArns');
+  for (const arn of roleArns) {
+    if (!ROLE_ARN_PATTERN.test(arn)) fail('publisherRoleArns', `"${arn}" is not an IAM role ARN such as arn:aws:iam::111122223333:role/tracking-publisher (no wildcards)`, read('publisherRoleArns'));
+  }
+  return { accountIds, roleArns };
+}
 
 function readRetrySchedule(read: ContextReader, key: string): readonly number[] {
   const value = read(key);
@@ -237,6 +296,15 @@ export function readStackConfig(read: ContextReader): StackConfig {
     fail('eventSource', 'expected an EventBridge source such as "tracking"', eventSource);
   }
 
+  const operationalEventSource = readString(read, 'operationalEventSource') ?? DEFAULT_OPERATIONAL_EVENT_SOURCE;
+  if (!/^[A-Za-z0-9._/-]{1,256}$/.test(operationalEventSource) || operationalEventSource.startsWith('aws.')) {
+    fail('operationalEventSource', 'expected an EventBridge source such as "visit-webhooks" (not aws.*)', operationalEventSource);
+  }
+  if (operationalEventSource === eventSource) {
+    // The tracking pipeline may put only its own source (PutEventsPolicy): the service's events must be told apart.
+    fail('operationalEventSource', `must differ from eventSource ("${eventSource}")`, operationalEventSource);
+  }
+
   const retryScheduleSeconds = readRetrySchedule(read, 'retrySchedule');
   const deliveryRetentionDays = readInteger(read, 'deliveryRetentionDays', DEFAULTS.deliveryRetentionDays, 1, 3650);
   const totalRetrySeconds = retryScheduleSeconds.reduce((sum, s) => sum + s, 0);
@@ -262,6 +330,8 @@ export function readStackConfig(read: ContextReader): StackConfig {
   const retryConcurrency = readInteger(read, 'retryConcurrency', deliveryConcurrency, MAX_CONCURRENCY_RANGE.min, MAX_CONCURRENCY_RANGE.max);
   const delivery = readLane(read, 'delivery', deliveryConcurrency, 'deliveryConcurrency');
   const retry = readLane(read, 'retry', retryConcurrency, 'retryConcurrency');
+  // 0: no reservation (a new account's quota of 10 cannot give any: Lambda keeps 100 unreserved).
+  const reconcilerReservedConcurrency = readInteger(read, 'reconcilerReservedConcurrency', 1, 0, RESERVED_CONCURRENCY_RANGE.max);
 
   const apiRateLimit = readInteger(read, 'apiRateLimit', 50, API_RATE_RANGE.min, API_RATE_RANGE.max);
   // Above the stage's rate it would never bind: one account could still take the whole stage.
@@ -275,6 +345,7 @@ export function readStackConfig(read: ContextReader): StackConfig {
     stage,
     isProduction,
     eventSource,
+    operationalEventSource,
     retryScheduleSeconds,
     allowHttpTargets: readBoolean(read, 'allowHttpTargets', false),
     deliveryRetentionDays,
@@ -295,5 +366,10 @@ export function readStackConfig(read: ContextReader): StackConfig {
     deletionProtection: isProduction,
     deliveriesPointInTimeRecovery: readBoolean(read, 'deliveriesPointInTimeRecovery', true),
     ...optionalSetting('deliveriesWarmWrites', readOptionalInteger(read, 'deliveriesWarmWrites', 4_000, 10_000_000)),
+    ...(reconcilerReservedConcurrency > 0 ? { reconcilerReservedConcurrency } : {}),
+    publishers: readPublishers(read),
+    tracing: readBoolean(read, 'tracing', false),
+    accountConcurrencyQuota: readInteger(read, 'accountConcurrencyQuota', 1000, 10, 1_000_000),
+    sourceMaps: readBoolean(read, 'sourceMaps', !isProduction),
   };
 }

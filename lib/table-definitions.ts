@@ -94,6 +94,19 @@ export const TABLE_DEFINITIONS = {
     ],
   },
   /**
+   * Delivery statistics (docs/design.md §7): per webhook and UTC hour, counters (`a` attempted,
+   * `d` delivered, `f` failed, `r` retried, `x` filtered out) and a latency histogram (`b0`..`b50`,
+   * top-level numbers so that `ADD` can increment them). `pk` = `<accountId>#<webhookId>#<shard>`
+   * with 8 shards, so one webhook's writes (one `ADD` per invocation) spread over eight partition
+   * keys; `hour` = `YYYY-MM-DDTHH`, so a window is one `Query` per shard. Items expire through
+   * `expiresAt` 8 days after their hour. No index.
+   */
+  stats: {
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'hour', type: 'S' },
+    ttlAttribute: 'expiresAt',
+  },
+  /**
    * API keys are stored only as hashes; `byAccount` lists one account's keys by age. Portal
    * sessions (hashes too, `session#…`) live here with an `expiresAt` the table's TTL deletes.
    */

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { toOperationalEntry } from '../lambdas/shared/adapters/eventbridge-publisher';
 import { LIMITS, matchesEventPattern } from '../lambdas/shared/contract';
+import type { OperationalEvent } from '../lambdas/shared/domain/operational-events';
+import type { OperationalEventSink } from '../lambdas/shared/domain/ports';
 
 /**
  * The local event bus: answers the EventBridge `PutEvents` JSON protocol (what the real
@@ -13,7 +16,7 @@ export interface LocalRule {
   readonly target: (eventJson: string) => void;
 }
 
-interface PutEventsEntry {
+export interface PutEventsEntry {
   Source?: unknown;
   DetailType?: unknown;
   Detail?: unknown;
@@ -45,12 +48,26 @@ function entrySize(entry: PutEventsEntry): number {
 }
 
 export class LocalBus {
+  private readonly rules: LocalRule[];
+
   constructor(
     readonly name: string,
-    private readonly rules: readonly LocalRule[],
+    rules: readonly LocalRule[],
     private readonly account = '000000000000',
     private readonly region = 'local',
-  ) {}
+  ) {
+    this.rules = [...rules];
+  }
+
+  /** Adds a rule (as `PutRule` + `PutTargets` would): every later event it matches goes to its target too. */
+  addRule(rule: LocalRule): void {
+    this.rules.push(rule);
+  }
+
+  /** Puts entries from inside the process, as `PutEvents` does; the results in entry order. */
+  putEntries(entries: readonly PutEventsEntry[]): Array<{ EventId: string } | { ErrorCode: string; ErrorMessage: string }> {
+    return entries.map((entry) => this.put(entry));
+  }
 
   get contentType(): string {
     return AWS_JSON;
@@ -104,5 +121,26 @@ export class LocalBus {
     const json = JSON.stringify(event);
     for (const rule of this.rules) if (matchesEventPattern(rule.pattern, event)) rule.target(json);
     return { EventId: event.id };
+  }
+}
+
+/**
+ * The operational events port on the local bus: the same entries as EventBridgeOperationalEvents
+ * puts (toOperationalEntry), routed by the bus's rules, so a subscribed webhook gets them through
+ * the events queue as in AWS.
+ */
+export class LocalBusOperationalEvents implements OperationalEventSink {
+  constructor(
+    private readonly bus: LocalBus,
+    private readonly source: string,
+  ) {}
+
+  async publish(events: readonly OperationalEvent[]): Promise<void> {
+    const entries = events.map((event) => {
+      const entry = toOperationalEntry(event, this.bus.name, this.source);
+      return { ...entry, Time: entry.Time?.toISOString() };
+    });
+    const failed = this.bus.putEntries(entries).filter((r) => 'ErrorCode' in r);
+    if (failed.length > 0) throw new Error(`the local bus refused ${failed.length} operational events`);
   }
 }

@@ -8,7 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDeliveryHandler } from '../lambdas/delivery/app';
 import { createRetryHandler } from '../lambdas/retry/app';
-import { DEFAULT_EVENT_SOURCE, ENV, PIPELINE, visitEventPattern } from '../lambdas/shared/contract';
+import { DEFAULT_EVENT_SOURCE, DEFAULT_OPERATIONAL_EVENT_SOURCE, ENV, operationalEventPattern, PIPELINE, visitEventPattern } from '../lambdas/shared/contract';
 import type { BreakerSettings } from '../lambdas/shared/domain/breaker';
 import type { RetryMessage } from '../lambdas/shared/domain/messages';
 import type { DeadLetterSink, LogSink, RedriveQueue, RetryQueue } from '../lambdas/shared/domain/ports';
@@ -18,14 +18,14 @@ import { LocalKeyCipher } from '../lambdas/shared/adapters/secret-cipher';
 import { redrive } from '../lambdas/shared/domain/redrive';
 import { createDeliveryRuntime, type DeliveryRuntime } from '../lambdas/shared/composition/delivery-runtime';
 import { numberEnv } from '../lambdas/shared/composition/env';
-import { LocalBus } from './bus';
+import { LocalBus, LocalBusOperationalEvents } from './bus';
 import { LocalPollSource, QueueConsumer } from './consumer';
 import { ensureTables, LOCAL_AWS_CONFIG, type LocalDynamo, startDynalite, type TableNames } from './dynamo';
 import { LocalQueue } from './queue';
 import { ReconcilerTimer } from './reconciler-timer';
 
 /** Table names of the local stack (there is one stack per data dir). */
-export const LOCAL_TABLES: TableNames = { webhooks: 'webhooks', deliveries: 'deliveries', apiKeys: 'api-keys' };
+export const LOCAL_TABLES: TableNames = { webhooks: 'webhooks', deliveries: 'deliveries', stats: 'stats', apiKeys: 'api-keys' };
 
 /**
  * The local runtime's own settings (environment; none of them exists in AWS, where Lambda and
@@ -193,11 +193,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const shutdown = new AbortController();
   // One listener per attempt in flight (hundreds at once): not a leak.
   setMaxListeners(0, shutdown.signal);
-  const runtime = createRuntime({ env, dataDir, dynamo, queues, log, configureDynamo: options.configureDynamo, settings: options.settings, shutdown: shutdown.signal });
+  const bus = createBus(queues.events, baseEnv);
+  const operationalEvents = new LocalBusOperationalEvents(bus, env[ENV.operationalEventSource] ?? DEFAULT_OPERATIONAL_EVENT_SOURCE);
+  const runtime = createRuntime({ env, dataDir, dynamo, queues, log, configureDynamo: options.configureDynamo, settings: options.settings, shutdown: shutdown.signal, operationalEvents });
   warnIfNoTimeToAttempt(runtime, log);
   const consumers = createConsumers(runtime, queues, baseEnv, local, log);
   const reconciler = createReconcilerTimer(runtime, local, log);
-  const bus = createBus(queues.events, baseEnv);
 
   const core: LocalStackCore = { dynamo, tables: LOCAL_TABLES, queues, runtime, env, dataDir };
   const routes = options.routes ? await options.routes(core) : undefined;
@@ -294,6 +295,7 @@ function handlerEnv(baseEnv: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     ...baseEnv,
     [ENV.webhooksTable]: LOCAL_TABLES.webhooks,
     [ENV.deliveriesTable]: LOCAL_TABLES.deliveries,
+    [ENV.statsTable]: LOCAL_TABLES.stats,
     [ENV.apiKeysTable]: LOCAL_TABLES.apiKeys,
     [ENV.eventsDlqUrl]: 'local://events-dlq',
     [ENV.retryQueueUrl]: 'local://retry',
@@ -313,16 +315,18 @@ interface RuntimeParts {
   readonly configureDynamo: ((client: DynamoDBClient) => void) | undefined;
   readonly settings: Partial<BreakerSettings> | undefined;
   readonly shutdown: AbortSignal;
+  readonly operationalEvents: LocalBusOperationalEvents;
 }
 
 /** The delivery runtime of the AWS functions, with the local queues and the local secrets key as its adapters. */
-function createRuntime({ env, dataDir, dynamo, queues, log, configureDynamo, settings, shutdown }: RuntimeParts): DeliveryRuntime {
+function createRuntime({ env, dataDir, dynamo, queues, log, configureDynamo, settings, shutdown, operationalEvents }: RuntimeParts): DeliveryRuntime {
   return createDeliveryRuntime(env, {
     cipher: new LocalKeyCipher(dataDir ? localSecretsKey(join(dataDir, 'secrets.key')) : randomBytes(32)),
     doc: handlerDocumentClient(dynamo.endpoint, configureDynamo),
     retryQueue: new LocalRetryQueue(queues.retry),
     eventsDlq: new LocalDeadLetters(queues.eventsDlq),
     failedSink: new LocalDeadLetters(queues.failedDeliveries),
+    operationalEvents,
     log,
     shutdown,
     ...(settings ? { settings } : {}),
@@ -380,15 +384,21 @@ function createReconcilerTimer(runtime: DeliveryRuntime, local: LocalSettings, l
     everySeconds: everySeconds > 0 ? everySeconds : 1,
     settings: runtime.service.settings,
     recovery: new RecoveryService(runtime.deliveries, runtime.retryQueue, runtime.clock, runtime.retryPolicy.maxRetries, runtime.recoveryJobs, runtime.log),
+    ...(runtime.operationalEvents ? { operationalEvents: runtime.operationalEvents } : {}),
   });
   return new ReconcilerTimer(reconciler, everySeconds * 1000, log);
 }
 
-/** The event bus with the stack's one rule: visit events of the configured source go to the events queue. */
+/**
+ * The event bus with the stack's two rules to the events queue: visit events of the configured
+ * source, and the service's operational events (for the webhooks subscribed to them).
+ */
 function createBus(events: LocalQueue, baseEnv: NodeJS.ProcessEnv): LocalBus {
   const source = baseEnv[ENV.eventSource] ?? DEFAULT_EVENT_SOURCE;
+  const operationalSource = baseEnv[ENV.operationalEventSource] ?? DEFAULT_OPERATIONAL_EVENT_SOURCE;
   return new LocalBus('visit-webhooks-local', [
     { name: 'visit-events', pattern: visitEventPattern(source), target: (json) => events.sendMessage(json) },
+    { name: 'operational-events', pattern: operationalEventPattern(operationalSource), target: (json) => events.sendMessage(json) },
   ]);
 }
 

@@ -12,7 +12,7 @@
 import '../local/sdk-notice';
 import { parseArgs } from 'node:util';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { isEventType } from '../lambdas/shared/contract';
+import { isVisitEventType } from '../lambdas/shared/contract';
 import { publishVisitEvent } from '../lambdas/shared/adapters/eventbridge-publisher';
 import { SAMPLE_PAYLOADS } from '../lambdas/shared/sample-payloads';
 import { findLocalStack } from '../local/stack-address';
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     },
   });
   const eventType = positionals[0];
-  if (!isEventType(eventType) || !values.account) {
+  if (!isVisitEventType(eventType) || !values.account) {
     throw new Error('usage: npm run send-event -- NEW_VISIT|NEW_VISITOR --account <accountId> [--count N] [--url http://127.0.0.1:<port>] [--bus name] [--aws]');
   }
   const url = values.url ?? values.endpoint;

@@ -15,11 +15,13 @@ import type {
   RecoveryJob,
   RetryAccepted,
   SecretInfo,
+  StatsWindow,
   TestResult,
   Webhook,
   WebhookInput,
   WebhookPage,
   WebhookPatch,
+  WebhookStats,
 } from './types';
 
 export class ApiError extends Error {
@@ -80,6 +82,7 @@ export interface ApiClient {
   /** Starts a recovery job (202); follow it with {@link ApiClient.getRecovery}. */
   recover(id: string, since: string): Promise<RecoveryJob>;
   getRecovery(id: string, jobId: string): Promise<RecoveryJob>;
+  getStats(id: string, window: StatsWindow): Promise<WebhookStats>;
 }
 
 type Fetch = (request: Request) => Promise<Response>;
@@ -132,5 +135,6 @@ export function createApiClient(base: string, token: string, fetchImpl?: Fetch):
     retryDelivery: (id, deliveryId) => unwrap(() => api.POST('/v1/webhooks/{id}/deliveries/{deliveryId}/retry', { params: { path: { id, deliveryId } } })),
     recover: (id, since) => unwrap(() => api.POST('/v1/webhooks/{id}/recover', { ...path(id), body: { since } })),
     getRecovery: (id, jobId) => unwrap(() => api.GET('/v1/webhooks/{id}/recoveries/{jobId}', { params: { path: { id, jobId } } })),
+    getStats: (id, window) => unwrap(() => api.GET('/v1/webhooks/{id}/stats', { params: { path: { id }, query: { window } } })),
   };
 }

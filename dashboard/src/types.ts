@@ -24,5 +24,10 @@ export type TestResult = Schemas['TestResult'];
 export type RetryAccepted = Schemas['RetryAccepted'];
 /** An asynchronous recovery (POST …/recover, GET …/recoveries/{jobId}). */
 export type RecoveryJob = Schemas['RecoveryJob'];
+/** A webhook's delivery statistics over a window (`GET …/stats`). */
+export type WebhookStats = Schemas['WebhookStats'];
+export type StatsWindow = WebhookStats['window'];
+/** One bucket (an hour or a day) of the statistics, or their totals. */
+export type StatsCounts = WebhookStats['totals'];
 /** One entry of an error's `details`: `path` names the field (`url`, `headers.Host`, `eventTypes[0]`). */
 export type FieldIssue = Schemas['Error']['error']['details'][number];

@@ -6,7 +6,8 @@ import { ConflictError, NotFoundError, ValidationError, InvalidCursorError } fro
 import type { ApiAccess } from '../shared/domain/api-access';
 import { singleAuthorization, singleBearerKey } from '../shared/domain/api-keys';
 import type { Webhook } from '../shared/domain/model';
-import type { LogSink, PortalSessionStore } from '../shared/domain/ports';
+import { readStats } from '../shared/domain/delivery-stats';
+import type { Clock, LogSink, PortalSessionStore, StatsStore } from '../shared/domain/ports';
 import { parsePortalBearer, portalSessionIdOf, portalSessionRequestSchema, portalUrl } from '../shared/domain/portal-sessions';
 import { toFieldIssues } from '../shared/domain/webhook-schemas';
 import type { WebhookService } from '../shared/domain/webhook-service';
@@ -19,6 +20,7 @@ import { Router } from './router';
 import {
   listDeliveriesQuerySchema,
   listWebhooksQuerySchema,
+  statsQuerySchema,
   toCreatedJson,
   toDeliveryJson,
   toRecoveryJson,
@@ -33,6 +35,10 @@ export interface ApiDependencies {
   /** Checked on every authenticated request: the key still valid, the account within its rate (a portal session: the rate only). */
   readonly access: Pick<ApiAccess, 'check' | 'checkRate'>;
   readonly log: LogSink;
+  /** The statistics table (`GET …/stats`); without one, every count is 0. */
+  readonly stats?: StatsStore;
+  /** @default the system clock */
+  readonly clock?: Clock;
   /** Browser origins allowed to read responses (the dashboard); none = no CORS headers. */
   readonly corsOrigins?: readonly string[];
   /** Where `POST /v1/portal-sessions` stores sessions; without it that route answers 500. */
@@ -141,6 +147,12 @@ function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler>
       return { status: 202, body: toRecoveryJson(job), headers: { location: `${basePath(req.event)}/v1/webhooks/${encodeURIComponent(job.webhookId)}/recoveries/${job.jobId}` } };
     },
     getRecovery: async (req) => ({ status: 200, body: toRecoveryJson(await webhooks.getRecovery(req.accountId, param(req, 'id'), param(req, 'jobId'))) }),
+    getWebhookStats: async (req) => {
+      const query = parseQuery(statsQuerySchema, req.query);
+      const webhook = await webhooks.get(req.accountId, param(req, 'id')); // 404 for another account's webhook
+      const stats = await readStats(deps.stats ?? NO_STATS, req.accountId, webhook.webhookId, query.window, (deps.clock ?? Date).now());
+      return { status: 200, body: { webhookId: webhook.webhookId, ...stats } };
+    },
     createPortalSession: async (req) => {
       const parsed = portalSessionRequestSchema.safeParse(req.body);
       if (!parsed.success) throw new ValidationError(toFieldIssues(parsed.error, req.body));
@@ -163,6 +175,9 @@ function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler>
     getOpenApi: async (req) => ({ status: 200, body: { ...openApiDocument(), servers: [{ url: basePath(req.event) || '/' }] } }),
   };
 }
+
+/** Without a statistics table nothing was counted. */
+const NO_STATS: StatsStore = { add: async () => undefined, read: async () => [] };
 
 /**
  * The prefix in front of the API's paths as the client sees them (the stage on an

@@ -1,4 +1,5 @@
-import { DEFAULTS, DELIVERY_HEADERS, EVENT_TYPE_DESCRIPTIONS, EVENT_TYPES, LIMITS, USER_AGENT } from '../shared/contract';
+import { DEFAULTS, DELIVERY_HEADERS, EVENT_TYPE_DESCRIPTIONS, EVENT_TYPES, isOperationalEventType, LIMITS, USER_AGENT } from '../shared/contract';
+import { eventCatalog } from '../shared/domain/event-catalog';
 import { SAMPLE_PAYLOADS } from '../shared/sample-payloads';
 import { DELIVERY_ID_PATTERN } from '../shared/domain/webhook-service';
 
@@ -40,6 +41,13 @@ function deliveryHeaders(eventType: string): JsonSchema[] {
 export function deliveryWebhooks(): Record<string, Record<string, JsonSchema>> {
   const hours = Math.floor(DEFAULTS.retryScheduleSeconds.reduce((a, b) => a + b, 0) / 1800) / 2;
   const out: Record<string, Record<string, JsonSchema>> = {};
+  const catalog = new Map(eventCatalog().map((info) => [info.eventType, info.schema]));
+  // Visits share the Visit component; an operational event's body has its own schema, inline.
+  const bodySchema = (eventType: (typeof EVENT_TYPES)[number]): JsonSchema => {
+    if (!isOperationalEventType(eventType)) return { $ref: '#/components/schemas/Visit' };
+    const { $schema: _dialect, ...schema } = catalog.get(eventType) ?? {};
+    return schema;
+  };
   for (const eventType of EVENT_TYPES) {
     out[eventType] = {
       post: {
@@ -58,7 +66,7 @@ export function deliveryWebhooks(): Record<string, Record<string, JsonSchema>> {
         parameters: deliveryHeaders(eventType),
         requestBody: {
           required: true,
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Visit' }, example: SAMPLE_PAYLOADS[eventType] } },
+          content: { 'application/json': { schema: bodySchema(eventType), example: SAMPLE_PAYLOADS[eventType] } },
         },
         responses: {
           '2XX': { description: `Received. Any 2xx within ${DEFAULTS.deliveryTimeoutMs / 1000} s ends the delivery; the response body is ignored (its first ${LIMITS.responseSnippetBytes} bytes are kept in the delivery log).` },

@@ -16,6 +16,7 @@ import {
   recoveryJobSchema,
   retryAcceptedSchema,
   secretSchema,
+  statsSchema,
   testResultSchema,
   webhookCreatedSchema,
   webhookPageSchema,
@@ -68,6 +69,7 @@ const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['RetryAccepted', retryAcceptedSchema],
   ['RecoveryJob', recoveryJobSchema],
   ['PortalSession', portalSessionSchema],
+  ['WebhookStats', statsSchema],
   ['Error', errorSchema],
   ['EventTypeList', eventTypeListSchema],
 ];

@@ -10,6 +10,8 @@ import {
   recoveryJobSchema,
   retryAcceptedSchema,
   secretSchema,
+  statsQuerySchema,
+  statsSchema,
   testResultSchema,
   webhookCreatedSchema,
   webhookPageSchema,
@@ -190,6 +192,19 @@ export const OPERATIONS = [
     readOnlySafe: true,
     success: { status: 200, description: 'The recovery job.', schema: recoveryJobSchema },
     errors: [401, 404, 429, 500],
+  },
+  {
+    operationId: 'getWebhookStats',
+    method: 'GET',
+    path: '/v1/webhooks/{id}/stats',
+    summary: 'Delivery statistics',
+    description:
+      'Attempted, delivered, failed, retried and filtered-out deliveries, success rate and p50/p95 latency of successful attempts, over the last 24 hours by hour or the last 7 days by day. Read from counters kept per webhook and hour (updated at most seconds after the attempts).',
+    auth: true,
+    query: statsQuerySchema,
+    readOnlySafe: true,
+    success: { status: 200, description: 'The statistics over the window.', schema: statsSchema },
+    errors: [400, 401, 404, 429, 500],
   },
   {
     operationId: 'createPortalSession',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES, EVENT_TYPES, LIMITS } from '../shared/contract';
+import { LATENCY_RELATIVE_ERROR, STATS_WINDOWS } from '../shared/domain/delivery-stats';
 import type { AttemptTrigger, DeliveryRecord, Webhook } from '../shared/domain/model';
 import type { RecoveryJob, SendResult } from '../shared/domain/ports';
 import type { SecretInfo, TestResult, WebhookHealth } from '../shared/domain/webhook-service';
@@ -208,6 +209,45 @@ export const listDeliveriesQuerySchema = z.object({
   limit,
   cursor,
 });
+
+export const statsQuerySchema = z.object({
+  window: z
+    .enum(STATS_WINDOWS as readonly ['24h', '7d'], `window must be one of ${STATS_WINDOWS.join(', ')}`)
+    .default('24h')
+    .meta({ description: '`24h`: the last 24 hours by hour (the current hour last); `7d`: the last 7 days by UTC day (today last).' }),
+});
+
+const count = (description: string) => z.number().int().min(0).meta({ description });
+const statsFields = {
+  attempted: count('Attempts made (first attempts, retries, probes and manual retries; test sends excluded). A fast-lane attempt cut at 1.5 s and sent again through the slow lane counts here only.'),
+  delivered: count('Attempts that succeeded (a 2xx in time).'),
+  failed: count('Attempts that failed (non-2xx, timeout, connection error).'),
+  retried: count('Attempts that were not a delivery\'s first (retries, probes, manual retries).'),
+  filteredOut: count("Events the webhook's filter rejected: no delivery was made."),
+  successRate: z.number().min(0).max(1).nullable().meta({ description: '`delivered / (delivered + failed)`, 4 decimals; null when there was neither.' }),
+  latencyMs: z
+    .object({
+      p50: z.number().min(0).nullable(),
+      p95: z.number().min(0).nullable(),
+    })
+    .meta({
+      description: `Median and 95th percentile of successful attempts' durations in ms, from a log-scale histogram: within ±${Math.round(LATENCY_RELATIVE_ERROR * 1000) / 10} % of an observed duration. Null without successful attempts.`,
+    }),
+};
+
+export const statsBucketSchema = z.object({ start: timestamp.meta({ description: 'Start of the hour (24h) or UTC day (7d).' }), ...statsFields });
+
+export const statsSchema = z
+  .object({
+    webhookId: z.string(),
+    window: z.enum(['24h', '7d']),
+    granularity: z.enum(['hour', 'day']),
+    from: timestamp.meta({ description: 'Start of the first bucket.' }),
+    to: timestamp.meta({ description: 'End of the last bucket (exclusive): the end of the current hour or day.' }),
+    totals: z.object(statsFields).meta({ description: 'The whole window.' }),
+    buckets: z.array(statsBucketSchema).meta({ description: '24 hours or 7 days, oldest first; a bucket without activity has zeros and nulls.' }),
+  })
+  .meta({ description: "A webhook's delivery statistics over the window, from counters kept per hour (never a scan of the attempt log)." });
 
 export type WebhookJson = z.output<typeof webhookSchema>;
 export type DeliveryJson = z.output<typeof deliverySchema>;

@@ -40,9 +40,12 @@ export function createRetryHandler(runtime: DeliveryRuntime) {
   // One processor per invocation: a BatchProcessor keeps the batch's successes and failures on
   // itself, so a shared one lets concurrent invocations (the local runtime's consumers run
   // several) wipe each other's failures, and a failed record would be deleted as if delivered.
-  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false }),
-  )
+  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const response = await processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
+    // The statistics this invocation counted: one write per (webhook, hour); never fails the batch.
+    await runtime.stats?.flush();
+    return response;
+  })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics)); // no ColdStart metric: the `cold_start` key of every log line says it
 }

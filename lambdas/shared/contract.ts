@@ -7,8 +7,21 @@
  * dependencies: it is bundled into every Lambda.
  */
 
-/** Event types a webhook can subscribe to (the customer guide's list). */
-export const EVENT_TYPES = ['NEW_VISIT', 'NEW_VISITOR'] as const;
+/** The visit event types the tracking pipeline puts on the bus (the customer guide's list). */
+export const VISIT_EVENT_TYPES = ['NEW_VISIT', 'NEW_VISITOR'] as const;
+export type VisitEventType = (typeof VISIT_EVENT_TYPES)[number];
+
+/**
+ * Operational events (docs/design.md §8, "Operational events"): what the service itself puts on the
+ * bus, with its own `source` (`DEFAULT_OPERATIONAL_EVENT_SOURCE`), when a webhook is auto-disabled,
+ * a delivery exhausts its retries, or a webhook's breaker opens or closes. The platform routes them
+ * with ordinary rules; a customer's webhook may subscribe to them like to visits.
+ */
+export const OPERATIONAL_EVENT_TYPES = ['WEBHOOK_AUTO_DISABLED', 'DELIVERY_EXHAUSTED', 'WEBHOOK_BREAKER_OPENED', 'WEBHOOK_BREAKER_CLOSED'] as const;
+export type OperationalEventType = (typeof OPERATIONAL_EVENT_TYPES)[number];
+
+/** Event types a webhook can subscribe to: the visits and the operational events. */
+export const EVENT_TYPES = [...VISIT_EVENT_TYPES, ...OPERATIONAL_EVENT_TYPES] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**
@@ -19,14 +32,29 @@ export const EVENT_TYPE_DESCRIPTIONS: Readonly<Record<EventType, string>> = {
   NEW_VISIT: 'A visit was recorded on one of the account\'s sites. The body is the visit.',
   NEW_VISITOR:
     'A visitor (a unique user) was seen for the first time. The body is the visit that brought them, in the same shape as NEW_VISIT.',
+  WEBHOOK_AUTO_DISABLED: 'Operational: one of the account\'s webhooks was disabled by the service (a 410 Gone, or every delivery failing for days), with the reason. Never sent to the webhook it is about.',
+  DELIVERY_EXHAUSTED: 'Operational: a delivery to one of the account\'s webhooks failed its last retry and was kept as failed (recoverable). Never sent to the webhook it is about.',
+  WEBHOOK_BREAKER_OPENED: 'Operational: the circuit breaker of one of the account\'s webhooks opened: its deliveries wait (parked) until a probe finds the endpoint back.',
+  WEBHOOK_BREAKER_CLOSED: 'Operational: the breaker of one of the account\'s webhooks closed again: the parked deliveries are being released.',
 };
 
 export function isEventType(value: unknown): value is EventType {
   return typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value);
 }
 
+export function isVisitEventType(value: unknown): value is VisitEventType {
+  return typeof value === 'string' && (VISIT_EVENT_TYPES as readonly string[]).includes(value);
+}
+
+export function isOperationalEventType(value: unknown): value is OperationalEventType {
+  return typeof value === 'string' && (OPERATIONAL_EVENT_TYPES as readonly string[]).includes(value);
+}
+
 /** `Source` the tracking pipeline uses on the bus; overridable by CDK context `eventSource`. */
 export const DEFAULT_EVENT_SOURCE = 'tracking';
+
+/** `Source` of the operational events the service puts on the bus; overridable by CDK context `operationalEventSource`. */
+export const DEFAULT_OPERATIONAL_EVENT_SOURCE = 'visit-webhooks';
 
 /** An EventBridge event pattern limited to exact-value matching (all we need). */
 export type VisitEventPattern = {
@@ -36,7 +64,15 @@ export type VisitEventPattern = {
 
 /** The pattern of the rule that routes visit events to the events queue. */
 export function visitEventPattern(source: string = DEFAULT_EVENT_SOURCE): VisitEventPattern {
-  return { source: [source], 'detail-type': [...EVENT_TYPES] };
+  return { source: [source], 'detail-type': [...VISIT_EVENT_TYPES] };
+}
+
+/**
+ * The pattern of the rule that routes operational events to the events queue, so that webhooks
+ * subscribed to them get them (the delivery fan-out keeps each to its own account, as visits).
+ */
+export function operationalEventPattern(source: string = DEFAULT_OPERATIONAL_EVENT_SOURCE): VisitEventPattern {
+  return { source: [source], 'detail-type': [...OPERATIONAL_EVENT_TYPES] };
 }
 
 /**
@@ -65,6 +101,14 @@ export const LIMITS = {
    * skew); a later one is invalid (events DLQ): the time orders the attempt log (docs/design.md §4).
    */
   eventTimeMaxAheadSeconds: 300,
+  /**
+   * Visits in one batch entry (`detail.visits`, docs/design.md §4): bounds the work one queue
+   * record brings to one invocation. The batching publisher packs by size first (one 64 KB
+   * EventBridge chunk), so at 1.5 KB a visit an entry holds about 40.
+   */
+  visitsPerEventMax: 100,
+  /** EventBridge bills an entry per started 64 KB chunk: the batching publisher's target size. */
+  eventBilledChunkBytes: 64 * 1024,
   /** Bytes of a receiver's response kept in the attempt log. */
   responseSnippetBytes: 512,
   /** Bytes of a receiver's response read before the connection is dropped. */
@@ -224,6 +268,12 @@ export const ENV = {
   retentionDays: 'WEBHOOKS_DELIVERY_RETENTION_DAYS',
   autoDisableAfterDays: 'WEBHOOKS_AUTO_DISABLE_AFTER_DAYS',
   eventSource: 'WEBHOOKS_EVENT_SOURCE',
+  /** The bus operational events are put on (name or ARN); unset: no operational events are published. */
+  eventBusName: 'WEBHOOKS_EVENT_BUS_NAME',
+  /** `Source` of the operational events (DEFAULT_OPERATIONAL_EVENT_SOURCE). */
+  operationalEventSource: 'WEBHOOKS_OPERATIONAL_EVENT_SOURCE',
+  /** The delivery statistics table (counters and latency histograms per webhook and hour). */
+  statsTable: 'WEBHOOKS_STATS_TABLE_NAME',
   /** KMS key (id or ARN) whose data keys encrypt signing secrets (AWS). */
   secretsKmsKeyId: 'WEBHOOKS_SECRETS_KMS_KEY_ID',
   /** Base64 of a 32-byte key that encrypts signing secrets (local runtime, emulator). */
@@ -256,6 +306,8 @@ export const METRICS = {
   breakerClosed: 'BreakerClosed',
   /** Pending deliveries the reconciler found past their due time and re-queued: should be 0. */
   overdue: 'OverdueDeliveries',
+  /** Operational events that could not be put on the bus (logged with the event): should be 0. */
+  operationalEventNotPublished: 'OperationalEventNotPublished',
 } as const;
 
 export type MetricName = (typeof METRICS)[keyof typeof METRICS];
@@ -270,6 +322,7 @@ const DELIVERY_DOMAIN_METRICS = [
   METRICS.parked,
   METRICS.breakerOpened,
   METRICS.breakerClosed,
+  METRICS.operationalEventNotPublished,
 ] as const satisfies readonly MetricName[];
 
 /**
@@ -279,7 +332,7 @@ const DELIVERY_DOMAIN_METRICS = [
 export const EMITTED_METRICS = {
   delivery: [...DELIVERY_DOMAIN_METRICS, METRICS.invalidEvent],
   retry: [...DELIVERY_DOMAIN_METRICS],
-  reconciler: [METRICS.breakerClosed, METRICS.overdue],
+  reconciler: [METRICS.breakerClosed, METRICS.overdue, METRICS.operationalEventNotPublished],
 } as const satisfies Record<string, readonly MetricName[]>;
 
 /**

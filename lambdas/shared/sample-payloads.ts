@@ -70,11 +70,62 @@ export const SAMPLE_VISIT: SampleVisit = {
   },
 };
 
+/** The body of an operational event (docs/operational-event.schema.json; the schema is lambdas/shared/domain/operational-events.ts). */
+export interface SampleOperationalEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly time: string;
+  readonly accountId: string;
+  readonly webhookId: string;
+  readonly webhookName: string;
+  readonly reason: string;
+  readonly [field: string]: string | number;
+}
+
+const OPERATIONAL_COMMON = {
+  time: '2024-12-22T14:30:00.000Z',
+  accountId: 'acc_123',
+  webhookId: 'wh_01JFKZ8Q3T9XG6Y2N4M7P5R8VW',
+  webhookName: 'Notify My CRM',
+} as const;
+
 /**
- * The sample body of each event type: both events carry a visit (a NEW_VISITOR event's visit is
- * the one that created the visitor), so both samples are the guide's visit.
+ * The sample body of each event type: both visit events carry a visit (a NEW_VISITOR event's visit
+ * is the one that created the visitor), so both samples are the guide's visit; each operational
+ * event type has its own.
  */
-export const SAMPLE_PAYLOADS: Readonly<Record<EventType, SampleVisit>> = {
+export const SAMPLE_PAYLOADS: Readonly<Record<EventType, SampleVisit | SampleOperationalEvent>> = {
   NEW_VISIT: SAMPLE_VISIT,
   NEW_VISITOR: SAMPLE_VISIT,
+  WEBHOOK_AUTO_DISABLED: {
+    id: 'opev_sample_auto_disabled',
+    type: 'WEBHOOK_AUTO_DISABLED',
+    ...OPERATIONAL_COMMON,
+    reason: 'every delivery failed since 2024-12-17T14:30:00.000Z',
+  },
+  DELIVERY_EXHAUSTED: {
+    id: 'opev_sample_delivery_exhausted',
+    type: 'DELIVERY_EXHAUSTED',
+    ...OPERATIONAL_COMMON,
+    reason: 'gave up after 8 attempts: endpoint answered 503',
+    deliveryId: 'msg_01JFKZ8Q3TABCDEFGHJKMNPQRS',
+    eventId: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
+    eventType: 'NEW_VISIT',
+    attempts: 8,
+    lastStatusCode: 503,
+  },
+  WEBHOOK_BREAKER_OPENED: {
+    id: 'opev_sample_breaker_opened',
+    type: 'WEBHOOK_BREAKER_OPENED',
+    ...OPERATIONAL_COMMON,
+    reason: '3 failed attempts in a row, the last: endpoint answered 503',
+    nextProbeAt: '2024-12-22T14:30:10.000Z',
+  },
+  WEBHOOK_BREAKER_CLOSED: {
+    id: 'opev_sample_breaker_closed',
+    type: 'WEBHOOK_BREAKER_CLOSED',
+    ...OPERATIONAL_COMMON,
+    reason: 'a probe succeeded: the endpoint is back, deliveries flow and the parked ones are released',
+    openedAt: '2024-12-22T14:20:00.000Z',
+  },
 };

@@ -170,7 +170,14 @@ export class DashboardHosting extends Construct {
     const frameAncestors = parseFrameAncestors(props.frameAncestors ?? []);
     if ('invalid' in frameAncestors) throw new Error(`${this.node.path}: frameAncestors: ${JSON.stringify(frameAncestors.invalid)} is not an origin such as https://app.example.com`);
     const framed = frameAncestors.origins.length > 0;
+    // CloudFront is global: a policy's or an origin access control's name is unique per account, not
+    // per region. The generated names (from the construct path) would be the same for the same stage
+    // deployed in two regions, and the second deploy would fail; the stack name and region make them
+    // distinct (and say where each comes from).
+    const stack = Stack.of(this);
+    const uniqueName = (suffix: string) => `${stack.stackName}-${stack.region}-${suffix}`;
     this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
+      responseHeadersPolicyName: uniqueName('dashboard-headers'),
       comment: framed ? 'Webhooks dashboard: HSTS, CSP, framing by the configured origins only, no sniffing' : 'Webhooks dashboard: HSTS, CSP, no framing, no sniffing',
       securityHeadersBehavior: {
         contentSecurityPolicy: {
@@ -188,7 +195,12 @@ export class DashboardHosting extends Construct {
       comment: 'Webhooks dashboard',
       defaultRootObject: 'index.html',
       defaultBehavior: {
-        origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
+        origin: S3BucketOrigin.withOriginAccessControl(this.bucket, {
+          originAccessControl: new cloudfront.S3OriginAccessControl(this, 'OriginAccessControl', {
+            originAccessControlName: uniqueName('dashboard-oac'),
+            description: 'The dashboard distribution reads the dashboard bucket (SigV4)',
+          }),
+        }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
         cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -253,9 +254,13 @@ export class DeliveryPipeline extends Construct {
       // payload, once; a success item that a batch could not write), BatchWriteItem (success items).
       allowOnTable(fn.role, props.webhooksTable, ['Query', 'GetItem', 'UpdateItem']);
       allowOnTable(fn.role, props.deliveriesTable, ['GetItem', 'Query', 'BatchGetItem', 'UpdateItem', 'PutItem', 'BatchWriteItem']);
-      props.eventsDlq.grantSendMessages(fn.role);
-      this.retryQueue.grantSendMessages(fn.role);
-      this.failedDeliveriesQueue.grantSendMessages(fn.role);
+      // SendMessage only (grantSendMessages would add GetQueueAttributes and GetQueueUrl, which the
+      // code never calls: the URLs come from the environment, and the queues are SSE-SQS, no KMS key).
+      // The events DLQ takes invalid events, the retry queue hops and hand-offs, the failed queue
+      // exhausted deliveries. (Consuming its own queue is the event source mapping's grant.)
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.eventsDlq.queueArn, this.retryQueue.queueArn, this.failedDeliveriesQueue.queueArn] }),
+      );
       Validations.of(fn.function).acknowledge({
         id: 'AwsSolutions-L1',
         reason: `${FUNCTION_RUNTIME.name} is a supported LTS runtime and the one the team tests against (the code also runs on Node 20 locally); moving to a newer runtime is a deliberate upgrade, not an automatic one.`,

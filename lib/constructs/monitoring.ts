@@ -3,6 +3,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -106,15 +108,7 @@ export class Monitoring extends Construct {
 
   /** Alarms on any error (a crashed invocation, not a reported batch item failure) and any throttle. */
   public alarmOnFunction(id: string, fn: lambda.IFunction, name: string): cloudwatch.Alarm[] {
-    return [
-      this.alarmOnFunctionErrors(id, fn, name),
-      this.addAlarm(`${id}Throttles`, {
-        metric: fn.metricThrottles({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        alarmDescription: `The ${name} function was throttled`,
-      }),
-    ];
+    return [this.alarmOnFunctionErrors(id, fn, name), this.alarmOnFunctionThrottles(id, fn, name)];
   }
 
   /** Alarms on any failed invocation of the function (an error or a timeout); id `<id>Errors`. */
@@ -125,6 +119,154 @@ export class Monitoring extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       alarmDescription: `The ${name} function failed invocations (errors or timeouts)`,
     });
+  }
+
+  /**
+   * The AWS/Events metrics of one rule: on a custom bus they carry `EventBusName` and `RuleName`,
+   * on the default bus `RuleName` only (EventBridge's convention).
+   */
+  public static ruleMetric(rule: events.IRule, metricName: string, eventBus?: events.IEventBus): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/Events',
+      metricName,
+      dimensionsMap: { ...(eventBus ? { EventBusName: eventBus.eventBusName } : {}), RuleName: rule.ruleName },
+      period: PERIOD,
+      statistic: cloudwatch.Stats.SUM,
+    });
+  }
+
+  /**
+   * Alarms on a rule's target trouble (ids `<id>FailedInvocations`, `<id>Throttled`, and with
+   * `retries`, `<id>Retrying`, `<id>DlqFailures`):
+   * - `FailedInvocations`: invocations that failed for good and were not dead-lettered (> 0);
+   * - `ThrottledRules`: the rule was throttled (> 0);
+   * - `RetryInvocationAttempts` (> 0 in two 5-minute periods in a row): the target keeps failing
+   *   now (a broken queue policy, a deleted queue); without it, such a failure shows only when the
+   *   events leave the retry policy (up to 24 h later) for the DLQ;
+   * - `InvocationsFailedToBeSentToDlq` (> 0): events lost, the DLQ itself refused them.
+   */
+  public alarmOnRule(id: string, rule: events.IRule, name: string, options: { eventBus?: events.IEventBus; retries?: boolean } = {}): cloudwatch.Alarm[] {
+    const metric = (metricName: string) => Monitoring.ruleMetric(rule, metricName, options.eventBus);
+    const alarms = [
+      this.addAlarm(`${id}FailedInvocations`, {
+        metric: metric('FailedInvocations'),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        alarmDescription: `The ${name} rule failed to invoke its target for good (EventBridge FailedInvocations)`,
+      }),
+      this.addAlarm(`${id}Throttled`, {
+        metric: metric('ThrottledRules'),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        alarmDescription: `The ${name} rule was throttled (EventBridge ThrottledRules): invocations are delayed and retried`,
+      }),
+    ];
+    if (options.retries) {
+      alarms.push(
+        this.addAlarm(`${id}Retrying`, {
+          metric: metric('RetryInvocationAttempts'),
+          threshold: 0,
+          evaluationPeriods: 2,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          alarmDescription: `EventBridge has been retrying the ${name} rule's target for 10 minutes (RetryInvocationAttempts): the target refuses events (queue policy, queue deleted); after 24 h they go to the rule DLQ`,
+        }),
+        this.addAlarm(`${id}DlqFailures`, {
+          metric: metric('InvocationsFailedToBeSentToDlq'),
+          threshold: 0,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          alarmDescription: `Events of the ${name} rule could not be put on its DLQ either (InvocationsFailedToBeSentToDlq): they are lost`,
+        }),
+      );
+    }
+    return alarms;
+  }
+
+  /**
+   * Read and write throttle events of a table and the write throttles of its indexes (a GSI that
+   * cannot keep up throttles the table's writes), summed over 5 minutes.
+   */
+  public static tableThrottles(table: dynamodb.ITable, indexNames: readonly string[] = [], label?: string, idPrefix = 't'): cloudwatch.MathExpression {
+    const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+    const terms: string[] = [];
+    const add = (suffix: string, metricName: string, extra: Record<string, string> = {}) => {
+      const key = `${idPrefix}${suffix}`;
+      usingMetrics[key] = new cloudwatch.Metric({
+        namespace: 'AWS/DynamoDB',
+        metricName,
+        dimensionsMap: { TableName: table.tableName, ...extra },
+        period: PERIOD,
+        statistic: cloudwatch.Stats.SUM,
+      });
+      terms.push(`FILL(${key}, 0)`);
+    };
+    add('r', 'ReadThrottleEvents');
+    add('w', 'WriteThrottleEvents');
+    indexNames.forEach((indexName, i) => add(`i${i}`, 'WriteThrottleEvents', { GlobalSecondaryIndexName: indexName }));
+    return new cloudwatch.MathExpression({ expression: terms.join(' + '), usingMetrics, period: PERIOD, ...(label !== undefined ? { label } : {}) });
+  }
+
+  /**
+   * Alarms when a table (or one of its indexes) throttled requests in two 5-minute periods in a
+   * row: the SDK retries a throttled request a few times, so a single burst is absorbed; sustained
+   * throttling means a hot partition (the attempt log's per-webhook key) or the table's on-demand
+   * ceiling, and failed writes that turn into retries and DLQ messages.
+   */
+  public alarmOnTableThrottles(id: string, table: dynamodb.ITable, name: string, indexNames: readonly string[] = []): cloudwatch.Alarm {
+    return this.addAlarm(id, {
+      metric: Monitoring.tableThrottles(table, indexNames, `${name} throttle events`),
+      threshold: 0,
+      evaluationPeriods: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription: `The ${name} table${indexNames.length > 0 ? ' or its indexes' : ''} throttled requests for 10 minutes (Read/WriteThrottleEvents): a hot partition or the table's throughput ceiling`,
+    });
+  }
+
+  /** Alarms on any throttled invocation of the function; id `<id>Throttles`. */
+  public alarmOnFunctionThrottles(id: string, fn: lambda.IFunction, name: string): cloudwatch.Alarm {
+    return this.addAlarm(`${id}Throttles`, {
+      metric: fn.metricThrottles({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription: `The ${name} function was throttled`,
+    });
+  }
+
+  /**
+   * Alarms when the function's concurrency (its `ConcurrentExecutions`, maximum over a minute) stays
+   * at `share` (default 90 %) of `limit` or more for 5 minutes: the lane uses all the concurrency it
+   * may (its reserved concurrency, or its mapping's maximum concurrency), so its queue grows.
+   */
+  public alarmOnFunctionConcurrency(id: string, fn: lambda.IFunction, name: string, limit: number, limitName: string, share = 0.9): cloudwatch.Alarm {
+    const threshold = Math.max(1, Math.floor(limit * share));
+    return this.addAlarm(id, {
+      metric: fn.metric('ConcurrentExecutions', { period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold,
+      evaluationPeriods: 5,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      alarmDescription: `The ${name} function ran at ${threshold} or more concurrent executions for 5 minutes (${Math.round(share * 100)} % of its ${limitName}, ${limit}): it is at its ceiling, its queue grows`,
+    });
+  }
+
+  /**
+   * Alarms when the account's claimed concurrency in the region (`ClaimedAccountConcurrency`:
+   * unreserved executions plus every reservation) stays at `share` (default 80 %) of `quota` or more
+   * for 5 minutes: past the quota every function of the account is throttled, and throttled SQS
+   * messages count towards `maxReceiveCount`.
+   */
+  public alarmOnAccountConcurrency(id: string, quota: number, share = 0.8): cloudwatch.Alarm {
+    const threshold = Math.floor(quota * share);
+    return this.addAlarm(id, {
+      metric: Monitoring.accountConcurrency(),
+      threshold,
+      evaluationPeriods: 5,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      alarmDescription: `The account's Lambda concurrency in this region reached ${threshold} (${Math.round(share * 100)} % of the quota of ${quota}, context accountConcurrencyQuota) for 5 minutes: ask for a quota increase or cap the lanes`,
+    });
+  }
+
+  /** `ClaimedAccountConcurrency` of the account and region (no dimension), maximum over a minute. */
+  public static accountConcurrency(): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName: 'ClaimedAccountConcurrency', period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM, label: 'account (claimed)' });
   }
 
   /**
@@ -145,6 +287,30 @@ export class Monitoring extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       alarmDescription:
         'The reconciler re-queued pending deliveries found past their due time (OverdueDeliveries > 0): a retry message was lost, or a chain of hops was cut (recursive loop detection, a failed send)',
+    });
+  }
+
+  /**
+   * Alarms on any operational event the functions could not put on the bus
+   * (`OperationalEventNotPublished`, summed over `services`): the event is in the function's log, whole.
+   */
+  public alarmOnOperationalEventsNotPublished(id: string, props: { namespace: string; services: readonly string[] }): cloudwatch.Alarm {
+    const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+    props.services.forEach((service, i) => {
+      usingMetrics[`m${i}`] = new cloudwatch.Metric({
+        namespace: props.namespace,
+        metricName: METRICS.operationalEventNotPublished,
+        dimensionsMap: { service },
+        period: PERIOD,
+        statistic: cloudwatch.Stats.SUM,
+      });
+    });
+    return this.addAlarm(id, {
+      metric: new cloudwatch.MathExpression({ expression: Object.keys(usingMetrics).map((k) => `FILL(${k}, 0)`).join(' + '), usingMetrics, period: PERIOD, label: 'Operational events not published' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription:
+        'Operational events (webhook auto-disabled, delivery exhausted, breaker opened or closed) could not be put on the bus: the deliveries went on; each event is logged whole ("operational event could not be published") and can be put again',
     });
   }
 
@@ -191,6 +357,14 @@ export class Monitoring extends Construct {
     queueAlarms?: ReadonlyArray<{ title: string; alarm: cloudwatch.IAlarm }>;
     queues: ReadonlyArray<{ label: string; queue: sqs.IQueue }>;
     functions: ReadonlyArray<{ label: string; fn: lambda.IFunction }>;
+    /** EventBridge rules: failed, throttled, retried invocations and DLQ failures. */
+    rules?: ReadonlyArray<{ label: string; rule: events.IRule; eventBus?: events.IEventBus }>;
+    /** Tables (and indexes) whose throttle events are graphed. */
+    tables?: ReadonlyArray<{ label: string; table: dynamodb.ITable; indexNames?: readonly string[] }>;
+    /** Functions whose concurrency is graphed, with the account's claimed concurrency against its quota. */
+    concurrency?: { functions: ReadonlyArray<{ label: string; fn: lambda.IFunction }>; accountQuota: number };
+    /** Alarms shown below the EventBridge, DynamoDB and concurrency graphs. */
+    platformAlarms?: ReadonlyArray<{ title: string; alarm: cloudwatch.IAlarm }>;
     apiStage?: { metricServerError(p?: cloudwatch.MetricOptions): cloudwatch.Metric; metricClientError(p?: cloudwatch.MetricOptions): cloudwatch.Metric; metricLatency(p?: cloudwatch.MetricOptions): cloudwatch.Metric };
   }): cloudwatch.Dashboard {
     const m = (metricName: string, statistic: string = cloudwatch.Stats.SUM, services: readonly string[] = props.deliveryServices) =>
@@ -251,6 +425,48 @@ export class Monitoring extends Construct {
         left: props.functions.map(({ label, fn }) => fn.metricDuration({ period: PERIOD, statistic: 'p99', label })),
       }),
     );
+    const platform: cloudwatch.IWidget[] = [];
+    if (props.rules && props.rules.length > 0) {
+      const rules = props.rules;
+      platform.push(
+        new cloudwatch.GraphWidget({
+          title: 'EventBridge rules',
+          width: 8,
+          left: rules.flatMap(({ label, rule, eventBus }) =>
+            ['FailedInvocations', 'ThrottledRules', 'RetryInvocationAttempts', 'InvocationsFailedToBeSentToDlq'].map((metricName) =>
+              Monitoring.ruleMetric(rule, metricName, eventBus).with({ label: `${label} ${metricName}` }),
+            ),
+          ),
+        }),
+      );
+    }
+    if (props.tables && props.tables.length > 0) {
+      platform.push(
+        new cloudwatch.GraphWidget({
+          title: 'DynamoDB throttle events',
+          width: 8,
+          left: props.tables.map(({ label, table, indexNames }, i) => Monitoring.tableThrottles(table, indexNames ?? [], label, `t${i}`)),
+        }),
+      );
+    }
+    if (props.concurrency) {
+      platform.push(
+        new cloudwatch.GraphWidget({
+          title: 'Lambda concurrency (max per minute)',
+          width: 8,
+          left: [
+            ...props.concurrency.functions.map(({ label, fn }) => fn.metric('ConcurrentExecutions', { period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM, label })),
+            Monitoring.accountConcurrency(),
+          ],
+          leftAnnotations: [{ value: props.concurrency.accountQuota, label: 'account quota' }],
+        }),
+      );
+    }
+    if (platform.length > 0) dashboard.addWidgets(...platform);
+    const platformAlarms = props.platformAlarms ?? [];
+    for (let i = 0; i < platformAlarms.length; i += 4) {
+      dashboard.addWidgets(...platformAlarms.slice(i, i + 4).map(({ title, alarm }) => new cloudwatch.AlarmWidget({ title, alarm, width: 6 })));
+    }
     if (props.apiStage) {
       dashboard.addWidgets(
         new cloudwatch.GraphWidget({
@@ -264,7 +480,7 @@ export class Monitoring extends Construct {
     return dashboard;
   }
 
-  private addAlarm(id: string, props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'>): cloudwatch.Alarm {
+  private addAlarm(id: string, props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'> & { evaluationPeriods?: number }): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

@@ -3,7 +3,6 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -40,8 +39,15 @@ export interface ReconcilerProps {
   readonly deliveriesTable: dynamodb.ITable;
   /** Probes, releases and overdue deliveries are sent here (the slow lane). */
   readonly retryQueue: sqs.IQueue;
-  /** The key signing secrets are encrypted with: reading a webhook decrypts its secret. */
-  readonly secretsKey: kms.IKey;
+  /**
+   * Reserved concurrency of the function: 1 keeps ticks from overlapping; `undefined` reserves
+   * none, for accounts whose concurrency quota leaves no room for a reservation (Lambda keeps at
+   * least 100 unreserved: a new account's quota of 10 refuses any). Overlapping ticks are safe
+   * (breaker changes are conditional writes, re-queued deliveries are re-checked by the retry
+   * function before an attempt), only wasteful.
+   * @default 1
+   */
+  readonly reservedConcurrency?: number;
   /**
    * Seconds between ticks (whole minutes: the schedule's unit). The release pace is spread over it.
    * @default DEFAULTS.reconcileEverySeconds (60)
@@ -71,7 +77,7 @@ export interface ReconcilerProps {
  * does not allow). What Scheduler adds (time zones, one-time schedules, flexible windows, millions
  * of schedules) is nothing a fixed one-minute rate needs; both invoke asynchronously, at least once.
  *
- * No overlap: reserved concurrency 1, so a tick that runs past the next one makes that invocation
+ * No overlap (with the default reservation, `reservedConcurrency` 1): a tick that runs past the next one makes that invocation
  * throttle; Lambda keeps retrying a throttled asynchronous event only up to the event age set below
  * (one minute), then drops it: the next tick comes a minute later anyway. A failed tick is not
  * retried either (retries 0): the next tick redoes whatever is still to do, and the errors alarm
@@ -84,6 +90,10 @@ export class Reconciler extends Construct {
   constructor(scope: Construct, id: string, props: ReconcilerProps) {
     super(scope, id);
     const everySeconds = props.everySeconds ?? DEFAULTS.reconcileEverySeconds;
+    const reservedConcurrency = 'reservedConcurrency' in props ? props.reservedConcurrency : 1;
+    if (reservedConcurrency !== undefined && (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1)) {
+      throw new Error(`${this.node.path}: reservedConcurrency must be a positive integer or undefined (none), got ${reservedConcurrency}`);
+    }
     if (!Number.isInteger(everySeconds / 60) || everySeconds < 60) {
       throw new Error(`${this.node.path}: everySeconds must be a whole number of minutes (at least 60), got ${everySeconds}`);
     }
@@ -93,13 +103,12 @@ export class Reconciler extends Construct {
       serviceName: 'webhook-reconciler',
       description: 'Every minute: breaker probes, paced release of parked deliveries, re-queueing of overdue ones',
       timeout: RECONCILER_TIMEOUT,
-      reservedConcurrentExecutions: 1,
+      ...(reservedConcurrency !== undefined ? { reservedConcurrentExecutions: reservedConcurrency } : {}),
       // Exactly what createReconcilerRuntime reads (storesFromEnv, retryQueueFromEnv, the tick length).
       environment: {
         [ENV.webhooksTable]: props.webhooksTable.tableName,
         [ENV.deliveriesTable]: props.deliveriesTable.tableName,
         [ENV.retryQueueUrl]: props.retryQueue.queueUrl,
-        [ENV.secretsKmsKeyId]: props.secretsKey.keyArn,
         [ENV.reconcileEverySeconds]: String(everySeconds),
         [ENV.retentionDays]: String(props.deliveryRetentionDays ?? DEFAULTS.deliveryRetentionDays),
       },
@@ -120,17 +129,16 @@ export class Reconciler extends Construct {
       { table: props.deliveriesTable, indexName: RECONCILER_INDEXES.due },
     ]);
     // UpdateItem: on webhooks the breaker lease (setBreaker, conditional), on deliveries the
-    // re-queued, released or skipped record (write). GetItem: for re-reading an item listed from an
-    // eventually consistent index before acting on it (the store's `get`); today's tick does not.
-    allowOnTable(this.handler.role, props.webhooksTable, ['GetItem', 'UpdateItem']);
-    // Deliveries: UpdateItem (write), BatchGetItem (the payloads of listed records), PutItem and
+    // re-queued, released or skipped record (write). No GetItem on webhooks: the tick reads only
+    // the indexes. Deliveries also: BatchGetItem (the payloads of listed records), PutItem and
     // GetItem (recovery jobs: progress saved with a lease, read back when another worker moved it).
+    allowOnTable(this.handler.role, props.webhooksTable, ['UpdateItem']);
     allowOnTable(this.handler.role, props.deliveriesTable, ['GetItem', 'UpdateItem', 'PutItem', 'BatchGetItem']);
     // Probes, releases and overdue deliveries go to the slow lane. SendMessage only: the URL comes
     // from the environment (no GetQueueUrl), and the queue is SSE-SQS (no KMS key to use).
     this.handler.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.retryQueue.queueArn] }));
-    // Listing a webhook decrypts its signing secret (the store decrypts on read); it never stores one.
-    props.secretsKey.grant(this.handler.role, 'kms:Decrypt');
+    // No KMS grant: the reconciler's store withholds signing secrets (createReconcilerRuntime), so
+    // the secrets key's Decrypt is left to the functions that sign (delivery, retry) or reveal (API).
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: `Runs the webhooks reconciler every ${everySeconds} s`,

@@ -46,12 +46,15 @@ function toAttribute(key: KeyAttribute): dynamodb.Attribute {
 export class Store extends Construct {
   public readonly webhooksTable: dynamodb.Table;
   public readonly deliveriesTable: dynamodb.Table;
+  /** Delivery statistics: counters and latency histograms per webhook and hour (docs/design.md §7). */
+  public readonly statsTable: dynamodb.Table;
   public readonly apiKeysTable: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: StoreProps = {}) {
     super(scope, id);
     this.webhooksTable = this.createTable('WebhooksTable', TABLE_DEFINITIONS.webhooks, props, true);
     this.deliveriesTable = this.createTable('DeliveriesTable', TABLE_DEFINITIONS.deliveries, props, props.deliveriesPointInTimeRecovery ?? true, props.deliveriesWarmWrites);
+    this.statsTable = this.createTable('StatsTable', TABLE_DEFINITIONS.stats, props, true);
     this.apiKeysTable = this.createTable('ApiKeysTable', TABLE_DEFINITIONS.apiKeys, props, true);
   }
 

@@ -1,5 +1,6 @@
 import type { RetryMessage } from '../../lambdas/shared/domain/messages';
-import type { Clock, DeadLetterSink, LogSink, MetricSink, RetryQueue } from '../../lambdas/shared/domain/ports';
+import type { OperationalEvent } from '../../lambdas/shared/domain/operational-events';
+import type { Clock, DeadLetterSink, LogSink, MetricSink, OperationalEventSink, RetryQueue } from '../../lambdas/shared/domain/ports';
 
 /** A clock the test moves by hand. */
 export class ManualClock implements Clock {
@@ -64,5 +65,21 @@ export class MemoryLog implements LogSink {
   }
   error(message: string, ...extra: Record<string, unknown>[]): void {
     this.push('error', message, extra);
+  }
+}
+
+/** Collects operational events; `failNext` makes the next publishes throw (as a bus that refuses them). */
+export class CollectingOperationalEvents implements OperationalEventSink {
+  readonly events: OperationalEvent[] = [];
+  failNext = 0;
+  async publish(events: readonly OperationalEvent[]): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error('EventBridge unavailable (injected)');
+    }
+    this.events.push(...events);
+  }
+  types(): string[] {
+    return this.events.map((e) => e.type);
   }
 }

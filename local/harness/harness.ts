@@ -37,12 +37,13 @@ export interface Harness {
 export async function startHarness(): Promise<Harness> {
   const dynamo = await startDynalite();
   const suffix = randomUUID().slice(0, 8);
-  const tables: TableNames = { webhooks: `webhooks-${suffix}`, deliveries: `deliveries-${suffix}`, apiKeys: `apikeys-${suffix}` };
+  const tables: TableNames = { webhooks: `webhooks-${suffix}`, deliveries: `deliveries-${suffix}`, stats: `stats-${suffix}`, apiKeys: `apikeys-${suffix}` };
   await ensureTables(dynamo.client, tables);
   const doc = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } });
   const env: NodeJS.ProcessEnv = {
     [ENV.webhooksTable]: tables.webhooks,
     [ENV.deliveriesTable]: tables.deliveries,
+    [ENV.statsTable]: tables.stats,
     [ENV.allowHttp]: 'true',
     [ENV.allowPrivateTargets]: 'true',
     [ENV.deliveryTimeoutMs]: '2000',

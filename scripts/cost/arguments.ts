@@ -31,6 +31,22 @@ export interface Input {
   readonly accounts: number;
   readonly cpuFactor: number;
   readonly freeTier: boolean;
+  /**
+   * Visits per EventBridge entry (batch entries, docs/design.md §4): a number, or `auto`, what the
+   * batching publisher packs from the payload size and the rate. @default 1 (single events)
+   */
+  readonly visitsPerEntry?: number | 'auto';
+  /** The batching publisher's flush interval, and how many publishers share the traffic (auto only). */
+  readonly publisherFlushMs?: number;
+  readonly publishers?: number;
+  /** Distinct KMS data keys a container decrypts (1: one per deployment, as the cipher keeps it). @default 1 */
+  readonly dataKeys?: number;
+  /** Management API requests a month (API Gateway REST + authorizer + API function). @default accounts × 100 */
+  readonly apiRequests?: number;
+  /** One API or authorizer invocation's duration. @default 50 */
+  readonly apiMs?: number;
+  /** Peak events/s over the month's average, for the capacity check. @default 1 */
+  readonly peakFactor?: number;
 }
 
 /** Options that replace what the stack or the traffic would give. */
@@ -64,6 +80,21 @@ Failing, slow and rate-limited endpoints (the isolation design)
   --slow-webhooks N            webhooks behind them (default: webhooks × slow fraction)
   --slow-endpoint-ms N         their response time (default 3000)
   --rate-limited-fraction F    share of deliveries to rate-limited webhooks (default 0.01)
+
+Bus entries (lever: batch entries, docs/design.md §4)
+  --visits-per-entry N|auto    visits per EventBridge entry: 1 = single events (default 1); auto = what
+                               VisitBatchPublisher packs: as many as fit one 64 KB chunk (≤ 100), fewer
+                               when the rate does not fill one within the flush interval
+  --publisher-flush-ms N       the publisher's flush interval (default 1000; auto only)
+  --publishers N               publishers sharing the traffic, each packing its own entries (default 1; auto only)
+
+Management API, secrets, capacity
+  --api-requests N             management API requests a month (default: accounts × 100)
+  --api-ms N                   one API or authorizer invocation (default 50)
+  --data-keys N                distinct KMS data keys each container decrypts (default 1: one per deployment;
+                               100 prices the one-data-key-per-API-container cipher of before)
+  --peak-factor N              peak over average events/s for the capacity check (default 1); a scenario
+                               npm run capacity calls infeasible is refused (exit 1)
 
 Assumptions
   --endpoint-ms N              slowest healthy endpoint response per batch (default 200)
@@ -107,6 +138,13 @@ const OPTIONS = {
   'batch-fill': { type: 'string' },
   'cpu-factor': { type: 'string', default: '1' },
   'free-tier': { type: 'boolean', default: false },
+  'visits-per-entry': { type: 'string', default: '1' },
+  'publisher-flush-ms': { type: 'string', default: '1000' },
+  publishers: { type: 'string', default: '1' },
+  'data-keys': { type: 'string', default: '1' },
+  'api-requests': { type: 'string' },
+  'api-ms': { type: 'string', default: '50' },
+  'peak-factor': { type: 'string', default: '1' },
   'compare-isolation': { type: 'boolean', default: false },
   bench: { type: 'string', default: join(ROOT, 'bench', 'results.json') },
   prices: { type: 'string', default: join(ROOT, 'bench', 'prices.json') },
@@ -178,6 +216,13 @@ export function readInput(args: CostArgs): Input {
     accounts,
     cpuFactor: num(args, 'cpu-factor', 0.01),
     freeTier: args['free-tier'] as boolean,
+    visitsPerEntry: args['visits-per-entry'] === 'auto' ? 'auto' : num(args, 'visits-per-entry', 1),
+    publisherFlushMs: num(args, 'publisher-flush-ms', 1),
+    publishers: num(args, 'publishers', 1),
+    dataKeys: num(args, 'data-keys', 1),
+    apiRequests: args['api-requests'] !== undefined ? num(args, 'api-requests') : accounts * 100,
+    apiMs: num(args, 'api-ms'),
+    peakFactor: num(args, 'peak-factor', 1),
   };
 }
 

@@ -24,7 +24,9 @@
  * prices.ts (bench/prices.json), the output in report.ts.
  */
 import '../../local/sdk-notice';
+import { readStackSettings } from '../capacity/stack';
 import { type CostArgs, type Input, parseCostArgs, readInput, readOverrides } from './arguments';
+import { capacityVerdict } from './capacity-check';
 import { COMPARISON_GRID, compareDesigns, type DesignComparison } from './compare';
 import { cpuFigures } from './cpu';
 import { costModel, type Scenario } from './model';
@@ -40,6 +42,13 @@ async function main(): Promise<void> {
   const overrides = readOverrides(args);
   const stack = readStack();
   const cpu = cpuFigures(args.bench as string);
+  // A cost is only meaningful for traffic the stack can carry: what npm run capacity refuses is refused here.
+  const capacity = capacityVerdict(input, readStackSettings(), cpu);
+  if (!capacity.reachable) {
+    console.error(`npm run cost: refused: npm run capacity finds ${capacity.eventsPerSecond.toFixed(0)} events/s at fan-out ${input.fanOut} infeasible for this stack, even with every quota raised:`);
+    for (const reason of capacity.reasons) console.error(`  - ${reason}`);
+    process.exit(1);
+  }
   // The simulation depends on the traffic only through the fan-out (webhooks per account) and the payload.
   const sims = new Map<number, Simulation>();
   const simulationFor = async (i: Input) => {
@@ -63,6 +72,8 @@ async function main(): Promise<void> {
   });
   const scenario = await scenarioFor(input);
   const model = costModel(scenario);
+  // The batch-entries lever, priced on the same scenario: what VisitBatchPublisher would pack.
+  const batched = model.visitsPerEntry === 1 ? costModel({ ...scenario, input: { ...input, visitsPerEntry: 'auto' } }) : undefined;
   const alternative = compareDesigns(scenario);
   let grid: DesignComparison[] | undefined;
   if (args['compare-isolation']) {
@@ -73,9 +84,21 @@ async function main(): Promise<void> {
       grid.push(compareDesigns(await scenarioFor(readInput(pointArgs))));
     }
   }
-  if (args.json) printJson(scenario, model, alternative, grid);
+  if (args.json) {
+    // Each lever of this scenario alone, on the same measurements (no new simulation).
+    const levers = {
+      ...(batched ? { batchEntries: batched } : {}),
+      ...((input.dataKeys ?? 1) === 1 ? { perContainerDataKeys: costModel({ ...scenario, input: { ...input, dataKeys: 100 } }) } : {}),
+    };
+    printJson(scenario, model, alternative, grid, levers, capacity);
+  }
   else {
-    printReport(scenario, model, overrides, alternative);
+    printReport(scenario, model, overrides, alternative, batched);
+    console.log(
+      capacity.fits
+        ? `Capacity (npm run capacity, ${capacity.eventsPerSecond.toFixed(1)} events/s): carried as configured; closest limit ${capacity.binding}.`
+        : `Capacity (npm run capacity, ${capacity.eventsPerSecond.toFixed(1)} events/s): NOT carried as configured (${capacity.binding}); settings or quota increases reach it (npm run capacity lists them). Priced as configured.`,
+    );
     if (grid) {
       console.log('');
       printComparison(scenario, grid);

@@ -1,9 +1,10 @@
-import { DEFAULTS, EMITTED_METRICS } from '../../lambdas/shared/contract';
+import { DUE_SHARDS } from '../../lambdas/shared/adapters/dynamo-delivery-store';
+import { DEFAULTS, EMITTED_METRICS, LIMITS } from '../../lambdas/shared/contract';
 import { DEFAULT_BREAKER_SETTINGS, probeDelayMs } from '../../lambdas/shared/domain/breaker';
 import type { Input } from './arguments';
 import type { CpuFigures } from './cpu';
 import { addOps, dynamoTotals, emptyOps, indexTotals, type Ops, readUnits, scaleOps, writeUnits } from './ops';
-import type { PriceTable, RegionPrices } from './prices';
+import { type PriceTable, type RegionPrices, tiered, tiersOf } from './prices';
 import type { Simulation } from './simulate';
 import type { StackFacts } from './stack-facts';
 
@@ -51,6 +52,8 @@ export interface CostModel {
   readonly design: Design;
   readonly lines: Line[];
   readonly batchFill: number;
+  /** Visits per bus entry (1: single events). */
+  readonly visitsPerEntry: number;
   /** Deliveries per month, and those that succeed. */
   readonly D: number;
   readonly Dok: number;
@@ -100,6 +103,9 @@ interface Month extends Scenario {
   readonly other: Ops;
   /** The same, by kind: what the report's lines split by. */
   readonly parts: { slow: Ops; rateLimit: Ops; failing: Ops };
+  /** Management API: API function and authorizer invocations, their GB-s. */
+  readonly apiInvocations: number;
+  readonly apiGbSeconds: number;
   /** The free-tier allowance of `key` (0 without --free-tier). */
   free(key: string): number;
   add(line: Line): void;
@@ -109,6 +115,12 @@ interface Month extends Scenario {
 interface Traffic {
   /** EventBridge `detail` bytes of one event. */
   readonly detailBytes: number;
+  /** Visits per bus entry, the entries in the month and one entry's `detail` bytes. */
+  readonly visitsPerEntry: number;
+  readonly entries: number;
+  readonly entryBytes: number;
+  /** Queue records (entries) per delivery invocation; `batchFill`: events (visits) per invocation. */
+  readonly recordFill: number;
   readonly batchFill: number;
   readonly deliveryInvocations: number;
   readonly retryRecords: number;
@@ -127,11 +139,12 @@ export function costModel(scenario: Scenario): CostModel {
   const traffic = trafficOf(month);
   eventBridgeLines(month, traffic);
   sqsLines(month, traffic);
-  lambdaLines(month, traffic);
+  const coldStarts = lambdaLines(month, traffic);
   const { wOk, wru } = dynamoLines(month);
   cloudWatchLines(month, traffic);
-  kmsAndTransferLines(month);
-  return { design: month.design, lines, batchFill: traffic.batchFill, D: month.D, Dok: month.Dok, wOk, wru, isolation: month.v, ...summarize(lines, month.D) };
+  kmsAndTransferLines(month, coldStarts);
+  apiLines(month);
+  return { design: month.design, lines, batchFill: traffic.batchFill, visitsPerEntry: traffic.visitsPerEntry, D: month.D, Dok: month.Dok, wOk, wru, isolation: month.v, ...summarize(lines, month.D) };
 }
 
 /**
@@ -205,9 +218,21 @@ function monthOf(scenario: Scenario, lines: Line[]): Month {
     v,
     other: [slow, rateLimit, failing].reduce((a, b) => addOps(a, b)),
     parts: { slow, rateLimit, failing },
+    ...apiVolumes(scenario),
     free: (key: string) => (scenario.input.freeTier ? Number(fr[key] ?? 0) : 0),
     add: (line: Line) => lines.push(line),
   };
+}
+
+/**
+ * The management API's invocations: the API function once per request, the authorizer once per
+ * request unless its 60 s cache answers (one key per account: at most one call per account and minute).
+ */
+function apiVolumes({ input, stack }: Scenario): { apiInvocations: number; apiGbSeconds: number } {
+  const requests = input.apiRequests ?? input.accounts * 100;
+  const authorizer = Math.min(requests, input.accounts * (SECONDS_PER_MONTH / 60));
+  const apiInvocations = requests + authorizer;
+  return { apiInvocations, apiGbSeconds: apiInvocations * ((input.apiMs ?? 50) / 1000) * ((stack.api?.memoryMb ?? 512) / 1024) };
 }
 
 /** Records per invocation of a mapping that waits up to `windowSeconds` for `batchSize` records arriving at `perMonth`. */
@@ -220,15 +245,25 @@ export const fillOf = (perMonth: number, batchSize: number, windowSeconds: numbe
 function trafficOf({ input, stack, E, D, other, batchFill: given }: Month): Traffic {
   const d = stack.delivery;
   const r = stack.retry;
-  const batchFill = given !== undefined ? given : fillOf(E, d.batchSize, d.batchingWindowSeconds);
+  const detailBytes = input.payloadBytes + 60;
+  const visitsPerEntry = visitsPerEntryOf(input);
+  const entries = E / visitsPerEntry;
+  const entryBytes = visitsPerEntry === 1 ? detailBytes : BATCH_FRAME_BYTES + visitsPerEntry * (detailBytes + 1);
+  // The mapping batches queue records (entries); each brings its visits.
+  const recordFill = given !== undefined ? given : fillOf(entries, d.batchSize, d.batchingWindowSeconds);
+  const batchFill = recordFill * visitsPerEntry;
   const retryRecords = other.retryRecords;
   const retryFill = fillOf(retryRecords, r.batchSize, r.batchingWindowSeconds);
   // The planner's jobs queue is consumed like the events queue (same batch size and window).
   const jobFill = fillOf(D, d.batchSize, d.batchingWindowSeconds);
   return {
-    detailBytes: input.payloadBytes + 60,
+    detailBytes,
+    visitsPerEntry,
+    entries,
+    entryBytes,
+    recordFill,
     batchFill,
-    deliveryInvocations: E / batchFill,
+    deliveryInvocations: entries / recordFill,
     retryRecords,
     retryFill,
     retryInvocations: retryRecords / retryFill,
@@ -238,10 +273,30 @@ function trafficOf({ input, stack, E, D, other, batchFill: given }: Month): Traf
   };
 }
 
-/** EventBridge: each PutEvents entry is billed per 64 KB chunk of the entry. */
-function eventBridgeLines({ prices, E, add }: Month, { detailBytes }: Traffic): void {
-  const ebChunks = Math.ceil(detailBytes / prices.eventbridge.billedChunkBytes);
-  add({ service: 'EventBridge', item: 'custom events put on the bus', quantity: E * ebChunks, unit: 'events', usd: ((E * ebChunks) / 1e6) * prices.eventbridge.customEventsPerMillion });
+/** `{"visits":[` + `]}` around a batch entry's visits (eventbridge-publisher.ts). */
+const BATCH_FRAME_BYTES = 13;
+/** Source + DetailType of an entry (`tracking`, `NEW_VISIT`), counted in its size. */
+const ENTRY_HEADER_BYTES = 17;
+
+/**
+ * Visits per bus entry. A number: as given (at most the contract's 100). `auto`: what
+ * VisitBatchPublisher packs: as many visits as fit its 63 KiB entry (one billed chunk), at most
+ * 100, and no more than one publisher sees within its flush interval at the month's average rate.
+ */
+export function visitsPerEntryOf(input: Input): number {
+  const given = input.visitsPerEntry ?? 1;
+  if (given !== 'auto') return Math.max(1, Math.min(given, LIMITS.visitsPerEventMax));
+  const visitBytes = input.payloadBytes + 60 + 1;
+  const fit = Math.floor((LIMITS.eventBilledChunkBytes - 1024 - ENTRY_HEADER_BYTES - BATCH_FRAME_BYTES) / visitBytes);
+  const perFlush = ((input.eventsPerMonth / SECONDS_PER_MONTH) * ((input.publisherFlushMs ?? 1000) / 1000)) / (input.publishers ?? 1);
+  return Math.max(1, Math.min(fit, LIMITS.visitsPerEventMax, perFlush));
+}
+
+/** EventBridge: each PutEvents entry is billed per 64 KB chunk of the entry (batch entries: several visits each). */
+function eventBridgeLines({ prices, add }: Month, { entries, entryBytes, visitsPerEntry }: Traffic): void {
+  const ebChunks = Math.ceil((entryBytes + ENTRY_HEADER_BYTES) / prices.eventbridge.billedChunkBytes);
+  const what = visitsPerEntry === 1 ? 'custom events put on the bus' : `custom events put on the bus (batch entries of ${visitsPerEntry.toFixed(1)} visits, ${(entryBytes / 1024).toFixed(1)} KB)`;
+  add({ service: 'EventBridge', item: what, quantity: entries * ebChunks, unit: 'events', usd: ((entries * ebChunks) / 1e6) * prices.eventbridge.customEventsPerMillion });
 }
 
 /**
@@ -252,13 +307,13 @@ function eventBridgeLines({ prices, E, add }: Month, { detailBytes }: Traffic): 
  * batch); failed deliveries go to the failed-deliveries queue. planner: every delivery is also a
  * job on a fair queue (SendMessageBatch, receive and delete per batch).
  */
-function sqsLines({ input, prices, sim, design, E, other, free, add }: Month, t: Traffic): void {
-  const eventJsonBytes = t.detailBytes + 330;
+function sqsLines({ input, prices, sim, design, other, free, add }: Month, t: Traffic): void {
+  const eventJsonBytes = t.entryBytes + 330;
   const sqsChunk = prices.sqs.billedChunkBytes;
   const mappings = design === 'planner' ? 3 : 2;
   const jobsPerBatch = (t.batchFill * input.fanOut) / t.jobBatchesPerInvocation;
   const sqsRequests = {
-    eventsSend: E * Math.ceil(eventJsonBytes / sqsChunk),
+    eventsSend: t.entries * Math.ceil(eventJsonBytes / sqsChunk),
     eventsReceiveDelete: 2 * t.deliveryInvocations,
     retrySends: other.sqsMessages,
     retryReceiveDelete: 2 * t.retryInvocations,
@@ -267,10 +322,11 @@ function sqsLines({ input, prices, sim, design, E, other, free, add }: Month, t:
     idle: mappings * 5 * (SECONDS_PER_MONTH / 20),
   };
   const sqsTotal = Object.values(sqsRequests).reduce((a, b) => a + b, 0);
-  const sqsBilled = Math.max(0, sqsTotal - free('sqsRequests'));
-  const usd = (requests: number) => (requests / 1e6) * prices.sqs.standardRequestsPerMillion * (sqsBilled / sqsTotal);
+  // Volume tiers over the month's requests (the free tier out of the first): one average price per request.
+  const perRequest = sqsTotal > 0 ? tiered(sqsTotal, tiersOf(prices, 'sqsStandardRequestsPerMillion', prices.sqs.standardRequestsPerMillion), free('sqsRequests'), 1e6) / sqsTotal : 0;
+  const usd = (requests: number) => requests * perRequest;
   add({ service: 'SQS', item: 'events queue: EventBridge sends', quantity: sqsRequests.eventsSend, unit: 'requests', usd: usd(sqsRequests.eventsSend) });
-  add({ service: 'SQS', item: `events queue: receive + delete per batch (${t.batchFill.toFixed(1)} records)`, quantity: sqsRequests.eventsReceiveDelete, unit: 'requests', usd: usd(sqsRequests.eventsReceiveDelete) });
+  add({ service: 'SQS', item: `events queue: receive + delete per batch (${t.recordFill.toFixed(1)} records)`, quantity: sqsRequests.eventsReceiveDelete, unit: 'requests', usd: usd(sqsRequests.eventsReceiveDelete) });
   if (design === 'planner') {
     add({ service: 'SQS', item: `jobs queue: SendMessageBatch (${jobsPerBatch.toFixed(1)} jobs of ${(sim.slow.messageBytes / 1024).toFixed(1)} KB each)`, quantity: sqsRequests.jobsSend, unit: 'requests', usd: usd(sqsRequests.jobsSend) });
     add({ service: 'SQS', item: `jobs queue: receive + delete per batch (${t.jobFill.toFixed(1)} jobs)`, quantity: sqsRequests.jobsReceiveDelete, unit: 'requests', usd: usd(sqsRequests.jobsReceiveDelete) });
@@ -343,7 +399,8 @@ function lambdaDurations(month: Month, t: Traffic) {
   return { deliveryCpuMs, deliveryWaitMs, deliveryDurationMs, deliveryDurationMsTotal, otherDeliveryMsTotal, jobDurationMs, jobDurationMsTotal, retryDurationMsTotal, idleTickMs, reconcilerWorkMsTotal };
 }
 
-function lambdaLines(month: Month, t: Traffic): void {
+/** The Lambda lines; returns the cold starts of the functions that decrypt signing secrets (delivery, retry, reconciler, API), for KMS. */
+function lambdaLines(month: Month, t: Traffic): number {
   const { table, prices, stack, design, v, free, add } = month;
   const d = stack.delivery;
   const r = stack.retry;
@@ -361,13 +418,24 @@ function lambdaLines(month: Month, t: Traffic): void {
     reconcilerWork: gb(x.reconcilerWorkMsTotal, rec.memoryMb),
     init: coldStarts * gb(initMs, d.memoryMb),
   };
-  const gbSTotal = Object.values(gbS).reduce((a, b) => a + b, 0);
-  const gbSBilledShare = gbSTotal > 0 ? Math.max(0, gbSTotal - free('lambdaGbSeconds')) / gbSTotal : 1;
+  const gbSTotal = Object.values(gbS).reduce((a, b) => a + b, 0) + month.apiGbSeconds;
+  // Volume tiers per architecture over the month's GB-s (the free tier shared in proportion): an average price each.
+  const byArch = { arm64: 0, x86_64: 0 };
+  const archOf: Record<keyof typeof gbS, string> = { delivery: d.architecture, jobs: d.architecture, retry: r.architecture, reconcilerIdle: rec.architecture, reconcilerWork: rec.architecture, init: d.architecture };
+  for (const [k, v] of Object.entries(gbS)) byArch[archOf[k as keyof typeof gbS] === 'arm64' ? 'arm64' : 'x86_64'] += v;
+  byArch[month.stack.api?.architecture === 'x86_64' ? 'x86_64' : 'arm64'] += month.apiGbSeconds;
+  const averagePrice = (arch: string) => {
+    const key = arch === 'arm64' ? 'arm64' : 'x86_64';
+    const total = byArch[key];
+    if (total <= 0) return gbSecondPrice(arch);
+    const tiers = tiersOf(prices, key === 'arm64' ? 'lambdaGbSecondArm64' : 'lambdaGbSecondX86', gbSecondPrice(arch));
+    return tiered(total, tiers, free('lambdaGbSeconds') * (total / gbSTotal)) / total;
+  };
   const jobInvocations = design === 'planner' ? t.jobInvocations : 0;
-  const invocations = t.deliveryInvocations + t.retryInvocations + v.ticks + jobInvocations;
+  const invocations = t.deliveryInvocations + t.retryInvocations + v.ticks + jobInvocations + month.apiInvocations;
   const invBilledShare = invocations > 0 ? Math.max(0, invocations - free('lambdaRequests')) / invocations : 1;
   const requests = (n: number) => (n / 1e6) * prices.lambda.requestsPerMillion * invBilledShare;
-  const seconds = (gbSeconds: number, arch: string) => gbSeconds * gbSecondPrice(arch) * gbSBilledShare;
+  const seconds = (gbSeconds: number, arch: string) => gbSeconds * averagePrice(arch);
   const deliveryName = design === 'planner' ? 'planner' : 'delivery';
   add({ service: 'Lambda', item: `${deliveryName} requests (${t.batchFill.toFixed(1)} events each)`, quantity: t.deliveryInvocations, unit: 'invocations', usd: requests(t.deliveryInvocations) });
   const cpuPart = x.deliveryCpuMs / share(table, d.memoryMb);
@@ -389,11 +457,16 @@ function lambdaLines(month: Month, t: Traffic): void {
   add({ service: 'Lambda', item: `reconciler duration (${rec.memoryMb} MB ${rec.architecture}, ${x.idleTickMs.toFixed(0)} ms a tick)`, quantity: gbS.reconcilerIdle, unit: 'GB-s', usd: seconds(gbS.reconcilerIdle, rec.architecture), fixed: true });
   add({ service: 'Lambda', item: 'reconciler work (probes, releases, skips)', quantity: gbS.reconcilerWork, unit: 'GB-s', usd: seconds(gbS.reconcilerWork, rec.architecture) });
   add({ service: 'Lambda', item: `init (cold starts ≈ ${Math.round(coldStarts)}, ${initMs} ms each)`, quantity: gbS.init, unit: 'GB-s', usd: seconds(gbS.init, d.architecture) });
+  const api = month.stack.api ?? { memoryMb: 512, architecture: 'arm64' as const };
+  add({ service: 'Lambda', item: `management API + authorizer requests (${qtyText(month.input.apiRequests ?? month.input.accounts * 100)} API requests)`, quantity: month.apiInvocations, unit: 'invocations', usd: requests(month.apiInvocations), fixed: true });
+  add({ service: 'Lambda', item: `management API + authorizer duration (${api.memoryMb} MB ${api.architecture}, ${month.input.apiMs ?? 50} ms each)`, quantity: month.apiGbSeconds, unit: 'GB-s', usd: seconds(month.apiGbSeconds, api.architecture), fixed: true });
+  // Containers of the retry, reconciler and API functions: one an hour each at least (as the delivery function's).
+  return coldStarts + 3 * 730;
 }
 
 /**
  * DynamoDB on-demand: request units as dynalite charged them, per kind of delivery, plus the
- * index writes counted from the items (the sparse `due`, `parked` and `breakers` GSIs project ALL:
+ * index writes counted from the items (the sparse `due`, `status` and `breakers` GSIs project ALL:
  * each index write is billed per KB of the item, like a table write); storage for the retention.
  */
 function dynamoLines(month: Month): { wOk: number; wru: number } {
@@ -406,7 +479,11 @@ function dynamoLines(month: Month): { wOk: number; wru: number } {
   const rateWru = tableWrites(parts.rateLimit);
   const failWru = tableWrites(parts.failing);
   const index = indexTotals(other);
-  const wru = fastWru + slowWru + rateWru + failWru + index.units;
+  // Delivery statistics: one UpdateItem (ADD) per webhook and invocation (DeliveryStats.flush), as simulated.
+  const statsWrites = (ops: Ops) => dynamoTotals(ops, 'stats', 'write').units;
+  const statsPerOk = statsWrites(sim.success);
+  const statsWru = Dsuccess * statsPerOk + statsWrites(parts.slow) + statsWrites(parts.rateLimit) + statsWrites(parts.failing) + statsWrites(other);
+  const wru = fastWru + slowWru + rateWru + failWru + index.units + statsWru;
   add({ service: 'DynamoDB', item: `writes: delivered records, fast lane (${wOk.toFixed(1)} WRU each, batched)`, quantity: fastWru, unit: 'WRU', usd: wru$(fastWru) });
   if (month.design === 'lanes') {
     add({
@@ -425,15 +502,23 @@ function dynamoLines(month: Month): { wOk: number; wru: number } {
     unit: 'WRU',
     usd: wru$(failWru),
   });
-  const byIndex = ['due', 'parked', 'breakers'].map((name) => `${name} ${(indexTotals(other, name === 'breakers' ? 'webhooks breakers' : `deliveries ${name}`).units / 1e3).toFixed(0)} k`).join(', ');
+  const byIndex = ['due', 'status', 'breakers'].map((name) => `${name} ${(indexTotals(other, name === 'breakers' ? 'webhooks breakers' : `deliveries ${name}`).units / 1e3).toFixed(0)} k`).join(', ');
   add({ service: 'DynamoDB', item: `writes: GSIs (ALL projection; WRU: ${byIndex})`, quantity: index.units, unit: 'WRU', usd: wru$(index.units) });
+  add({
+    service: 'DynamoDB',
+    // As simulated: a batch of one account's events (best case); up to 1 WRU per delivery when every delivery of a batch is another webhook's.
+    item: `writes: delivery statistics (1 ADD per webhook and invocation: ${statsPerOk.toFixed(2)} per delivery)`,
+    quantity: statsWru,
+    unit: 'WRU',
+    usd: wru$(statsWru),
+  });
   // The webhook list is cached 10 s per container: a Query per event unless the account had another event in the last 10 s.
   const eventsPerAccountPer10s = (E / input.accounts / SECONDS_PER_MONTH) * (DEFAULTS.webhookCacheTtlMs / 1000);
   const missRate = eventsPerAccountPer10s >= 1 ? 1 / eventsPerAccountPer10s : 1;
   const rru = E * missRate * sim.cacheMissQuery.units + Dsuccess * readUnits(sim.success) + readUnits(other);
   add({ service: 'DynamoDB', item: `reads (webhook list on a cache miss: ${(missRate * 100).toFixed(0)} % of events; slow lane, probes)`, quantity: rru, unit: 'RRU', usd: (rru / 1e6) * prices.dynamodb.onDemandReadPerMillion });
   const tickRru = v.ticks * readUnits(sim.reconcilerTick);
-  add({ service: 'DynamoDB', item: `reconciler ticks: breakers + 8 due-shard GSI Queries (${readUnits(sim.reconcilerTick).toFixed(1)} RRU a tick)`, quantity: tickRru, unit: 'RRU', usd: (tickRru / 1e6) * prices.dynamodb.onDemandReadPerMillion, fixed: true });
+  add({ service: 'DynamoDB', item: `reconciler ticks: breakers, ${DUE_SHARDS} due-shard and the recovery jobs' GSI Queries (${readUnits(sim.reconcilerTick).toFixed(1)} RRU a tick)`, quantity: tickRru, unit: 'RRU', usd: (tickRru / 1e6) * prices.dynamodb.onDemandReadPerMillion, fixed: true });
   const overhead = table.assumptions.dynamodbStorageOverheadBytesPerItem;
   // Items live `retentionDays` (TTL), and TTL deletes within about two days after expiry.
   const storedMonths = (retentionDays + 2) / DAYS_PER_MONTH;
@@ -473,7 +558,8 @@ function cloudWatchLines({ logRetentionDays, table, prices, stack, sim, design, 
     t.retryInvocations * platformBytesPerInvocation +
     v.ticks * (sim.reconcilerTick.logBytes + platformBytesPerInvocation);
   const logGb = logBytes / 1e9;
-  add({ service: 'CloudWatch', item: `log ingestion (${sim.success.logBytes.toFixed(0)} B per delivery, ${(sim.logBytesPerInvocation + platformBytesPerInvocation).toFixed(0)} B per invocation)`, quantity: logGb, unit: 'GB', usd: Math.max(0, logGb - free('logsGb')) * prices.cloudwatch.logsIngestionPerGb });
+  const ingestUsd = tiered(logGb, tiersOf(prices, 'lambdaLogsIngestionPerGb', prices.cloudwatch.logsIngestionPerGb), free('logsGb'));
+  add({ service: 'CloudWatch', item: `log ingestion (${sim.success.logBytes.toFixed(0)} B per delivery, ${(sim.logBytesPerInvocation + platformBytesPerInvocation).toFixed(0)} B per invocation)`, quantity: logGb, unit: 'GB', usd: ingestUsd });
   const logStoredGb = logGb * table.assumptions.logsCompressionRatio * (logRetentionDays / DAYS_PER_MONTH);
   add({ service: 'CloudWatch', item: `log storage (${logRetentionDays}-day retention, compressed)`, quantity: logStoredGb, unit: 'GB-month', usd: logStoredGb * prices.cloudwatch.logsStoragePerGbMonth });
   add({
@@ -491,13 +577,42 @@ function cloudWatchLines({ logRetentionDays, table, prices, stack, sim, design, 
  * KMS keys, and data transfer out: every attempt's request (TLS record overhead ~2 %, ~1 KB of client
  * handshake on a new connection: endpoints see too few requests per container to keep one open).
  */
-function kmsAndTransferLines({ prices, stack, sim, Dsuccess, other, free, add }: Month): void {
+function kmsAndTransferLines({ input, prices, stack, sim, Dsuccess, other, free, add }: Month, coldStarts: number): void {
   add({ service: 'KMS', item: 'customer managed keys', quantity: stack.kmsKeys, unit: 'keys', usd: stack.kmsKeys * prices.kms.keyMonth, fixed: true });
+  // Each container decrypts each data key it meets once (KmsEnvelopeCipher caches it); with one
+  // data key per container that wrote a secret, the API's containers each also generate one.
+  const dataKeys = input.dataKeys ?? 1;
+  const kmsRequests = coldStarts * dataKeys + (dataKeys > 1 ? 730 : 0);
+  add({
+    service: 'KMS',
+    item: `requests (Decrypt: ${dataKeys} data key${dataKeys === 1 ? '' : 's'} per container × ≈ ${Math.round(coldStarts)} containers${dataKeys > 1 ? '; GenerateDataKey per API container' : ''})`,
+    quantity: kmsRequests,
+    unit: 'requests',
+    usd: (kmsRequests / 1e4) * prices.kms.requestsPer10k,
+  });
   const attempts = Dsuccess * sim.success.httpAttempts + other.httpAttempts;
   const outBytes = Dsuccess * sim.success.httpBytesOut + other.httpBytesOut;
   const outGb = (outBytes * 1.02 + attempts * 1024) / 1e9;
-  add({ service: 'Data transfer', item: `out to endpoints (${(sim.success.httpBytesOut / 1024).toFixed(1)} KB per request + TLS)`, quantity: outGb, unit: 'GB', usd: Math.max(0, outGb - free('dataTransferOutGb')) * prices.dataTransfer.internetOutPerGb });
+  const outUsd = tiered(outGb, tiersOf(prices, 'dataTransferOutPerGb', prices.dataTransfer.internetOutPerGb), free('dataTransferOutGb'));
+  add({ service: 'Data transfer', item: `out to endpoints (${(sim.success.httpBytesOut / 1024).toFixed(1)} KB per request + TLS)`, quantity: outGb, unit: 'GB', usd: outUsd });
 }
+
+/** API Gateway (REST) requests on their volume tiers, and the API's DynamoDB reads (about 2 RRU a request: the key, the page). */
+function apiLines({ input, prices, add }: Month): void {
+  const requests = input.apiRequests ?? input.accounts * 100;
+  if (!prices.apiGateway) return;
+  add({
+    service: 'API Gateway',
+    item: 'REST API requests (management API and dashboard)',
+    quantity: requests,
+    unit: 'requests',
+    usd: tiered(requests, tiersOf(prices, 'apiGatewayRestRequestsPerMillion', prices.apiGateway.restRequestsPerMillion), 0, 1e6),
+    fixed: true,
+  });
+  add({ service: 'DynamoDB', item: 'management API reads (≈ 2 RRU a request, assumed)', quantity: 2 * requests, unit: 'RRU', usd: ((2 * requests) / 1e6) * prices.dynamodb.onDemandReadPerMillion, fixed: true });
+}
+
+const qtyText = (v: number) => (v >= 1e6 ? `${(v / 1e6).toFixed(1)} M` : v >= 1e3 ? `${(v / 1e3).toFixed(0)} k` : v.toFixed(0));
 
 function summarize(lines: Line[], D: number) {
   const total = lines.reduce((n, l) => n + l.usd, 0);

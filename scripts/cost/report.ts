@@ -1,5 +1,6 @@
 import { DEFAULTS } from '../../lambdas/shared/contract';
 import type { Overrides } from './arguments';
+import type { CapacityVerdict } from './capacity-check';
 import type { DesignComparison } from './compare';
 import type { CostModel, Line, Scenario } from './model';
 import { describeOps, type Ops } from './ops';
@@ -25,7 +26,7 @@ function comparisonSummary(c: DesignComparison) {
 }
 
 /** `--json`: the scenario, what was measured and every line, machine-readable. */
-export function printJson(s: Scenario, model: CostModel, alternative: DesignComparison, grid?: DesignComparison[]): void {
+export function printJson(s: Scenario, model: CostModel, alternative: DesignComparison, grid?: DesignComparison[], levers: Record<string, CostModel> = {}, capacity?: CapacityVerdict): void {
   const { input, retentionDays, logRetentionDays, table, prices, stack, sim, cpu } = s;
   console.log(
     JSON.stringify(
@@ -42,6 +43,10 @@ export function printJson(s: Scenario, model: CostModel, alternative: DesignComp
         perMillionDeliveries: model.perMillion,
         variablePerMillionDeliveries: model.variable / (model.D / 1e6),
         plannerAlternative: comparisonSummary(alternative),
+        levers: Object.fromEntries(
+          Object.entries(levers).map(([name, m]) => [name, { perMillionDeliveries: m.perMillion, total: m.total, visitsPerEntry: m.visitsPerEntry, services: Object.fromEntries(m.services) }]),
+        ),
+        ...(capacity ? { capacity } : {}),
         ...(grid ? { isolationComparison: grid.map(comparisonSummary) } : {}),
       },
       null,
@@ -63,7 +68,7 @@ function serializable(sim: Simulation) {
 }
 
 /** The report for people: what was read and assumed, the lines, the totals, and what would change them. */
-export function printReport(s: Scenario, model: CostModel, overrides: Overrides, alternative: DesignComparison): void {
+export function printReport(s: Scenario, model: CostModel, overrides: Overrides, alternative: DesignComparison, batched?: CostModel): void {
   printScenario(s, model, overrides);
   console.log('');
   printLines(model);
@@ -75,7 +80,7 @@ export function printReport(s: Scenario, model: CostModel, overrides: Overrides,
       `(${d >= 0 ? '+' : '-'}${usd(Math.abs(d))}/M, ${d >= 0 ? '+' : '-'}${usd(Math.abs(alternative.monthlyDifference))}/month); --compare-isolation for 10 M/100 M events × fan-out 1/10.`,
   );
   console.log('');
-  printLevers(s, model);
+  printLevers(s, model, batched);
 }
 
 /** `--compare-isolation`: both designs per million deliveries on the decision record's grid, and where they differ. */
@@ -160,7 +165,7 @@ function lineCost(lines: Line[], service: string, startsWith: string): number {
   return lines.filter((l) => l.service === service && l.item.startsWith(startsWith)).reduce((n, l) => n + l.usd, 0);
 }
 
-function printLevers({ prices }: Scenario, { lines, total, D, Dok, wOk }: CostModel): void {
+function printLevers({ prices, input }: Scenario, { lines, total, D, Dok, wOk }: CostModel, batched?: CostModel): void {
   console.log('What would change it (savings computed from the lines above; each lever alone):');
   const line = (service: string, startsWith: string) => lineCost(lines, service, startsWith);
   const perM = (v: number) => usd(v / (D / 1e6));
@@ -169,15 +174,18 @@ function printLevers({ prices }: Scenario, { lines, total, D, Dok, wOk }: CostMo
       'the tracking pipeline sends to the events queue itself (SendMessageBatch, 10 per request) instead of EventBridge PutEvents',
       line('EventBridge', 'custom events') + line('SQS', 'events queue: EventBridge sends') * 0.9,
     ],
-    [
-      'successes recorded several to an attempt-log item (e.g. per webhook and minute) instead of one item each (estimate: -80 % of their writes, -50 % of storage)',
-      line('DynamoDB', 'writes: delivered records') * 0.8 + (line('DynamoDB', 'attempt-log storage') + line('DynamoDB', 'point-in-time')) * 0.5,
-    ],
+    ['no point-in-time recovery on the attempt log (-c deliveriesPointInTimeRecovery=false)', line('DynamoDB', 'point-in-time')],
     ['fixed items (metrics, alarms, keys) spread over more traffic: at 10× the events', lines.filter((l) => l.fixed).reduce((n, l) => n + l.usd, 0) * 0.9],
   ];
+  if (batched) {
+    levers.push([
+      `batch entries (--visits-per-entry auto): ${batched.visitsPerEntry.toFixed(1)} visits an entry with VisitBatchPublisher (flush ${input.publisherFlushMs ?? 1000} ms, ${input.publishers ?? 1} publisher${(input.publishers ?? 1) === 1 ? '' : 's'})`,
+      total - batched.total,
+    ]);
+  }
   for (const [what, saving] of levers.sort((a, b) => b[1] - a[1])) {
     console.log(`  -${perM(saving).padStart(7)}/M  → ${usd((total - saving) / (D / 1e6))}/M   ${what}`);
   }
   const floor = line('EventBridge', 'custom events') + line('SQS', 'events queue') + ((Dok * wOk) / 1e6) * prices.dynamodb.onDemandWritePerMillion;
-  console.log(`  Floor of this design (EventBridge + events queue + one attempt-log write per delivery, nothing else): ${perM(floor)}/M.`);
+  console.log(`  Floor of this design (EventBridge + events queue + the success entries of the attempt log, nothing else): ${perM(floor)}/M.`);
 }

@@ -162,9 +162,10 @@ function writeTargets(command: string, input: Record<string, unknown>, defs: Map
  * from the touched items read (on a separate, uncounted client) before and after it.
  */
 function countDynamoCalls(h: Harness, meter: Meter, raw: DynamoDBDocumentClient): void {
-  const kinds = new Map<string, 'webhooks' | 'deliveries'>([
+  const kinds = new Map<string, 'webhooks' | 'deliveries' | 'stats'>([
     [h.tables.webhooks, 'webhooks'],
     [h.tables.deliveries, 'deliveries'],
+    [h.tables.stats, 'stats'],
   ]);
   const defs = new Map<string, TableDefinition>([
     [h.tables.webhooks, TABLE_DEFINITIONS.webhooks],

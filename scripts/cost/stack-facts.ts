@@ -47,6 +47,8 @@ export interface StackFacts {
   /** Whether the deliveries table (the attempt log, nearly all the stored data) has point-in-time recovery (context `deliveriesPointInTimeRecovery`). */
   readonly deliveriesPitr: boolean;
   readonly inVpc: boolean;
+  /** The management API's function (the authorizer is priced at the same size). */
+  readonly api?: { readonly memoryMb: number; readonly architecture: 'arm64' | 'x86_64' };
 }
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
@@ -141,5 +143,6 @@ export function readStack(): StackFacts {
     pitrTables: tables.filter(([, r]) => hasPitr(r)).length,
     deliveriesPitr: hasPitr(resources[logicalId(stack.store.deliveriesTable.node.defaultChild)]),
     inVpc: ofType(resources, 'AWS::Lambda::Function').some(([, r]) => r.Properties?.VpcConfig !== undefined),
+    api: (({ memoryMb, architecture }) => ({ memoryMb, architecture }))(functionFacts(resources, logicalId(stack.managementApi.apiFunction.node.defaultChild))),
   };
 }

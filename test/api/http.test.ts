@@ -1,7 +1,7 @@
 import { createApiHandler } from '../../lambdas/api/app';
 import { openApiDocument } from '../../lambdas/api/openapi';
 import { OPERATIONS, PUBLIC_OPERATIONS } from '../../lambdas/api/operations';
-import { EVENT_TYPE_DESCRIPTIONS, EVENT_TYPES, LIMITS } from '../../lambdas/shared/contract';
+import { EVENT_TYPE_DESCRIPTIONS, EVENT_TYPES, isOperationalEventType, LIMITS } from '../../lambdas/shared/contract';
 import { SAMPLE_PAYLOADS } from '../../lambdas/shared/sample-payloads';
 import type { WebhookAdminStore } from '../../lambdas/shared/domain/ports';
 import { WebhookService } from '../../lambdas/shared/domain/webhook-service';
@@ -178,7 +178,8 @@ describe('management API: HTTP behaviour (routing, bodies, errors, OpenAPI)', ()
         expect(item.description).toBe(EVENT_TYPE_DESCRIPTIONS[item.eventType as keyof typeof EVENT_TYPE_DESCRIPTIONS]);
         expect(item.example).toEqual(SAMPLE_PAYLOADS[item.eventType as keyof typeof SAMPLE_PAYLOADS]);
         // The schema standing alone is the document's Visit schema plus its dialect.
-        expect(item.schema).toEqual({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...openApiDocument().components.schemas.Visit });
+        if (isOperationalEventType(item.eventType)) expect(item.schema).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema', title: item.eventType });
+        else expect(item.schema).toEqual({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...openApiDocument().components.schemas.Visit });
       }
     });
 

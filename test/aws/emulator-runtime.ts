@@ -280,7 +280,7 @@ export interface EmulatorReconciler {
 
 /**
  * The scheduled reconciler against an emulator: `createReconcilerRuntime` with the function's
- * environment (from the template) and the production DynamoDB, SQS and KMS adapters pointed at
+ * environment (from the template) and the production DynamoDB and SQS adapters pointed at
  * `endpoint`. The schedule is not played: a test calls `reconciler.tick()` where EventBridge would
  * invoke the function.
  */
@@ -292,9 +292,7 @@ export function startEmulatorReconciler(options: {
 }): EmulatorReconciler {
   const aws = emulatorAwsConfig(options.endpoint, options.env);
   const clientConfig = { endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials };
-  const kmsKeyId = options.env[ENV.secretsKmsKeyId];
-  const kms = kmsKeyId ? new KMSClient(clientConfig) : undefined;
-  const cipher = kms && kmsKeyId ? new KmsEnvelopeCipher(kms, kmsKeyId) : secretCipherFromEnv(options.env);
-  const reconciler = createReconcilerRuntime(options.env, { dynamoConfig: clientConfig, sqsConfig: clientConfig, cipher, log: options.log, metrics: options.metrics });
-  return { reconciler, close: () => kms?.destroy() };
+  // No cipher: the function's own (secrets withheld), as its environment has no key and its role no kms:Decrypt.
+  const reconciler = createReconcilerRuntime(options.env, { dynamoConfig: clientConfig, sqsConfig: clientConfig, log: options.log, metrics: options.metrics });
+  return { reconciler, close: () => undefined };
 }

@@ -306,7 +306,7 @@ describe('AWS conformance on moto: production adapters against the synthesized s
       });
     });
 
-    it('schedules the reconciler every minute (the rule on moto, its function played here) with the delivery path\'s tables, retry queue and secrets key', async () => {
+    it('schedules the reconciler every minute (the rule on moto, its function played here) with the delivery path\'s tables and retry queue, and no secrets key', async () => {
       const schedule = scheduledFunction();
       expect(schedule.scheduleExpression).toBe('rate(1 minute)');
       const ruleName = provisioned.refs[schedule.ruleLogicalId];
@@ -314,9 +314,11 @@ describe('AWS conformance on moto: production adapters against the synthesized s
       expect(rule).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
       // Its only target, the function, is not created on moto (note 12).
       expect((await events.send(new ListTargetsByRuleCommand({ Rule: ruleName }))).Targets ?? []).toHaveLength(0);
-      for (const name of [ENV.webhooksTable, ENV.deliveriesTable, ENV.retryQueueUrl, ENV.secretsKmsKeyId, ENV.retentionDays]) {
+      for (const name of [ENV.webhooksTable, ENV.deliveriesTable, ENV.retryQueueUrl, ENV.retentionDays]) {
         expect([name, schedule.env[name]]).toEqual([name, functionEnv[name]]);
       }
+      // It never reads a signing secret (its store withholds them), so it gets no key.
+      expect(schedule.env[ENV.secretsKmsKeyId]).toBeUndefined();
       expect(schedule.env[ENV.reconcileEverySeconds]).toBe('60');
     });
 

@@ -12,6 +12,7 @@ import { deliveryIdFor } from '../../lambdas/shared/domain/model';
 import { receiverPool, respond } from '../helpers/receiver';
 import { type Chromium, launchChromium } from './chromium';
 import { eventually, expectEventually } from '../helpers/eventually';
+import { publishVisits } from '../reliability/support';
 
 /**
  * The dashboard in a real browser (Debian Chromium via playwright-core) against the local
@@ -480,7 +481,7 @@ describe('dashboard in Chromium', () => {
       () => api(`/webhooks/${id}/deliveries?status=delivered`),
       (r) => (r.json.items as { eventType: string }[]).some((d) => d.eventType === 'NEW_VISIT'),
     );
-    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByRole('region', { name: 'Deliveries' }).getByRole('button', { name: 'Refresh' }).click();
     const newVisit = page.locator('table.deliveries tbody tr').filter({ has: page.locator('code', { hasText: /^NEW_VISIT$/ }) });
     await newVisit.locator('.badge-delivered').waitFor();
 
@@ -526,6 +527,50 @@ describe('dashboard in Chromium', () => {
     const received = receiver.requests[0]!;
     expect(String(received.headers['webhook-signature']).split(' ')).toHaveLength(2);
     for (const key of [secret, rotated]) expect(() => new StandardWebhook(key).verify(received.body, received.headers as Record<string, string>)).not.toThrow();
+  });
+
+  it('charts the delivery statistics with a text alternative and a table, readable at 1280 px and 375 px', async () => {
+    const { page, accountId, open, createWebhook, shot } = await newTenant();
+    const receiver = await receivers.start();
+    const { id } = await createWebhook({ name: NAME, url: receiver.url, eventTypes: ['NEW_VISIT'] });
+    await publishVisits(main.stack.url, accountId, 4, `stats-${accountId}`);
+    await eventually(() => receiver.requests, (r) => r.length === 4, 15_000, 'four deliveries');
+
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await open(`/settings/webhooks/${id}`);
+    const panel = page.getByRole('region', { name: 'Delivery statistics' });
+    const summary = panel.locator('.stats-summary');
+    // The counts are written when each delivery invocation ends: refresh until all four are in.
+    await expectEventually(
+      async () => {
+        await panel.getByRole('button', { name: 'Refresh' }).click();
+        return (await summary.textContent()) ?? '';
+      },
+      (text) => expect(text).toMatch(/^In the last 24 hours: 4 attempted, 4 delivered, 0 failed \(success rate 100 %\), 0 retries; latency p50 \d+ ms, p95 \d+ ms\.$/),
+    );
+    // Each chart is an image with a text alternative: its caption and a sentence on what it shows.
+    const success = panel.getByRole('img', { name: /^Success rate Success rate per hour: 100 % overall, lowest 100 % at \d{2}:00\.$/ });
+    const latencyChart = panel.getByRole('img', { name: /^Latency p50 p95 Latency per hour: p50 \d+ ms and p95 \d+ ms overall; slowest p95 \d+ ms at \d{2}:00\.$/ });
+    await success.waitFor();
+    await latencyChart.waitFor();
+    expect(await success.locator('rect.bar.good').count()).toBe(1);
+    expect(await success.locator('rect.bar.empty').count()).toBe(23);
+    // The same numbers as a table, on demand.
+    await panel.getByText('Show the numbers as a table').click();
+    const rows = panel.locator('details.stats-table tbody tr');
+    expect(await rows.count()).toBe(24);
+    expect((await rows.last().locator('td').allTextContents()).slice(0, 6)).toEqual(['4', '4', '0', '0', '0', '100 %']);
+    await shot('dashboard-stats-1280');
+
+    await page.getByLabel('Window').selectOption('7d');
+    await expectEventually(() => summary.textContent(), (text) => expect(text).toMatch(/^In the last 7 days: 4 attempted, 4 delivered/));
+    expect(await rows.count()).toBe(7);
+
+    await page.setViewportSize({ width: 375, height: 812 });
+    await expectEventually(() => page.evaluate<number>(IN_PAGE.scrollWidth), (w) => expect(w).toBeLessThanOrEqual(375));
+    const box = await panel.getByRole('img', { name: /^Success rate Success rate per day/ }).boundingBox();
+    expect(box?.width).toBeGreaterThan(250);
+    await shot('dashboard-stats-375');
   });
 
   it('shows the sample payload of each event type', async () => {

@@ -1,3 +1,4 @@
+import { EVENT_TYPES } from '../../lambdas/shared/contract';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +42,8 @@ describe('the first hour: npm start on another port, the CLIs finding it, a quie
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'webhooks-first-hour-'));
     proc = await startLocalProcess({ ...USER_ENV, WEBHOOKS_DATA_DIR: dataDir });
-  });
+    // npm start (tsx, dynalite, the dashboard check) takes seconds alone and more on a busy machine.
+  }, 120_000);
   afterAll(async () => {
     await proc.stop('SIGKILL');
     await receivers.closeAll();
@@ -72,7 +74,7 @@ describe('the first hour: npm start on another port, the CLIs finding it, a quie
     // The event catalog through the local API Gateway: authorized like every route.
     const catalog = await fetch(`${proc.url}/v1/event-types`, { headers: { authorization: `Bearer ${apiKey}` } });
     expect(catalog.status).toBe(200);
-    expect(((await catalog.json()) as { items: Array<{ eventType: string }> }).items.map((i) => i.eventType)).toEqual(['NEW_VISIT', 'NEW_VISITOR']);
+    expect(((await catalog.json()) as { items: Array<{ eventType: string }> }).items.map((i) => i.eventType)).toEqual([...EVENT_TYPES]);
     expect((await fetch(`${proc.url}/v1/event-types`)).status).toBe(401);
 
     const hook = await receivers.start();
@@ -101,7 +103,7 @@ describe('the first hour: npm start on another port, the CLIs finding it, a quie
     );
     await new Promise((r) => setTimeout(r, 500));
     expect(proc.output.join('').split('\n').filter((line) => line.includes('"_aws"'))).toEqual([]);
-  });
+  }, 90_000);
 
   it('says where it looked when no stack answers', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'webhooks-first-hour-none-'));
@@ -116,10 +118,10 @@ describe('the first hour: npm start on another port, the CLIs finding it, a quie
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
-  });
+  }, 90_000);
 
   it('removes its address when it stops', async () => {
     expect(await proc.stop('SIGTERM')).toBe(0);
     expect(existsSync(join(dataDir, 'local-stack.json'))).toBe(false);
-  });
+  }, 90_000);
 });

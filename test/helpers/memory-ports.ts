@@ -14,9 +14,12 @@ import type {
   RecordBucket,
   RecoveryJob,
   RecoveryJobStore,
+  StatsCounts,
+  StatsStore,
   WebhookAdminStore,
   WebhookChanges,
 } from '../../lambdas/shared/domain/ports';
+import { emptyCounts } from '../../lambdas/shared/domain/delivery-stats';
 
 /**
  * In-memory implementations of the domain's storage and network ports, for the unit tier
@@ -69,11 +72,12 @@ export class MemoryWebhookStore implements WebhookAdminStore {
     }
   }
 
-  async autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<void> {
+  async autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<boolean> {
     const w = await this.get(accountId, webhookId);
-    if (!w?.enabled) return;
+    if (!w?.enabled) return false;
     const { failingSince: _cleared, ...rest } = w;
     this.put({ ...rest, enabled: false, status: 'auto-disabled', disabledReason: reason, updatedAt: at });
+    return true;
   }
 
   async markSlow(accountId: string, webhookId: string, until: string): Promise<void> {
@@ -313,5 +317,39 @@ export class MemoryRateLimiter implements RateLimiter {
     if (allowed) this.windows.set(window, used + 1);
     this.calls.push({ key, allowed });
     return allowed;
+  }
+}
+
+/** The statistics table in memory: one entry per (account, webhook, hour), as the shards summed. */
+export class MemoryStatsStore implements StatsStore {
+  readonly hours = new Map<string, StatsCounts>();
+  /** Writes made (one per add), and how many of the next ones fail. */
+  writes = 0;
+  failNext = 0;
+
+  async add(accountId: string, webhookId: string, hour: string, counts: StatsCounts): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error('stats table unavailable (injected)');
+    }
+    this.writes++;
+    const key = `${accountId}#${webhookId}#${hour}`;
+    const into = this.hours.get(key) ?? emptyCounts();
+    into.attempted += counts.attempted;
+    into.delivered += counts.delivered;
+    into.failed += counts.failed;
+    into.retried += counts.retried;
+    into.filteredOut += counts.filteredOut;
+    for (const [bin, n] of Object.entries(counts.latency)) into.latency[Number(bin)] = (into.latency[Number(bin)] ?? 0) + n;
+    this.hours.set(key, into);
+  }
+
+  async read(accountId: string, webhookId: string, fromHour: string, toHour: string): Promise<Array<{ hour: string; counts: StatsCounts }>> {
+    const prefix = `${accountId}#${webhookId}#`;
+    return [...this.hours.entries()]
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, counts]) => ({ hour: key.slice(prefix.length), counts }))
+      .filter(({ hour }) => hour >= fromHour && hour <= toHour)
+      .sort((a, b) => a.hour.localeCompare(b.hour));
   }
 }

@@ -156,7 +156,7 @@ describe('bundled functions', () => {
     const receiver = await startReceiver();
     try {
       const suffix = randomUUID().slice(0, 8);
-      const tables = { webhooks: `webhooks-${suffix}`, deliveries: `deliveries-${suffix}`, apiKeys: `apikeys-${suffix}` };
+      const tables = { webhooks: `webhooks-${suffix}`, deliveries: `deliveries-${suffix}`, stats: `stats-${suffix}`, apiKeys: `apikeys-${suffix}` };
       await ensureTables(dynamo.client, tables);
       const key = randomBytes(32);
       const webhook = webhookFixture({ accountId: 'acc_bundle', webhookId: 'wh_bundle', url: receiver.url }, new Date().toISOString());
@@ -167,6 +167,7 @@ describe('bundled functions', () => {
 
       const out = await invokeBundle(file, sqsEvent(record), {
         ...deployed,
+        [ENV.statsTable]: tables.stats,
         [ENV.webhooksTable]: tables.webhooks,
         [ENV.deliveriesTable]: tables.deliveries,
         [ENV.secretsKey]: key.toString('base64'),

@@ -16,7 +16,7 @@ describe('npm run capacity: the stack it reads', () => {
     const saved = process.env.CDK_CONTEXT_JSON;
     try {
       const s = readStackSettings();
-      expect(s.fast).toEqual({ batchSize: 10, windowSeconds: 1, memoryMb: 512, timeoutSeconds: 30, maxConcurrency: 20, provisioned: false });
+      expect(s.fast).toEqual({ batchSize: 10, windowSeconds: 1, memoryMb: 384, timeoutSeconds: 30, maxConcurrency: 20, provisioned: false });
       expect(s.slow.maxConcurrency).toBe(20);
       expect([s.inlineTimeoutMs, s.attemptTimeoutMs]).toEqual([1500, 10_000]);
       expect([s.eventsQueues, s.ruleTargets, s.reservedConcurrency, s.dueShards, s.attemptLogShards]).toEqual([1, 1, 1, 16, 16]);

@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { DEFAULT_EVENT_SOURCE, DEFAULTS } from '../../lambdas/shared/contract';
 import { ConfigError, readStackConfig } from '../../lib/config';
+import { cdkJsonContext } from '../../lib/build-app';
 import { buildTestApp } from './app-fixture';
 
 const fromContext =
@@ -15,6 +16,7 @@ describe('readStackConfig', () => {
       stage: 'dev',
       isProduction: false,
       eventSource: DEFAULT_EVENT_SOURCE,
+      operationalEventSource: 'visit-webhooks',
       retryScheduleSeconds: DEFAULTS.retryScheduleSeconds,
       allowHttpTargets: false,
       deliveryRetentionDays: DEFAULTS.deliveryRetentionDays,
@@ -23,15 +25,44 @@ describe('readStackConfig', () => {
       logLevel: 'DEBUG',
       deliveryConcurrency: 20,
       retryConcurrency: 20,
-      delivery: { batchSize: 10, maxBatchingWindowSeconds: 1, memoryMb: 512 },
-      retry: { batchSize: 10, maxBatchingWindowSeconds: 1, memoryMb: 512 },
+      delivery: { batchSize: 10, maxBatchingWindowSeconds: 1, memoryMb: 384 },
+      retry: { batchSize: 10, maxBatchingWindowSeconds: 1, memoryMb: 256 },
       apiRateLimit: 50,
       apiBurstLimit: 100,
       apiAccountRateLimit: 10,
       removalPolicy: RemovalPolicy.DESTROY,
       deletionProtection: false,
       deliveriesPointInTimeRecovery: true,
+      reconcilerReservedConcurrency: 1,
+      publishers: { accountIds: [], roleArns: [] },
+      tracing: false,
+      accountConcurrencyQuota: 1000,
+      sourceMaps: true,
     });
+  });
+
+  it('reads the publishers as comma-separated strings (-c) or JSON arrays (cdk.json), trimmed and without duplicates', () => {
+    const role = 'arn:aws:iam::111122223333:role/path/to/publisher';
+    expect(readStackConfig(fromContext({ publisherAccountIds: ' 111122223333, 444455556666,111122223333', publisherRoleArns: role })).publishers).toEqual({
+      accountIds: ['111122223333', '444455556666'],
+      roleArns: [role],
+    });
+    expect(readStackConfig(fromContext({ publisherRoleArns: [role, 'arn:aws-cn:iam::444455556666:role/b'] })).publishers.roleArns).toHaveLength(2);
+    expect(() => readStackConfig(fromContext({ publisherAccountIds: 'abc' }))).toThrow(/publisherAccountIds/);
+  });
+
+  it('reads reconcilerReservedConcurrency (0 = none) and accountConcurrencyQuota', () => {
+    expect(readStackConfig(fromContext({ reconcilerReservedConcurrency: '0' }))).not.toHaveProperty('reconcilerReservedConcurrency');
+    expect(readStackConfig(fromContext({ reconcilerReservedConcurrency: 2 })).reconcilerReservedConcurrency).toBe(2);
+    expect(readStackConfig(fromContext({ accountConcurrencyQuota: '5000' })).accountConcurrencyQuota).toBe(5000);
+    expect(() => readStackConfig(fromContext({ accountConcurrencyQuota: 5 }))).toThrow(/accountConcurrencyQuota/);
+  });
+
+  it('reads operationalEventSource, which must be a valid source other than the visits\' one', () => {
+    expect(readStackConfig(fromContext({ operationalEventSource: 'acme.webhooks' })).operationalEventSource).toBe('acme.webhooks');
+    expect(() => readStackConfig(fromContext({ operationalEventSource: 'tracking' }))).toThrow(/operationalEventSource.*must differ from eventSource/);
+    expect(() => readStackConfig(fromContext({ operationalEventSource: 'aws.events' }))).toThrow(/operationalEventSource/);
+    expect(() => readStackConfig(fromContext({ operationalEventSource: 'has space' }))).toThrow(/operationalEventSource/);
   });
 
   it('reads deliveriesPointInTimeRecovery as a boolean or a `cdk -c` string (default true, in every stage)', () => {
@@ -207,5 +238,17 @@ describe('readStackConfig', () => {
   it('keeps optional settings when given', () => {
     const config = readStackConfig(fromContext({ alarmEmail: 'ops@example.com', dashboardOrigin: 'https://dash.example.com' }));
     expect(config).toMatchObject({ alarmEmail: 'ops@example.com', dashboardOrigin: 'https://dash.example.com' });
+  });
+});
+
+describe('CDK feature flags (cdk.json)', () => {
+  it('sets every flag aws-cdk-lib recommends, at its recommended value, but explicitStackTags (docs/deployment.md)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const recommended = require('aws-cdk-lib/recommended-feature-flags.json') as Record<string, unknown>;
+    const context = cdkJsonContext();
+    const differing = Object.entries(recommended).filter(([flag, value]) => JSON.stringify(context[flag]) !== JSON.stringify(value)).map(([flag]) => flag);
+    // Kept off: it would drop the stack-level tags (project, stage) from the stack itself.
+    expect(differing).toEqual(['@aws-cdk/core:explicitStackTags']);
+    expect(context['@aws-cdk/core:explicitStackTags']).toBe(false);
   });
 });

@@ -6,6 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { API } from '../../lambdas/shared/contract';
 import { DashboardHosting, DEFAULT_DASHBOARD_ASSET_PATH, readDashboardContext } from '../../lib/constructs/dashboard-hosting';
+import { cdkJsonContext } from '../../lib/build-app';
 import { buildTestApp } from './app-fixture';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; DependsOn?: string[] };
@@ -102,6 +103,27 @@ describe('dashboard hosting (context dashboard=true)', () => {
         Condition: expect.objectContaining({ ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [siteBucketId, 'Arn'] } } }),
       }),
     );
+  });
+
+  it('names its CloudFront policy and origin access control after the stack and region (global names: the same stage in two regions must not collide)', () => {
+    const name = (suffix: string) => ({ 'Fn::Join': ['', ['Webhooks-dev-', { Ref: 'AWS::Region' }, `-${suffix}`]] });
+    const [, oac] = only(template, 'AWS::CloudFront::OriginAccessControl');
+    expect((oac.Properties.OriginAccessControlConfig as { Name: unknown }).Name).toEqual(name('dashboard-oac'));
+    const [, headers] = only(template, 'AWS::CloudFront::ResponseHeadersPolicy');
+    expect((headers.Properties.ResponseHeadersPolicyConfig as { Name: unknown }).Name).toEqual(name('dashboard-headers'));
+    // The cache policy is the managed CachingOptimized (an id, no name of ours); no other named CloudFront policy.
+    expect(Object.keys(template.findResources('AWS::CloudFront::CachePolicy'))).toEqual([]);
+    expect(Object.keys(template.findResources('AWS::CloudFront::OriginRequestPolicy'))).toEqual([]);
+    // Pinned to two regions, the names differ.
+    const inRegion = (region: string) => {
+      const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+      const st = new Stack(app, 'Webhooks-prod', { env: { account: '123456789012', region } });
+      new DashboardHosting(st, 'Dashboard', { assetPath: dist });
+      const t = Template.fromStack(st);
+      return [only(t, 'AWS::CloudFront::OriginAccessControl')[1], only(t, 'AWS::CloudFront::ResponseHeadersPolicy')[1]].map((r) => JSON.stringify(r.Properties).match(/"Name":"([^"]+)"/)?.[1]);
+    };
+    expect(inRegion('eu-west-1')).toEqual(['Webhooks-prod-eu-west-1-dashboard-oac', 'Webhooks-prod-eu-west-1-dashboard-headers']);
+    expect(inRegion('us-east-1')).toEqual(['Webhooks-prod-us-east-1-dashboard-oac', 'Webhooks-prod-us-east-1-dashboard-headers']);
   });
 
   it('lets only this distribution read the bucket (Origin Access Control, no OAI)', () => {

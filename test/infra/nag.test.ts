@@ -39,6 +39,8 @@ describe('cdk-nag AwsSolutions checks', () => {
     ['prod', { dashboardOrigin: 'https://dashboard.example.com' }],
     // With a WAF web ACL on the stage: APIG3 is satisfied by the association, not acknowledged.
     ['prod', { apiWafAclArn: 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/api-acl/a1b2c3d4-5678-90ab-cdef-0123456789ab' }],
+    // X-Ray (its two actions have no resource-level permissions) and a publisher policy.
+    ['qa', { tracing: true, publisherRoleArns: 'arn:aws:iam::111122223333:role/publisher', reconcilerReservedConcurrency: 0 }],
   ])('report zero unacknowledged findings for stage %s (errors and warnings)', (stage, extra) => {
     const { app } = buildTestApp({ nag: true, outdir: tempOutdir(), context: { stage, alarmEmail: 'ops@example.com', ...extra } });
 

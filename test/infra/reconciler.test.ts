@@ -1,7 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DUE_INDEX, STATUS_INDEX } from '../../lambdas/shared/adapters/dynamo-delivery-store';
 import { BREAKERS_INDEX } from '../../lambdas/shared/adapters/dynamo-webhook-store';
@@ -64,10 +63,13 @@ describe('the reconciler (stage dev, defaults)', () => {
       [ENV.webhooksTable]: { Ref: id(app.stack.store.webhooksTable) },
       [ENV.deliveriesTable]: { Ref: id(app.stack.store.deliveriesTable) },
       [ENV.retryQueueUrl]: { Ref: id(app.stack.pipeline.retryQueue) },
-      [ENV.secretsKmsKeyId]: { 'Fn::GetAtt': [id(app.stack.secretsKey), 'Arn'] },
+      // No secrets key: its store withholds signing secrets (createReconcilerRuntime).
       [ENV.reconcileEverySeconds]: '60',
       // The TTL of the records it re-writes, as the other functions write them.
       [ENV.retentionDays]: String(DEFAULTS.deliveryRetentionDays),
+      // Where the breakers it closes are announced (operational events).
+      [ENV.eventBusName]: { Ref: id(app.stack.events.eventBus) },
+      [ENV.operationalEventSource]: 'visit-webhooks',
     });
   });
 
@@ -75,7 +77,7 @@ describe('the reconciler (stage dev, defaults)', () => {
     expect(RECONCILER_INDEXES).toEqual({ breakers: BREAKERS_INDEX, status: STATUS_INDEX, due: DUE_INDEX });
   });
 
-  it('has IAM to the action: Query on the three index ARNs, the item actions it calls on each table, SendMessage on the retry queue, Decrypt on the secrets key', () => {
+  it('has IAM to the action: Query on the three index ARNs, the item actions it calls on each table, SendMessage on the retry queue, no KMS, PutEvents of operational events', () => {
     const statements = statementsOfRole(template, id(reconciler.handler.role));
     expect(statements).toEqual([
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [id(reconciler.handler.logGroup), 'Arn'] } },
@@ -88,11 +90,17 @@ describe('the reconciler (stage dev, defaults)', () => {
           indexArn(app.stack.store.webhooksTable, 'breakers'),
         ],
       },
-      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.webhooksTable) },
+      { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: tableArn(app.stack.store.webhooksTable) },
       // Deliveries: write; the payloads of listed records; recovery jobs (saved under a lease, read back).
       { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.deliveriesTable) },
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [id(app.stack.pipeline.retryQueue), 'Arn'] } },
-      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [id(app.stack.secretsKey), 'Arn'] } },
+      // The breakers it closes are announced (operational events), with the operational source only.
+      {
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: { 'Fn::GetAtt': [id(app.stack.events.eventBus), 'Arn'] },
+        Condition: { StringEquals: { 'events:source': 'visit-webhooks' } },
+      },
     ]);
     const all = JSON.stringify(statements);
     expect(all).not.toContain('/index/*');
@@ -138,10 +146,21 @@ describe('the reconciler (context overrides)', () => {
     expect((fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({ [ENV.retentionDays]: '7', POWERTOOLS_LOG_LEVEL: 'INFO' });
   });
 
+  it('reserves no concurrency with reconcilerReservedConcurrency=0 (a new account\'s quota leaves none to reserve), and then alarms on its throttles', () => {
+    const { template, app } = synthTemplate({ reconcilerReservedConcurrency: '0' });
+    const fnId = app.stack.getLogicalId(app.stack.reconciler.handler.function.node.defaultChild as never);
+    const fn = template.findResources('AWS::Lambda::Function')[fnId] as Resource;
+    expect(fn.Properties?.ReservedConcurrentExecutions).toBeUndefined();
+    const throttles = template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'Throttles', Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }] } });
+    expect(Object.keys(throttles)).toHaveLength(1);
+    expect(synthTemplate({ reconcilerReservedConcurrency: 3 }).template.toJSON().Resources[fnId].Properties.ReservedConcurrentExecutions).toBe(3);
+    expect(() => synthTemplate({ reconcilerReservedConcurrency: '-1' })).toThrow(/reconcilerReservedConcurrency/);
+  });
+
   it('refuses a tick that is not a whole number of minutes (the schedule\'s unit)', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'T');
     const table = new dynamodb.Table(stack, 'T1', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
-    const props = { webhooksTable: table, deliveriesTable: table, retryQueue: new sqs.Queue(stack, 'Q'), secretsKey: new kms.Key(stack, 'K') };
+    const props = { webhooksTable: table, deliveriesTable: table, retryQueue: new sqs.Queue(stack, 'Q') };
     expect(() => new Reconciler(stack, 'R90', { ...props, everySeconds: 90 })).toThrow(/whole number of minutes/);
     expect(() => new Reconciler(stack, 'R30', { ...props, everySeconds: 30 })).toThrow(/whole number of minutes/);
     const ok = new Reconciler(stack, 'R120', { ...props, everySeconds: 120 });

@@ -1,7 +1,10 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { DEFAULTS, ENV, visitEventPattern } from '../../lambdas/shared/contract';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { DEFAULT_OPERATIONAL_EVENT_SOURCE, DEFAULTS, ENV, OPERATIONAL_EVENT_TYPES, operationalEventPattern, visitEventPattern } from '../../lambdas/shared/contract';
 import { TABLE_DEFINITIONS, type TableDefinition } from '../../lib/table-definitions';
-import { logicalIdOf, statementsOfRole, synthTemplate } from './app-fixture';
+import { buildTestApp, logicalIdOf, statementsOfRole, synthTemplate } from './app-fixture';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
 
@@ -33,6 +36,7 @@ function policyStatements(template: Template): { id: string; statement: Record<s
     'AWS::SQS::QueuePolicy': (p) => [p.PolicyDocument],
     'AWS::SNS::TopicPolicy': (p) => [p.PolicyDocument],
     'AWS::Events::EventBusPolicy': (p) => [p.Statement === undefined ? undefined : { Statement: [p.Statement] }],
+    'AWS::Events::EventBus': (p) => [p.Policy],
   };
   for (const [type, docs] of Object.entries(docsOf)) {
     for (const [id, resource] of Object.entries(resourcesOf(template, type))) {
@@ -84,12 +88,14 @@ describe('WebhooksStack (stage dev, defaults)', () => {
     }
   });
 
-  it('routes exactly the contract event pattern from the custom bus to the events queue', () => {
+  it('routes exactly the contract event patterns (visits, and the operational events) from the custom bus to the events queue', () => {
     // The other rule is the reconciler's schedule (on the default bus, no pattern).
-    const [rule, ...others] = Object.values(resourcesOf(template, 'AWS::Events::Rule')).filter((r) => r.Properties?.EventPattern !== undefined);
-    expect(others).toHaveLength(0);
-    expect(rule?.Properties?.EventPattern).toEqual(visitEventPattern());
-    expect(referencedId(rule?.Properties?.EventBusName)).toBe(id(app.stack.events.eventBus));
+    const rules = Object.values(resourcesOf(template, 'AWS::Events::Rule')).filter((r) => r.Properties?.EventPattern !== undefined);
+    expect(rules.map((r) => r.Properties?.EventPattern)).toEqual([visitEventPattern(), operationalEventPattern()]);
+    for (const rule of rules) {
+      expect(referencedId(rule.Properties?.EventBusName)).toBe(id(app.stack.events.eventBus));
+      expect(JSON.stringify(rule.Properties?.Targets)).toContain(id(app.stack.events.eventsQueue));
+    }
   });
 
   it('gives the rule target its own DLQ and a retry policy', () => {
@@ -176,9 +182,10 @@ describe('WebhooksStack (stage dev, defaults)', () => {
     const byConstruct: [keyof typeof TABLE_DEFINITIONS, { node: { defaultChild?: unknown } }][] = [
       ['webhooks', app.stack.store.webhooksTable],
       ['deliveries', app.stack.store.deliveriesTable],
+      ['stats', app.stack.store.statsTable],
       ['apiKeys', app.stack.store.apiKeysTable],
     ];
-    expect(Object.keys(tables)).toHaveLength(3);
+    expect(Object.keys(tables)).toHaveLength(4);
     for (const [name, construct] of byConstruct) {
       const def: TableDefinition = TABLE_DEFINITIONS[name];
       const props = tables[id(construct)]?.Properties ?? {};
@@ -249,12 +256,17 @@ describe('WebhooksStack (stage dev, defaults)', () => {
     expect(functions[deliveryFnId]?.Properties?.Timeout).toBe(30);
     expect(functions[retryFnId]?.Properties?.Timeout).toBe(30);
     const logGroups = resourcesOf(template, 'AWS::Logs::LogGroup');
-    for (const fn of Object.values(functions)) {
+    // The lanes are sized from their measured peak RSS (lib/config.ts); the other functions keep 512 MB.
+    const laneMemory = new Map([
+      [deliveryFnId, 384],
+      [retryFnId, 256],
+    ]);
+    for (const [fnId, fn] of Object.entries(functions)) {
       expect(fn.Properties).toMatchObject({
         Architectures: ['arm64'],
         Runtime: 'nodejs22.x',
         Handler: 'index.handler',
-        MemorySize: 512,
+        MemorySize: laneMemory.get(fnId) ?? 512,
       });
       const logGroup = logGroups[referencedId((fn.Properties?.LoggingConfig as { LogGroup: unknown }).LogGroup)];
       expect(logGroup?.Properties?.RetentionInDays).toBe(7);
@@ -300,6 +312,8 @@ describe('WebhooksStack (stage dev, defaults)', () => {
           Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
           Resource: tableArn(app.stack.store.deliveriesTable),
         },
+        // The statistics: one ADD per webhook and hour per invocation.
+        { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: tableArn(app.stack.store.statsTable) },
       ]);
       const all = JSON.stringify(statementsOfRole(template, id(role)));
       expect(all).not.toContain('/index/');
@@ -344,14 +358,6 @@ describe('WebhooksStack (stage dev, defaults)', () => {
       ({ statement }) => statement.Effect === 'Allow' && asArray(statement.Action).some((a) => typeof a === 'string' && a.includes('*')),
     );
     expect(wildcardAllows).toEqual([]);
-  });
-
-  it('offers a managed policy that allows events:PutEvents on this bus only', () => {
-    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
-      PolicyDocument: {
-        Statement: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': [id(app.stack.events.eventBus), 'Arn'] } }],
-      },
-    });
   });
 
   it('alarms on the depth of every DLQ, to the alarm topic', () => {
@@ -421,8 +427,11 @@ describe('WebhooksStack (stage dev, defaults)', () => {
       }
     }
     // 4 DLQ depths, 2 queue ages, 2 queue expiries, errors and throttles of the delivery, retry and API functions, API 5XX,
-    // failure rate, the reconciler's errors and overdue deliveries.
-    expect(app.stack.monitoring.alarms).toHaveLength(18);
+    // failure rate, the reconciler's errors, overdue deliveries and operational events not published (19); the
+    // authorizer's throttles, the visit events rule (4) and the schedule rule (2), 3 tables, 2 lanes' and the
+    // account's concurrency, 4 DLQ expiries (17, test/infra/alarms.test.ts).
+    expect(app.stack.monitoring.alarms).toHaveLength(36);
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(36);
   });
 
   it('alarms on the delivery failure rate from the functions own metrics, above a minimum volume', () => {
@@ -480,6 +489,8 @@ describe('WebhooksStack (stage dev, defaults)', () => {
       'EventBusName',
       'EventBusArn',
       'PutEventsPolicyArn',
+      'EventSource',
+      'PublisherIdentityPolicy',
       'EventsQueueUrl',
       'EventsDlqUrl',
       'RuleDlqUrl',
@@ -488,14 +499,65 @@ describe('WebhooksStack (stage dev, defaults)', () => {
       'FailedDeliveriesQueueUrl',
       'WebhooksTableName',
       'DeliveriesTableName',
+      'StatsTableName',
       'ApiKeysTableName',
       'AlarmTopicArn',
       'ApiUrl',
+      'OperationalEventSource',
+      'OperationalEventDetailTypes',
     ];
     expect(Object.keys(outputs).sort()).toEqual([...names].sort());
     for (const name of names) expect(outputs[name]?.Description).toEqual(expect.any(String));
     expect(outputs.EventBusName?.Value).toEqual({ Ref: id(app.stack.events.eventBus) });
     expect(outputs.FailedDeliveriesQueueUrl?.Value).toEqual({ Ref: id(app.stack.pipeline.failedDeliveriesQueue) });
+    expect(outputs.OperationalEventSource?.Value).toBe(DEFAULT_OPERATIONAL_EVENT_SOURCE);
+    expect(outputs.OperationalEventDetailTypes?.Value).toBe(OPERATIONAL_EVENT_TYPES.join(','));
+  });
+
+  it('exposes what a rule on the operational events needs as construct properties', () => {
+    expect(app.stack.operationalEvents.eventBus).toBe(app.stack.events.eventBus);
+    expect(app.stack.operationalEvents.source).toBe(DEFAULT_OPERATIONAL_EVENT_SOURCE);
+    expect(app.stack.operationalEvents.detailTypes).toEqual(OPERATIONAL_EVENT_TYPES);
+    expect(app.stack.operationalEvents.eventPattern).toEqual({ source: [DEFAULT_OPERATIONAL_EVENT_SOURCE], detailType: [...OPERATIONAL_EVENT_TYPES] });
+  });
+
+  it("synthesizes the README's rule: auto-disables on the bus to an SNS topic", () => {
+    const { stack: webhooks } = buildTestApp();
+    const topic = new sns.Topic(webhooks, 'WebhookDisabledTopic');
+    new events.Rule(webhooks, 'WebhookDisabledToSns', {
+      eventBus: webhooks.operationalEvents.eventBus,
+      eventPattern: { source: [webhooks.operationalEvents.source], detailType: ['WEBHOOK_AUTO_DISABLED'] },
+      targets: [new eventTargets.SnsTopic(topic, { message: events.RuleTargetInput.fromEventPath('$.detail.data') })],
+    });
+    Template.fromStack(webhooks).hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['visit-webhooks'], 'detail-type': ['WEBHOOK_AUTO_DISABLED'] },
+      Targets: [Match.objectLike({ Arn: { Ref: webhooks.getLogicalId(topic.node.defaultChild as never) }, InputPath: '$.detail.data' })],
+    });
+  });
+
+  it('grants events:PutEvents, with the operational source only, to exactly the functions that emit operational events', () => {
+    const busArn = { 'Fn::GetAtt': [id(app.stack.events.eventBus), 'Arn'] };
+    const emitters = [app.stack.pipeline.delivery, app.stack.pipeline.retry, app.stack.reconciler.handler].map((f) => id(f.role));
+    // Every inline policy of the stack that allows PutEvents, by the roles it is attached to.
+    const putters = Object.values(resourcesOf(template, 'AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties?.PolicyDocument).includes('events:PutEvents'))
+      .flatMap((p) => (p.Properties?.Roles as Array<{ Ref: string }>).map((r) => r.Ref));
+    expect(putters.sort()).toEqual([...emitters].sort());
+    for (const roleId of emitters) {
+      const puts = statementsOfRole(template, roleId).filter((st) => JSON.stringify(st.Action).includes('events:'));
+      expect(puts).toEqual([{ Effect: 'Allow', Action: 'events:PutEvents', Resource: busArn, Condition: { StringEquals: { 'events:source': DEFAULT_OPERATIONAL_EVENT_SOURCE } } }]);
+    }
+    for (const fn of [app.stack.pipeline.delivery, app.stack.pipeline.retry, app.stack.reconciler.handler]) {
+      const env = (functions[id(fn.function)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env[ENV.eventBusName]).toEqual({ Ref: id(app.stack.events.eventBus) });
+      expect(env[ENV.operationalEventSource]).toBe(DEFAULT_OPERATIONAL_EVENT_SOURCE);
+    }
+  });
+
+  it('offers a managed policy that allows events:PutEvents on this bus only, with the tracking source only (no operational events)', () => {
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': [id(app.stack.events.eventBus), 'Arn'] }, Condition: { StringEquals: { 'events:source': 'tracking' } } }] },
+    });
   });
 });
 
@@ -504,7 +566,7 @@ describe('WebhooksStack (stage prod)', () => {
 
   it('retains and deletion-protects the tables, and protects the stack', () => {
     const tables = Object.values(resourcesOf(template, 'AWS::DynamoDB::Table'));
-    expect(tables).toHaveLength(3);
+    expect(tables).toHaveLength(4);
     for (const table of tables) {
       expect(table.DeletionPolicy).toBe('Retain');
       expect(table.UpdateReplacePolicy).toBe('Retain');
@@ -537,6 +599,16 @@ describe('WebhooksStack (stage prod)', () => {
 
   it('subscribes the alarm email to the topic', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  it('runs the functions without --enable-source-maps (init and first-stack cost, docs/deployment.md) unless sourceMaps=true', () => {
+    const functions = Object.values(resourcesOf(template, 'AWS::Lambda::Function'));
+    expect(functions).toHaveLength(5);
+    for (const fn of functions) expect((fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables).not.toHaveProperty('NODE_OPTIONS');
+    const withMaps = synthTemplate({ stage: 'prod', sourceMaps: 'true' }).template;
+    withMaps.allResourcesProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) } });
+    const devWithout = synthTemplate({ sourceMaps: false }).template;
+    expect(JSON.stringify(devWithout.findResources('AWS::Lambda::Function'))).not.toContain('enable-source-maps');
   });
 });
 
@@ -631,11 +703,14 @@ describe('WebhooksStack (lane capacity context)', () => {
 
 describe('WebhooksStack (lane defaults)', () => {
   const { template, app } = synthTemplate();
-  it('has no reserved concurrency and 512 MB on the delivery and retry functions', () => {
+  it('has no reserved concurrency, 384 MB on the delivery function and 256 MB on the retry function', () => {
     const id = logicalIdOf(app);
     const functions = resourcesOf(template, 'AWS::Lambda::Function');
-    for (const fn of [app.stack.pipeline.deliveryFunction, app.stack.pipeline.retryFunction]) {
-      expect(functions[id(fn)]?.Properties?.MemorySize).toBe(512);
+    for (const [fn, mb] of [
+      [app.stack.pipeline.deliveryFunction, 384],
+      [app.stack.pipeline.retryFunction, 256],
+    ] as const) {
+      expect(functions[id(fn)]?.Properties?.MemorySize).toBe(mb);
       expect(functions[id(fn)]?.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
     }
   });

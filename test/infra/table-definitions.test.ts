@@ -20,6 +20,11 @@ describe('TABLE_DEFINITIONS', () => {
           { indexName: 'due', partitionKey: { name: 'dueShard', type: 'S' }, sortKey: { name: 'sweepAt', type: 'S' } },
         ],
       },
+      stats: {
+        partitionKey: { name: 'pk', type: 'S' },
+        sortKey: { name: 'hour', type: 'S' },
+        ttlAttribute: 'expiresAt',
+      },
       apiKeys: {
         partitionKey: { name: 'keyHash', type: 'S' },
         // Portal sessions expire by TTL (API keys carry no expiresAt and never do).

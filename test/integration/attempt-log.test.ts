@@ -19,7 +19,7 @@ let store: DynamoDeliveryStore;
 beforeAll(async () => {
   dynamo = await startDynalite();
   const suffix = randomUUID().slice(0, 8);
-  tables = { webhooks: `webhooks-${suffix}`, deliveries: `deliveries-${suffix}`, apiKeys: `apikeys-${suffix}` };
+  tables = { webhooks: `webhooks-${suffix}`, deliveries: `deliveries-${suffix}`, apiKeys: `apikeys-${suffix}`, stats: `stats-${suffix}` };
   await ensureTables(dynamo.client, tables);
   doc = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } });
   store = new DynamoDeliveryStore(doc, tables.deliveries, 30);

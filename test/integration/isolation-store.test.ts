@@ -26,7 +26,7 @@ interface Tables {
 async function startTables(): Promise<Tables> {
   const dynamo = await startDynalite();
   const suffix = randomUUID().slice(0, 8);
-  const tables: TableNames = { webhooks: `webhooks-${suffix}`, deliveries: `deliveries-${suffix}`, apiKeys: `apikeys-${suffix}` };
+  const tables: TableNames = { webhooks: `webhooks-${suffix}`, deliveries: `deliveries-${suffix}`, stats: `stats-${suffix}`, apiKeys: `apikeys-${suffix}` };
   await ensureTables(dynamo.client, tables);
   const doc = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } });
   return { dynamo, doc, tables };

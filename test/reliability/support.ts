@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { EventType } from '../../lambdas/shared/contract';
+import type { VisitEventType } from '../../lambdas/shared/contract';
 import type { Webhook } from '../../lambdas/shared/domain/model';
 import { publishVisitEvent } from '../../lambdas/shared/adapters/eventbridge-publisher';
 import { LOCAL_AWS_CONFIG } from '../../local/dynamo';
@@ -111,7 +111,7 @@ export async function putWebhook(stack: LocalStack, partial: Partial<Webhook> & 
 }
 
 /** Publishes `count` visits through the local bus with the real EventBridgeClient; returns the event ids. */
-export async function publishVisits(url: string, accountId: string, count: number, prefix: string, eventType: EventType = 'NEW_VISIT'): Promise<string[]> {
+export async function publishVisits(url: string, accountId: string, count: number, prefix: string, eventType: VisitEventType = 'NEW_VISIT'): Promise<string[]> {
   const client = new EventBridgeClient({ ...LOCAL_AWS_CONFIG, endpoint: url });
   try {
     const events = Array.from({ length: count }, (_, i) => ({ eventType, accountId, data: { ...visitFixture, id: `${prefix}_${i}` } }));

@@ -320,8 +320,11 @@ describe('hostile API input through the local runtime HTTP server (production ta
     for (const q of ['status=bogus', 'status=', 'limit=1000', `cursor=${cursor({ deliveryId: '€'.repeat(500) })}`, `cursor=${cursor('{"deliveryId":"msg_\\udfff"}')}`, `cursor=${cursor({ deliveryId: 'x'.repeat(513) })}`]) {
       add(`deliveries ?${q.slice(0, 60)}`, get(`/v1/webhooks/${patchId}/deliveries?${q}`, { authorization: `Bearer ${keyB}` }), 400);
     }
+    for (const q of ['window=30d', 'window=', 'window=24H', 'window=1h', `window=${'7d'.repeat(2000)}`]) {
+      add(`stats ?${q.slice(0, 60)}`, get(`/v1/webhooks/${patchId}/stats?${q}`, { authorization: `Bearer ${keyB}` }), 400);
+    }
     // Paths that name nothing (or something of another account).
-    for (const path of ['/v1/webhooks/%zz', '/v1/webhooks/..%2F..%2Fetc%2Fpasswd', `/v1/webhooks/wh_${'a'.repeat(300)}`, '/v1/webhooks/wh_%00', '/v1/webhooks/%F0%9F%98%80', `/v1/webhooks/${patchId}`, '/v1/webhooks/%23webhook-count', '/v1/nope', '/v1/webhooks/wh_x/nope', '/v1/webhooks/wh_x/deliveries/msg_bad']) {
+    for (const path of ['/v1/webhooks/%zz', '/v1/webhooks/..%2F..%2Fetc%2Fpasswd', `/v1/webhooks/wh_${'a'.repeat(300)}`, '/v1/webhooks/wh_%00', '/v1/webhooks/%F0%9F%98%80', `/v1/webhooks/${patchId}`, '/v1/webhooks/%23webhook-count', '/v1/nope', '/v1/webhooks/wh_x/nope', '/v1/webhooks/wh_x/deliveries/msg_bad', '/v1/webhooks/wh_x/stats', `/v1/webhooks/${patchId}/stats`]) {
       add(`GET ${path.slice(0, 60)}`, get(path), 404);
     }
     add('retry a malformed delivery id', json(keyB, 'POST', `/v1/webhooks/${patchId}/deliveries/msg_%ff/retry`, ''), 404);

@@ -6,9 +6,9 @@ import { TABLE_DEFINITIONS } from '../../lib/table-definitions';
 import type { Input } from '../../scripts/cost/arguments';
 import { compareDesigns } from '../../scripts/cost/compare';
 import type { CpuFigures } from '../../scripts/cost/cpu';
-import { type CostModel, costModel, probesBefore, type Scenario } from '../../scripts/cost/model';
+import { type CostModel, costModel, probesBefore, type Scenario, SECONDS_PER_MONTH, visitsPerEntryOf } from '../../scripts/cost/model';
 import { addOps, emptyOps, type Fn, indexWrites, type Ops } from '../../scripts/cost/ops';
-import type { PriceTable } from '../../scripts/cost/prices';
+import { type PriceTable, tiered } from '../../scripts/cost/prices';
 import type { Simulation } from '../../scripts/cost/simulate';
 import type { StackFacts } from '../../scripts/cost/stack-facts';
 
@@ -279,13 +279,78 @@ describe('cost simulation: GSI writes from the item before and after', () => {
   });
 });
 
+describe('cost model: volume tiers, batch entries, KMS and API Gateway requests', () => {
+  it('prices a quantity on volume tiers, the free allowance out of the first tier', () => {
+    const tiers = [
+      [100, 1],
+      [300, 0.5],
+      [null, 0.25],
+    ] as const;
+    expect(tiered(50, tiers)).toBe(50);
+    expect(tiered(250, tiers)).toBe(100 + 75);
+    expect(tiered(1000, tiers)).toBe(100 + 100 + 700 * 0.25);
+    expect(tiered(250, tiers, 120)).toBe(175 - (100 + 10));
+    expect(tiered(3e6, [[null, 0.4]], 0, 1e6)).toBeCloseTo(1.2, 10);
+    // The table's own tiers: SQS's second price starts at 100 billion requests, data transfer's at 10 TB.
+    expect(tiered(150e9, prices.tiers!.sqsStandardRequestsPerMillion!, 0, 1e6)).toBeCloseTo(100e3 * 0.4 + 50e3 * 0.3, 6);
+    expect(tiered(20 * 1024, prices.tiers!.dataTransferOutPerGb!)).toBeCloseTo(10240 * 0.09 + 10240 * 0.085, 6);
+  });
+
+  it('packs visits per entry from the payload size, and from the rate within the flush interval', () => {
+    const fast = { ...input, eventsPerMonth: 1e9, visitsPerEntry: 'auto' as const };
+    // (64 KiB − 1 KiB − 30 B) / (1536 + 61 B) = 40 visits fit one billed chunk.
+    expect(visitsPerEntryOf(fast)).toBe(40);
+    expect(visitsPerEntryOf({ ...fast, payloadBytes: 200 })).toBe(100);
+    expect(visitsPerEntryOf({ ...input, visitsPerEntry: 'auto' })).toBeCloseTo(10e6 / SECONDS_PER_MONTH, 6);
+    expect(visitsPerEntryOf({ ...input, visitsPerEntry: 'auto', publisherFlushMs: 5000, publishers: 2 })).toBeCloseTo((10e6 / SECONDS_PER_MONTH) * 2.5, 6);
+    expect(visitsPerEntryOf({ ...input, visitsPerEntry: 500 })).toBe(100);
+    expect(visitsPerEntryOf(input)).toBe(1);
+  });
+
+  it('prices batch entries: bus events and queue sends per entry, invocations per record', () => {
+    const big = { ...scenario, input: { ...input, eventsPerMonth: 1e10 } };
+    const single = costModel(big);
+    const batched = costModel({ ...big, input: { ...big.input, visitsPerEntry: 'auto' } });
+    expect(batched.visitsPerEntry).toBe(40);
+    expect(line(single, 'EventBridge', 'custom events').quantity).toBe(1e10);
+    expect(line(batched, 'EventBridge', 'custom events').quantity).toBe(1e10 / 40);
+    expect(line(batched, 'EventBridge', 'custom events').usd).toBeCloseTo((1e10 / 40 / 1e6) * prices.eventbridge.customEventsPerMillion, 6);
+    expect(line(batched, 'SQS', 'events queue: EventBridge sends').quantity).toBe(1e10 / 40);
+    // 10 billion events a month fill the mapping's batches of 10 either way: 10 entries of 40 visits an invocation.
+    expect(line(single, 'Lambda', 'delivery requests').quantity).toBeCloseTo(1e10 / 10, 0);
+    expect(line(batched, 'Lambda', 'delivery requests').quantity).toBeCloseTo(1e10 / 400, 0);
+    expect(batched.batchFill).toBe(400);
+    // Per delivery, nothing else changes: the attempt log, the data transfer.
+    expect(line(batched, 'DynamoDB', 'writes: delivered records').usd).toBeCloseTo(line(single, 'DynamoDB', 'writes: delivered records').usd, 6);
+    expect(line(batched, 'Data transfer', 'out').usd).toBeCloseTo(line(single, 'Data transfer', 'out').usd, 6);
+  });
+
+  it('prices KMS requests: one Decrypt per data key and container; one data key per deployment makes them few', () => {
+    const one = line(costModel(scenario), 'KMS', 'requests');
+    const hundred = line(costModel({ ...scenario, input: { ...input, dataKeys: 100 } }), 'KMS', 'requests');
+    expect(hundred.quantity).toBeCloseTo(100 * one.quantity + 730, 6);
+    expect(hundred.usd).toBeCloseTo((hundred.quantity / 1e4) * prices.kms.requestsPer10k, 10);
+  });
+
+  it('prices API Gateway REST requests on their tiers, the API and authorizer invocations, as fixed lines', () => {
+    const model = costModel({ ...scenario, input: { ...input, apiRequests: 400e6 } });
+    const api = line(model, 'API Gateway', 'REST API requests');
+    expect(api.fixed).toBe(true);
+    expect(api.usd).toBeCloseTo(333 * 3.5 + 67 * 2.8, 6);
+    // The authorizer's cache: at most one call per account and minute.
+    expect(line(model, 'Lambda', 'management API + authorizer requests').quantity).toBe(400e6 + 1000 * (SECONDS_PER_MONTH / 60));
+  });
+});
+
 describe('npm run cost: the command line', () => {
   const run = (...args: string[]) => spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'scripts', 'cost', 'main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
 
   it('--help prints the options and exits 0', () => {
     const out = run('--help');
     expect(out.status).toBe(0);
-    for (const flag of ['--slow-fraction', '--rate-limited-fraction', '--failing-latency-ms', '--compare-isolation', '--failure-mode', '--json']) expect(out.stdout).toContain(flag);
+    for (const flag of ['--slow-fraction', '--rate-limited-fraction', '--failing-latency-ms', '--compare-isolation', '--failure-mode', '--json', '--visits-per-entry', '--data-keys', '--api-requests', '--peak-factor']) {
+      expect(out.stdout).toContain(flag);
+    }
     expect(out.stderr).not.toMatch(/\n\s+at /);
   });
 
@@ -302,4 +367,13 @@ describe('npm run cost: the command line', () => {
     expect(out.status).toBe(2);
     expect(out.stderr).toContain('--slow-fraction is a fraction');
   });
+
+  it('refuses a scenario the capacity model calls infeasible: exit 1 with its reasons', () => {
+    // 30 billion events a month at fan-out 10 is about 11,400 events/s: npm run capacity refuses 10,000.
+    const out = run('--events', '30000000000', '--fan-out', '10');
+    expect(out.status).toBe(1);
+    expect(out.stderr).toContain('refused: npm run capacity finds');
+    expect(out.stderr).toMatch(/\n {2}- /);
+    expect(out.stdout).toBe('');
+  }, 120_000);
 });

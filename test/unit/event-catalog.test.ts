@@ -3,7 +3,7 @@ import addFormats from 'ajv-formats';
 import { EVENT_TYPES } from '../../lambdas/shared/contract';
 import { eventCatalog, VISIT_FIELD_DESCRIPTIONS, visitJsonSchema } from '../../lambdas/shared/domain/event-catalog';
 import { parseEventBridgeRecord } from '../../lambdas/shared/domain/events';
-import { SAMPLE_PAYLOADS } from '../../lambdas/shared/sample-payloads';
+import { SAMPLE_PAYLOADS, type SampleVisit } from '../../lambdas/shared/sample-payloads';
 
 const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true });
 addFormats(ajv);
@@ -19,7 +19,7 @@ function deliveryAccepts(data: unknown): boolean {
   }
 }
 
-const sample = SAMPLE_PAYLOADS.NEW_VISIT;
+const sample = SAMPLE_PAYLOADS.NEW_VISIT as SampleVisit;
 /** Bodies the delivery path accepts and others it refuses; the schema must agree on each. */
 const CORPUS: ReadonlyArray<readonly [string, unknown]> = [
   ['the sample', sample],

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
-import { KmsEnvelopeCipher, LocalKeyCipher } from '../../lambdas/shared/adapters/secret-cipher';
-import { secretCipherFromEnv } from '../../lambdas/shared/composition/delivery-runtime';
+import { KmsEnvelopeCipher, LocalKeyCipher, WithheldSecretCipher } from '../../lambdas/shared/adapters/secret-cipher';
+import { ENV } from '../../lambdas/shared/contract';
+import { secretKey } from '../../lambdas/shared/domain/signing';
+import { createDeliveryRuntime, secretCipherFromEnv } from '../../lambdas/shared/composition/delivery-runtime';
+import { createReconcilerRuntime } from '../../lambdas/shared/composition/reconciler-runtime';
 
 const kms = mockClient(KMSClient);
 
@@ -46,5 +49,18 @@ describe('secret ciphers', () => {
     expect(() => secretCipherFromEnv({})).toThrow(/WEBHOOKS_SECRETS_KMS_KEY_ID/);
     expect(secretCipherFromEnv({ WEBHOOKS_SECRETS_KEY: randomBytes(32).toString('base64') })).toBeInstanceOf(LocalKeyCipher);
     expect(secretCipherFromEnv({ WEBHOOKS_SECRETS_KMS_KEY_ID: 'alias/x' })).toBeInstanceOf(KmsEnvelopeCipher);
+  });
+
+  it('withheld (the reconciler): every secret reads as empty, which cannot sign, storing one fails, and the runtime needs no key', async () => {
+    const cipher = new WithheldSecretCipher();
+    const read = await cipher.decrypt();
+    expect(read).toBe('');
+    expect(() => secretKey(read)).toThrow(/empty/);
+    await expect(cipher.encrypt()).rejects.toThrow(/may not store/);
+    // The reconciler's environment has no key (and its role no kms:Decrypt); the delivery runtime refuses that.
+    const env = { [ENV.webhooksTable]: 'w', [ENV.deliveriesTable]: 'd', [ENV.retryQueueUrl]: 'https://sqs.example/q' };
+    expect(() => createDeliveryRuntime({ ...env, [ENV.eventsDlqUrl]: 'https://sqs.example/d', [ENV.failedQueueUrl]: 'https://sqs.example/f' })).toThrow(/encrypted at rest/);
+    expect(createReconcilerRuntime(env)).toBeDefined();
+    expect(kms.calls()).toHaveLength(0);
   });
 });

@@ -8,7 +8,7 @@ export function SamplePayloads() {
     <section class="panel" aria-labelledby="samples-title">
       <h2 id="samples-title">Sample payloads</h2>
       <p>
-        Each delivery is a <code>POST</code> with <code>Content-Type: application/json</code>, the visit as the body, and the headers{' '}
+        Each delivery is a <code>POST</code> with <code>Content-Type: application/json</code>, the visit (or, for the operational types, the event) as the body, and the headers{' '}
         <code>{DELIVERY_HEADERS.id}</code>, <code>{DELIVERY_HEADERS.timestamp}</code>, <code>{DELIVERY_HEADERS.signature}</code>,{' '}
         <code>{DELIVERY_HEADERS.legacySignature}</code>, <code>{DELIVERY_HEADERS.event}</code> and your custom headers.
       </p>

@@ -6,6 +6,7 @@ import { Link, navigate, paths } from '../router';
 import type { CreatedWebhook, SecretInfo, TestResult, Webhook, WebhookHealth } from '../types';
 import { busyButton, ConfirmDialog, Loading, SecretField, SignatureSnippet, StatusBadge, Switch, useHeadingFocus, useNotifier, When } from './common';
 import { Deliveries } from './Deliveries';
+import { Stats } from './Stats';
 import { SamplePayloads } from './SamplePayloads';
 import { Breadcrumbs, EVENT_DESCRIPTIONS } from './WebhookForm';
 
@@ -199,6 +200,7 @@ export function WebhookDetail(props: {
 
       {!readOnly && <SecretSection api={api} webhookId={webhook.id} />}
       {!readOnly && <TestSection api={api} webhook={webhook} onSent={() => setDeliveriesVersion((v) => v + 1)} />}
+      <Stats api={api} webhookId={webhook.id} version={deliveriesVersion} />
       <Deliveries api={api} webhookId={webhook.id} version={deliveriesVersion} />
       {!createdSecret && (
         <section class="panel" aria-labelledby="verify-title">

@@ -23,6 +23,10 @@ import { busyButton, Loading, useHeadingFocus, useNotifier } from './common';
 export const EVENT_DESCRIPTIONS: Readonly<Record<EventType, string>> = {
   NEW_VISIT: 'Fired when a new visit occurs.',
   NEW_VISITOR: 'Fired when a new visitor is created.',
+  WEBHOOK_AUTO_DISABLED: 'Operational: another webhook of this account was disabled by the service (410 Gone, or days of failures).',
+  DELIVERY_EXHAUSTED: 'Operational: a delivery to another webhook of this account failed after its last retry.',
+  WEBHOOK_BREAKER_OPENED: "Operational: another webhook's endpoint kept failing, so its deliveries are paused.",
+  WEBHOOK_BREAKER_CLOSED: "Operational: another webhook's endpoint is back, so its paused deliveries resume.",
 };
 
 /** Element ids of the fields, so error messages can link and focus them. */

@@ -44,9 +44,10 @@ export class CachedWebhookStore implements WebhookAdminStore {
     this.cache.delete(accountId);
   }
 
-  async autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<void> {
-    await this.inner.autoDisable(accountId, webhookId, reason, at);
+  async autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<boolean> {
+    const disabled = await this.inner.autoDisable(accountId, webhookId, reason, at);
     this.cache.delete(accountId);
+    return disabled;
   }
 
   async markSlow(accountId: string, webhookId: string, until: string): Promise<void> {

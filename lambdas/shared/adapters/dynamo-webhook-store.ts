@@ -74,8 +74,9 @@ export class DynamoWebhookStore implements WebhookAdminStore {
     };
   }
 
+  /** Items whose id starts with `#` are bookkeeping (an account's webhook counter, the deployment's secrets data key), never webhooks. */
   private fromItems(items: readonly Record<string, unknown>[]): Promise<Webhook[]> {
-    return Promise.all(items.filter((item) => item.webhookId !== WEBHOOK_COUNTER_ID).map((item) => this.fromItem(item)));
+    return Promise.all(items.filter((item) => !String(item.webhookId).startsWith('#')).map((item) => this.fromItem(item)));
   }
 
   async listByAccount(accountId: string): Promise<Webhook[]> {
@@ -97,7 +98,7 @@ export class DynamoWebhookStore implements WebhookAdminStore {
   }
 
   async get(accountId: string, webhookId: string): Promise<Webhook | undefined> {
-    if (webhookId === WEBHOOK_COUNTER_ID) return undefined;
+    if (webhookId.startsWith('#')) return undefined;
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { accountId, webhookId }, ConsistentRead: true }));
     return out.Item ? this.fromItem(out.Item) : undefined;
   }
@@ -125,8 +126,8 @@ export class DynamoWebhookStore implements WebhookAdminStore {
     );
   }
 
-  async autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<void> {
-    await this.ignoreMissing(
+  async autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<boolean> {
+    return this.ignoreMissing(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { accountId, webhookId },
@@ -411,12 +412,14 @@ export class DynamoWebhookStore implements WebhookAdminStore {
     );
   }
 
-  /** Conditional no-ops (webhook deleted, already in that state) are not errors. */
-  protected async ignoreMissing(command: UpdateCommand): Promise<void> {
+  /** Conditional no-ops (webhook deleted, already in that state) are not errors. Returns whether the update was applied. */
+  protected async ignoreMissing(command: UpdateCommand): Promise<boolean> {
     try {
       await this.doc.send(command);
+      return true;
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
+      return false;
     }
   }
 }

@@ -55,7 +55,30 @@ export class LocalKeyCipher implements SecretCipher {
   }
 }
 
-/** KMS envelope encryption: `kms:v1:<encrypted data key>:<iv>.<tag>.<ciphertext>`. */
+/**
+ * Where the deployment's one wrapped (KMS-encrypted) data key is kept, so every container that
+ * encrypts uses the same data key instead of minting its own.
+ */
+export interface WrappedDataKeyStore {
+  /** The stored wrapped key (base64url), if any. */
+  get(): Promise<string | undefined>;
+  /** Stores `wrapped` unless a key is already stored; returns the stored one (this or the earlier). */
+  putIfAbsent(wrapped: string): Promise<string>;
+}
+
+/**
+ * KMS envelope encryption: `kms:v1:<encrypted data key>:<iv>.<tag>.<ciphertext>`.
+ *
+ * With a {@link WrappedDataKeyStore}, one data key serves the whole deployment: the first
+ * container to encrypt generates it (GenerateDataKey) and stores it wrapped, conditionally, so
+ * concurrent first writers agree on one; every other container reads it and decrypts it once.
+ * Readers decrypt each wrapped key they meet once per container (the key travels in every
+ * stored secret, so secrets written under earlier keys still read). AES-256-GCM with random
+ * 96-bit IVs stays within NIST SP 800-38D's bound (collision probability ≤ 2^-32) for 2^32
+ * encryptions per key; secrets are encrypted on create and rotate only, so a deployment is many
+ * orders of magnitude below it (deleting the stored key starts a new one for new secrets).
+ * Without a store, each container generates its own data key (the behaviour before).
+ */
 export class KmsEnvelopeCipher implements SecretCipher {
   private static readonly PREFIX = 'kms:v1:';
   private dataKey: Promise<{ plaintext: Buffer; encrypted: string }> | undefined;
@@ -67,6 +90,7 @@ export class KmsEnvelopeCipher implements SecretCipher {
   constructor(
     kms: KMSClient | undefined,
     private readonly keyId: string,
+    private readonly keyStore?: WrappedDataKeyStore,
   ) {
     this.kmsClient = kms;
   }
@@ -76,15 +100,26 @@ export class KmsEnvelopeCipher implements SecretCipher {
   }
 
   async encrypt(plaintext: string, context: string): Promise<string> {
-    this.dataKey ??= this.kms.send(new (kmsSdk().GenerateDataKeyCommand)({ KeyId: this.keyId, KeySpec: 'AES_256' })).then((out) => {
-      if (!out.Plaintext || !out.CiphertextBlob) throw new Error('KMS returned no data key');
-      return { plaintext: Buffer.from(out.Plaintext), encrypted: Buffer.from(out.CiphertextBlob).toString('base64url') };
-    });
+    this.dataKey ??= this.loadDataKey();
     const key = await this.dataKey.catch((err: unknown) => {
       this.dataKey = undefined;
       throw err;
     });
     return `${KmsEnvelopeCipher.PREFIX}${key.encrypted}:${seal(key.plaintext, plaintext, context)}`;
+  }
+
+  /** The deployment's data key (read, or generated and stored first), or without a store this container's own. */
+  private async loadDataKey(): Promise<{ plaintext: Buffer; encrypted: string }> {
+    const stored = await this.keyStore?.get();
+    if (stored) return { plaintext: await this.unwrap(stored), encrypted: stored };
+    const out = await this.kms.send(new (kmsSdk().GenerateDataKeyCommand)({ KeyId: this.keyId, KeySpec: 'AES_256' }));
+    if (!out.Plaintext || !out.CiphertextBlob) throw new Error('KMS returned no data key');
+    const mine = { plaintext: Buffer.from(out.Plaintext), encrypted: Buffer.from(out.CiphertextBlob).toString('base64url') };
+    this.decrypted.set(mine.encrypted, Promise.resolve(mine.plaintext));
+    if (!this.keyStore) return mine;
+    // Another container may have stored one first: use that one.
+    const winner = await this.keyStore.putIfAbsent(mine.encrypted);
+    return winner === mine.encrypted ? mine : { plaintext: await this.unwrap(winner), encrypted: winner };
   }
 
   async decrypt(stored: string, context: string): Promise<string> {
@@ -93,6 +128,11 @@ export class KmsEnvelopeCipher implements SecretCipher {
     if (!stored.startsWith(KmsEnvelopeCipher.PREFIX)) throw new Error('secret is not KMS-encrypted');
     const [encryptedKey, sealed] = stored.slice(KmsEnvelopeCipher.PREFIX.length).split(':');
     if (!encryptedKey || !sealed) throw new Error('malformed encrypted secret');
+    return open(await this.unwrap(encryptedKey), sealed, context);
+  }
+
+  /** A wrapped data key's plaintext: one KMS Decrypt per key per container. */
+  private unwrap(encryptedKey: string): Promise<Buffer> {
     let key = this.decrypted.get(encryptedKey);
     if (!key) {
       key = this.kms.send(new (kmsSdk().DecryptCommand)({ CiphertextBlob: Buffer.from(encryptedKey, 'base64url'), KeyId: this.keyId })).then((out) => {
@@ -103,6 +143,22 @@ export class KmsEnvelopeCipher implements SecretCipher {
       if (this.decrypted.size > 1000) this.decrypted.clear();
       this.decrypted.set(encryptedKey, key);
     }
-    return open(await key, sealed, context);
+    return key;
+  }
+}
+
+/**
+ * For a runtime that must never see a signing secret (the reconciler: it lists webhooks to manage
+ * their breakers and never signs). Every secret reads as the empty string, which the signer refuses
+ * (`secretKey` throws on an empty key), and storing one is an error; so the function needs no
+ * `kms:Decrypt` and a compromised reconciler cannot reveal secrets.
+ */
+export class WithheldSecretCipher implements SecretCipher {
+  async encrypt(): Promise<string> {
+    throw new Error('this runtime may not store signing secrets');
+  }
+
+  async decrypt(): Promise<string> {
+    return '';
   }
 }

@@ -6,13 +6,16 @@ import { createDocumentClient } from '../adapters/dynamo-client';
 import { DynamoDeliveryStore } from '../adapters/dynamo-delivery-store';
 import { DynamoRecoveryJobStore } from '../adapters/dynamo-recovery-job-store';
 import { DynamoRateLimiter } from '../adapters/dynamo-rate-limiter';
+import { DynamoStatsStore } from '../adapters/dynamo-stats-store';
+import { EventBridgeOperationalEvents, lazyEventBridgeClient } from '../adapters/eventbridge-publisher';
 import { DynamoWebhookStore } from '../adapters/dynamo-webhook-store';
 import { UndiciHttpSender } from '../adapters/http-sender';
+import { DynamoDataKeyStore } from '../adapters/dynamo-data-key-store';
 import { KmsEnvelopeCipher, LocalKeyCipher } from '../adapters/secret-cipher';
 import { lazySqsClient, SqsRetryQueue } from '../adapters/sqs';
-import { DEFAULTS, ENV, PIPELINE } from '../contract';
+import { DEFAULT_OPERATIONAL_EVENT_SOURCE, DEFAULTS, ENV, PIPELINE } from '../contract';
 import type { BreakerSettings } from '../domain/breaker';
-import type { Clock, HttpSender, RateLimiter, Resolver, RetryQueue, SecretCipher } from '../domain/ports';
+import type { Clock, HttpSender, OperationalEventSink, RateLimiter, Resolver, RetryQueue, SecretCipher, StatsStore } from '../domain/ports';
 import { createRetryPolicy, type RetryPolicy } from '../domain/retry-policy';
 import { booleanEnv, numberEnv, optionalEnv, parseRetrySchedule, requiredEnv } from './env';
 
@@ -33,12 +36,34 @@ export interface AdapterOverrides {
   readonly rateLimiter?: RateLimiter;
   /** How signing secrets are encrypted at rest; by default from the environment (KMS or a local key). */
   readonly cipher?: SecretCipher;
+  /** Where operational events go; by default EventBridge, on the bus the environment names (none named: not published). */
+  readonly operationalEvents?: OperationalEventSink;
 }
 
-/** The secrets cipher the environment configures: KMS in AWS, a local key elsewhere; none is an error. */
-export function secretCipherFromEnv(env: NodeJS.ProcessEnv): SecretCipher {
+/** Operational events on EventBridge (`WEBHOOKS_EVENT_BUS_NAME`, `WEBHOOKS_OPERATIONAL_EVENT_SOURCE`); undefined when no bus is named. */
+export function operationalEventsFromEnv(env: NodeJS.ProcessEnv, o: AdapterOverrides): OperationalEventSink | undefined {
+  if (o.operationalEvents) return o.operationalEvents;
+  const bus = optionalEnv(ENV.eventBusName, env);
+  if (!bus) return undefined;
+  return new EventBridgeOperationalEvents(lazyEventBridgeClient(), bus, optionalEnv(ENV.operationalEventSource, env) ?? DEFAULT_OPERATIONAL_EVENT_SOURCE);
+}
+
+/** The statistics table (`WEBHOOKS_STATS_TABLE_NAME`); undefined when none is named (statistics are then not kept). */
+export function statsStoreFromEnv(env: NodeJS.ProcessEnv, o: AdapterOverrides): StatsStore | undefined {
+  const table = optionalEnv(ENV.statsTable, env);
+  return table ? new DynamoStatsStore(o.doc ?? createDocumentClient(o.dynamoConfig), table) : undefined;
+}
+
+/**
+ * The secrets cipher the environment configures: KMS in AWS, a local key elsewhere; none is an
+ * error. With the document client and the webhooks table, KMS uses one data key per deployment
+ * (kept wrapped in the webhooks table) instead of one per container.
+ */
+export function secretCipherFromEnv(env: NodeJS.ProcessEnv, doc?: DynamoDBDocumentClient): SecretCipher {
   const kmsKey = optionalEnv(ENV.secretsKmsKeyId, env);
-  if (kmsKey) return new KmsEnvelopeCipher(undefined, kmsKey); // KMS client created on first use
+  const webhooksTable = optionalEnv(ENV.webhooksTable, env);
+  // KMS client created on first use
+  if (kmsKey) return new KmsEnvelopeCipher(undefined, kmsKey, doc && webhooksTable ? new DynamoDataKeyStore(doc, webhooksTable) : undefined);
   const localKey = optionalEnv(ENV.secretsKey, env);
   if (localKey) return new LocalKeyCipher(Buffer.from(localKey, 'base64'));
   throw new Error(`signing secrets must be encrypted at rest: set ${ENV.secretsKmsKeyId} (AWS) or ${ENV.secretsKey} (base64 of 32 bytes)`);
@@ -51,7 +76,7 @@ export function storesFromEnv(
   o: AdapterOverrides,
 ): { webhooks: CachedWebhookStore; deliveries: DynamoDeliveryStore; recoveryJobs: DynamoRecoveryJobStore } {
   const doc = o.doc ?? createDocumentClient(o.dynamoConfig);
-  const cipher = o.cipher ?? secretCipherFromEnv(env);
+  const cipher = o.cipher ?? secretCipherFromEnv(env, doc);
   const webhooks = new CachedWebhookStore(new DynamoWebhookStore(doc, requiredEnv(ENV.webhooksTable, env), cipher), DEFAULTS.webhookCacheTtlMs, clock);
   const retentionDays = numberEnv(ENV.retentionDays, DEFAULTS.deliveryRetentionDays, env);
   const deliveries = new DynamoDeliveryStore(doc, requiredEnv(ENV.deliveriesTable, env), retentionDays);

@@ -17,13 +17,14 @@ import {
   type RateLimiter,
   type Resolver,
   type RetryQueue,
+  type StatsStore,
   systemClock,
   type WebhookAdminStore,
 } from '../domain/ports';
 import { RecoveryService } from '../domain/recovery-service';
 import type { RetryPolicy } from '../domain/retry-policy';
 import { WebhookService } from '../domain/webhook-service';
-import { type AdapterOverrides, rateLimiterFromEnv, retryPolicyFromEnv, retryQueueFromEnv, senderFromEnv, storesFromEnv, targetRulesFromEnv } from './adapters-from-env';
+import { type AdapterOverrides, rateLimiterFromEnv, retryPolicyFromEnv, retryQueueFromEnv, senderFromEnv, statsStoreFromEnv, storesFromEnv, targetRulesFromEnv } from './adapters-from-env';
 import { numberEnv, optionalEnv, requiredEnv } from './env';
 
 /**
@@ -45,6 +46,8 @@ export interface ApiParts {
   readonly log: LogSink;
   /** Portal sessions (the API keys table); without it `POST /v1/portal-sessions` answers 500. */
   readonly portalSessions?: PortalSessionStore;
+  /** The statistics table (`GET …/stats`). */
+  readonly statsStore?: StatsStore;
 }
 
 export interface ApiRuntimeOptions {
@@ -68,8 +71,10 @@ export function apiPartsFromEnv(env: NodeJS.ProcessEnv = process.env, o: Adapter
   const clock = o.clock ?? systemClock;
   const doc = o.doc ?? createDocumentClient(o.dynamoConfig);
   const apiKeysTable = requiredEnv(ENV.apiKeysTable, env);
+  const statsStore = statsStoreFromEnv(env, { ...o, doc });
   return {
     ...storesFromEnv(env, clock, { ...o, doc }),
+    ...(statsStore ? { statsStore } : {}),
     apiKeys: new DynamoApiKeyStore(doc, apiKeysTable),
     // Sessions are written to the API keys table (PutItem only): the platform's POST /v1/portal-sessions.
     portalSessions: new DynamoPortalSessionStore(doc, apiKeysTable, () => clock.now()),
@@ -112,6 +117,8 @@ export function createApiRuntime(parts: ApiParts, options: ApiRuntimeOptions = {
     access,
     log: parts.log,
     corsOrigins,
+    clock: parts.clock,
+    ...(parts.statsStore ? { stats: parts.statsStore } : {}),
     ...(portalSessions ? { portalSessions } : {}),
     ...(portalUrl ? { portalUrl } : {}),
     now: () => parts.clock.now(),

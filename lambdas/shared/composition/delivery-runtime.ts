@@ -5,10 +5,33 @@ import { logger, metricSink } from '../adapters/powertools';
 import { lazySqsClient, SqsDeadLetterSink } from '../adapters/sqs';
 import { DEFAULTS, ENV } from '../contract';
 import { DeliveryService } from '../domain/delivery-service';
-import { type Clock, type DeadLetterSink, type HttpSender, type LogSink, type MetricSink, type RateLimiter, type RecoveryJobStore, type RetryQueue, systemClock } from '../domain/ports';
+import { DeliveryStats } from '../domain/delivery-stats';
+import {
+  type Clock,
+  type DeadLetterSink,
+  type HttpSender,
+  type LogSink,
+  type MetricSink,
+  type OperationalEventSink,
+  type RateLimiter,
+  type RecoveryJobStore,
+  type RetryQueue,
+  type StatsStore,
+  systemClock,
+} from '../domain/ports';
 import type { BreakerSettings } from '../domain/breaker';
 import type { RetryPolicy } from '../domain/retry-policy';
-import { type AdapterOverrides, laneSettingsFromEnv, rateLimiterFromEnv, retryPolicyFromEnv, retryQueueFromEnv, senderFromEnv, storesFromEnv } from './adapters-from-env';
+import {
+  type AdapterOverrides,
+  laneSettingsFromEnv,
+  operationalEventsFromEnv,
+  rateLimiterFromEnv,
+  retryPolicyFromEnv,
+  retryQueueFromEnv,
+  senderFromEnv,
+  statsStoreFromEnv,
+  storesFromEnv,
+} from './adapters-from-env';
 import { numberEnv, requiredEnv } from './env';
 
 
@@ -31,6 +54,12 @@ export interface DeliveryRuntime {
   readonly log: LogSink;
   readonly metrics: MetricSink;
   readonly rateLimiter: RateLimiter;
+  /** Delivery statistics counted by this container: the handlers flush them at the end of each invocation (none without a stats table). */
+  readonly stats?: DeliveryStats;
+  /** The statistics table itself (the local runtime's API reads it). */
+  readonly statsStore?: StatsStore;
+  /** Where operational events go (none without a bus). */
+  readonly operationalEvents?: OperationalEventSink;
 }
 
 /** Overrides for tests and the local runtime; production passes none. */
@@ -62,6 +91,9 @@ export function createDeliveryRuntime(env: NodeJS.ProcessEnv = process.env, over
   const log = o.log ?? logger;
   const metrics = o.metrics ?? metricSink;
   const rateLimiter = rateLimiterFromEnv(env, o);
+  const statsStore = statsStoreFromEnv(env, o);
+  const stats = statsStore ? new DeliveryStats(statsStore, log) : undefined;
+  const operationalEvents = operationalEventsFromEnv(env, o);
   const service = new DeliveryService({
     webhooks,
     deliveries,
@@ -75,7 +107,26 @@ export function createDeliveryRuntime(env: NodeJS.ProcessEnv = process.env, over
     rateLimiter,
     settings: { ...laneSettingsFromEnv(env), ...o.settings },
     ...(o.shutdown ? { shutdown: o.shutdown } : {}),
+    ...(stats ? { stats } : {}),
+    ...(operationalEvents ? { operationalEvents } : {}),
     autoDisableAfterMs: numberEnv(ENV.autoDisableAfterDays, DEFAULTS.autoDisableAfterDays, env) * 86_400_000,
   });
-  return { service, webhooks, deliveries, recoveryJobs, retryQueue, eventsDlq, failedSink, sender, retryPolicy, clock, log, metrics, rateLimiter };
+  return {
+    service,
+    webhooks,
+    deliveries,
+    recoveryJobs,
+    retryQueue,
+    eventsDlq,
+    failedSink,
+    sender,
+    retryPolicy,
+    clock,
+    log,
+    metrics,
+    rateLimiter,
+    ...(stats ? { stats } : {}),
+    ...(statsStore ? { statsStore } : {}),
+    ...(operationalEvents ? { operationalEvents } : {}),
+  };
 }

@@ -1,4 +1,4 @@
-import { DEFAULTS, METRICS } from '../contract';
+import { DEFAULTS, type EventType, METRICS } from '../contract';
 import { type DeliveryJob, sendAttempt } from './attempt';
 import {
   afterFailedProbe,
@@ -17,7 +17,9 @@ import { FilterCache } from './event-filter';
 import type { VisitEvent } from './events';
 import { hopDelaySeconds, MAX_QUEUE_DELAY_SECONDS, type RetryMessage } from './messages';
 import { type AttemptRecord, type Breaker, deliveryIdFor, isSubscribed, type Webhook } from './model';
-import type { AttemptWrite, Clock, DeadLetterSink, DeliveryStore, HttpSender, LogSink, MetricSink, RateLimiter, RetryQueue, WebhookStore } from './ports';
+import { announces, OperationalEvents } from './operational-events';
+import type { DeliveryStats } from './delivery-stats';
+import type { AttemptWrite, Clock, DeadLetterSink, DeliveryStore, HttpSender, LogSink, MetricSink, OperationalEventSink, RateLimiter, RetryQueue, WebhookStore } from './ports';
 import type { RetryPolicy } from './retry-policy';
 
 export type AttemptOutcome =
@@ -57,6 +59,10 @@ export interface DeliveryServiceDeps {
    * no record, no queue message. The hook statistics count "filtered out" with.
    */
   readonly onFilteredOut?: (webhook: Webhook, event: VisitEvent) => void;
+  /** Where operational events go (docs/design.md §8); none: they are not published. */
+  readonly operationalEvents?: OperationalEventSink;
+  /** Counts attempts per webhook and hour for the statistics (flushed by the handler per invocation); none: not counted. */
+  readonly stats?: DeliveryStats;
 }
 
 /** Result of fanning one event out. Infrastructure errors are thrown, never folded in here. */
@@ -104,8 +110,10 @@ export class DeliveryService {
   private readonly streaks = new FailureStreaks();
   /** Payload filters, compiled once per webhook version (its `updatedAt`). */
   private readonly filters: FilterCache;
+  private readonly announce: OperationalEvents;
 
   constructor(private readonly deps: DeliveryServiceDeps) {
+    this.announce = new OperationalEvents({ sink: deps.operationalEvents, clock: deps.clock, log: deps.log, metrics: deps.metrics });
     this.autoDisableAfterMs = deps.autoDisableAfterMs ?? DEFAULTS.autoDisableAfterDays * DAY_MS;
     this.fanOutConcurrency = deps.fanOutConcurrency ?? DEFAULTS.fanOutConcurrency;
     this.settings = { ...DEFAULT_BREAKER_SETTINGS, ...deps.settings };
@@ -129,13 +137,19 @@ export class DeliveryService {
     const firstReceivedAt = options.firstReceivedAt ?? this.deps.clock.now();
     const all = await store.listByAccount(event.accountId);
     const subscribed = all.filter(
-      (w) => isSubscribed(w, event.eventType) && (w.enabled || w.status === 'auto-disabled') && !(Date.parse(w.createdAt) > firstReceivedAt),
+      (w) =>
+        isSubscribed(w, event.eventType) &&
+        (w.enabled || w.status === 'auto-disabled') &&
+        !(Date.parse(w.createdAt) > firstReceivedAt) &&
+        // An operational event never goes to the webhook it is about.
+        w.webhookId !== event.aboutWebhookId,
     );
     // A webhook whose payload filter rejects the event gets nothing: no delivery, no record, no message.
     const matching = subscribed.filter((w) => this.passesFilter(w, event));
     const filteredOut = subscribed.filter((w) => !matching.includes(w));
     for (const w of filteredOut) {
       log.debug('filtered out', { webhookId: w.webhookId, eventId: event.eventId, eventType: event.eventType });
+      this.deps.stats?.recordFiltered(w, this.deps.clock.now());
       this.deps.onFilteredOut?.(w, event);
     }
     const createdAt = new Date(event.time).toISOString();
@@ -181,6 +195,25 @@ export class DeliveryService {
     const outcomes = matching.flatMap((w) => byWebhook.get(w.webhookId) ?? []);
     if (errors.length > 0) throw errors[0];
     return { eventId: event.eventId, matched: matching.length, filteredOut: filteredOut.map((w) => w.webhookId), outcomes };
+  }
+
+  /**
+   * The events of one queue record (one, or the visits of a batch entry): each delivered on its
+   * own, `fanOutConcurrency` at a time. Every event is carried to its end before the first
+   * error (if any) is thrown, so the queue's redelivery finds the others' records (a redelivery
+   * checks them) and sends only what is missing.
+   */
+  async deliverEvents(events: readonly VisitEvent[], options: EventOptions): Promise<EventOutcome[]> {
+    if (events.length === 1) return [await this.deliverEvent(events[0] as VisitEvent, options)];
+    const errors: unknown[] = [];
+    const outcomes = await mapLimit(events, this.fanOutConcurrency, (event) =>
+      this.deliverEvent(event, options).catch((err: unknown) => {
+        errors.push(err);
+        return undefined;
+      }),
+    );
+    if (errors.length > 0) throw errors[0];
+    return outcomes.filter((o): o is EventOutcome => o !== undefined);
   }
 
   private async fastLane(webhook: Webhook, job: DeliveryJob, options: EventOptions): Promise<AttemptOutcome> {
@@ -242,6 +275,7 @@ export class DeliveryService {
       ...(options.queueTimeoutMs !== undefined ? { queueTimeoutMs: options.queueTimeoutMs } : {}),
       ...(this.deps.shutdown ? { signal: this.deps.shutdown } : {}),
     });
+    this.deps.stats?.attempted(job, result, clock.now(), { inline: options.inline && s.inlineTimeoutMs < s.attemptTimeoutMs });
     const logContext = { webhookId: job.webhookId, deliveryId: job.deliveryId, eventId: job.eventId, trigger: job.trigger };
     if (result.ok) {
       const write: AttemptWrite = { ...recordBase(job), status: 'delivered', attempt };
@@ -280,15 +314,16 @@ export class DeliveryService {
     const logContext = { webhookId: job.webhookId, deliveryId: job.deliveryId };
     if (statusCode === 410) {
       const reason = 'endpoint answered 410 Gone';
-      await this.deps.webhooks.autoDisable(job.accountId, job.webhookId, reason, new Date(clock.now()).toISOString());
+      if (await this.deps.webhooks.autoDisable(job.accountId, job.webhookId, reason, new Date(clock.now()).toISOString())) await this.announce.autoDisabled(webhook, reason, job.eventType);
       return this.fail(job, attempt, reason, true);
     }
     const failingSince = webhook.failingSince ? Date.parse(webhook.failingSince) : undefined;
     if (failingSince === undefined) await this.deps.webhooks.markFailing(job.accountId, job.webhookId, attempt.at);
     else if (clock.now() - failingSince >= this.autoDisableAfterMs) {
       const reason = `every delivery failed since ${webhook.failingSince}`;
-      await this.deps.webhooks.autoDisable(job.accountId, job.webhookId, reason, attempt.at);
+      const disabled = await this.deps.webhooks.autoDisable(job.accountId, job.webhookId, reason, attempt.at);
       log.warn('webhook auto-disabled', { ...logContext, reason });
+      if (disabled) await this.announce.autoDisabled(webhook, reason, job.eventType);
       return this.fail(job, attempt, `webhook auto-disabled: ${reason}`, true);
     }
     const failure = attempt.error ?? 'failed';
@@ -297,10 +332,14 @@ export class DeliveryService {
       await this.deps.webhooks.setBreaker(job.accountId, job.webhookId, next, { probeAt: webhook.breaker.probeAt });
       return this.park(job, attempt, next);
     }
-    const opened = await this.maybeOpenBreaker(webhook, failure, failingSince);
+    const opened = await this.maybeOpenBreaker(webhook, failure, failingSince, job.eventType);
     // A manual retry is one attempt the customer asked for: it ends as the schedule says, never parked.
     if (opened && job.trigger !== 'manual') return this.park(job, attempt, opened);
-    return this.scheduleRetry(job, attempt, retryAfterSeconds);
+    const outcome = await this.scheduleRetry(job, attempt, retryAfterSeconds);
+    if (outcome.kind === 'failed' && job.trigger !== 'manual') {
+      await this.announce.exhausted(webhook, { ...job, attempts: job.retryIndex + 1, lastStatusCode: statusCode }, outcome.reason);
+    }
+    return outcome;
   }
 
   /**
@@ -308,16 +347,19 @@ export class DeliveryService {
    * `openAfterFailingMs` (seen by anyone), unless it is already parking. Returns the stored
    * breaker when it is open (by this call or a concurrent one).
    */
-  private async maybeOpenBreaker(webhook: Webhook, failure: string, failingSince: number | undefined) {
+  private async maybeOpenBreaker(webhook: Webhook, failure: string, failingSince: number | undefined, cause: EventType) {
     const { clock, log } = this.deps;
     const streak = this.streaks.failed(webhook.webhookId);
     const failingFor = failingSince === undefined ? 0 : clock.now() - failingSince;
     if (isParking(webhook.breaker) || (streak < this.settings.failuresToOpen && failingFor < this.settings.openAfterFailingMs)) return undefined;
     const why = streak >= this.settings.failuresToOpen ? `${streak} failed attempts in a row` : `failing for ${Math.round(failingFor / 1000)} s`;
-    const breaker = openedBreaker(clock.now(), `${why}, the last: ${failure}`, this.settings);
+    const opened = openedBreaker(clock.now(), `${why}, the last: ${failure}`, this.settings);
+    // Opened by an operational event's delivery: neither announced now nor when it closes (no loops).
+    const breaker = announces(cause) ? opened : { ...opened, quiet: true };
     if (await this.deps.webhooks.setBreaker(webhook.accountId, webhook.webhookId, breaker, { probeAt: webhook.breaker?.probeAt ?? null })) {
       this.deps.metrics.count(METRICS.breakerOpened);
       log.warn('breaker opened: deliveries are parked until a probe finds the endpoint back', { webhookId: webhook.webhookId, reason: breaker.reason });
+      await this.announce.breakerOpened(webhook, breaker);
       return breaker;
     }
     const stored = (await this.deps.webhooks.get(webhook.accountId, webhook.webhookId))?.breaker;
@@ -330,6 +372,7 @@ export class DeliveryService {
     if (await this.deps.webhooks.setBreaker(webhook.accountId, webhook.webhookId, next, { probeAt: webhook.breaker.probeAt })) {
       this.deps.metrics.count(METRICS.breakerClosed);
       this.deps.log.info('probe succeeded: the breaker closes and parked deliveries are released', { webhookId: webhook.webhookId });
+      await this.announce.breakerClosed(webhook, webhook.breaker, 'a probe succeeded: the endpoint is back, deliveries flow and the parked ones are released');
     }
   }
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { EVENT_TYPE_DESCRIPTIONS, EVENT_TYPES, type EventType } from '../contract';
-import { SAMPLE_PAYLOADS, type SampleVisit } from '../sample-payloads';
+import { EVENT_TYPE_DESCRIPTIONS, EVENT_TYPES, type EventType, isOperationalEventType, type OperationalEventType } from '../contract';
+import { SAMPLE_PAYLOADS, type SampleOperationalEvent, type SampleVisit } from '../sample-payloads';
 import { visitSchema } from './events';
+import { breakerClosedSchema, breakerOpenedSchema, deliveryExhaustedSchema, webhookAutoDisabledSchema } from './operational-events';
 
 /**
  * The event catalog (`GET /v1/event-types`, the OpenAPI document's `webhooks`, the customer
@@ -101,7 +102,20 @@ export interface EventTypeInfo {
   /** JSON Schema (draft 2020-12) of the body a receiver gets for this event type. */
   readonly schema: JsonSchema;
   /** The sample body: what a test send (`POST /v1/webhooks/{id}/test`) delivers. */
-  readonly example: SampleVisit;
+  readonly example: SampleVisit | SampleOperationalEvent;
+}
+
+const OPERATIONAL_SCHEMAS = {
+  WEBHOOK_AUTO_DISABLED: webhookAutoDisabledSchema,
+  DELIVERY_EXHAUSTED: deliveryExhaustedSchema,
+  WEBHOOK_BREAKER_OPENED: breakerOpenedSchema,
+  WEBHOOK_BREAKER_CLOSED: breakerClosedSchema,
+} as const satisfies Record<OperationalEventType, unknown>;
+
+/** The JSON Schema of an operational event's body, generated from the zod schema the delivery path validates it with. */
+function operationalJsonSchema(eventType: OperationalEventType): JsonSchema {
+  const { $schema: _dialect, ...schema } = z.toJSONSchema(OPERATIONAL_SCHEMAS[eventType], { target: 'draft-2020-12', io: 'input' }) as JsonSchema;
+  return { title: eventType, ...schema };
 }
 
 /** Every event type, in the contract's order. */
@@ -109,7 +123,7 @@ export function eventCatalog(): EventTypeInfo[] {
   return EVENT_TYPES.map((eventType) => ({
     eventType,
     description: EVENT_TYPE_DESCRIPTIONS[eventType],
-    schema: { $schema: 'https://json-schema.org/draft/2020-12/schema', ...visitJsonSchema() },
+    schema: { $schema: 'https://json-schema.org/draft/2020-12/schema', ...(isOperationalEventType(eventType) ? operationalJsonSchema(eventType) : visitJsonSchema()) },
     example: SAMPLE_PAYLOADS[eventType],
   }));
 }

@@ -51,6 +51,11 @@ export interface Breaker {
   readonly probeAt: string;
   /** Failed probes since the breaker opened (the probe interval backs off with it). */
   readonly probes: number;
+  /**
+   * Opened by the delivery of an operational event: neither its opening nor its closing is
+   * announced as an operational event (no loops; operational-events.ts).
+   */
+  readonly quiet?: boolean;
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'skipped';

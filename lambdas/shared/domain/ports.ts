@@ -2,6 +2,7 @@ import type { EventType } from '../contract';
 import type { RetryMessage } from './messages';
 import type { CreatedPortalSession, PortalSession } from './portal-sessions';
 import type { AttemptRecord, Breaker, DeliveryRecord, DeliveryStatus, Webhook, WebhookStatus } from './model';
+import type { OperationalEvent } from './operational-events';
 
 /**
  * Ports: every boundary of the domain, in one place. The domain talks to storage, queues, the
@@ -23,8 +24,8 @@ export interface WebhookStore {
   markFailing(accountId: string, webhookId: string, since: string): Promise<void>;
   /** Clears the failure run after a success (no-op when none). */
   clearFailing(accountId: string, webhookId: string): Promise<void>;
-  /** Disables an enabled webhook with a reason (`auto-disabled`); no-op if already disabled. */
-  autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<void>;
+  /** Disables an enabled webhook with a reason (`auto-disabled`); no-op if already disabled. Returns whether it disabled it (a conditional write: of racing callers, one). */
+  autoDisable(accountId: string, webhookId: string, reason: string, at: string): Promise<boolean>;
   /** Sends the webhook's deliveries through the slow lane until `until` (no-op for a deleted webhook). */
   markSlow(accountId: string, webhookId: string, until: string): Promise<void>;
   /**
@@ -197,6 +198,33 @@ export interface RecoveryJobStore {
  */
 export interface RateLimiter {
   tryTake(key: string, perSecond: number, nowMs: number): Promise<boolean>;
+}
+
+/**
+ * Port: puts operational events on the bus (EventBridge in AWS, the local bus locally), with the
+ * service's operational `source` and each event's type as `detail-type`. Retries what the bus
+ * rejects; throws if any event could still not be put.
+ */
+export interface OperationalEventSink {
+  publish(events: readonly OperationalEvent[]): Promise<void>;
+}
+
+/** One webhook's statistics for one hour (delivery-stats.ts): counters and the latency histogram (bin → successful attempts). */
+export interface StatsCounts {
+  attempted: number;
+  delivered: number;
+  failed: number;
+  retried: number;
+  filteredOut: number;
+  latency: Record<number, number>;
+}
+
+/** Port: the statistics table (counters per webhook and hour, sharded; DynamoDB `ADD`). */
+export interface StatsStore {
+  /** Adds `counts` to the webhook's `hour` (`YYYY-MM-DDTHH`, UTC): one write, on one shard. */
+  add(accountId: string, webhookId: string, hour: string, counts: StatsCounts): Promise<void>;
+  /** The webhook's hours from `fromHour` to `toHour` (inclusive), every shard summed; hours without counts are absent. */
+  read(accountId: string, webhookId: string, fromHour: string, toHour: string): Promise<Array<{ hour: string; counts: StatsCounts }>>;
 }
 
 /** Where events that can never be delivered are kept, with the reason (a DLQ). */

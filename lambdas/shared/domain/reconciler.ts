@@ -4,7 +4,8 @@ import { type BreakerSettings, DEFAULT_BREAKER_SETTINGS, probing } from './break
 import { recordBase, toMessage } from './delivery-service';
 import { hopDelaySeconds, MAX_QUEUE_DELAY_SECONDS } from './messages';
 import type { DeliveryRecord, Webhook } from './model';
-import type { Clock, DeliveryStore, LogSink, MetricSink, RetryQueue, WebhookStore } from './ports';
+import { OperationalEvents } from './operational-events';
+import type { Clock, DeliveryStore, LogSink, MetricSink, OperationalEventSink, RetryQueue, WebhookStore } from './ports';
 
 export interface ReconcilerDeps {
   readonly webhooks: WebhookStore;
@@ -18,6 +19,8 @@ export interface ReconcilerDeps {
   readonly settings?: Partial<BreakerSettings>;
   /** Runs recovery jobs (POST …/recover) until a deadline (epoch ms); returns deliveries re-queued. */
   readonly recovery?: { work(deadline: number): Promise<number> };
+  /** Where operational events go (a breaker it closes); none: not published. */
+  readonly operationalEvents?: OperationalEventSink;
 }
 
 /** What one tick did, for logs and tests. */
@@ -56,9 +59,11 @@ const DUE_PER_TICK = 5_000;
  */
 export class Reconciler {
   private readonly settings: BreakerSettings;
+  private readonly announce: OperationalEvents;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.settings = { ...DEFAULT_BREAKER_SETTINGS, ...deps.settings };
+    this.announce = new OperationalEvents({ sink: deps.operationalEvents, clock: deps.clock, log: deps.log, metrics: deps.metrics });
   }
 
   async tick(): Promise<ReconcileReport> {
@@ -140,8 +145,16 @@ export class Reconciler {
   }
 
   private async close(webhook: Webhook): Promise<boolean> {
-    const closed = await this.deps.webhooks.setBreaker(webhook.accountId, webhook.webhookId, undefined, { probeAt: webhook.breaker?.probeAt ?? null });
-    if (closed && webhook.breaker?.state !== 'releasing') this.deps.metrics.count(METRICS.breakerClosed);
+    const breaker = webhook.breaker;
+    const closed = await this.deps.webhooks.setBreaker(webhook.accountId, webhook.webhookId, undefined, { probeAt: breaker?.probeAt ?? null });
+    // A releasing breaker was announced closed when its probe succeeded (delivery-service.ts).
+    if (closed && breaker && breaker.state !== 'releasing') {
+      this.deps.metrics.count(METRICS.breakerClosed);
+      const reason = webhook.enabled
+        ? 'nothing was parked when the probe was due: the next delivery tries the endpoint'
+        : `webhook ${webhook.status}: its parked deliveries were recorded skipped (recoverable)`;
+      await this.announce.breakerClosed(webhook, breaker, reason);
+    }
     return closed;
   }
 

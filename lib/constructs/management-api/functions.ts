@@ -51,6 +51,7 @@ export function createApiFunctions(scope: Construct, props: ManagementApiProps, 
     environment: {
       [ENV.webhooksTable]: props.webhooksTable.tableName,
       [ENV.deliveriesTable]: props.deliveriesTable.tableName,
+      [ENV.statsTable]: props.statsTable.tableName,
       [ENV.retryQueueUrl]: props.retryQueue.queueUrl,
       [ENV.allowHttp]: String(props.allowHttpTargets ?? false),
       [ENV.allowPrivateTargets]: 'false',
@@ -77,8 +78,11 @@ export function createApiFunctions(scope: Construct, props: ManagementApiProps, 
   // PutItem of a token hash (POST /v1/portal-sessions). Never a Query or Scan, so a compromised
   // API function cannot list keys or sessions.
   allowOnTable(handler.role, props.apiKeysTable, ['GetItem', 'PutItem']);
+  // Statistics: one Query per shard of the webhook's hours (`GET …/stats`); the API never writes them.
+  allowOnTable(handler.role, props.statsTable, ['Query']);
   // Retry and recover re-queue deliveries; test sends are attempted inline and never queued.
-  props.retryQueue.grantSendMessages(handler.role);
+  // SendMessage only: the URL comes from the environment (no GetQueueUrl), nothing reads attributes.
+  handler.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.retryQueue.queueArn] }));
   // Exactly the two calls of KmsEnvelopeCipher (no kms:Encrypt, no ReEncrypt).
   props.secretsKey.grant(handler.role, 'kms:GenerateDataKey', 'kms:Decrypt');
 

@@ -8,7 +8,9 @@ import type { LogLevel } from '../../config';
 export interface ManagementApiProps {
   readonly webhooksTable: dynamodb.ITable;
   readonly deliveriesTable: dynamodb.ITable;
-  /** Holds key and portal session hashes; only the authorizer reads it (the API function writes sessions). */
+  /** Delivery statistics, read by `GET …/stats` (one Query per shard). */
+  readonly statsTable: dynamodb.ITable;
+  /** Holds key and portal session hashes; only the authorizer reads it (the API function re-reads a key by hash and writes sessions). */
   readonly apiKeysTable: dynamodb.ITable;
   /** `POST …/retry` and `POST …/recover` re-queue deliveries here. */
   readonly retryQueue: sqs.IQueue;

@@ -9,9 +9,10 @@ import { Reconciler } from '../../../lambdas/shared/domain/reconciler';
 import { RecoveryService } from '../../../lambdas/shared/domain/recovery-service';
 import { WebhookService, type WebhookServiceDeps } from '../../../lambdas/shared/domain/webhook-service';
 import { SAMPLE_PAYLOADS } from '../../../lambdas/shared/sample-payloads';
-import { CollectingDeadLetters, CollectingRetryQueue, CountingMetrics, ManualClock, MemoryLog } from '../../../local/harness/fakes';
+import { DeliveryStats } from '../../../lambdas/shared/domain/delivery-stats';
+import { CollectingDeadLetters, CollectingOperationalEvents, CollectingRetryQueue, CountingMetrics, ManualClock, MemoryLog } from '../../../local/harness/fakes';
 import { webhookFixture } from '../../../local/harness/webhook-fixture';
-import { MemoryDeliveryStore, MemoryRateLimiter, MemoryRecoveryJobStore, MemoryWebhookStore, ScriptedSender } from '../../helpers/memory-ports';
+import { MemoryDeliveryStore, MemoryRateLimiter, MemoryRecoveryJobStore, MemoryStatsStore, MemoryWebhookStore, ScriptedSender } from '../../helpers/memory-ports';
 
 /** The domain on in-memory ports: every port a test may inspect or script, and both services. */
 export function domain(options: { schedule?: number[]; deliveryDeps?: Partial<DeliveryServiceDeps>; webhookDeps?: Partial<WebhookServiceDeps> } = {}) {
@@ -25,12 +26,40 @@ export function domain(options: { schedule?: number[]; deliveryDeps?: Partial<De
   const metrics = new CountingMetrics();
   const log = new MemoryLog();
   const rateLimiter = new MemoryRateLimiter();
+  const operational = new CollectingOperationalEvents();
+  const statsStore = new MemoryStatsStore();
+  const stats = new DeliveryStats(statsStore, log);
   // No jitter: delays are the schedule's own.
   const retryPolicy = createRetryPolicy(options.schedule ?? [60, 300, 1800], () => 0);
-  const delivery = new DeliveryService({ webhooks, deliveries, sender, retryQueue, failedSink: failed, retryPolicy, clock, log, metrics, rateLimiter, ...options.deliveryDeps });
+  const delivery = new DeliveryService({
+    webhooks,
+    deliveries,
+    sender,
+    retryQueue,
+    failedSink: failed,
+    retryPolicy,
+    clock,
+    log,
+    metrics,
+    rateLimiter,
+    operationalEvents: operational,
+    stats,
+    ...options.deliveryDeps,
+  });
   const recoveryJobs = new MemoryRecoveryJobStore();
   const recovery = new RecoveryService(deliveries, retryQueue, clock, retryPolicy.maxRetries, recoveryJobs, log);
-  const reconciler = new Reconciler({ webhooks, deliveries, retryQueue, clock, log, metrics, everySeconds: 10, recovery, ...(options.deliveryDeps?.settings ? { settings: options.deliveryDeps.settings } : {}) });
+  const reconciler = new Reconciler({
+    webhooks,
+    deliveries,
+    retryQueue,
+    clock,
+    log,
+    metrics,
+    everySeconds: 10,
+    recovery,
+    operationalEvents: operational,
+    ...(options.deliveryDeps?.settings ? { settings: options.deliveryDeps.settings } : {}),
+  });
   const management = new WebhookService({
     store: webhooks,
     deliveries,
@@ -50,7 +79,13 @@ export function domain(options: { schedule?: number[]; deliveryDeps?: Partial<De
     webhooks.put(w);
     return w;
   };
-  return { clock, webhooks, deliveries, recoveryJobs, sender, retryQueue, failed, metrics, log, rateLimiter, retryPolicy, delivery, recovery, reconciler, management, hook };
+  return { clock, webhooks, deliveries, recoveryJobs, sender, retryQueue, failed, metrics, log, rateLimiter, operational, statsStore, stats, retryPolicy, delivery, recovery, reconciler, management, hook };
+}
+
+/** A validated operational event (as parsed from the bus) about `webhookId`. */
+export function operationalEvent(accountId: string, webhookId: string, time = Date.parse('2026-01-01T00:00:00Z')): VisitEvent {
+  const data = { ...SAMPLE_PAYLOADS.WEBHOOK_BREAKER_OPENED, id: `opev_${randomUUID()}`, accountId, webhookId };
+  return { eventId: randomUUID(), eventType: 'WEBHOOK_BREAKER_OPENED', accountId, time, data, body: JSON.stringify(data), aboutWebhookId: webhookId };
 }
 
 /** A validated visit event, as the delivery handler hands it to the domain. */
