@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       const subjects: Record<'A' | 'B', ChildHandle> = {} as Record<'A' | 'B', ChildHandle>;
       for (const side of ['A', 'B'] as const) {
         const suffix = randomUUID().slice(0, 8);
-        const tables = { webhooks: `cmp-webhooks-${suffix}`, deliveries: `cmp-deliveries-${suffix}`, apiKeys: `cmp-apikeys-${suffix}` };
+        const tables = { webhooks: `cmp-webhooks-${suffix}`, deliveries: `cmp-deliveries-${suffix}`, apiKeys: `cmp-apikeys-${suffix}`, stats: `cmp-stats-${suffix}` };
         await dynamo.request('tables', tables);
         subjects[side] = await forkChild(built[side].subject, {
           env: { ...process.env, POWERTOOLS_SERVICE_NAME: 'webhook-delivery', POWERTOOLS_METRICS_NAMESPACE: 'VisitWebhooks', POWERTOOLS_LOG_LEVEL: 'INFO', AWS_REGION: 'us-east-1' },

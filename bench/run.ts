@@ -232,7 +232,7 @@ async function profile(children: Awaited<ReturnType<typeof buildChildren>>): Pro
   try {
     for (const fanOut of [1, 10]) {
       const receiver = await forkChild<ReceiverReady>(children.receiver, { env: { ...process.env, BENCH_RECEIVER_MODE: 'plain', BENCH_RECEIVER_PORTS: String(fanOut) } });
-      const tables = { webhooks: `prof-webhooks-${fanOut}`, deliveries: `prof-deliveries-${fanOut}`, apiKeys: `prof-apikeys-${fanOut}` };
+      const tables = { webhooks: `prof-webhooks-${fanOut}`, deliveries: `prof-deliveries-${fanOut}`, apiKeys: `prof-apikeys-${fanOut}`, stats: `prof-stats-${fanOut}` };
       await dynamo.request('tables', tables);
       const dir = join(BUILD_DIR, 'profiles');
       rmSync(dir, { recursive: true, force: true });

@@ -93,7 +93,7 @@ async function runCase(options: ThroughputOptions, dynamo: ChildHandle<DynamoRea
   const urls = receiver.ready.ports.map((port, i) => `http://127.0.0.1:${port}/hook/${i}`);
   await receiver.request('secrets', Object.fromEntries(urls.map((u, i) => [new URL(u).pathname, secrets[i]])));
   const suffix = randomUUID().slice(0, 8);
-  const tables = { webhooks: `bench-webhooks-${suffix}`, deliveries: `bench-deliveries-${suffix}`, apiKeys: `bench-apikeys-${suffix}` };
+  const tables = { webhooks: `bench-webhooks-${suffix}`, deliveries: `bench-deliveries-${suffix}`, apiKeys: `bench-apikeys-${suffix}`, stats: `bench-stats-${suffix}` };
   await dynamo.request('tables', tables);
 
   const modes: SubjectMode[] = ['handler', 'limit', ...(options.stubDynamo && receiverMode === 'plain' ? (['handler-stub-dynamo'] as const) : [])];

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { openApiDocument } from '../../lambdas/api/openapi';
-import { EVENT_TYPES, USER_AGENT } from '../../lambdas/shared/contract';
+import { EVENT_TYPES, isOperationalEventType, USER_AGENT } from '../../lambdas/shared/contract';
 import { buildHeaders, type DeliveryJob } from '../../lambdas/shared/domain/attempt';
 import type { Webhook } from '../../lambdas/shared/domain/model';
 import { deliveryIdFor } from '../../lambdas/shared/domain/model';
@@ -85,10 +85,13 @@ describe('delivery contract: the request a receiver gets, as documented', () => 
     for (const bad of ['', 'v1,', 'sha256=abc', 'v1,abc==  v1,def=', 'v2,abc=']) expect({ bad, valid: ajv.validate(schema, bad) }).toEqual({ bad, valid: false });
   });
 
-  it('documents the body of each event type as the catalog\'s Visit schema, with the sample as its example', () => {
+  it('documents the body of each visit type as the catalog\'s Visit schema, of each operational type as its own, with the sample as its example', () => {
     for (const eventType of EVENT_TYPES) {
       const content = (openApiDocument().webhooks[eventType]?.post as { requestBody: { content: Record<string, { schema: unknown; example: unknown }> } }).requestBody.content['application/json'];
-      expect(content?.schema).toEqual({ $ref: '#/components/schemas/Visit' });
+      if (isOperationalEventType(eventType)) {
+        expect(content?.schema).toMatchObject({ title: eventType, properties: { type: { const: eventType } } });
+        expect(ajv.validate(content?.schema as object, SAMPLE_PAYLOADS[eventType])).toBe(true);
+      } else expect(content?.schema).toEqual({ $ref: '#/components/schemas/Visit' });
       expect(content?.example).toEqual(SAMPLE_PAYLOADS[eventType]);
     }
     expect(openApiDocument().components.schemas.Visit).toMatchObject({ title: 'Visit', type: 'object', required: ['id'] });
