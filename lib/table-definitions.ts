@@ -106,9 +106,13 @@ export const TABLE_DEFINITIONS = {
     sortKey: { name: 'hour', type: 'S' },
     ttlAttribute: 'expiresAt',
   },
-  /** API keys are stored only as hashes; `byAccount` lists one account's keys by age. */
+  /**
+   * API keys are stored only as hashes; `byAccount` lists one account's keys by age. Portal
+   * sessions (hashes too, `session#…`) live here with an `expiresAt` the table's TTL deletes.
+   */
   apiKeys: {
     partitionKey: { name: 'keyHash', type: 'S' },
+    ttlAttribute: 'expiresAt',
     indexes: [
       {
         indexName: 'byAccount',

@@ -204,10 +204,13 @@ export class WebhooksStack extends Stack {
       this.dashboard = new DashboardHosting(this, 'Dashboard', {
         assetPath: dashboard.assetPath,
         apiUrl: this.managementApi.url,
+        frameAncestors: dashboard.frameAncestors,
         removalPolicy: config.removalPolicy,
         logRetention: config.logRetention,
       });
       this.managementApi.allowOrigin(this.dashboard.origin);
+      // Portal session URLs open this dashboard.
+      this.managementApi.setPortalUrl(this.dashboard.url);
     }
 
     if (config.tracing) {

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type {
   APIGatewayAuthorizerResult,
@@ -28,6 +28,13 @@ export interface ApiGatewayOptions {
   readonly authorizer: TokenAuthorizer;
   /** Paths (exact) that skip the authorizer, e.g. the OpenAPI document. */
   readonly publicPaths: readonly string[];
+  /**
+   * Paths (exact) of IAM-authorized methods (the platform's `POST /v1/portal-sessions`). Locally,
+   * SigV4 is played by `Authorization: Bearer <platformToken>`: with it the request reaches the
+   * handler with an IAM caller ARN and no authorizer context; without it API Gateway's 403.
+   */
+  readonly platformPaths?: readonly string[];
+  readonly platformToken?: string;
   /** Authorizer result cache TTL, as the REST API's `resultsCacheTtl`. @default 300 s */
   readonly authorizerCacheSeconds?: number;
   /** Largest request body accepted; API Gateway answers 413 beyond it. */
@@ -48,6 +55,16 @@ const context = (name: string): Context => ({
   fail: () => undefined,
   succeed: () => undefined,
 });
+
+/** The IAM caller the local gateway names for requests carrying the platform token. */
+export const LOCAL_PLATFORM_ARN = 'arn:aws:iam::000000000000:user/local-platform';
+
+function isPlatformToken(authorizations: readonly string[], token: string | undefined): boolean {
+  if (!token || authorizations.length !== 1) return false;
+  const given = Buffer.from(authorizations[0] ?? '', 'utf8');
+  const expected = Buffer.from(`Bearer ${token}`, 'utf8');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
 
 /** No stage prefix locally: the API is served at the root, so the full path is the path. */
 const LOCAL_STAGE: ProxyEventStage = { accountId: '000000000000', apiId: 'local', stage: 'local', resourceId: 'local', basePath: '' };
@@ -130,7 +147,14 @@ export function createApiGateway(options: ApiGatewayOptions) {
       sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       userAgent: req.headers['user-agent'] ?? null,
     });
-    if (req.method !== 'OPTIONS' && !options.publicPaths.includes(url.pathname)) {
+    if ((options.platformPaths ?? []).includes(url.pathname)) {
+      if (!isPlatformToken(authorizations, options.platformToken)) {
+        jsonError(res, 403, 'forbidden', "this route is for the platform's backend: IAM authorization (locally: Authorization: Bearer <platform token>)");
+        return true;
+      }
+      event.requestContext.identity.userArn = LOCAL_PLATFORM_ARN;
+      event.requestContext.identity.caller = 'local-platform';
+    } else if (req.method !== 'OPTIONS' && !options.publicPaths.includes(url.pathname)) {
       // More than one Authorization header (any spellings) is refused before the authorizer and
       // its cache: which key the request means is ambiguous.
       const authContext = authorizations.length > 1 ? undefined : await authorize(event, authorizations[0] ?? '');

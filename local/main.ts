@@ -9,6 +9,8 @@
  *   WEBHOOKS_RECONCILE_EVERY_SECONDS reconciler period: probes, release of parked deliveries (default 5 locally; 0 = off)
  *   WEBHOOKS_LOCAL_FAST_LANE_CONCURRENCY  delivery handler invocations at once on the events queue (default 8)
  *   WEBHOOKS_LOCAL_SLOW_LANE_CONCURRENCY  retry handler invocations at once on the retry queue (default 4)
+ *   WEBHOOKS_DASHBOARD_FRAME_ANCESTORS  origins that may show the dashboard in an iframe (default none)
+ *   WEBHOOKS_LOCAL_PLATFORM_TOKEN    the platform's credential for POST /v1/portal-sessions (default: kept in the data dir)
  *   WEBHOOKS_SHUTDOWN_DRAIN_MS       on SIGTERM/SIGINT, how long in-flight deliveries may finish before they are
  *                                    interrupted and re-queued for the next start (default 30000)
  * Flags: --memory (same as WEBHOOKS_DATA_DIR=:memory:), --port N
@@ -21,11 +23,11 @@ import './sdk-notice';
 import './local-metrics';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLocalApiRoutes, ensureDemoKey } from './api-routes';
+import { createLocalApiRoutes, ensureDemoKey, LOCAL_PLATFORM_TOKEN_ENV, PLATFORM_TOKEN_FILE } from './api-routes';
 import { numberEnv } from '../lambdas/shared/composition/env';
 import { LOCAL_DEFAULTS, LOCAL_ENV, type LocalStack, startLocalStack } from './stack';
 import { writeStackAddress } from './stack-address';
-import { createStaticRoutes } from './static';
+import { createStaticRoutes, frameAncestorsFromEnv } from './static';
 
 async function main(): Promise<void> {
   // Everything this process writes (the data dir's journals, dynalite's files, the secrets key)
@@ -37,12 +39,14 @@ async function main(): Promise<void> {
   const dataDir = values.memory ? ':memory:' : (process.env.WEBHOOKS_DATA_DIR ?? '.webhooks-data');
 
   // The dashboard (dashboard/dist, built by `prestart`) is served at `/`; the API under /v1.
-  const statics = createStaticRoutes(join(__dirname, '..', 'dashboard', 'dist'));
+  const statics = createStaticRoutes(join(__dirname, '..', 'dashboard', 'dist'), { frameAncestors: frameAncestorsFromEnv() });
+  let platformToken = '';
   const stack: LocalStack = await startLocalStack({
     port,
     dataDir,
     routes: (core) => {
       const api = createLocalApiRoutes(core);
+      platformToken = api.platformToken;
       return async (req, res, body) => (await api(req, res, body)) || (await statics(req, res, body));
     },
   });
@@ -58,6 +62,7 @@ async function main(): Promise<void> {
     `  Event bus      ${stack.url}               (EventBridge PutEvents; any region and credentials)`,
     `  Port           ${new URL(stack.url).port}           (PORT=<n> npm start, or npm start -- --port <n>; the CLIs below find it)`,
     `  Data           ${stack.dataDir ?? 'in memory (nothing is kept)'}`,
+    `  Portal session curl -s -X POST ${stack.url}/v1/portal-sessions -H "Authorization: Bearer ${platformTokenShown(stack.dataDir, platformToken)}" -H 'content-type: application/json' -d '{"accountId":"${demo.accountId}"}'`,
     `  Private targets ${stack.env.WEBHOOKS_ALLOW_PRIVATE_TARGETS === 'false' ? 'refused (production SSRF rules)' : 'allowed (loopback receivers work)'}`,
     ...(demo.created
       ? [`  Demo API key   ${demo.apiKey}   (account "${demo.accountId}"; shown once, keep it)`]
@@ -88,6 +93,12 @@ async function main(): Promise<void> {
     drainMs,
     'queued ones are kept for the next start',
   );
+}
+
+/** How the banner names the local platform token: where it is, rather than the token, when it is kept somewhere. */
+function platformTokenShown(dataDir: string | undefined, token: string): string {
+  if (process.env[LOCAL_PLATFORM_TOKEN_ENV]) return `$${LOCAL_PLATFORM_TOKEN_ENV}`;
+  return dataDir ? `$(cat ${join(dataDir, PLATFORM_TOKEN_FILE)})` : token;
 }
 
 /**

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, relative, resolve, sep } from 'node:path';
+import { frameAncestorsDirective, parseFrameAncestors } from '../lambdas/shared/contract';
 import type { LocalRoutes } from './stack';
 
 /** Content types of what a Vite build emits (anything else is served as bytes). */
@@ -27,16 +28,34 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = {
 
 /**
  * The same policy the CloudFront distribution sends (lib/constructs/dashboard-hosting.ts), with
- * the API on this origin: no inline script, nothing framed, no third-party requests.
+ * the API on this origin: no inline script, no third-party requests, and framed only by the
+ * configured origins (none by default).
  */
-export const LOCAL_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+export function localCsp(frameAncestors: readonly string[] = []): string {
+  return `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; ${frameAncestorsDirective(frameAncestors)}`;
+}
 
-const SECURITY_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'strict-origin-when-cross-origin',
-  'x-frame-options': 'DENY',
-} as const;
+/** The policy with no framing allowed. */
+export const LOCAL_CSP = localCsp();
+
+/** Environment: origins allowed to frame the dashboard (space or comma separated), e.g. the platform's app. */
+export const FRAME_ANCESTORS_ENV = 'WEBHOOKS_DASHBOARD_FRAME_ANCESTORS';
+
+/** `X-Frame-Options` cannot name origins: sent (DENY) only when no origin may frame the dashboard. */
+function securityHeaders(frameAncestors: readonly string[]): Record<string, string> {
+  return {
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'strict-origin-when-cross-origin',
+    ...(frameAncestors.length === 0 ? { 'x-frame-options': 'DENY' } : {}),
+  };
+}
+
+/** The frame ancestors of `WEBHOOKS_DASHBOARD_FRAME_ANCESTORS`; a malformed entry fails the start. */
+export function frameAncestorsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  const parsed = parseFrameAncestors(env[FRAME_ANCESTORS_ENV]);
+  if ('invalid' in parsed) throw new Error(`${FRAME_ANCESTORS_ENV}: ${JSON.stringify(parsed.invalid)} is not an origin such as https://app.example.com`);
+  return parsed.origins;
+}
 
 /** Paths the static handler never answers: the API, the local admin routes. */
 function isReserved(pathname: string): boolean {
@@ -71,8 +90,10 @@ async function regularFile(path: string, root: string): Promise<StaticFile | und
  * when the dashboard has not been built. Paths are resolved inside `distDir` only: `..`,
  * encoded separators and NUL bytes never reach the file system.
  */
-export function createStaticRoutes(distDir: string): LocalRoutes {
+export function createStaticRoutes(distDir: string, options: { readonly frameAncestors?: readonly string[] } = {}): LocalRoutes {
   const root = resolve(distDir);
+  const frameAncestors = options.frameAncestors ?? [];
+  const headers = { security: securityHeaders(frameAncestors), csp: localCsp(frameAncestors) };
   const index = resolve(root, 'index.html');
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
@@ -89,37 +110,37 @@ export function createStaticRoutes(distDir: string): LocalRoutes {
     try {
       decoded = decodeURIComponent(pathname);
     } catch {
-      return notFound(req, res);
+      return notFound(req, res, headers.security);
     }
     // An encoded slash or backslash, or a NUL, is never part of a file we emit.
-    if (decoded.includes('\0') || decoded.includes('\\') || /%2f|%5c/i.test(pathname)) return notFound(req, res);
+    if (decoded.includes('\0') || decoded.includes('\\') || /%2f|%5c/i.test(pathname)) return notFound(req, res, headers.security);
 
     const target = resolve(root, `.${decoded}`);
-    if (target !== root && !target.startsWith(root + sep)) return notFound(req, res);
+    if (target !== root && !target.startsWith(root + sep)) return notFound(req, res, headers.security);
 
     let file = target === root ? undefined : await regularFile(target, root);
     if (!file) {
       // A missing asset is a 404; a missing route of the app is the app.
-      if (extname(decoded) !== '') return notFound(req, res);
+      if (extname(decoded) !== '') return notFound(req, res, headers.security);
       file = await regularFile(index, root);
       if (!file) return false; // not built: leave `/` to the runtime's own answer
     }
-    await serve(req, res, file);
+    await serve(req, res, file, headers);
     return true;
   };
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, file: StaticFile): Promise<void> {
+async function serve(req: IncomingMessage, res: ServerResponse, file: StaticFile, policy: { readonly security: Record<string, string>; readonly csp: string }): Promise<void> {
   const etag = `W/"${createHash('sha1').update(`${file.relativePath}:${file.size}:${file.mtimeMs}`).digest('base64url').slice(0, 20)}"`;
   const isHtml = extname(file.path) === '.html';
   // Vite puts content hashes in the names under assets/: those never change.
   const immutable = file.relativePath.startsWith('assets/');
   const headers: Record<string, string> = {
-    ...SECURITY_HEADERS,
+    ...policy.security,
     'content-type': CONTENT_TYPES[extname(file.path).toLowerCase()] ?? 'application/octet-stream',
     'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
     etag,
-    ...(isHtml ? { 'content-security-policy': LOCAL_CSP } : {}),
+    ...(isHtml ? { 'content-security-policy': policy.csp } : {}),
   };
   if (req.headers['if-none-match'] === etag) {
     res.writeHead(304, headers);
@@ -131,8 +152,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, file: StaticFile
   res.end(body);
 }
 
-function notFound(req: IncomingMessage, res: ServerResponse): true {
-  res.writeHead(404, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' });
+function notFound(req: IncomingMessage, res: ServerResponse, security: Record<string, string>): true {
+  res.writeHead(404, { ...security, 'content-type': 'text/plain; charset=utf-8' });
   res.end(req.method === 'HEAD' ? undefined : 'Not found\n');
   return true;
 }

@@ -1,4 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { AccessContext } from './access';
+import { type PortalSession, portalSessionFromFragment } from './portal-session';
 import { ApiError, type ApiClient, createApiClient } from './api';
 import { KeyGate } from './components/KeyGate';
 import { NotifierContext, type Notifier } from './components/common';
@@ -9,6 +11,7 @@ import { Link, parseRoute, paths, usePathname } from './router';
 import type { CreatedWebhook } from './types';
 
 const KEY_STORAGE = 'visit-webhooks.apiKey';
+const SESSION_STORAGE = 'visit-webhooks.portalSession';
 
 function storedKey(): string {
   try {
@@ -24,6 +27,31 @@ function storeKey(key: string): void {
     else sessionStorage.removeItem(KEY_STORAGE);
   } catch {
     // storage disabled: the key lives for this page only
+  }
+}
+
+/**
+ * The portal session of this tab: one just opened (the URL fragment, removed from the address
+ * bar at once) or one kept in session storage from earlier in the tab (a reload, a link inside
+ * the app). A session replaces any API key of the tab.
+ */
+function portalSession(): PortalSession | undefined {
+  const opened = portalSessionFromFragment(location.hash);
+  if (opened) {
+    history.replaceState(history.state, '', `${location.pathname}${location.search}`);
+    try {
+      sessionStorage.setItem(SESSION_STORAGE, JSON.stringify(opened));
+      sessionStorage.removeItem(KEY_STORAGE);
+    } catch {
+      // storage disabled: the session lives for this page only
+    }
+    return opened;
+  }
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(SESSION_STORAGE) ?? 'null') as PortalSession | null;
+    return kept && typeof kept.token === 'string' ? { token: kept.token, readOnly: kept.readOnly === true } : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -48,7 +76,9 @@ function withUnauthorizedHandler(client: ApiClient, onUnauthorized: () => void):
 }
 
 export function App({ apiBase }: { readonly apiBase: string }) {
-  const [apiKey, setApiKey] = useState(storedKey);
+  const [session] = useState(portalSession);
+  const [sessionEnded, setSessionEnded] = useState(false);
+  const [apiKey, setApiKey] = useState(() => session?.token ?? storedKey());
   const [gateMessage, setGateMessage] = useState<string | undefined>();
   const [status, setStatus] = useState({ text: '', n: 0, nav: 0 });
   const [alert, setAlert] = useState({ text: '', n: 0, nav: 0 });
@@ -85,9 +115,35 @@ export function App({ apiBase }: { readonly apiBase: string }) {
   }, []);
 
   const api = useMemo(
-    () => (apiKey ? withUnauthorizedHandler(createApiClient(apiBase, apiKey), () => forget('The API refused your key (it may have been revoked). Enter a key again.')) : undefined),
-    [apiBase, apiKey, forget],
+    () =>
+      apiKey
+        ? withUnauthorizedHandler(createApiClient(apiBase, apiKey), () => {
+            if (!session) return forget('The API refused your key (it may have been revoked). Enter a key again.');
+            // A portal session has no key to fall back to: it ended, and the platform opens a new one.
+            try {
+              sessionStorage.removeItem(SESSION_STORAGE);
+            } catch {
+              // storage disabled
+            }
+            setSessionEnded(true);
+          })
+        : undefined,
+    [apiBase, apiKey, forget, session],
   );
+
+  if (sessionEnded) {
+    return (
+      <>
+        <TopBar />
+        <main id="main" class="narrow">
+          <h1>Webhooks</h1>
+          <p class="error-box" role="alert">
+            This session has ended. Open Settings → Webhooks again from the page you came from.
+          </p>
+        </main>
+      </>
+    );
+  }
 
   if (!api) {
     return (
@@ -109,10 +165,12 @@ export function App({ apiBase }: { readonly apiBase: string }) {
   let page;
   switch (route.page) {
     case 'create':
-      page = <WebhookForm api={api} onCreated={setCreated} />;
-      break;
     case 'edit':
-      page = <WebhookForm api={api} webhookId={route.id} onCreated={setCreated} />;
+      page = session?.readOnly ? (
+        <ReadOnlyNotice />
+      ) : (
+        <WebhookForm api={api} {...(route.page === 'edit' ? { webhookId: route.id } : {})} onCreated={setCreated} />
+      );
       break;
     case 'detail':
       page = <WebhookDetail key={route.id} api={api} webhookId={route.id} created={created?.id === route.id ? created : undefined} onSecretSeen={() => setCreated(undefined)} />;
@@ -122,8 +180,9 @@ export function App({ apiBase }: { readonly apiBase: string }) {
   }
 
   return (
+    <AccessContext.Provider value={{ readOnly: session?.readOnly === true }}>
     <NotifierContext.Provider value={notifier}>
-      <TopBar onForget={() => forget()} />
+      {session ? <TopBar home readOnly={session.readOnly} /> : <TopBar home onForget={() => forget()} />}
       <div class="live" role="status" aria-live="polite" aria-atomic="true">
         {status.text && nav - status.nav <= 1 && <p key={status.n}>{status.text}</p>}
       </div>
@@ -139,19 +198,32 @@ export function App({ apiBase }: { readonly apiBase: string }) {
       </div>
       <main id="main">{page}</main>
     </NotifierContext.Provider>
+    </AccessContext.Provider>
   );
 }
 
-function TopBar({ onForget }: { readonly onForget?: () => void }) {
+function ReadOnlyNotice() {
+  return (
+    <>
+      <h1>Webhooks</h1>
+      <p class="notice">
+        This view is read-only: webhooks can be looked at, not changed. <Link href={paths.list()}>Back to webhooks</Link>
+      </p>
+    </>
+  );
+}
+
+function TopBar({ onForget, home, readOnly }: { readonly onForget?: () => void; readonly home?: boolean; readonly readOnly?: boolean }) {
   return (
     <header class="topbar">
-      {onForget ? (
+      {home ? (
         <Link href={paths.list()} class="brand">
           Visit webhooks
         </Link>
       ) : (
         <span class="brand">Visit webhooks</span>
       )}
+      {readOnly && <span class="badge">read-only</span>}
       {onForget && (
         <button type="button" class="link" onClick={onForget}>
           Forget API key

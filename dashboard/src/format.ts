@@ -1,24 +1,6 @@
 /** Display helpers (pure). */
 
-const units: [Intl.RelativeTimeFormatUnit, number][] = [
-  ['day', 86_400_000],
-  ['hour', 3_600_000],
-  ['minute', 60_000],
-  ['second', 1000],
-];
-
-/** "3 minutes ago", "in 5 seconds". */
-export function relativeTime(iso: string, now: number = Date.now()): string {
-  const diff = new Date(iso).getTime() - now;
-  if (Number.isNaN(diff)) return iso;
-  const rtf = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
-  for (const [unit, ms] of units) {
-    if (Math.abs(diff) >= ms || unit === 'second') return rtf.format(Math.round(diff / ms), unit);
-  }
-  return iso;
-}
-
-/** A local date and time, e.g. "Nov 28, 2026, 17:04:09". */
+/** The dashboard's one date format: a local date and time, e.g. "Nov 28, 2026, 17:04:09" (components/common.tsx `When`). */
 export function dateTime(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;

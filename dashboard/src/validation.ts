@@ -10,7 +10,7 @@
 import { EVENT_TYPES, type EventType, FIELD_PATTERNS, HOP_BY_HOP_HEADERS, LIMITS, RESERVED_HEADERS } from '../../lambdas/shared/contract';
 import { compileFilter, type FilterIssue } from '../../lambdas/shared/domain/event-filter';
 import { SAMPLE_PAYLOADS } from '../../lambdas/shared/sample-payloads';
-import type { FieldIssue, Webhook, WebhookInput } from './types';
+import type { FieldIssue, Webhook, WebhookInput, WebhookPatch } from './types';
 
 export interface HeaderRow {
   /** Stable key for rendering; not sent. */
@@ -236,7 +236,9 @@ export function validateWebhookForm(values: WebhookFormValues): FieldErrors {
  * limit or filter is left out on create and sent as `null` on edit, which removes one that was set.
  * Call it on validated values (the filter is then JSON).
  */
-export function toWebhookInput(values: WebhookFormValues, editing = false): WebhookInput {
+export function toWebhookInput(values: WebhookFormValues): WebhookInput;
+export function toWebhookInput(values: WebhookFormValues, editing: boolean): WebhookPatch;
+export function toWebhookInput(values: WebhookFormValues, editing = false): WebhookInput | WebhookPatch {
   const headers: Record<string, string> = {};
   for (const row of values.headers) if (!isBlankRow(row)) headers[row.name] = row.value;
   const rateLimit = values.rateLimit.trim();
@@ -280,6 +282,35 @@ export function mapApiIssues(details: readonly FieldIssue[], values: WebhookForm
     }
   }
   return errors;
+}
+
+/** The value behind an error key, for telling whether the user changed it since the error was shown. */
+function valueOf(values: WebhookFormValues, field: string): string {
+  const row = /^headers\[(\d+)\]\.(name|value)$/.exec(field);
+  if (row) {
+    const header = values.headers[Number(row[1])];
+    return header ? `${header.key}:${row[2] === 'name' ? header.name : header.value}` : '';
+  }
+  if (field === 'headers') return JSON.stringify(values.headers.map((h) => [h.name, h.value]));
+  if (field === 'eventTypes') return values.eventTypes.join(',');
+  if (field === 'name' || field === 'url' || field === 'description' || field === 'rateLimit' || field === 'filter') return values[field];
+  return '';
+}
+
+/**
+ * The errors still true after an edit: a field the user changed since its error was shown is
+ * checked again, and its error goes (valid now) or says what is wrong now; a field left alone
+ * keeps its error, even one only the API can judge (an address it refused). `form` errors stay
+ * until the next submit. So the summary and the field messages never outlive the fix.
+ */
+export function reconcileErrors(errors: FieldErrors, shownFor: WebhookFormValues, now: WebhookFormValues): FieldErrors {
+  const current = validateWebhookForm(now);
+  const out: Record<string, string> = {};
+  for (const [field, message] of Object.entries(errors)) {
+    if (field === 'form' || valueOf(shownFor, field) === valueOf(now, field)) out[field] = message;
+    else if (current[field] !== undefined) out[field] = current[field];
+  }
+  return out;
 }
 
 /** Where a field sits in the form, top to bottom (`form` last). */

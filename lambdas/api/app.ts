@@ -4,10 +4,11 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError, InvalidCursorError } from '../shared/domain/errors';
 import type { ApiAccess } from '../shared/domain/api-access';
-import { singleBearerKey } from '../shared/domain/api-keys';
+import { singleAuthorization, singleBearerKey } from '../shared/domain/api-keys';
 import type { Webhook } from '../shared/domain/model';
 import { readStats } from '../shared/domain/delivery-stats';
-import type { Clock, LogSink, StatsStore } from '../shared/domain/ports';
+import type { Clock, LogSink, PortalSessionStore, StatsStore } from '../shared/domain/ports';
+import { parsePortalBearer, portalSessionIdOf, portalSessionRequestSchema, portalUrl } from '../shared/domain/portal-sessions';
 import { toFieldIssues } from '../shared/domain/webhook-schemas';
 import type { WebhookService } from '../shared/domain/webhook-service';
 import { logger } from '../shared/adapters/powertools';
@@ -31,8 +32,8 @@ import {
 /** What the API handler runs on; `createApiRuntime` (shared/composition/api-runtime.ts) builds it from the environment. */
 export interface ApiDependencies {
   readonly webhooks: WebhookService;
-  /** Checked on every authenticated request: the key still valid, the account within its rate. */
-  readonly access: Pick<ApiAccess, 'check'>;
+  /** Checked on every authenticated request: the key still valid, the account within its rate (a portal session: the rate only). */
+  readonly access: Pick<ApiAccess, 'check' | 'checkRate'>;
   readonly log: LogSink;
   /** The statistics table (`GET …/stats`); without one, every count is 0. */
   readonly stats?: StatsStore;
@@ -40,6 +41,12 @@ export interface ApiDependencies {
   readonly clock?: Clock;
   /** Browser origins allowed to read responses (the dashboard); none = no CORS headers. */
   readonly corsOrigins?: readonly string[];
+  /** Where `POST /v1/portal-sessions` stores sessions; without it that route answers 500. */
+  readonly portalSessions?: PortalSessionStore;
+  /** The dashboard's URL, the base of portal session URLs (a function: known once a local server listens); none = relative URLs. */
+  readonly portalUrl?: string | (() => string | undefined);
+  /** The clock portal session expiry is checked against. @default Date.now */
+  readonly now?: () => number;
 }
 
 /**
@@ -67,6 +74,8 @@ interface RouteRequest {
   readonly query: Readonly<Record<string, string | undefined>>;
   readonly body: unknown;
   readonly event: APIGatewayProxyEvent;
+  /** A read-only portal session: header values are withheld, like the signing secret. */
+  readonly readOnly?: boolean;
 }
 
 interface RouteResult {
@@ -100,6 +109,12 @@ function page<T, J>(p: { items: T[]; nextCursor?: string }, map: (item: T) => J)
 function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler> {
   const { webhooks } = deps;
   const webhookJson = (w: Webhook) => toWebhookJson(w, webhooks.health(w));
+  // Custom header values are often credentials for the customer's endpoint: a read-only session
+  // sees their names only (values ''), as it never sees the signing secret.
+  const viewJson = (req: RouteRequest) => (w: Webhook) => {
+    const json = webhookJson(w);
+    return req.readOnly ? { ...json, headers: Object.fromEntries(Object.keys(json.headers).map((name) => [name, ''])) } : json;
+  };
   return {
     listEventTypes: async () => ({ status: 200, body: eventTypeListJson() }),
     createWebhook: async (req) => {
@@ -108,9 +123,9 @@ function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler>
     },
     listWebhooks: async (req) => {
       const query = parseQuery(listWebhooksQuerySchema, req.query);
-      return { status: 200, body: page(await webhooks.list(req.accountId, query), webhookJson) };
+      return { status: 200, body: page(await webhooks.list(req.accountId, query), viewJson(req)) };
     },
-    getWebhook: async (req) => ({ status: 200, body: webhookJson(await webhooks.get(req.accountId, param(req, 'id'))) }),
+    getWebhook: async (req) => ({ status: 200, body: viewJson(req)(await webhooks.get(req.accountId, param(req, 'id'))) }),
     updateWebhook: async (req) => ({ status: 200, body: webhookJson(await webhooks.update(req.accountId, param(req, 'id'), req.body)) }),
     deleteWebhook: async (req) => {
       await webhooks.delete(req.accountId, param(req, 'id'));
@@ -138,6 +153,25 @@ function routeHandlers(deps: ApiDependencies): Record<OperationId, RouteHandler>
       const stats = await readStats(deps.stats ?? NO_STATS, req.accountId, webhook.webhookId, query.window, (deps.clock ?? Date).now());
       return { status: 200, body: { webhookId: webhook.webhookId, ...stats } };
     },
+    createPortalSession: async (req) => {
+      const parsed = portalSessionRequestSchema.safeParse(req.body);
+      if (!parsed.success) throw new ValidationError(toFieldIssues(parsed.error, req.body));
+      if (!deps.portalSessions) throw new Error('portal sessions are not configured (no API keys table)');
+      const session = await deps.portalSessions.create(parsed.data);
+      // The token is in the answer only: never in a log line (the session id names it there).
+      deps.log.info('portal session created', { sessionId: session.sessionId, accountId: session.accountId, readOnly: session.readOnly, expiresAt: new Date(session.expiresAt).toISOString() });
+      return {
+        status: 201,
+        body: {
+          url: portalUrl(typeof deps.portalUrl === 'function' ? deps.portalUrl() : deps.portalUrl, session.token, session.readOnly),
+          token: session.token,
+          sessionId: session.sessionId,
+          accountId: session.accountId,
+          readOnly: session.readOnly,
+          expiresAt: new Date(session.expiresAt).toISOString(),
+        },
+      };
+    },
     getOpenApi: async (req) => ({ status: 200, body: { ...openApiDocument(), servers: [{ url: basePath(req.event) || '/' }] } }),
   };
 }
@@ -156,12 +190,47 @@ function basePath(event: APIGatewayProxyEvent): string {
   return full.slice(0, full.length - event.path.length).replace(/\/+$/, '');
 }
 
-/** The account the authorizer put on the request (`context.accountId`). */
-function authorizedAccount(event: APIGatewayProxyEvent): string | undefined {
+/** What the authorizer put on the request: the account and, for a portal session, its scope and expiry. */
+interface Caller {
+  readonly accountId: string;
+  /** The key's or session's public id (`keyId`): a portal session's must be that of the request's token. */
+  readonly sessionId: string;
+  /** A portal session (not an API key). */
+  readonly portal: boolean;
+  readonly readOnly: boolean;
+  /** Epoch ms; Infinity for API keys. */
+  readonly expiresAt: number;
+}
+
+function authorizedCaller(event: APIGatewayProxyEvent): Caller | undefined {
   const authorizer: unknown = event.requestContext?.authorizer;
   if (typeof authorizer !== 'object' || authorizer === null) return undefined;
-  const accountId = (authorizer as Record<string, unknown>).accountId;
-  return typeof accountId === 'string' && accountId.length > 0 ? accountId : undefined;
+  const context = authorizer as Record<string, unknown>;
+  const accountId = context.accountId;
+  if (typeof accountId !== 'string' || accountId.length === 0) return undefined;
+  const sessionId = typeof context.keyId === 'string' ? context.keyId : '';
+  if (context.scope !== 'portal') return { accountId, sessionId, portal: false, readOnly: false, expiresAt: Infinity };
+  const expiresAt = Number(context.expiresAt);
+  // A portal context without a valid expiry is refused rather than treated as unlimited.
+  return { accountId, sessionId, portal: true, readOnly: context.readOnly !== 'false', expiresAt: Number.isFinite(expiresAt) ? expiresAt : 0 };
+}
+
+/** Whether the request's one `Authorization` header holds the portal session the authorizer resolved. */
+function isCallersSession(event: APIGatewayProxyEvent, caller: Caller): boolean {
+  const token = parsePortalBearer(singleAuthorization(event));
+  return token !== undefined && portalSessionIdOf(token) === caller.sessionId;
+}
+
+/**
+ * Whether API Gateway authorized the request with IAM (SigV4): it then names the caller's ARN in
+ * `identity.userArn`, which a client cannot set. A request that went through the key authorizer
+ * (an `authorizer` context) never counts, whatever its identity says.
+ */
+function isPlatformCaller(event: APIGatewayProxyEvent): boolean {
+  const authorizer: unknown = event.requestContext?.authorizer;
+  if (typeof authorizer === 'object' && authorizer !== null && Object.keys(authorizer).length > 0) return false;
+  const arn = event.requestContext?.identity?.userArn;
+  return typeof arn === 'string' && arn.startsWith('arn:');
 }
 
 /** Maps any error to the JSON error shape; unexpected ones are logged and answered with a generic 500. */
@@ -202,21 +271,34 @@ export function createApiRequestHandler(deps: ApiDependencies): (event: APIGatew
     const op = match.value;
     try {
       let accountId = '';
+      let readOnly = false;
       if (op.auth) {
-        const account = authorizedAccount(event);
-        if (!account) throw new HttpError(401, 'unauthorized', UNAUTHORIZED_MESSAGE);
+        const caller = authorizedCaller(event);
+        if (!caller) throw new HttpError(401, 'unauthorized', UNAUTHORIZED_MESSAGE);
+        // API Gateway caches the authorizer's answer: the session's own expiry is checked here.
+        if (caller.portal && caller.expiresAt <= (deps.now ?? Date.now)()) throw new HttpError(401, 'unauthorized', 'the portal session has expired; open a new one');
         // The authorizer's answer may be cached (a key revoked since), and may have been given
         // for one of several Authorization headers: the one key of the request must still be
-        // the account's. Then the account's rate (docs/design.md §6).
-        const decision = await deps.access.check(account, singleBearerKey(event));
+        // the account's. A portal session's token is no key: its one header must name the
+        // session the authorizer resolved, and only the account's rate applies (docs/design.md §6).
+        const decision = caller.portal
+          ? isCallersSession(event, caller)
+            ? await deps.access.checkRate(caller.accountId)
+            : ({ allowed: false, reason: 'invalid_key' } as const)
+          : await deps.access.check(caller.accountId, singleBearerKey(event));
         if (!decision.allowed) {
           if (decision.reason === 'invalid_key') throw new HttpError(401, 'unauthorized', UNAUTHORIZED_MESSAGE);
           throw new HttpError(429, 'rate_limited', 'this account is over its request rate; retry after the number of seconds in Retry-After', [], { 'retry-after': String(decision.retryAfterSeconds) });
         }
-        accountId = account;
+        if (caller.readOnly && !('readOnlySafe' in op && op.readOnlySafe)) throw new HttpError(403, 'forbidden', 'this portal session is read-only');
+        accountId = caller.accountId;
+        readOnly = caller.readOnly;
+      }
+      if ('platform' in op && op.platform && !isPlatformCaller(event)) {
+        throw new HttpError(403, 'forbidden', "this route is for the platform's backend (IAM authorization), not for API keys");
       }
       const body = 'requestBody' in op ? readJsonBody(event) : undefined;
-      const result = await handlers[op.operationId]({ accountId, params: match.params, query: event.queryStringParameters ?? {}, body, event });
+      const result = await handlers[op.operationId]({ accountId, params: match.params, query: event.queryStringParameters ?? {}, body, event, readOnly });
       deps.log.debug('request', { operationId: op.operationId, status: result.status });
       return jsonResponse(result.status, result.body, result.headers);
     } catch (err) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { portalSessionRequestSchema } from '../shared/domain/portal-sessions';
 import { recoverRequestSchema, testRequestSchema, webhookCreateSchema, webhookPatchSchema } from '../shared/domain/webhook-schemas';
 import { DELIVERY_ID_PATTERN, WEBHOOK_ID_PATTERN } from '../shared/domain/webhook-service';
 import { OPERATIONS } from './operations';
@@ -11,6 +12,7 @@ import {
   deliverySchema,
   errorSchema,
   healthSchema,
+  portalSessionSchema,
   recoveryJobSchema,
   retryAcceptedSchema,
   secretSchema,
@@ -50,6 +52,7 @@ const REQUEST_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['WebhookPatch', webhookPatchSchema],
   ['TestRequest', testRequestSchema],
   ['RecoverRequest', recoverRequestSchema],
+  ['PortalSessionRequest', portalSessionRequestSchema],
 ];
 
 /** Response schemas: documented as the API answers them (no unknown fields). */
@@ -65,6 +68,7 @@ const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['TestResult', testResultSchema],
   ['RetryAccepted', retryAcceptedSchema],
   ['RecoveryJob', recoveryJobSchema],
+  ['PortalSession', portalSessionSchema],
   ['WebhookStats', statsSchema],
   ['Error', errorSchema],
   ['EventTypeList', eventTypeListSchema],
@@ -72,7 +76,8 @@ const RESPONSE_SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
 
 const ERROR_RESPONSES: Readonly<Record<number, { readonly name: string; readonly description: string }>> = {
   400: { name: 'BadRequest', description: 'Invalid request: `details` names each invalid field (`validation_error`), or the body is not JSON (`malformed_json`).' },
-  401: { name: 'Unauthorized', description: 'Missing, invalid or revoked API key.' },
+  401: { name: 'Unauthorized', description: 'Missing, invalid or revoked API key, or an expired portal session.' },
+  403: { name: 'Forbidden', description: 'A read-only portal session asked for a change or the signing secret (`forbidden`), or a platform route was called without IAM authorization.' },
   404: { name: 'NotFound', description: 'No such webhook or delivery in this account.' },
   409: { name: 'Conflict', description: 'Conflicts with the current state (`webhook_limit_reached`, `not_retryable`, `webhook_disabled`, `concurrent_update`).' },
   413: { name: 'PayloadTooLarge', description: 'Request body over 64 KiB.' },
@@ -122,7 +127,7 @@ function build(): OpenApiDocument {
   const nameOf = new Map<z.ZodType, string>([...REQUEST_SCHEMAS, ...RESPONSE_SCHEMAS].map(([name, schema]) => [schema, name]));
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const op of OPERATIONS) {
-    const spec = op as (typeof OPERATIONS)[number] & { requestBody?: z.ZodType; query?: z.ZodObject; description?: string; success: { schema?: z.ZodType } };
+    const spec = op as (typeof OPERATIONS)[number] & { requestBody?: z.ZodType; query?: z.ZodObject; description?: string; platform?: boolean; success: { schema?: z.ZodType } };
     const successSchema = spec.success.schema ? ref(nameOf.get(spec.success.schema) ?? 'missing') : { type: 'object', description: 'An OpenAPI 3.1 document.' };
     const responses: Record<string, JsonSchema> = {
       [String(op.success.status)]: {
@@ -140,7 +145,7 @@ function build(): OpenApiDocument {
       operationId: op.operationId,
       summary: op.summary,
       ...(spec.description ? { description: spec.description } : {}),
-      ...(op.auth ? {} : { security: [] }),
+      ...(spec.platform ? { security: [{ platformIam: [] }] } : op.auth ? {} : { security: [] }),
       ...(parameters.length ? { parameters } : {}),
       ...(spec.requestBody
         ? { requestBody: { required: true, content: { 'application/json': { schema: ref(nameOf.get(spec.requestBody) ?? 'missing') } } } }
@@ -171,7 +176,20 @@ function build(): OpenApiDocument {
     components: {
       schemas: { ...requestSchemas, ...responseSchemas, Visit: visitJsonSchema() },
       responses,
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'vwk_<43 base64url characters>', description: 'An API key minted with `npm run apikey -- create --account <id>`.' } },
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'vwk_<43 base64url characters> or vps_<43 base64url characters>',
+          description: 'An API key minted with `npm run apikey -- create --account <id>`, or a portal session token (`vps_…`) from `POST /v1/portal-sessions`.',
+        },
+        platformIam: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description: 'AWS Signature Version 4 of an IAM principal allowed `execute-api:Invoke` on the method (the platform\'s backend). Locally: `Authorization: Bearer <the local platform token>`.',
+        },
+      },
     },
   };
 }

@@ -1,10 +1,12 @@
 import type { z } from 'zod';
+import { portalSessionRequestSchema } from '../shared/domain/portal-sessions';
 import { eventTypeListSchema } from './event-types';
 import { recoverRequestSchema, testRequestSchema, webhookCreateSchema, webhookPatchSchema } from '../shared/domain/webhook-schemas';
 import {
   deliveryPageSchema,
   listDeliveriesQuerySchema,
   listWebhooksQuerySchema,
+  portalSessionSchema,
   recoveryJobSchema,
   retryAcceptedSchema,
   secretSchema,
@@ -27,8 +29,15 @@ export interface OperationSpec {
   readonly path: string;
   readonly summary: string;
   readonly description?: string;
-  /** Needs `Authorization: Bearer <api key>` (the authorizer). */
+  /** Needs `Authorization: Bearer <api key or portal session token>` (the authorizer). */
   readonly auth: boolean;
+  /**
+   * Called by the platform's backend, never by a customer: IAM-authorized (SigV4) in AWS, the
+   * local platform token locally; not behind the authorizer (`auth: false`).
+   */
+  readonly platform?: boolean;
+  /** Allowed to a read-only portal session (reads that reveal no secret). @default false */
+  readonly readOnlySafe?: boolean;
   /** JSON request body schema (required body). */
   readonly requestBody?: z.ZodType;
   readonly query?: z.ZodObject;
@@ -38,7 +47,9 @@ export interface OperationSpec {
 }
 
 const READ = [401, 404, 429, 500] as const;
-const WRITE = [400, 401, 404, 413, 415, 429, 500] as const;
+/** Writes (and the secret) also answer 403 to a read-only portal session. */
+const WRITE = [400, 401, 403, 404, 413, 415, 429, 500] as const;
+const SECRET = [401, 403, 404, 429, 500] as const;
 
 export const OPERATIONS = [
   {
@@ -49,6 +60,7 @@ export const OPERATIONS = [
     description:
       'The event types a webhook can subscribe to, each with its description, the JSON Schema of its deliveries\' body and a sample body. The requests themselves are described in this document\'s `webhooks`.',
     auth: true,
+    readOnlySafe: true,
     success: { status: 200, description: 'Every event type.', schema: eventTypeListSchema },
     errors: [401, 429, 500],
   },
@@ -61,7 +73,7 @@ export const OPERATIONS = [
     auth: true,
     requestBody: webhookCreateSchema,
     success: { status: 201, description: 'Created; `secret` is shown here, by `GET …/secret` and on rotation only.', schema: webhookCreatedSchema },
-    errors: [400, 401, 409, 413, 415, 429, 500],
+    errors: [400, 401, 403, 409, 413, 415, 429, 500],
   },
   {
     operationId: 'listWebhooks',
@@ -70,6 +82,7 @@ export const OPERATIONS = [
     summary: 'List webhooks',
     auth: true,
     query: listWebhooksQuerySchema,
+    readOnlySafe: true,
     success: { status: 200, description: 'A page of webhooks.', schema: webhookPageSchema },
     errors: [400, 401, 429, 500],
   },
@@ -80,6 +93,7 @@ export const OPERATIONS = [
     summary: 'Get a webhook',
     description: 'The webhook, with its delivery `health`: whether its circuit breaker has paused deliveries, and whether its endpoint is in the slow lane.',
     auth: true,
+    readOnlySafe: true,
     success: { status: 200, description: 'The webhook (without its secret).', schema: webhookSchema },
     errors: READ,
   },
@@ -102,7 +116,7 @@ export const OPERATIONS = [
     summary: 'Delete a webhook',
     auth: true,
     success: { status: 204, description: 'Deleted.' },
-    errors: READ,
+    errors: SECRET,
   },
   {
     operationId: 'getWebhookSecret',
@@ -111,7 +125,7 @@ export const OPERATIONS = [
     summary: 'Reveal the signing secret',
     auth: true,
     success: { status: 200, description: 'The signing secret.', schema: secretSchema },
-    errors: READ,
+    errors: SECRET,
   },
   {
     operationId: 'rotateWebhookSecret',
@@ -121,7 +135,7 @@ export const OPERATIONS = [
     description: 'Issues a new secret. The previous one keeps signing (a second signature in `webhook-signature`) for 24 hours. No request body.',
     auth: true,
     success: { status: 200, description: 'The new secret and when the previous one stops signing.', schema: secretSchema },
-    errors: [401, 404, 409, 429, 500],
+    errors: [401, 403, 404, 409, 429, 500],
   },
   {
     operationId: 'testWebhook',
@@ -141,6 +155,7 @@ export const OPERATIONS = [
     summary: 'List deliveries (attempt log)',
     auth: true,
     query: listDeliveriesQuerySchema,
+    readOnlySafe: true,
     success: { status: 200, description: 'A page of deliveries, newest first.', schema: deliveryPageSchema },
     errors: [400, 401, 404, 429, 500],
   },
@@ -152,7 +167,7 @@ export const OPERATIONS = [
     description: 'Queues one more attempt of a failed, skipped or pending delivery (same `webhook-id`). 409 when it was delivered, or the webhook is disabled. No request body.',
     auth: true,
     success: { status: 202, description: 'Queued.', schema: retryAcceptedSchema },
-    errors: [401, 404, 409, 429, 500],
+    errors: [401, 403, 404, 409, 429, 500],
   },
   {
     operationId: 'recoverDeliveries',
@@ -166,7 +181,7 @@ export const OPERATIONS = [
     auth: true,
     requestBody: recoverRequestSchema,
     success: { status: 202, description: 'The recovery job, started.', schema: recoveryJobSchema },
-    errors: [400, 401, 404, 409, 413, 415, 429, 500],
+    errors: [400, 401, 403, 404, 409, 413, 415, 429, 500],
   },
   {
     operationId: 'getRecovery',
@@ -174,6 +189,7 @@ export const OPERATIONS = [
     path: '/v1/webhooks/{id}/recoveries/{jobId}',
     summary: 'Progress of a recovery job',
     auth: true,
+    readOnlySafe: true,
     success: { status: 200, description: 'The recovery job.', schema: recoveryJobSchema },
     errors: [401, 404, 429, 500],
   },
@@ -186,8 +202,23 @@ export const OPERATIONS = [
       'Attempted, delivered, failed, retried and filtered-out deliveries, success rate and p50/p95 latency of successful attempts, over the last 24 hours by hour or the last 7 days by day. Read from counters kept per webhook and hour (updated at most seconds after the attempts).',
     auth: true,
     query: statsQuerySchema,
+    readOnlySafe: true,
     success: { status: 200, description: 'The statistics over the window.', schema: statsSchema },
     errors: [400, 401, 404, 429, 500],
+  },
+  {
+    operationId: 'createPortalSession',
+    method: 'POST',
+    path: '/v1/portal-sessions',
+    summary: 'Create a portal session (platform only)',
+    description:
+      'For the platform\'s backend, never for customers: IAM-authorized (AWS Signature Version 4, `execute-api:Invoke` on this method), not an API key. ' +
+      'Returns a URL that opens Settings → Webhooks for `accountId` without an API key, for `ttlSeconds` (default 1 hour, at most 24 hours); `readOnly` sessions get 403 on every change and on the signing secret.',
+    auth: false,
+    platform: true,
+    requestBody: portalSessionRequestSchema,
+    success: { status: 201, description: 'The session; `token` and `url` are shown only here.', schema: portalSessionSchema },
+    errors: [400, 403, 413, 415, 429, 500],
   },
   {
     operationId: 'getOpenApi',
@@ -204,6 +235,12 @@ export type Operation = (typeof OPERATIONS)[number];
 export type OperationId = Operation['operationId'];
 
 /** Requests the authorizer must let through without a key (API Gateway: no authorizer on these methods). */
-export const PUBLIC_OPERATIONS: ReadonlyArray<{ readonly method: string; readonly path: string }> = OPERATIONS.filter((op) => !op.auth).map(
+export const PUBLIC_OPERATIONS: ReadonlyArray<{ readonly method: string; readonly path: string }> = OPERATIONS.filter((op) => !op.auth && !('platform' in op)).map(
   (op) => ({ method: op.method, path: op.path }),
 );
+
+/** Operations only the platform's backend calls (IAM-authorized in AWS; the local platform token locally). */
+export const PLATFORM_OPERATIONS: ReadonlyArray<{ readonly method: string; readonly path: string }> = OPERATIONS.filter((op) => 'platform' in op).map((op) => ({
+  method: op.method,
+  path: op.path,
+}));

@@ -165,6 +165,17 @@ export const webhookPageSchema = z.object({ items: z.array(webhookSchema), nextC
 export const deliveryPageSchema = z.object({ items: z.array(deliverySchema), nextCursor }).meta({ description: 'A page of deliveries, newest first.' });
 
 
+export const portalSessionSchema = z
+  .object({
+    url: z.string().meta({ description: 'Opens Settings → Webhooks for the account, the token in the URL fragment. Relative when the service knows no dashboard URL.' }),
+    token: z.string().meta({ description: 'The session token (`vps_…`), shown only here: a bearer token for this API, scoped to the account.' }),
+    sessionId: z.string().meta({ description: 'The public id of the session (the token\'s first characters), as logs name it.' }),
+    accountId: z.string(),
+    readOnly: z.boolean(),
+    expiresAt: z.string().meta({ description: 'When the session stops working (ISO 8601).' }),
+  })
+  .meta({ description: 'A portal session: open `url` (e.g. in an iframe) to show the account\'s webhooks without an API key.' });
+
 export const errorSchema = z
   .object({
     error: z.object({

@@ -5,9 +5,14 @@ import type {
   Context,
 } from 'aws-lambda';
 import { authorizationValues, keyIdOf, parseBearer } from '../shared/domain/api-keys';
-import type { LogSink, ApiKeyStore } from '../shared/domain/ports';
+import type { LogSink, ApiKeyStore, PortalSessionStore } from '../shared/domain/ports';
+import { parsePortalBearer } from '../shared/domain/portal-sessions';
 
-/** What the API handler reads from `event.requestContext.authorizer`. */
+/**
+ * What the API handler reads from `event.requestContext.authorizer`. A portal session adds
+ * `scope: 'portal'`, `readOnly` ('true' or 'false') and `expiresAt` (epoch ms): API Gateway
+ * caches this answer for a while, so the handler itself refuses a session past its expiry.
+ */
 export interface ApiAuthorizerContext {
   readonly accountId: string;
   readonly keyId: string;
@@ -40,12 +45,25 @@ export function stageWildcardArn(methodArn: string): string {
   return `${methodArn.slice(0, slash)}/${stage}/*`;
 }
 
-/** The account of an `Authorization: Bearer <key>` value, or undefined (unknown, malformed, revoked). */
-export async function resolveBearer(keys: Pick<ApiKeyStore, 'resolve'>, authorization: string | undefined): Promise<{ accountId: string; keyId: string } | undefined> {
+/**
+ * The account of an `Authorization: Bearer <key>` value, or undefined (unknown, malformed,
+ * revoked); with a session store, a `vps_` portal session token too (unknown or expired: undefined).
+ */
+export async function resolveBearer(
+  keys: Pick<ApiKeyStore, 'resolve'>,
+  authorization: string | undefined,
+  sessions?: Pick<PortalSessionStore, 'resolve'>,
+): Promise<ApiAuthorizerContext | undefined> {
   const apiKey = parseBearer(authorization);
-  if (!apiKey) return undefined;
-  const accountId = await keys.resolve(apiKey);
-  return accountId ? { accountId, keyId: keyIdOf(apiKey) } : undefined;
+  if (apiKey) {
+    const accountId = await keys.resolve(apiKey);
+    return accountId ? { accountId, keyId: keyIdOf(apiKey) } : undefined;
+  }
+  const token = sessions ? parsePortalBearer(authorization) : undefined;
+  if (!token || !sessions) return undefined;
+  const session = await sessions.resolve(token);
+  if (!session) return undefined;
+  return { accountId: session.accountId, keyId: session.sessionId, scope: 'portal', readOnly: String(session.readOnly), expiresAt: String(session.expiresAt) };
 }
 
 /**
@@ -55,9 +73,9 @@ export async function resolveBearer(keys: Pick<ApiKeyStore, 'resolve'>, authoriz
  * `method.request.header.Authorization`) and REQUEST events (the same header, any letter case;
  * an event carrying it more than once is refused).
  */
-export function createAuthorizerHandler(keys: Pick<ApiKeyStore, 'resolve'>, log?: LogSink) {
+export function createAuthorizerHandler(keys: Pick<ApiKeyStore, 'resolve'>, log?: LogSink, sessions?: Pick<PortalSessionStore, 'resolve'>) {
   return async (event: AuthorizerEvent, _context?: Context): Promise<APIGatewayAuthorizerResult & { context: ApiAuthorizerContext }> => {
-    const found = await resolveBearer(keys, authorizationOf(event));
+    const found = await resolveBearer(keys, authorizationOf(event), sessions);
     if (!found) {
       log?.info('api key refused');
       throw new Error('Unauthorized');
@@ -68,7 +86,7 @@ export function createAuthorizerHandler(keys: Pick<ApiKeyStore, 'resolve'>, log?
         Version: '2012-10-17',
         Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: stageWildcardArn(event.methodArn) }],
       },
-      context: { accountId: found.accountId, keyId: found.keyId },
+      context: found,
     };
   };
 }

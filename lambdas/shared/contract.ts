@@ -278,6 +278,8 @@ export const ENV = {
   secretsKmsKeyId: 'WEBHOOKS_SECRETS_KMS_KEY_ID',
   /** Base64 of a 32-byte key that encrypts signing secrets (local runtime, emulator). */
   secretsKey: 'WEBHOOKS_SECRETS_KEY',
+  /** The dashboard's URL, the base of portal session URLs (`<url>/settings/webhooks#portal=<token>`). */
+  portalUrl: 'WEBHOOKS_PORTAL_URL',
   /** The management API's requests per second per account (default `API.accountRatePerSecond`). */
   apiAccountRateLimit: 'WEBHOOKS_API_ACCOUNT_RATE_LIMIT',
 } as const;
@@ -353,15 +355,17 @@ export const PIPELINE = {
 } as const;
 
 /**
- * The whole `Authorization` value of a well-formed API key (`vwk_` + 43 base64url characters):
- * `Bearer` in any letter case, spaces, the key, optional trailing spaces. API Gateway's TOKEN
- * authorizer checks it (`validationRegex`) and answers 401 itself, without invoking the
- * authorizer, when it does not match; the local gateway checks the same, and the domain's
- * `parseBearer` accepts exactly these values. Plain character classes only, so Java's regular
- * expressions (API Gateway) and JavaScript's agree (their `$` differ only before a final line
- * break, which a header value never holds).
+ * The whole `Authorization` value of a well-formed bearer: an API key (`vwk_` + 43 base64url
+ * characters) or a portal session token (`vps_` + 43, `PORTAL_SESSIONS`): `Bearer` in any
+ * letter case, spaces, the token, optional trailing spaces. API Gateway's TOKEN authorizer checks
+ * it (`validationRegex`) and answers 401 itself, without invoking the authorizer, when it does not
+ * match; the local gateway checks the same, and the domain's `parseBearer` (keys) and
+ * `parsePortalBearer` (sessions) together accept exactly these values. Plain character classes
+ * and one non-capturing alternation only, so Java's regular expressions (API Gateway) and
+ * JavaScript's agree (their `$` differ only before a final line break, which a header value
+ * never holds).
  */
-export const BEARER_HEADER_PATTERN = '^[Bb][Ee][Aa][Rr][Ee][Rr] +vwk_[A-Za-z0-9_-]{43} *$';
+export const BEARER_HEADER_PATTERN = '^[Bb][Ee][Aa][Rr][Ee][Rr] +(?:vwk|vps)_[A-Za-z0-9_-]{43} *$';
 
 /**
  * Management API settings shared by the CDK stack (REST API) and the local gateway, so both
@@ -388,11 +392,60 @@ export const API = {
   corsOriginsEnv: 'WEBHOOKS_API_CORS_ORIGINS',
 } as const;
 
+/**
+ * Portal sessions (docs/design.md §11): short-lived, account-scoped bearer tokens the platform's
+ * backend mints (`POST /v1/portal-sessions`, IAM-authorized) so its signed-in customer sees
+ * Settings → Webhooks without an API key. `vps_` + 32 random bytes in base64url; only the hash
+ * is stored.
+ */
+export const PORTAL_SESSIONS = {
+  tokenPrefix: 'vps_',
+  /** Lifetime when the request names none. */
+  defaultTtlSeconds: 3600,
+  minTtlSeconds: 60,
+  /** 24 hours: a session is for one visit of the embedding page, not a standing credential. */
+  maxTtlSeconds: 86_400,
+  /** The URL fragment parameter the dashboard reads the token from (never sent to a server). */
+  fragmentParam: 'portal',
+} as const;
+
+/**
+ * The origins a page may frame the dashboard from (CSP `frame-ancestors`): CDK context
+ * `dashboardFrameAncestors` in AWS, `WEBHOOKS_DASHBOARD_FRAME_ANCESTORS` locally. Each must be an
+ * exact `https://` (or `http://`) origin: no path, wildcard or quote that could widen the policy.
+ * Returns the origins, or the offending entry.
+ */
+export function parseFrameAncestors(value: unknown): { readonly origins: string[] } | { readonly invalid: string } {
+  const parts: unknown[] = typeof value === 'string' ? value.split(/[\s,]+/) : Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+  const origins: string[] = [];
+  for (const part of parts) {
+    if (part === '') continue;
+    if (typeof part !== 'string') return { invalid: String(part) };
+    let url: URL;
+    try {
+      url = new URL(part);
+    } catch {
+      return { invalid: part };
+    }
+    // The URL parser accepts `*` and `;` in host names: either would change the policy's meaning.
+    const plainHost = /^[a-z0-9.-]+$/.test(url.hostname) || /^\[[0-9a-f:.]+\]$/.test(url.hostname);
+    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== part || !plainHost) return { invalid: part };
+    if (!origins.includes(part)) origins.push(part);
+  }
+  return { origins };
+}
+
+/** The `frame-ancestors` directive for these origins (none: framing refused). */
+export function frameAncestorsDirective(origins: readonly string[]): string {
+  return `frame-ancestors ${origins.length > 0 ? origins.join(' ') : "'none'"}`;
+}
+
 /** The error codes of the API's one JSON error shape (docs/api.md). */
 export const ERROR_CODES = [
   'validation_error',
   'malformed_json',
   'unauthorized',
+  'forbidden',
   'not_found',
   'method_not_allowed',
   'webhook_limit_reached',

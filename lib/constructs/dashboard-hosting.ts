@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct, type IConstruct } from 'constructs';
+import { frameAncestorsDirective, parseFrameAncestors } from '../../lambdas/shared/contract';
 import type { ContextReader } from '../config';
 import { PROJECT_ROOT } from '../function-defaults';
 
@@ -19,11 +20,13 @@ export interface DashboardContext {
   readonly enabled: boolean;
   /** Directory with the built dashboard (`dashboardAssetPath`, relative to the repository root). */
   readonly assetPath: string;
+  /** Origins that may frame the dashboard (`dashboardFrameAncestors`), e.g. the platform's app for portal sessions. */
+  readonly frameAncestors: readonly string[];
 }
 
 /**
- * Reads `dashboard` (true/false, default false) and `dashboardAssetPath` (default
- * dashboard/dist) from CDK context.
+ * Reads `dashboard` (true/false, default false), `dashboardAssetPath` (default dashboard/dist)
+ * and `dashboardFrameAncestors` (origins, default none) from CDK context.
  */
 export function readDashboardContext(read: ContextReader): DashboardContext {
   const raw = read('dashboard');
@@ -35,7 +38,11 @@ export function readDashboardContext(read: ContextReader): DashboardContext {
   if (assetPath !== undefined && (typeof assetPath !== 'string' || assetPath.trim() === '')) {
     throw new Error(`Invalid CDK context "dashboardAssetPath": expected a directory (got ${JSON.stringify(assetPath)})`);
   }
-  return { enabled, assetPath: typeof assetPath === 'string' ? path.resolve(PROJECT_ROOT, assetPath) : DEFAULT_DASHBOARD_ASSET_PATH };
+  const ancestors = parseFrameAncestors(read('dashboardFrameAncestors'));
+  if ('invalid' in ancestors) {
+    throw new Error(`Invalid CDK context "dashboardFrameAncestors": expected origins such as https://app.example.com, comma separated (got ${JSON.stringify(ancestors.invalid)})`);
+  }
+  return { enabled, assetPath: typeof assetPath === 'string' ? path.resolve(PROJECT_ROOT, assetPath) : DEFAULT_DASHBOARD_ASSET_PATH, frameAncestors: ancestors.origins };
 }
 
 export interface DashboardHostingProps {
@@ -52,6 +59,13 @@ export interface DashboardHostingProps {
    *   the CSP then allows `connect-src https:`
    */
   readonly apiUrl?: string;
+  /**
+   * Origins allowed to show the dashboard in an iframe (CSP `frame-ancestors`), e.g. the
+   * platform's app embedding Settings → Webhooks through a portal session. With any, no
+   * `X-Frame-Options` is sent (it cannot name origins; `frame-ancestors` governs).
+   * @default - none: framing refused (`frame-ancestors 'none'`, `X-Frame-Options: DENY`)
+   */
+  readonly frameAncestors?: readonly string[];
   /**
    * Removal policy of the buckets; with `DESTROY` their objects are emptied on delete.
    * @default RemovalPolicy.DESTROY
@@ -153,6 +167,9 @@ export class DashboardHosting extends Construct {
 
     // The API's origin (scheme and host): `https://<host>` from `https://<host>/<stage>`, token or not.
     const connectSrc = props.apiUrl !== undefined ? `'self' https://${Fn.select(2, Fn.split('/', props.apiUrl))}` : "'self' https:";
+    const frameAncestors = parseFrameAncestors(props.frameAncestors ?? []);
+    if ('invalid' in frameAncestors) throw new Error(`${this.node.path}: frameAncestors: ${JSON.stringify(frameAncestors.invalid)} is not an origin such as https://app.example.com`);
+    const framed = frameAncestors.origins.length > 0;
     // CloudFront is global: a policy's or an origin access control's name is unique per account, not
     // per region. The generated names (from the construct path) would be the same for the same stage
     // deployed in two regions, and the second deploy would fail; the stack name and region make them
@@ -161,15 +178,15 @@ export class DashboardHosting extends Construct {
     const uniqueName = (suffix: string) => `${stack.stackName}-${stack.region}-${suffix}`;
     this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
       responseHeadersPolicyName: uniqueName('dashboard-headers'),
-      comment: 'Webhooks dashboard: HSTS, CSP, no framing, no sniffing',
+      comment: framed ? 'Webhooks dashboard: HSTS, CSP, framing by the configured origins only, no sniffing' : 'Webhooks dashboard: HSTS, CSP, no framing, no sniffing',
       securityHeadersBehavior: {
         contentSecurityPolicy: {
-          contentSecurityPolicy: `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connectSrc}; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'`,
+          contentSecurityPolicy: `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connectSrc}; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; ${frameAncestorsDirective(frameAncestors.origins)}`,
           override: true,
         },
         strictTransportSecurity: { accessControlMaxAge: Duration.days(365), includeSubdomains: true, override: true },
         contentTypeOptions: { override: true },
-        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        ...(framed ? {} : { frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true } }),
         referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override: true },
       },
     });

@@ -52,6 +52,38 @@ describe('API access: per-request key check and per-account rate', () => {
       expect((await api.call('GET', '/v1/webhooks', { key: k2 })).status).toBe(429);
     });
 
+    it("counts a portal session against its account's rate: the account's keys and sessions share one window", async () => {
+      const api = limited();
+      const key = await t.keyFor('acc_rate_portal');
+      const { token } = await t.sessions.create({ accountId: 'acc_rate_portal', readOnly: false, ttlSeconds: 3600 });
+      const { token: readOnly } = await t.sessions.create({ accountId: 'acc_rate_portal', readOnly: true, ttlSeconds: 3600 });
+      t.h.clock.current = Math.ceil(t.h.clock.now() / 1000) * 1000 + 100;
+      for (const bearer of [key, token, readOnly]) expect((await api.call('GET', '/v1/webhooks', { key: bearer })).status).toBe(200);
+      // The account is at its rate: the sessions are refused as its key is, with the same answer.
+      for (const bearer of [token, readOnly, key]) {
+        const over = await api.call<ErrorJson>('GET', '/v1/webhooks', { key: bearer });
+        expect({ status: over.status, code: over.body.error.code, retryAfter: over.headers['retry-after'] }).toEqual({ status: 429, code: 'rate_limited', retryAfter: '1' });
+      }
+      // Another account's session, in the same second, is served.
+      const { token: other } = await t.sessions.create({ accountId: 'acc_rate_portal_other', readOnly: false, ttlSeconds: 3600 });
+      expect((await api.call('GET', '/v1/webhooks', { key: other })).status).toBe(200);
+      t.h.clock.advance(1000);
+      expect((await api.call('GET', '/v1/webhooks', { key: token })).status).toBe(200);
+    });
+
+    it('checkRate applies the rate alone (no key to look up), on the same counter as check', async () => {
+      const lookups: string[] = [];
+      const keys = { resolve: async (apiKey: string) => (lookups.push(apiKey), t.keys.resolve(apiKey)) };
+      const access = new ApiAccess(keys, new DynamoRateLimiter(t.h.doc, t.h.tables.deliveries), t.h.clock, { accountRatePerSecond: 2 });
+      const key = await t.keyFor('acc_rate_checkrate');
+      t.h.clock.current = Math.ceil(t.h.clock.now() / 1000) * 1000;
+      expect(await access.checkRate('acc_rate_checkrate')).toEqual({ allowed: true });
+      expect(lookups).toEqual([]);
+      expect(await access.check('acc_rate_checkrate', key)).toEqual({ allowed: true });
+      expect(lookups).toEqual([key]);
+      expect(await access.checkRate('acc_rate_checkrate')).toEqual({ allowed: false, reason: 'rate_limited', retryAfterSeconds: 1 });
+    });
+
     it('remembers a refusal until its second ends: an account over its rate costs one counter write per second and container', async () => {
       let takes = 0;
       const dynamo = new DynamoRateLimiter(t.h.doc, t.h.tables.deliveries);
@@ -91,6 +123,42 @@ describe('API access: per-request key check and per-account rate', () => {
         assertMatchesOpenApi(method, path, res);
         expect((JSON.parse(res.body) as ErrorJson).error.code).toBe('unauthorized');
       }
+    });
+
+    it('still re-checks an API key of an account that also has a portal session: the revoked key is refused, the session is not an API key and keeps working', async () => {
+      const key = await t.keyFor('acc_portal_recheck');
+      const { token } = await t.sessions.create({ accountId: 'acc_portal_recheck', readOnly: false, ttlSeconds: 3600 });
+      const arn = 'arn:aws:execute-api:us-east-1:1:api/test/GET/v1/webhooks';
+      const keyContext = (await t.authorizer({ type: 'TOKEN', authorizationToken: `Bearer ${key}`, methodArn: arn })).context;
+      const sessionContext = (await t.authorizer({ type: 'TOKEN', authorizationToken: `Bearer ${token}`, methodArn: arn })).context;
+      await t.keys.revoke({ apiKey: key });
+      expect((await t.api.handler(proxyEvent('GET', '/v1/webhooks', { key }, { ...keyContext }), lambdaContext)).statusCode).toBe(401);
+      expect((await t.api.handler(proxyEvent('GET', '/v1/webhooks', { key: token }, { ...sessionContext }), lambdaContext)).statusCode).toBe(200);
+    });
+
+    it("refuses a portal session's cached answer unless the request's one Authorization header holds that session", async () => {
+      const key = await t.keyFor('acc_portal_header');
+      const [s1, s2] = [
+        await t.sessions.create({ accountId: 'acc_portal_header', readOnly: true, ttlSeconds: 3600 }),
+        await t.sessions.create({ accountId: 'acc_portal_header', readOnly: false, ttlSeconds: 3600 }),
+      ];
+      const arn = 'arn:aws:execute-api:us-east-1:1:api/test/GET/v1/webhooks';
+      const context = { ...(await t.authorizer({ type: 'TOKEN', authorizationToken: `Bearer ${s1.token}`, methodArn: arn })).context };
+      const status = async (opts: Parameters<typeof proxyEvent>[2], mutate?: (e: ReturnType<typeof proxyEvent>) => void) => {
+        const event = proxyEvent('GET', '/v1/webhooks', opts, context);
+        mutate?.(event);
+        return (await t.api.handler(event, lambdaContext)).statusCode;
+      };
+      expect(await status({ key: s1.token })).toBe(200);
+      // Another session (a writable one) or a key of the same account under the read-only session's cached answer.
+      expect(await status({ key: s2.token })).toBe(401);
+      expect(await status({ key })).toBe(401);
+      // No header, or the session's token sent twice.
+      expect(await status({})).toBe(401);
+      const twice = (e: ReturnType<typeof proxyEvent>) => {
+        e.multiValueHeaders = { ...e.multiValueHeaders, Authorization: [`Bearer ${s1.token}`, `Bearer ${s1.token}`] };
+      };
+      expect(await status({ key: s1.token }, twice)).toBe(401);
     });
 
     it("refuses a request whose key is not the authorizer's account, or that carries more than one Authorization header", async () => {

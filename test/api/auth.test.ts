@@ -8,6 +8,7 @@ import { createLocalAdminListener, createLocalAdminRoutes } from '../../local/ad
 import { stageWildcardArn } from '../../lambdas/authorizer/app';
 import { API_KEY_PATTERN, BEARER_HEADER_PATTERN, hashApiKey, parseBearer } from '../../lambdas/shared/domain/api-keys';
 import { ENV } from '../../lambdas/shared/contract';
+import { parsePortalBearer } from '../../lambdas/shared/domain/portal-sessions';
 import { type ApiTestContext, startApi } from './support';
 
 const run = promisify(execFile);
@@ -143,13 +144,21 @@ describe('API keys: store, authorizer, local admin endpoints and the apikey CLI'
       }
     });
 
-    it("parseBearer accepts exactly the values of API Gateway's validation expression (BEARER_HEADER_PATTERN)", async () => {
+    it("parseBearer (keys) and parsePortalBearer (sessions) together accept exactly the values of API Gateway's validation expression (BEARER_HEADER_PATTERN)", async () => {
       const { apiKey } = await t.keys.create('acc_pattern');
+      const { token } = await t.sessions.create({ accountId: 'acc_pattern', readOnly: false, ttlSeconds: 600 });
       const pattern = new RegExp(BEARER_HEADER_PATTERN);
-      const accepted = [`Bearer ${apiKey}`, `bearer ${apiKey}`, `BEARER   ${apiKey}`, `Bearer ${apiKey}  `];
-      const refused = ['', 'Bearer', `Bearer${apiKey}`, ` Bearer ${apiKey}`, `Bearer\t${apiKey}`, `Bearer ${apiKey}x`, `Bearer ${apiKey.slice(0, -1)}`, `Bearer ${apiKey.replace('vwk_', 'VWK_')}`, `Basic ${apiKey}`, `Bearer ${apiKey} extra`, apiKey, `Bearer ${apiKey}\n`];
-      for (const value of accepted) expect({ value, pattern: pattern.test(value), parsed: parseBearer(value) }).toEqual({ value, pattern: true, parsed: apiKey });
-      for (const value of refused) expect({ value, pattern: pattern.test(value), parsed: parseBearer(value) }).toEqual({ value, pattern: false, parsed: undefined });
+      const parse = (value: string) => ({ key: parseBearer(value), session: parsePortalBearer(value) });
+      for (const [secret, parsed] of [
+        [apiKey, { key: apiKey, session: undefined }],
+        [token, { key: undefined, session: token }],
+      ] as const) {
+        const accepted = [`Bearer ${secret}`, `bearer ${secret}`, `BEARER   ${secret}`, `Bearer ${secret}  `];
+        const prefix = secret.slice(0, 4);
+        const refused = ['', 'Bearer', `Bearer${secret}`, ` Bearer ${secret}`, `Bearer\t${secret}`, `Bearer ${secret}x`, `Bearer ${secret.slice(0, -1)}`, `Bearer ${secret.replace(prefix, prefix.toUpperCase())}`, `Bearer ${secret.replace(prefix, 'vxx_')}`, `Basic ${secret}`, `Bearer ${secret} extra`, secret, `Bearer ${secret}\n`];
+        for (const value of accepted) expect({ value, pattern: pattern.test(value), parsed: parse(value) }).toEqual({ value, pattern: true, parsed });
+        for (const value of refused) expect({ value, pattern: pattern.test(value), parsed: parse(value) }).toEqual({ value, pattern: false, parsed: { key: undefined, session: undefined } });
+      }
     });
 
     it('scopes the policy to the stage of the request', () => {

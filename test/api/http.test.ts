@@ -141,7 +141,7 @@ describe('management API: HTTP behaviour (routing, bodies, errors, OpenAPI)', ()
         allowPrivateTargets: true,
       });
       // Access is granted here: these tests are about what the operations' errors become.
-      return createApiHandler({ webhooks, access: { check: async () => ({ allowed: true }) }, log });
+      return createApiHandler({ webhooks, access: { check: async () => ({ allowed: true }), checkRate: async () => ({ allowed: true }) }, log });
     };
 
     it('answers a generic 500 internal_error, logs the cause, never leaks a stack trace', async () => {

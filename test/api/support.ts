@@ -9,6 +9,7 @@ import { Router } from '../../lambdas/api/router';
 import { type ApiRuntimeOptions, createApiRuntime } from '../../lambdas/shared/composition/api-runtime';
 import { createAuthorizerHandler } from '../../lambdas/authorizer/app';
 import { DynamoApiKeyStore } from '../../lambdas/shared/adapters/dynamo-api-key-store';
+import { DynamoPortalSessionStore } from '../../lambdas/shared/adapters/dynamo-portal-session-store';
 import type { DeliveryRuntime } from '../../lambdas/shared/composition/delivery-runtime';
 import type { LookupAddress } from 'node:dns';
 import { lambdaContext } from '../../local/lambda-events';
@@ -95,6 +96,8 @@ export interface CallOptions {
   readonly query?: Record<string, string>;
   /** Skip the OpenAPI check (for tests of the checker itself). */
   readonly unchecked?: boolean;
+  /** The request was IAM-authorized (SigV4) by API Gateway as this caller ARN: the platform's backend. */
+  readonly iamCaller?: string;
 }
 
 export interface ApiResponse<T = JsonObject> {
@@ -118,7 +121,9 @@ export function proxyEvent(method: string, path: string, opts: CallOptions = {},
     body = JSON.stringify(opts.body);
     headers['Content-Type'] ??= 'application/json';
   } else if (opts.rawBody !== undefined) body = opts.rawBody;
-  return apiGatewayProxyEvent(TEST_STAGE, { method, path, headers, query: opts.query ?? null, body, sourceIp: '198.51.100.7', userAgent: 'jest', authorizer });
+  const event = apiGatewayProxyEvent(TEST_STAGE, { method, path, headers, query: opts.query ?? null, body, sourceIp: '198.51.100.7', userAgent: 'jest', authorizer });
+  if (opts.iamCaller) event.requestContext.identity.userArn = opts.iamCaller;
+  return event;
 }
 
 /** A resolver answering from a table (no DNS in tests). */
@@ -139,6 +144,7 @@ export interface ApiTestContext {
   readonly h: Harness;
   readonly runtime: DeliveryRuntime;
   readonly keys: DynamoApiKeyStore;
+  readonly sessions: DynamoPortalSessionStore;
   readonly authorizer: ReturnType<typeof createAuthorizerHandler>;
   /** The API as the harness configures it (http and loopback targets allowed). */
   readonly api: ApiClient;
@@ -153,7 +159,8 @@ export async function startApi(): Promise<ApiTestContext> {
   const h = await startHarness();
   const runtime = h.runtime();
   const keys = new DynamoApiKeyStore(h.doc, h.tables.apiKeys, () => h.clock.now());
-  const authorizer = createAuthorizerHandler(keys, h.log);
+  const sessions = new DynamoPortalSessionStore(h.doc, h.tables.apiKeys, () => h.clock.now());
+  const authorizer = createAuthorizerHandler(keys, h.log, sessions);
   const isPublic = (method: string, path: string) => {
     const m = router.match(method, path);
     return m.kind === 'found' && !m.value.auth;
@@ -163,7 +170,7 @@ export async function startApi(): Promise<ApiTestContext> {
     // The suites' requests run on the harness's manual clock, hence in one "second" until a test
     // advances it: a generous per-account rate unless a test's env sets one (test/api/rate-limits.test.ts).
     const env = { [ENV.apiAccountRateLimit]: '100000', ...(options.env ?? h.env) };
-    const handler = createApiHandler(createApiRuntime({ ...rt, apiKeys: keys }, { ...options, env }));
+    const handler = createApiHandler(createApiRuntime({ ...rt, apiKeys: keys }, { portalSessions: sessions, ...options, env }));
     return {
       handler,
       async call<T>(method: string, path: string, opts: CallOptions = {}): Promise<ApiResponse<T>> {
@@ -195,6 +202,7 @@ export async function startApi(): Promise<ApiTestContext> {
     h,
     runtime,
     keys,
+    sessions,
     authorizer,
     api: client(),
     client,

@@ -33,7 +33,9 @@ async function startStack(env: NodeJS.ProcessEnv = {}): Promise<{ stack: LocalSt
   const stack = await startLocalStack({
     port: 0,
     dataDir: ':memory:',
-    env: { ...process.env, ...env },
+    // The suite polls the API every 25 ms while it waits for deliveries: a generous per-account
+    // rate, which test/api/access.test.ts and test/local/api-access.test.ts test.
+    env: { ...process.env, WEBHOOKS_API_ACCOUNT_RATE_LIMIT: '1000', ...env },
     print: () => undefined,
     routes: (core): LocalRoutes => {
       const api = createLocalApiRoutes(core);
@@ -439,7 +441,10 @@ describe('dashboard in Chromium', () => {
     const delivery = page.locator('table.deliveries tbody tr').first();
     await delivery.getByText('delivered').waitFor();
     const cells = await delivery.locator('td').allTextContents();
-    expect(cells[1]).toBe('NEW_VISITOR (test)');
+    expect(cells[1]).toMatch(/^NEW_VISITOR \(test\)webhook-id /);
+    // The row names the delivery by the webhook-id header the receiver got: its log matches the row.
+    expect(await delivery.locator('.webhook-id code').textContent()).toBe(received.headers['webhook-id']);
+    expect(await page.locator('.test-result .webhook-id code').textContent()).toBe(received.headers['webhook-id']);
     expect(cells[2]).toBe('delivered');
     expect(cells[3]).toBe('200');
     expect(cells[4]).toMatch(/^\d+ ms$/);
@@ -619,6 +624,86 @@ describe('dashboard in Chromium', () => {
     await page.keyboard.press('Tab');
     await expectFocus(page, { id: 'wh-name' });
     await expectEventually(() => page.evaluate<number>(IN_PAGE.scrollWidth), (w) => expect(w).toBeLessThanOrEqual(375));
+  });
+
+  it('clears a validation error as soon as its field is fixed; an error only the API can judge stays until its field changes', async () => {
+    const strict = await startStack({ WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'false' });
+    const { page } = await newTenant();
+    try {
+      await enterKey(page, strict.stack.url, strict.apiKey);
+      await page.getByRole('link', { name: 'Create webhook' }).click();
+      await page.getByLabel('URL').fill('ftp://example.com/hook');
+      await page.getByRole('button', { name: 'Create', exact: true }).click();
+      await page.getByRole('heading', { name: 'Fix these 2 problems to continue' }).waitFor();
+
+      await page.getByLabel('Name', { exact: true }).fill('Fixed');
+      await page.getByRole('heading', { name: 'Fix this to continue' }).waitFor();
+      await page.locator('#wh-name-error').waitFor({ state: 'detached' });
+      expect(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).toBeNull();
+      // Still wrong, differently: the message follows the value.
+      await page.getByLabel('URL').fill('not-a-url');
+      await expectEventually(() => page.locator('#wh-url-error').textContent(), (t) => expect(t).toMatch(/absolute URL/));
+      await page.getByLabel('URL').fill('https://hooks.example.com/ok');
+      await page.locator('.error-summary').waitFor({ state: 'detached' });
+      expect(await page.getByLabel('URL').getAttribute('aria-invalid')).toBeNull();
+
+      // The API refuses a private address: that error stays while the user edits other fields…
+      await page.getByLabel('URL').fill('http://169.254.169.254/latest/meta-data');
+      await page.getByRole('button', { name: 'Create', exact: true }).click();
+      await page.locator('#wh-url-error').waitFor();
+      await page.getByLabel('Description').fill('edited');
+      expect(await page.locator('#wh-url-error').textContent()).toMatch(/not allowed/i);
+      // …and goes once the URL itself changes.
+      await page.getByLabel('URL').fill('https://hooks.example.com/public');
+      await page.locator('#wh-url-error').waitFor({ state: 'detached' });
+      expect(await page.locator('.error-summary').count()).toBe(0);
+    } finally {
+      await strict.stack.close();
+    }
+  });
+
+  it('hides custom header values on the webhook page and the edit form alike, until "Show values"', async () => {
+    const { page, open, createWebhook } = await newTenant();
+    const { id } = await createWebhook({ name: NAME, url: 'https://hooks.example.com/crm', eventTypes: ['NEW_VISIT'], headers: { Authorization: 'Bearer crm-token' } });
+    await open(`/settings/webhooks/${id}`);
+    await page.getByRole('heading', { level: 1, name: NAME }).waitFor();
+    await page.getByText('Authorization', { exact: true }).waitFor();
+    expect(await page.locator('main').textContent()).not.toContain('Bearer crm-token');
+    await page.getByRole('button', { name: 'Show values' }).click();
+    await page.getByText('Bearer crm-token', { exact: true }).waitFor();
+
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
+    const value = page.getByLabel('Value of header 1');
+    await expectEventually(() => value.inputValue(), (v) => expect(v).toBe('Bearer crm-token'));
+    expect(await value.getAttribute('type')).toBe('password');
+    await page.getByRole('button', { name: 'Show values' }).click();
+    await expectEventually(() => page.getByLabel('Value of header 1').getAttribute('type'), (t) => expect(t).toBe('text'));
+  });
+
+  it('keeps each URL on one line at 1280 px and shows every time in one format', async () => {
+    const { page, api, open, row, createWebhook } = await newTenant();
+    const receiver = await receivers.start();
+    const long = `${receiver.url}/integrations/visit-events/customer-relationship-management/v2/webhook-receiver`;
+    const { id } = await createWebhook({ name: NAME, url: long, eventTypes: ['NEW_VISIT', 'NEW_VISITOR'] });
+    await createWebhook({ name: 'Short', url: receiver.url, eventTypes: ['NEW_VISIT'] });
+    expect((await api(`/webhooks/${id}/test`, { method: 'POST', body: { eventType: 'NEW_VISIT' } })).status).toBe(200);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await open('/settings/webhooks');
+    await row(NAME).getByText('delivered').waitFor();
+    const lines = "(name) => { const el = [...document.querySelectorAll('tr')].find((r) => r.textContent.includes(name)).querySelector('td.url code'); return Math.round(el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight)); }";
+    for (const name of [NAME, 'Short']) expect(await page.evaluate(`(${lines})(${JSON.stringify(name)})`)).toBe(1);
+    expect(await row(NAME).locator('td.url code').getAttribute('title')).toBe(long);
+
+    const FORMAT = /^[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{2}:\d{2}:\d{2}$/;
+    const times = () => page.locator('time').allTextContents();
+    expect((await times()).length).toBeGreaterThan(0);
+    for (const text of await times()) expect(text).toMatch(FORMAT);
+    await open(`/settings/webhooks/${id}`);
+    await page.locator('table.deliveries tbody tr').first().waitFor();
+    await page.locator('table.deliveries summary').first().click();
+    const detail = await times();
+    expect(detail.length).toBeGreaterThanOrEqual(3); // created, the delivery, its attempt
+    for (const text of detail) expect(text).toMatch(FORMAT);
   });
 
   it('deletes the webhook only after confirmation', async () => {

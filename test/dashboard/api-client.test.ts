@@ -3,12 +3,15 @@ import { localInputToIso } from '../../dashboard/src/format';
 
 interface Call {
   readonly url: string;
-  readonly init: RequestInit;
+  readonly method: string;
+  readonly headers: Headers;
+  readonly body: string;
 }
 
+/** A fetch answering `status` with `body`, recording each Request the typed client made. */
 function fakeFetch(status: number, body: unknown, calls: Call[]) {
-  return async (url: string, init: RequestInit): Promise<Response> => {
-    calls.push({ url, init });
+  return async (request: Request): Promise<Response> => {
+    calls.push({ url: request.url, method: request.method, headers: request.headers, body: await request.text() });
     return new Response(body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
   };
 }
@@ -29,20 +32,22 @@ describe('dashboard API client', () => {
     const api = createApiClient('https://api.example.com', 'vwk_key', fakeFetch(201, { id: 'wh_1', secret: 'whsec_x' }, calls));
     await api.createWebhook({ name: 'n', url: 'https://e.com', eventTypes: ['NEW_VISIT'], description: '', headers: {} });
     expect(calls[0]?.url).toBe('https://api.example.com/v1/webhooks');
-    expect(calls[0]?.init).toMatchObject({ method: 'POST', headers: { authorization: 'Bearer vwk_key', 'content-type': 'application/json' } });
-    expect(JSON.parse(String(calls[0]?.init.body))).toEqual({ name: 'n', url: 'https://e.com', eventTypes: ['NEW_VISIT'], description: '', headers: {} });
+    expect(calls[0]?.method).toBe('POST');
+    expect(calls[0]?.headers.get('authorization')).toBe('Bearer vwk_key');
+    expect(calls[0]?.headers.get('content-type')).toBe('application/json');
+    expect(JSON.parse(String(calls[0]?.body))).toEqual({ name: 'n', url: 'https://e.com', eventTypes: ['NEW_VISIT'], description: '', headers: {} });
   });
 
   it('builds the paths and queries of DESIGN §4, escaping ids', async () => {
     const calls: Call[] = [];
-    const api = createApiClient('', 'k', fakeFetch(200, { items: [], nextCursor: null }, calls));
+    const api = createApiClient('https://api.example.com/', 'k', fakeFetch(200, { items: [], nextCursor: null }, calls));
     await api.listDeliveries('wh_1', { limit: 1 });
     await api.listDeliveries('wh_1', { limit: 20, cursor: 'c/1', status: 'failed' });
     await api.listWebhooks(null);
     await api.retryDelivery('wh_1', 'msg_a/b');
     await api.recover('wh_1', '2026-11-01T00:00:00.000Z');
     await api.rotateSecret('wh 1');
-    expect(calls.map((c) => `${c.init.method} ${c.url}`)).toEqual([
+    expect(calls.map((c) => `${c.method} ${c.url.replace('https://api.example.com', '')}`)).toEqual([
       'GET /v1/webhooks/wh_1/deliveries?limit=1',
       'GET /v1/webhooks/wh_1/deliveries?limit=20&cursor=c%2F1&status=failed',
       'GET /v1/webhooks?limit=100',
@@ -50,12 +55,12 @@ describe('dashboard API client', () => {
       'POST /v1/webhooks/wh_1/recover',
       'POST /v1/webhooks/wh%201/secret/rotate',
     ]);
-    expect(calls[3]?.init.body).toBeUndefined();
+    expect(calls[3]?.body).toBe('');
   });
 
   it('turns error responses into ApiErrors with the field details', async () => {
     const body = { error: { code: 'validation_error', message: 'invalid webhook', details: [{ path: 'url', message: 'must be an https:// URL' }] } };
-    const api = createApiClient('', 'k', fakeFetch(400, body, []));
+    const api = createApiClient('https://api.example.com', 'k', fakeFetch(400, body, []));
     const err = await api.createWebhook({ name: 'n', url: 'http://e.com', eventTypes: ['NEW_VISIT'], description: '', headers: {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ status: 400, code: 'validation_error', message: 'invalid webhook', details: [{ path: 'url', message: 'must be an https:// URL' }] });
@@ -67,7 +72,7 @@ describe('dashboard API client', () => {
   });
 
   it('reports an unreachable API as status 0', async () => {
-    const api = createApiClient('', 'k', async () => {
+    const api = createApiClient('https://api.example.com', 'k', async () => {
       throw new TypeError('fetch failed');
     });
     await expect(api.getWebhook('wh_1')).rejects.toMatchObject({ status: 0, code: 'network_error' });

@@ -1,3 +1,4 @@
+import { portalSessionFromFragment } from '../../dashboard/src/portal-session';
 import { EVENT_TYPES, HOP_BY_HOP_HEADERS, isVisitEventType, LIMITS, SERVICE_HEADERS } from '../../lambdas/shared/contract';
 import {
   EMPTY_FORM,
@@ -6,6 +7,7 @@ import {
   mapApiIssues,
   orderedErrorFields,
   previewFilter,
+  reconcileErrors,
   toWebhookInput,
   validateFilter,
   DESCRIPTION_CHARS_PATTERN,
@@ -336,5 +338,43 @@ describe('dashboard: the payload filter field', () => {
     expect(errors).toEqual({ filter: 'filter.location.country[0]: unknown operator' });
     expect(mapApiIssues([{ path: 'filter', message: 'must be an object' }], valid('{}'))).toEqual({ filter: 'must be an object' });
     expect(orderedErrorFields({ headers: 'x', filter: 'y', rateLimit: 'z', 'headers[0].name': 'w' })).toEqual(['rateLimit', 'filter', 'headers', 'headers[0].name']);
+  });
+});
+
+describe('errors after an edit (reconcileErrors)', () => {
+  const base = { ...EMPTY_FORM, name: '', url: 'ftp://example.com', eventTypes: ['NEW_VISIT' as const] };
+
+  it('drops the error of a field fixed since it was shown, and updates one still wrong', () => {
+    const errors = validateWebhookForm(base);
+    expect(Object.keys(errors).sort()).toEqual(['name', 'url']);
+    const fixedName = reconcileErrors(errors, base, { ...base, name: 'CRM' });
+    expect(Object.keys(fixedName)).toEqual(['url']);
+    const otherUrl = reconcileErrors(fixedName, base, { ...base, name: 'CRM', url: 'nope' });
+    expect(otherUrl.url).toMatch(/absolute URL/);
+  });
+
+  it("keeps an error of a field left alone, even one only the API can judge, and the form's", () => {
+    const values = { ...base, name: 'CRM', url: 'http://169.254.169.254/' };
+    const fromApi = { url: 'the address is not allowed', form: 'limit reached' };
+    expect(reconcileErrors(fromApi, values, { ...values, description: 'x' })).toEqual(fromApi);
+    expect(reconcileErrors(fromApi, values, { ...values, url: 'https://example.com/' })).toEqual({ form: 'limit reached' });
+  });
+
+  it('drops a filter error once the filter is fixed, and keeps it while it is not', () => {
+    const values = { ...base, name: 'CRM', url: 'https://example.com/', filter: '{"a": 1}' };
+    const errors = validateWebhookForm(values);
+    expect(Object.keys(errors)).toEqual(['filter']);
+    expect(reconcileErrors(errors, values, { ...values, filter: '{"a": [' }).filter).toMatch(/not valid JSON/);
+    expect(reconcileErrors(errors, values, { ...values, filter: '{"a": [1]}' })).toEqual({});
+  });
+});
+
+describe('portal session fragment', () => {
+  const token = `vps_${'a'.repeat(43)}`;
+  it('reads the token and the read-only flag, and nothing that is not a session token', () => {
+    expect(portalSessionFromFragment(`#portal=${token}`)).toEqual({ token, readOnly: false });
+    expect(portalSessionFromFragment(`#portal=${token}&access=read-only`)).toEqual({ token, readOnly: true });
+    expect(portalSessionFromFragment('#portal=vwk_abc')).toBeUndefined();
+    expect(portalSessionFromFragment('')).toBeUndefined();
   });
 });

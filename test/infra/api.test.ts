@@ -1,6 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { GATEWAY_ERROR_RESPONSES } from '../../lambdas/shared/contract';
@@ -69,9 +70,13 @@ describe('ManagementApi (stage dev, defaults)', () => {
     });
   });
 
-  it('routes ANY /v1/{proxy+} through the authorizer and GET /v1/openapi.json without it, both to the API function', () => {
+  it('routes ANY /v1/{proxy+} through the authorizer, GET /v1/openapi.json without it and POST /v1/portal-sessions with IAM, all to the API function', () => {
     const methods = routes(template);
-    expect([...methods.keys()].sort()).toEqual(['ANY /v1/{proxy+}', 'GET /v1/openapi.json']);
+    expect([...methods.keys()].sort()).toEqual(['ANY /v1/{proxy+}', 'GET /v1/openapi.json', 'POST /v1/portal-sessions']);
+    // The platform's route: SigV4 (IAM), never the key authorizer, so no API key reaches it.
+    const portal = methods.get('POST /v1/portal-sessions')?.Properties;
+    expect(portal?.AuthorizationType).toBe('AWS_IAM');
+    expect(portal?.AuthorizerId).toBeUndefined();
     const integration = {
       Type: 'AWS_PROXY',
       IntegrationHttpMethod: 'POST',
@@ -83,15 +88,17 @@ describe('ManagementApi (stage dev, defaults)', () => {
     const openApi = methods.get('GET /v1/openapi.json')?.Properties;
     expect(openApi?.AuthorizationType).toBe('NONE');
     expect(openApi?.AuthorizerId).toBeUndefined();
-    for (const method of ['ANY', 'GET']) template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: method, Integration: integration });
+    for (const method of ['ANY', 'GET', 'POST']) template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: method, Integration: integration });
   });
 
-  it('serves every operation of the API: public ones by a method of their own without the authorizer, the rest (GET /v1/event-types among them) through the authorized proxy', () => {
+  it("serves every operation of the API: public ones by a method of their own without the authorizer (the platform's by an IAM-authorized one), the rest (GET /v1/event-types among them) through the authorized proxy", () => {
     const methods = routes(template);
     const staticPaths = new Set([...methods.keys()].map((m) => m.split(' ')[1]).filter((p) => p !== '/v1/{proxy+}'));
     for (const op of OPERATIONS) {
       if (!op.auth) {
-        expect({ op: op.operationId, authorization: methods.get(`${op.method} ${op.path}`)?.Properties?.AuthorizationType }).toEqual({ op: op.operationId, authorization: 'NONE' });
+        // The platform's route (POST /v1/portal-sessions) is IAM-authorized; the others are public.
+        const expected = 'platform' in op && op.platform ? 'AWS_IAM' : 'NONE';
+        expect({ op: op.operationId, authorization: methods.get(`${op.method} ${op.path}`)?.Properties?.AuthorizationType }).toEqual({ op: op.operationId, authorization: expected });
         continue;
       }
       // No static resource shadows it, so the greedy proxy (with the authorizer) takes it.
@@ -213,7 +220,7 @@ describe('ManagementApi (stage dev, defaults)', () => {
     expect(fn?.Properties?.Timeout).toBeLessThan(29); // under API Gateway's integration timeout
   });
 
-  it('lets the API function read and write webhooks and deliveries, send to the retry queue, use the secrets key, and get API keys by hash', () => {
+  it('lets the API function read and write webhooks and deliveries, send to the retry queue, use the secrets key, and only get API keys by hash and put portal sessions in the API keys table', () => {
     const statements = statementsOfRole(template, id(mapi.handler.role));
     expect(statements).toEqual([
       expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [id(mapi.handler.logGroup), 'Arn'] } }),
@@ -226,19 +233,37 @@ describe('ManagementApi (stage dev, defaults)', () => {
       { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: tableArn(app.stack.store.deliveriesTable) },
       // The status index (?status= and recovery) and the statistics (GET …/stats, one Query per shard; never written here): one statement.
       { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [tableArn(app.stack.store.statsTable), { 'Fn::Join': ['', [tableArn(app.stack.store.deliveriesTable), '/index/status']] }] },
-      // The per-request key check: one GetItem by hash, as the authorizer's (no Query: no listing of keys).
-      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: tableArn(app.stack.store.apiKeysTable) },
+      // The per-request key check: one GetItem by hash, as the authorizer's; portal sessions: one
+      // PutItem of a token hash. No Query or Scan: no listing of keys or sessions.
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: tableArn(app.stack.store.apiKeysTable) },
       // SendMessage only (no GetQueueUrl, no GetQueueAttributes: the URL is in the environment).
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [id(app.stack.pipeline.retryQueue), 'Arn'] } },
       // Envelope encryption of signing secrets: a data key to store one, Decrypt to read one; never kms:Encrypt.
       { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [id(app.stack.secretsKey), 'Arn'] } },
     ]);
-    expect(JSON.stringify(statements.filter((st) => JSON.stringify(st.Resource).includes(id(app.stack.store.apiKeysTable))))).not.toMatch(/Query|Scan|Put|Update|Delete|index/);
+    expect(JSON.stringify(statements.filter((st) => JSON.stringify(st.Resource).includes(id(app.stack.store.apiKeysTable))))).not.toMatch(/Query|Scan|Update|Delete|index/);
   });
 
   it('associates no WAF web ACL unless one is configured', () => {
     template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
     expect(mapi.webAclAssociation).toBeUndefined();
+  });
+
+  it('expires portal sessions in the API keys table by TTL (expiresAt)', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'keyHash', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
+  it('lets a granted principal (the platform backend) invoke POST /v1/portal-sessions only', () => {
+    const { app: granted } = { app: buildTestApp() };
+    const role = new iam.Role(granted.stack, 'PlatformBackend', { assumedBy: new iam.AccountRootPrincipal() });
+    granted.stack.managementApi.grantCreatePortalSession(role);
+    const statements = statementsOfRole(Template.fromStack(granted.stack), logicalIdOf(granted)(role));
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatchObject({ Effect: 'Allow', Action: 'execute-api:Invoke' });
+    expect(JSON.stringify(statements[0])).toContain('/POST/v1/portal-sessions');
   });
 
   it('gives the authorizer only its table name and one GetItem on the API keys table (no Query, no Scan, no index)', () => {

@@ -36,12 +36,21 @@ const only = (template: Template, type: string): [string, Resource] => {
 describe('dashboard context', () => {
   it('is off by default and reads dashboard=true / "true" / "false"', () => {
     const read = (ctx: Record<string, unknown>) => readDashboardContext((k) => ctx[k]);
-    expect(read({})).toEqual({ enabled: false, assetPath: DEFAULT_DASHBOARD_ASSET_PATH });
+    expect(read({})).toEqual({ enabled: false, assetPath: DEFAULT_DASHBOARD_ASSET_PATH, frameAncestors: [] });
     expect(read({ dashboard: 'true' }).enabled).toBe(true);
     expect(read({ dashboard: true }).enabled).toBe(true);
     expect(read({ dashboard: 'false' }).enabled).toBe(false);
     expect(read({ dashboardAssetPath: 'build/web' }).assetPath).toBe(path.resolve(DEFAULT_DASHBOARD_ASSET_PATH, '..', '..', 'build', 'web'));
     expect(() => read({ dashboard: 'yes' })).toThrow(/"dashboard": expected true or false/);
+  });
+
+  it('reads dashboardFrameAncestors as exact origins (comma separated or a list) and refuses anything wider', () => {
+    const read = (ctx: Record<string, unknown>) => readDashboardContext((k) => ctx[k]);
+    expect(read({ dashboardFrameAncestors: 'https://app.example.com, https://admin.example.com:8443' }).frameAncestors).toEqual(['https://app.example.com', 'https://admin.example.com:8443']);
+    expect(read({ dashboardFrameAncestors: ['https://app.example.com'] }).frameAncestors).toEqual(['https://app.example.com']);
+    for (const bad of ['*', 'https://*.example.com', 'https://app.example.com/path', "'self'", 'app.example.com', "https://a.example.com; script-src *"]) {
+      expect(() => read({ dashboardFrameAncestors: bad })).toThrow(/"dashboardFrameAncestors": expected origins/);
+    }
   });
 
   it('adds no dashboard resources without the flag', () => {
@@ -211,6 +220,27 @@ describe('dashboard hosting (context dashboard=true)', () => {
     for (const bucket of Object.values(prod.findResources('AWS::S3::Bucket') as Record<string, Resource>)) expect(bucket.DeletionPolicy).toBe('Retain');
     prod.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
     template.resourceCountIs('Custom::S3AutoDeleteObjects', 2);
+  });
+});
+
+describe('dashboard hosting with dashboardFrameAncestors (portal sessions in an iframe)', () => {
+  const dist = fakeDist();
+  const { stack } = buildTestApp({ context: { dashboard: true, dashboardAssetPath: dist, dashboardFrameAncestors: 'https://app.example.com,https://admin.example.com' } });
+  const template = Template.fromStack(stack);
+
+  it("sends frame-ancestors with exactly the configured origins, and no X-Frame-Options (it cannot name origins)", () => {
+    const [, headersPolicy] = only(template, 'AWS::CloudFront::ResponseHeadersPolicy');
+    const security = (headersPolicy.Properties.ResponseHeadersPolicyConfig as { SecurityHeadersConfig: Record<string, Record<string, unknown>> }).SecurityHeadersConfig;
+    const csp = JSON.stringify(security.ContentSecurityPolicy);
+    expect(csp).toContain('frame-ancestors https://app.example.com https://admin.example.com"');
+    expect(csp).not.toContain("frame-ancestors 'none'");
+    expect(security.FrameOptions).toBeUndefined();
+  });
+
+  it('gives the API function the dashboard URL as the base of portal session URLs', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'webhook-api' }) } } })) as Resource[];
+    const vars = (fns[0]?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(JSON.stringify(vars.WEBHOOKS_PORTAL_URL)).toContain('DomainName');
   });
 });
 

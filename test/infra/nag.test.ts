@@ -82,6 +82,7 @@ describe('cdk-nag AwsSolutions checks', () => {
         // The public OpenAPI document, and API keys rather than Cognito users.
         'AwsSolutions-APIG4 Webhooks-dev/ManagementApi/Api/Default/v1/openapi.json/GET',
         'AwsSolutions-COG4 Webhooks-dev/ManagementApi/Api/Default/v1/openapi.json/GET',
+        'AwsSolutions-COG4 Webhooks-dev/ManagementApi/Api/Default/v1/portal-sessions/POST',
         'AwsSolutions-COG4 Webhooks-dev/ManagementApi/Api/Default/v1/{proxy+}/ANY',
         // API Gateway's account-level logging role (execution logs, APIG6).
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs] Webhooks-dev/ManagementApi/Api/CloudWatchRole',

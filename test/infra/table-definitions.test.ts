@@ -27,6 +27,8 @@ describe('TABLE_DEFINITIONS', () => {
       },
       apiKeys: {
         partitionKey: { name: 'keyHash', type: 'S' },
+        // Portal sessions expire by TTL (API keys carry no expiresAt and never do).
+        ttlAttribute: 'expiresAt',
         indexes: [{ indexName: 'byAccount', partitionKey: { name: 'accountId', type: 'S' }, sortKey: { name: 'createdAt', type: 'S' } }],
       },
     });

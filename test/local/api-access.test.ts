@@ -18,8 +18,19 @@ interface Answer {
  */
 describe('local runtime: per-account API rate and revocation within the authorizer cache window', () => {
   let stack: LocalStack;
+  let platformToken = '';
   beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, dataDir: ':memory:', env: { ...process.env, WEBHOOKS_API_ACCOUNT_RATE_LIMIT: '3' }, routes: createLocalApiRoutes, print: () => undefined });
+    stack = await startLocalStack({
+      port: 0,
+      dataDir: ':memory:',
+      env: { ...process.env, WEBHOOKS_API_ACCOUNT_RATE_LIMIT: '3' },
+      routes: (core) => {
+        const routes = createLocalApiRoutes(core);
+        platformToken = routes.platformToken;
+        return routes;
+      },
+      print: () => undefined,
+    });
   });
   afterAll(async () => {
     await stack?.close();
@@ -77,6 +88,25 @@ describe('local runtime: per-account API rate and revocation within the authoriz
     expect(await send('GET', `/v1/webhooks/${id}/secret`, bearer(key))).toMatchObject({ status: 401, code: 'unauthorized' });
     expect(await send('POST', `/v1/webhooks/${id}/secret/rotate`, bearer(key))).toMatchObject({ status: 401, code: 'unauthorized' });
     expect(await send('GET', '/v1/webhooks', bearer(key))).toMatchObject({ status: 401, code: 'unauthorized' });
+  });
+
+  it("lets a portal session token through the gateway's validation expression, and counts it against its account's rate", async () => {
+    const res = await fetch(`${stack.url}/v1/portal-sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${platformToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ accountId: 'acc_local_portal' }),
+    });
+    expect(res.status).toBe(201);
+    const { token } = (await res.json()) as { token: string };
+    expect(token).toMatch(/^vps_/);
+    expect((await send('GET', '/v1/webhooks', bearer(token))).status).toBe(200);
+    // A malformed session token never reaches the authorizer; a second header is refused too.
+    expect(await send('GET', '/v1/webhooks', bearer(`${token}x`))).toMatchObject({ status: 401, code: 'unauthorized' });
+    expect(await send('GET', '/v1/webhooks', [...bearer(token), ...bearer(token)])).toMatchObject({ status: 401, code: 'unauthorized' });
+    // 30 requests at once: at 3 a second for the account, most are refused, as for a key.
+    const burst = await Promise.all(Array.from({ length: 30 }, () => send('GET', '/v1/webhooks', bearer(token))));
+    expect(burst.filter((a) => a.status === 429).length).toBeGreaterThan(0);
+    for (const a of burst) expect([200, 429]).toContain(a.status);
   });
 
   it('refuses malformed keys and a second Authorization header before the authorizer; the scheme and header name in any letter case', async () => {

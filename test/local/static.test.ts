@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, request, type Server } from 'no
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createStaticRoutes } from '../../local/static';
+import { createStaticRoutes, FRAME_ANCESTORS_ENV, frameAncestorsFromEnv } from '../../local/static';
 
 interface Answer {
   readonly status: number;
@@ -12,8 +12,8 @@ interface Answer {
 }
 
 /** The handler behind a real server; what it declines answers 599 "fell through". */
-async function serve(distDir: string): Promise<{ server: Server; get: (path: string, init?: { method?: string; headers?: Record<string, string> }) => Promise<Answer> }> {
-  const routes = createStaticRoutes(distDir);
+async function serve(distDir: string, frameAncestors: readonly string[] = []): Promise<{ server: Server; get: (path: string, init?: { method?: string; headers?: Record<string, string> }) => Promise<Answer> }> {
+  const routes = createStaticRoutes(distDir, { frameAncestors });
   const server = createServer((req, res) => {
     routes(req, res, Buffer.alloc(0)).then((handled) => {
       if (!handled) {
@@ -142,5 +142,32 @@ describe('local static routes (dashboard/dist at /)', () => {
     } finally {
       await new Promise((r) => missing.server.close(r));
     }
+  });
+});
+
+describe('local static routes with frame ancestors (a portal session in an iframe)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'webhooks-static-framed-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('lets exactly the configured origins frame the app (CSP frame-ancestors) and drops X-Frame-Options', async () => {
+    writeFileSync(join(root, 'index.html'), '<!doctype html><title>Webhooks</title>');
+    const origins = frameAncestorsFromEnv({ [FRAME_ANCESTORS_ENV]: 'https://app.example.com, http://127.0.0.1:5173' });
+    expect(origins).toEqual(['https://app.example.com', 'http://127.0.0.1:5173']);
+    const http = await serve(root, origins);
+    try {
+      const res = await http.get('/settings/webhooks');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-security-policy']).toMatch(/; frame-ancestors https:\/\/app\.example\.com http:\/\/127\.0\.0\.1:5173$/);
+      expect(res.headers['x-frame-options']).toBeUndefined();
+    } finally {
+      await new Promise((resolve) => http.server.close(resolve));
+    }
+  });
+
+  it('refuses a malformed origin at start, so a typo never widens the policy', () => {
+    for (const bad of ['*', 'https://*.example.com', 'https://app.example.com/path', "'self'"]) {
+      expect(() => frameAncestorsFromEnv({ [FRAME_ANCESTORS_ENV]: bad })).toThrow(FRAME_ANCESTORS_ENV);
+    }
+    expect(frameAncestorsFromEnv({})).toEqual([]);
   });
 });

@@ -41,9 +41,14 @@ describe('no secret or API key in any log line of a full run', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'webhooks-logs-'));
     let proc: LocalProcess | undefined;
     try {
+      const platformToken = `vpt_${randomBytes(32).toString('base64url')}`;
       proc = await startLocalProcess({
         WEBHOOKS_DATA_DIR: dataDir,
+        WEBHOOKS_LOCAL_PLATFORM_TOKEN: platformToken,
         WEBHOOKS_RETRY_SCHEDULE: '1',
+        // One account makes many calls within a second here: this test is about logs, not the
+        // account's request rate (test/api/access.test.ts, test/local/api-access.test.ts).
+        WEBHOOKS_API_ACCOUNT_RATE_LIMIT: '1000',
         POWERTOOLS_LOG_LEVEL: 'DEBUG',
         // what an operator turns on to debug: it must not put API keys or secrets in the log either
         POWERTOOLS_LOGGER_LOG_EVENT: 'true',
@@ -93,6 +98,22 @@ describe('no secret or API key in any log line of a full run', () => {
       expect((await api(other, 'GET', `/webhooks/${ids[0]}/secret`)).status).toBe(404);
       expect((await api(key, 'POST', '/webhooks', { ...webhookBody(ok.url), headers: { 'X-A': `${token}\r\n` } })).status).toBe(400);
       await fetch(`${url}/v1/webhooks?api_key=${key}`, { headers: { authorization: `Bearer ${key}` } });
+
+      // portal sessions: minted with the platform token, used, refused (read-only write, wrong platform token)
+      secrets.add(platformToken);
+      for (const readOnly of [false, true]) {
+        const res = await fetch(`${url}/v1/portal-sessions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${platformToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ accountId: 'acc_logs', readOnly }),
+        });
+        expect(res.status).toBe(201);
+        const session = (await res.json()) as { token: string };
+        apiKeys.add(session.token);
+        expect((await api(session.token, 'GET', '/webhooks')).status).toBe(200);
+        expect((await api(session.token, 'PATCH', `/webhooks/${ids[1]}`, { name: 'renamed' })).status).toBe(readOnly ? 403 : 200);
+      }
+      expect((await fetch(`${url}/v1/portal-sessions`, { method: 'POST', headers: { authorization: `Bearer ${platformToken}x`, 'content-type': 'application/json' }, body: '{"accountId":"acc_logs"}' })).status).toBe(403);
 
       // deliveries: signed with both secrets during the rotation, retried, dead-lettered, 410-disabled
       await publishVisits(url, 'acc_logs', 4, 'logs');

@@ -1,8 +1,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { useAccess } from '../access';
 import type { ApiClient } from '../api';
-import { dateTime, duration, localInputToIso, localInputValue, relativeTime } from '../format';
+import { dateTime, duration, localInputToIso, localInputValue } from '../format';
 import type { Delivery, DeliveryStatus, RecoveryJob } from '../types';
-import { busyButton, StatusBadge, useNotifier } from './common';
+import { busyButton, StatusBadge, useNotifier, When } from './common';
 
 const STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed', 'skipped'];
 const PAGE_SIZE = 20;
@@ -13,6 +14,7 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 /** The attempt log of one webhook, newest first, with retry of failed deliveries and "recover since". */
 export function Deliveries({ api, webhookId, version }: { readonly api: ApiClient; readonly webhookId: string; readonly version: number }) {
   const { notify } = useNotifier();
+  const { readOnly } = useAccess();
   const [items, setItems] = useState<Delivery[] | undefined>();
   const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [filter, setFilter] = useState<DeliveryStatus | ''>('');
@@ -106,13 +108,15 @@ export function Deliveries({ api, webhookId, version }: { readonly api: ApiClien
               return (
                 <tr key={d.id} data-delivery-id={d.id}>
                   <td data-label="Time">
-                    <time dateTime={d.createdAt} title={dateTime(d.createdAt)}>
-                      {relativeTime(d.createdAt)}
-                    </time>
+                    <When iso={d.createdAt} />
                   </td>
                   <td data-label="Event">
                     <code>{d.eventType}</code>
                     {lastAttempt?.trigger === 'test' && <span class="muted"> (test)</span>}
+                    {/* The delivery's id is the webhook-id header of each of its requests: what a receiver logs and dedupes on. */}
+                    <p class="hint webhook-id">
+                      webhook-id <code>{d.id}</code>
+                    </p>
                   </td>
                   <td data-label="Status">
                     {paused ? <span class="badge badge-pending">pending (paused)</span> : <StatusBadge status={d.status} />}
@@ -120,7 +124,7 @@ export function Deliveries({ api, webhookId, version }: { readonly api: ApiClien
                     {paused && !d.reason && <p class="hint">paused: sent once the endpoint is back</p>}
                     {d.nextAttemptAt && d.status === 'pending' && !paused && (
                       <p class="hint">
-                        next attempt <time dateTime={d.nextAttemptAt}>{relativeTime(d.nextAttemptAt)}</time>
+                        next attempt <When iso={d.nextAttemptAt} />
                       </p>
                     )}
                   </td>
@@ -135,7 +139,7 @@ export function Deliveries({ api, webhookId, version }: { readonly api: ApiClien
                         <ol class="attempts">
                           {d.attempts.map((a, i) => (
                             <li key={i}>
-                              <time dateTime={a.at}>{dateTime(a.at)}</time> · {TRIGGER_LABELS[a.trigger] ?? a.trigger} · {a.ok ? 'ok' : 'failed'}
+                              <When iso={a.at} /> · {TRIGGER_LABELS[a.trigger] ?? a.trigger} · {a.ok ? 'ok' : 'failed'}
                               {a.statusCode !== undefined ? ` · HTTP ${a.statusCode}` : ''} · {duration(a.durationMs)}
                               {a.error ? ` · ${a.errorKind ? `${a.errorKind}: ` : ''}${a.error}` : ''}
                             </li>
@@ -145,7 +149,7 @@ export function Deliveries({ api, webhookId, version }: { readonly api: ApiClien
                     )}
                   </td>
                   <td class="row-actions">
-                    {d.status === 'failed' && (
+                    {d.status === 'failed' && !readOnly && (
                       <button type="button" onClick={() => !retrying[d.id] && void retry(d)} {...busyButton(retrying[d.id] ?? false)} aria-label={`Retry ${d.eventType} delivery of ${dateTime(d.createdAt)}`}>
                         Retry
                       </button>
@@ -162,7 +166,7 @@ export function Deliveries({ api, webhookId, version }: { readonly api: ApiClien
           Show older deliveries
         </button>
       )}
-      <RecoverForm api={api} webhookId={webhookId} onRecovered={() => void load(null)} />
+      {!readOnly && <RecoverForm api={api} webhookId={webhookId} onRecovered={() => void load(null)} />}
     </section>
   );
 }

@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { EVENT_TYPES, type EventType } from '../../../lambdas/shared/contract';
+import { useAccess } from '../access';
 import { ApiError, type ApiClient } from '../api';
-import { dateTime } from '../format';
 import { Link, navigate, paths } from '../router';
 import type { CreatedWebhook, SecretInfo, TestResult, Webhook, WebhookHealth } from '../types';
-import { busyButton, ConfirmDialog, Loading, SecretField, SignatureSnippet, StatusBadge, Switch, useHeadingFocus, useNotifier } from './common';
+import { busyButton, ConfirmDialog, Loading, SecretField, SignatureSnippet, StatusBadge, Switch, useHeadingFocus, useNotifier, When } from './common';
 import { Deliveries } from './Deliveries';
 import { Stats } from './Stats';
 import { SamplePayloads } from './SamplePayloads';
@@ -22,6 +22,7 @@ export function WebhookDetail(props: {
 }) {
   const { api, webhookId } = props;
   const { notify } = useNotifier();
+  const { readOnly } = useAccess();
   const [webhook, setWebhook] = useState<Webhook | undefined>(props.created);
   const [loadError, setLoadError] = useState('');
   const [toggling, setToggling] = useState(false);
@@ -81,6 +82,8 @@ export function WebhookDetail(props: {
   };
 
   const headerNames = Object.keys(webhook.headers);
+  // A read-only session gets names only from the API: nothing to reveal.
+  const headerValuesWithheld = readOnly;
   return (
     <>
       <Breadcrumbs />
@@ -88,14 +91,16 @@ export function WebhookDetail(props: {
         <h1 ref={heading} tabIndex={-1}>
           {webhook.name}
         </h1>
-        <div class="actions">
-          <Link href={paths.edit(webhook.id)} class="button">
-            Edit
-          </Link>
-          <button type="button" class="danger-quiet" onClick={() => setConfirmDelete(true)}>
-            Delete
-          </button>
-        </div>
+        {!readOnly && (
+          <div class="actions">
+            <Link href={paths.edit(webhook.id)} class="button">
+              Edit
+            </Link>
+            <button type="button" class="danger-quiet" onClick={() => setConfirmDelete(true)}>
+              Delete
+            </button>
+          </div>
+        )}
       </div>
 
       <HealthStatus health={webhook.health} />
@@ -128,7 +133,11 @@ export function WebhookDetail(props: {
           </dd>
           <dt>Enabled</dt>
           <dd>
-            <Switch checked={webhook.enabled} label={`${webhook.name} enabled`} busy={toggling} onChange={(on) => void toggle(on)} />
+            {readOnly ? (
+              webhook.enabled ? 'On' : 'Off'
+            ) : (
+              <Switch checked={webhook.enabled} label={`${webhook.name} enabled`} busy={toggling} onChange={(on) => void toggle(on)} />
+            )}
           </dd>
           <dt>URL</dt>
           <dd class="url">
@@ -169,22 +178,28 @@ export function WebhookDetail(props: {
             {headerNames.length === 0 ? (
               <span class="muted">none</span>
             ) : (
-              <ul class="plain">
-                {headerNames.map((h) => (
-                  <li key={h}>
-                    <code>{h}</code> <span class="muted">(value hidden; see Edit)</span>
-                  </li>
-                ))}
-              </ul>
+              headerValuesWithheld ? (
+                <ul class="plain">
+                  {headerNames.map((h) => (
+                    <li key={h}>
+                      <code>{h}</code>
+                    </li>
+                  ))}
+                </ul>
+              ) : (
+                <HeaderValues headers={webhook.headers} />
+              )
             )}
           </dd>
           <dt>Created</dt>
-          <dd>{dateTime(webhook.createdAt)}</dd>
+          <dd>
+            <When iso={webhook.createdAt} />
+          </dd>
         </dl>
       </section>
 
-      <SecretSection api={api} webhookId={webhook.id} />
-      <TestSection api={api} webhook={webhook} onSent={() => setDeliveriesVersion((v) => v + 1)} />
+      {!readOnly && <SecretSection api={api} webhookId={webhook.id} />}
+      {!readOnly && <TestSection api={api} webhook={webhook} onSent={() => setDeliveriesVersion((v) => v + 1)} />}
       <Stats api={api} webhookId={webhook.id} version={deliveriesVersion} />
       <Deliveries api={api} webhookId={webhook.id} version={deliveriesVersion} />
       {!createdSecret && (
@@ -202,9 +217,28 @@ export function WebhookDetail(props: {
   );
 }
 
-/** A time as text, in a <time> element. */
-function At({ iso }: { readonly iso: string }) {
-  return <time dateTime={iso}>{dateTime(iso)}</time>;
+
+/**
+ * Custom headers: names shown, values hidden until "Show values" (the same on the edit form).
+ * Values are often credentials for the endpoint, and a settings page ends up in screen shares
+ * and screenshots; the API (for backends) returns them as they are.
+ */
+function HeaderValues({ headers }: { readonly headers: Readonly<Record<string, string>> }) {
+  const [shown, setShown] = useState(false);
+  return (
+    <>
+      <ul class="plain header-values">
+        {Object.entries(headers).map(([name, value]) => (
+          <li key={name}>
+            <code>{name}</code>: {shown ? <code class="header-value">{value}</code> : <span class="masked" aria-label="value hidden">••••••••</span>}
+          </li>
+        ))}
+      </ul>
+      <button type="button" class="link" aria-pressed={shown} onClick={() => setShown((s) => !s)}>
+        {shown ? 'Hide values' : 'Show values'}
+      </button>
+    </>
+  );
 }
 
 /**
@@ -225,7 +259,7 @@ export function HealthStatus({ health }: { readonly health: WebhookHealth | unde
             {health.since && (
               <>
                 {' '}
-                since <At iso={health.since} />
+                since <When iso={health.since} />
               </>
             )}
             {breaker === 'probing' ? (
@@ -233,7 +267,7 @@ export function HealthStatus({ health }: { readonly health: WebhookHealth | unde
             ) : health.nextProbeAt && !probeDue ? (
               <>
                 {' '}
-                — next test at <At iso={health.nextProbeAt} />.
+                — next test at <When iso={health.nextProbeAt} />.
               </>
             ) : (
               ' — next test due now.'
@@ -252,7 +286,7 @@ export function HealthStatus({ health }: { readonly health: WebhookHealth | unde
       {health?.slowLaneUntil && (
         <div class="notice">
           <p>
-            <strong>Slow endpoint:</strong> deliveries go through the slow lane until <At iso={health.slowLaneUntil} />: your endpoint took too long to answer, so
+            <strong>Slow endpoint:</strong> deliveries go through the slow lane until <When iso={health.slowLaneUntil} />: your endpoint took too long to answer, so
             deliveries get a longer timeout and may arrive a little later.
           </p>
         </div>
@@ -302,7 +336,7 @@ function SecretSection({ api, webhookId }: { readonly api: ApiClient; readonly w
           <SecretField secret={secret.secret} label={rotated ? 'New signing secret' : 'Signing secret'} />
           {secret.previousSecretExpiresAt && (
             <p class="hint">
-              The previous secret also signs until <time dateTime={secret.previousSecretExpiresAt}>{dateTime(secret.previousSecretExpiresAt)}</time>: update
+              The previous secret also signs until <When iso={secret.previousSecretExpiresAt} />: update
               your receiver before then.
             </p>
           )}
@@ -381,6 +415,9 @@ function TestSection({ api, webhook, onSent }: { readonly api: ApiClient; readon
               {result.status === 'delivered' ? 'Delivered' : 'Failed'}
               {result.statusCode !== undefined ? `: HTTP ${result.statusCode}` : ''}
               {result.errorKind ? ` (${result.errorKind})` : ''} in {result.durationMs} ms.
+            </p>
+            <p class="hint webhook-id">
+              webhook-id <code>{result.deliveryId}</code>
             </p>
             {result.error && <p class="reason">{result.error}</p>}
             {result.responseSnippet && (

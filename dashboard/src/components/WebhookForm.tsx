@@ -12,6 +12,7 @@ import {
   mapApiIssues,
   orderedErrorFields,
   previewFilter,
+  reconcileErrors,
   toWebhookInput,
   validateWebhookForm,
   type WebhookFormValues,
@@ -44,8 +45,12 @@ export function WebhookForm({ api, webhookId, onCreated }: { readonly api: ApiCl
   const [original, setOriginal] = useState<Webhook | undefined>();
   const [values, setValues] = useState<WebhookFormValues>(editing ? EMPTY_FORM : { ...EMPTY_FORM, eventTypes: ['NEW_VISIT'] });
   const [errors, setErrors] = useState<FieldErrors>({});
+  /** The values the errors on screen were found in: an edit since then re-checks its field. */
+  const [errorsFor, setErrorsFor] = useState<WebhookFormValues>(EMPTY_FORM);
   const [loadError, setLoadError] = useState('');
   const [saving, setSaving] = useState(false);
+  /** Header values are masked until "Show values", as on the webhook's page. */
+  const [valuesShown, setValuesShown] = useState(false);
   const [focusTarget, setFocusTarget] = useState<{ field: string; n: number } | undefined>();
   /** The last "check against the sample payloads" result, for the filter as it was then. */
   const [preview, setPreview] = useState<Extract<FilterPreview, { ok: true }> | undefined>();
@@ -96,16 +101,29 @@ export function WebhookForm({ api, webhookId, onCreated }: { readonly api: ApiCl
       setPreview(result);
     } else {
       setErrors((e) => ({ ...e, filter: result.error }));
+      // Found in the filter as it is now: it goes once the filter is edited into a valid one.
+      setErrorsFor((f) => ({ ...f, filter: values.filter }));
       setPreview(undefined);
       focusField('filter');
     }
   };
   const toggleEvent = (type: EventType, on: boolean) => set('eventTypes', on ? [...values.eventTypes, type] : values.eventTypes.filter((t) => t !== type));
 
-  const showErrors = (found: FieldErrors) => {
+  const showErrors = (found: FieldErrors, shownFor: WebhookFormValues = values) => {
     setErrors(found);
+    setErrorsFor(shownFor);
     focusField('summary');
   };
+
+  // An error the user fixed goes as soon as it is fixed (and the summary with it).
+  useEffect(() => {
+    if (Object.keys(errors).length === 0) return;
+    const next = reconcileErrors(errors, errorsFor, values);
+    if (Object.keys(next).length !== Object.keys(errors).length || Object.entries(next).some(([k, v]) => errors[k] !== v)) {
+      setErrors(next);
+      setErrorsFor(values);
+    }
+  }, [values]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -360,11 +378,13 @@ export function WebhookForm({ api, webhookId, onCreated }: { readonly api: ApiCl
                 <label for={fieldId(`headers[${i}].value`)}>
                   Value<span class="visually-hidden"> of header {i + 1}</span>
                 </label>
+                {/* Masked like a password until "Show values" (never offered for saving: new-password). */}
                 <input
                   id={fieldId(`headers[${i}].value`)}
+                  {...(valuesShown ? { type: 'text' } : { type: 'password' })}
                   class="mono"
                   value={row.value}
-                  autocomplete="off"
+                  autocomplete={valuesShown ? 'off' : 'new-password'}
                   spellcheck={false}
                   aria-invalid={invalid(`headers[${i}].value`)}
                   aria-describedby={describedBy(`headers[${i}].value`)}
@@ -378,6 +398,11 @@ export function WebhookForm({ api, webhookId, onCreated }: { readonly api: ApiCl
             </div>
           ))}
           {fieldError('headers')}
+          {values.headers.length > 0 && (
+            <button type="button" class="link" aria-pressed={valuesShown} onClick={() => setValuesShown((v) => !v)}>
+              {valuesShown ? 'Hide values' : 'Show values'}
+            </button>
+          )}{' '}
           <button type="button" id={fieldId('add-header')} onClick={addHeader} disabled={values.headers.length >= LIMITS.headersMaxCount}>
             Add header
           </button>

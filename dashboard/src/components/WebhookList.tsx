@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { useAccess } from '../access';
 import type { ApiClient } from '../api';
-import { dateTime, relativeTime } from '../format';
 import { Link, paths } from '../router';
 import type { Delivery, Webhook } from '../types';
-import { BreakableUrl, ConfirmDialog, Loading, StatusBadge, Switch, useHeadingFocus, useNotifier } from './common';
+import { BreakableUrl, ConfirmDialog, Loading, StatusBadge, Switch, useHeadingFocus, useNotifier, When } from './common';
 
 type LastDelivery = Delivery | null | 'error';
 
@@ -12,6 +12,7 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 /** Settings → Webhooks: every webhook of the account with its newest delivery, toggle, edit and delete. */
 export function WebhookList({ api }: { readonly api: ApiClient }) {
   const { notify } = useNotifier();
+  const { readOnly } = useAccess();
   const heading = useRef<HTMLHeadingElement>(null);
   const [webhooks, setWebhooks] = useState<Webhook[] | undefined>();
   const [nextCursor, setNextCursor] = useState<string | null>(null);
@@ -85,9 +86,11 @@ export function WebhookList({ api }: { readonly api: ApiClient }) {
         <h1 ref={heading} tabIndex={-1}>
           Settings → Webhooks
         </h1>
-        <Link href={paths.create()} class="button primary">
-          Create webhook
-        </Link>
+        {!readOnly && (
+          <Link href={paths.create()} class="button primary">
+            Create webhook
+          </Link>
+        )}
       </div>
       <p class="lead">We send a signed POST to each enabled webhook whenever one of its events happens.</p>
 
@@ -128,7 +131,7 @@ export function WebhookList({ api }: { readonly api: ApiClient }) {
                   <Link href={paths.detail(w.id)}>{w.name}</Link>
                 </th>
                 <td data-label="URL" class="url">
-                  <BreakableUrl url={w.url} />
+                  <BreakableUrl url={w.url} title />
                 </td>
                 <td data-label="Events">{w.eventTypes.join(', ')}</td>
                 <td data-label="Status">
@@ -140,15 +143,23 @@ export function WebhookList({ api }: { readonly api: ApiClient }) {
                   <LastDeliveryCell delivery={last[w.id]} />
                 </td>
                 <td data-label="Enabled">
-                  <Switch checked={w.enabled} label={`${w.name} enabled`} busy={busy[w.id] ?? false} onChange={(on) => void toggle(w, on)} />
+                  {readOnly ? (
+                    w.enabled ? 'On' : 'Off'
+                  ) : (
+                    <Switch checked={w.enabled} label={`${w.name} enabled`} busy={busy[w.id] ?? false} onChange={(on) => void toggle(w, on)} />
+                  )}
                 </td>
                 <td class="row-actions">
-                  <Link href={paths.edit(w.id)} class="button" aria-label={`Edit ${w.name}`}>
-                    Edit
-                  </Link>
-                  <button type="button" class="danger-quiet" aria-label={`Delete ${w.name}`} onClick={() => setToDelete(w)}>
-                    Delete
-                  </button>
+                  {!readOnly && (
+                    <>
+                      <Link href={paths.edit(w.id)} class="button" aria-label={`Edit ${w.name}`}>
+                        Edit
+                      </Link>
+                      <button type="button" class="danger-quiet" aria-label={`Delete ${w.name}`} onClick={() => setToDelete(w)}>
+                        Delete
+                      </button>
+                    </>
+                  )}
                 </td>
               </tr>
             ))}
@@ -188,9 +199,7 @@ function LastDeliveryCell({ delivery }: { readonly delivery: LastDelivery | unde
     <span class="last-delivery">
       <StatusBadge status={delivery.status} />
       {code !== undefined && <span> HTTP {code}</span>}{' '}
-      <time dateTime={delivery.updatedAt} title={dateTime(delivery.updatedAt)}>
-        {relativeTime(delivery.updatedAt)}
-      </time>
+      <When iso={delivery.updatedAt} />
     </span>
   );
 }

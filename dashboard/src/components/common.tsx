@@ -2,6 +2,7 @@ import type { ComponentChildren, RefObject } from 'preact';
 import { createContext, Fragment } from 'preact';
 import { useContext, useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { DeliveryStatus, WebhookStatus } from '../types';
+import { dateTime } from '../format';
 import { hasNavigated } from '../router';
 
 /** Announcements in the page's live regions: `status` is polite, `error` is an alert. */
@@ -18,11 +19,20 @@ export function useHeadingFocus(ref: RefObject<HTMLElement | null>, ready = true
   }, [ready]);
 }
 
+/**
+ * A time, in the dashboard's one format: the local date and time to the second ("Nov 28, 2026,
+ * 17:04:09"), in a <time> element. Absolute everywhere, so a row can be matched to a receiver's
+ * log line, and nothing on the page goes stale while it is open.
+ */
+export function When({ iso }: { readonly iso: string }) {
+  return <time dateTime={iso}>{dateTime(iso)}</time>;
+}
+
 /** A URL that wraps after `/`, `?`, `&` and `#` rather than mid-word, for narrow columns. */
-export function BreakableUrl({ url }: { readonly url: string }) {
+export function BreakableUrl({ url, title = false }: { readonly url: string; readonly title?: boolean }) {
   const parts = url.split(/(?<=[/?&#])(?!\/)/);
   return (
-    <code class="url-text">
+    <code class="url-text" {...(title ? { title: url } : {})}>
       {parts.map((part, i) => (
         <Fragment key={i}>
           {i > 0 && <wbr />}

@@ -1,7 +1,8 @@
 import type { ApiDependencies } from '../../api/app';
 import { systemResolver } from '../adapters/dns';
-import { logger } from '../adapters/powertools';
 import { createDocumentClient } from '../adapters/dynamo-client';
+import { DynamoPortalSessionStore } from '../adapters/dynamo-portal-session-store';
+import { logger } from '../adapters/powertools';
 import { DynamoApiKeyStore } from '../adapters/dynamo-api-key-store';
 import { API, ENV } from '../contract';
 import { ApiAccess } from '../domain/api-access';
@@ -11,6 +12,7 @@ import {
   type DeliveryStore,
   type HttpSender,
   type LogSink,
+  type PortalSessionStore,
   type RecoveryJobStore,
   type RateLimiter,
   type Resolver,
@@ -42,6 +44,8 @@ export interface ApiParts {
   readonly retryPolicy: RetryPolicy;
   readonly clock: Clock;
   readonly log: LogSink;
+  /** Portal sessions (the API keys table); without it `POST /v1/portal-sessions` answers 500. */
+  readonly portalSessions?: PortalSessionStore;
   /** The statistics table (`GET …/stats`). */
   readonly statsStore?: StatsStore;
 }
@@ -51,22 +55,29 @@ export interface ApiRuntimeOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Resolves webhook hosts for the create-time SSRF check. @default the system resolver */
   readonly resolver?: Resolver;
+  /** @default `parts.portalSessions` */
+  readonly portalSessions?: PortalSessionStore;
+  /** The dashboard's URL for portal session URLs. @default `WEBHOOKS_PORTAL_URL` */
+  readonly portalUrl?: () => string | undefined;
 }
 
 /**
  * The API function's adapters from its environment: the two tables, the API keys table (read by
- * key hash only: the per-request key check), the account rate counters (in the deliveries
+ * key hash: the per-request key check; written: portal sessions, PutItem only), the account rate counters (in the deliveries
  * table), the retry queue (recovery and manual retries go through it) and the sender (test
  * sends). Nothing else: the API has no dead-letter queue and no events queue.
  */
 export function apiPartsFromEnv(env: NodeJS.ProcessEnv = process.env, o: AdapterOverrides & { readonly clock?: Clock; readonly log?: LogSink } = {}): ApiParts {
   const clock = o.clock ?? systemClock;
   const doc = o.doc ?? createDocumentClient(o.dynamoConfig);
+  const apiKeysTable = requiredEnv(ENV.apiKeysTable, env);
   const statsStore = statsStoreFromEnv(env, { ...o, doc });
   return {
     ...storesFromEnv(env, clock, { ...o, doc }),
     ...(statsStore ? { statsStore } : {}),
-    apiKeys: new DynamoApiKeyStore(doc, requiredEnv(ENV.apiKeysTable, env)),
+    apiKeys: new DynamoApiKeyStore(doc, apiKeysTable),
+    // Sessions are written to the API keys table (PutItem only): the platform's POST /v1/portal-sessions.
+    portalSessions: new DynamoPortalSessionStore(doc, apiKeysTable, () => clock.now()),
     rateLimiter: rateLimiterFromEnv(env, { ...o, doc }),
     retryQueue: retryQueueFromEnv(env, o),
     sender: senderFromEnv(env, o),
@@ -99,5 +110,17 @@ export function createApiRuntime(parts: ApiParts, options: ApiRuntimeOptions = {
     .filter(Boolean);
   const accountRatePerSecond = numberEnv(ENV.apiAccountRateLimit, API.accountRatePerSecond, env);
   const access = new ApiAccess(parts.apiKeys, parts.rateLimiter, parts.clock, { accountRatePerSecond });
-  return { webhooks, access, log: parts.log, corsOrigins, clock: parts.clock, ...(parts.statsStore ? { stats: parts.statsStore } : {}) };
+  const portalSessions = options.portalSessions ?? parts.portalSessions;
+  const portalUrl = optionalEnv(ENV.portalUrl, env) ?? options.portalUrl;
+  return {
+    webhooks,
+    access,
+    log: parts.log,
+    corsOrigins,
+    clock: parts.clock,
+    ...(parts.statsStore ? { stats: parts.statsStore } : {}),
+    ...(portalSessions ? { portalSessions } : {}),
+    ...(portalUrl ? { portalUrl } : {}),
+    now: () => parts.clock.now(),
+  };
 }

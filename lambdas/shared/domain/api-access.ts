@@ -15,6 +15,11 @@ import type { ApiKeyStore, Clock, RateLimiter } from './ports';
  *   is not called per request); API Gateway usage plans could, but need an API Gateway key per
  *   account, kept in step with ours, and are documented as best effort (docs/design.md §13).
  *
+ * A portal session (docs/design.md §11) is no API key: its bearer is a `vps_` token, which the
+ * keys table does not resolve. {@link ApiAccess.checkRate} applies the account's rate alone to it
+ * (the same counter as the account's keys, so a session buys no more rate); the session's expiry,
+ * which the authorizer's cached answer carries, is checked by the API handler itself.
+ *
  * A refused take is remembered until the end of its second, so an account over its limit costs
  * one write per container and second, not one per request.
  */
@@ -58,11 +63,24 @@ export class ApiAccess {
    * The key is checked before the rate, so a revoked key's requests never use its account's rate.
    */
   async check(accountId: string, apiKey: string | undefined): Promise<AccessDecision> {
+    return this.decide(accountId, async () => apiKey !== undefined && (await this.keys.resolve(apiKey)) === accountId);
+  }
+
+  /**
+   * Whether a portal session's request for `accountId` is within the account's rate: the rate
+   * only, with no key to re-check (the session's token is not an API key; its expiry is the
+   * API handler's check). Counts against the same per-account window as the account's keys.
+   */
+  async checkRate(accountId: string): Promise<AccessDecision> {
+    return this.decide(accountId, async () => true);
+  }
+
+  private async decide(accountId: string, credentialValid: () => Promise<boolean>): Promise<AccessDecision> {
     const nowMs = this.clock.now();
     const second = Math.floor(nowMs / 1000);
     const retryAfterSeconds = Math.max(1, Math.ceil(((second + 1) * 1000 - nowMs) / 1000));
     if (this.overUntilSecond.get(accountId) === second) return { allowed: false, reason: 'rate_limited', retryAfterSeconds };
-    if (!apiKey || (await this.keys.resolve(apiKey)) !== accountId) return { allowed: false, reason: 'invalid_key' };
+    if (!(await credentialValid())) return { allowed: false, reason: 'invalid_key' };
     if (await this.limiter.tryTake(apiRateKey(accountId), this.settings.accountRatePerSecond, nowMs)) return { allowed: true };
     if (this.overUntilSecond.size >= MEMO_MAX) this.overUntilSecond.clear();
     this.overUntilSecond.set(accountId, second);

@@ -42,10 +42,18 @@ export function isWellFormedApiKey(value: string): boolean {
   return API_KEY_PATTERN.test(value);
 }
 
-/** The key of an `Authorization: Bearer <key>` header value, if it has that shape ({@link BEARER_HEADER_PATTERN}). */
-export function parseBearer(header: string | undefined): string | undefined {
+/**
+ * The token of an `Authorization: Bearer <token>` header value of the shape
+ * {@link BEARER_HEADER_PATTERN} allows: an API key or a portal session token, not told apart.
+ */
+export function bearerToken(header: string | undefined): string | undefined {
   if (!header || !BEARER_HEADER.test(header)) return undefined;
-  const key = header.trim().split(/ +/)[1];
+  return header.trim().split(/ +/)[1] || undefined;
+}
+
+/** The API key of an `Authorization: Bearer <key>` header value, if it has that shape (a portal session token is not one). */
+export function parseBearer(header: string | undefined): string | undefined {
+  const key = bearerToken(header);
   return key && isWellFormedApiKey(key) ? key : undefined;
 }
 
@@ -65,9 +73,14 @@ export function authorizationValues(request: {
   return multi.length >= single.length ? multi : single;
 }
 
+/** A request's one `Authorization` value; undefined when absent or sent more than once. */
+export function singleAuthorization(request: Parameters<typeof authorizationValues>[0]): string | undefined {
+  const values = authorizationValues(request);
+  return values.length === 1 ? values[0] : undefined;
+}
+
 /** The key of a request's one `Authorization` header; undefined when absent, malformed or sent more than once. */
 export function singleBearerKey(request: Parameters<typeof authorizationValues>[0]): string | undefined {
-  const values = authorizationValues(request);
-  return values.length === 1 ? parseBearer(values[0]) : undefined;
+  return parseBearer(singleAuthorization(request));
 }
 

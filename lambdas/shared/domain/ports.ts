@@ -1,5 +1,6 @@
 import type { EventType } from '../contract';
 import type { RetryMessage } from './messages';
+import type { CreatedPortalSession, PortalSession } from './portal-sessions';
 import type { AttemptRecord, Breaker, DeliveryRecord, DeliveryStatus, Webhook, WebhookStatus } from './model';
 import type { OperationalEvent } from './operational-events';
 
@@ -367,6 +368,16 @@ export interface ApiKeyStore {
   list(accountId: string): Promise<ApiKeyInfo[]>;
   /** Revokes a key; the revoked key's info, or undefined when no such key exists. */
   revoke(ref: ApiKeyRef): Promise<ApiKeyInfo | undefined>;
+}
+
+/**
+ * Port: portal sessions (docs/design.md §11), stored as token hashes beside the API keys. A
+ * session resolves until it expires; expired items are deleted by the table's TTL.
+ */
+export interface PortalSessionStore {
+  create(request: { readonly accountId: string; readonly readOnly: boolean; readonly ttlSeconds: number }): Promise<CreatedPortalSession>;
+  /** The session of a valid, unexpired token; undefined otherwise. */
+  resolve(token: string): Promise<PortalSession | undefined>;
 }
 
 // --- Secrets at rest ---

@@ -155,6 +155,9 @@ export const filterSchema = z
   .meta({
     type: 'object',
     minProperties: 1,
+    // Any properties (the checker judges them): said outright so generated clients type the
+    // field as an open object rather than one without properties (client/schema.d.ts).
+    additionalProperties: {},
     description: FILTER_DESCRIPTION,
     examples: [{ params: { utm_source: ['newsletter'] } }, { location: { country: [{ 'anything-but': ['United States'] }] } }],
   });

@@ -74,8 +74,10 @@ export function createApiFunctions(scope: Construct, props: ManagementApiProps, 
   allowQueryOnIndexes(handler.role, [{ table: props.deliveriesTable, indexName: definedIndex(TABLE_DEFINITIONS.deliveries, 'status') }]);
   // Every authenticated request checks its key again, by hash (the authorizer's answer is cached,
   // revocation is not): one GetItem, like the authorizer's, no Query and no index. The account
-  // rate counters are UpdateItems on the deliveries table, granted above.
-  allowOnTable(handler.role, props.apiKeysTable, ['GetItem']);
+  // rate counters are UpdateItems on the deliveries table, granted above. Portal sessions: one
+  // PutItem of a token hash (POST /v1/portal-sessions). Never a Query or Scan, so a compromised
+  // API function cannot list keys or sessions.
+  allowOnTable(handler.role, props.apiKeysTable, ['GetItem', 'PutItem']);
   // Statistics: one Query per shard of the webhook's hours (`GET …/stats`); the API never writes them.
   allowOnTable(handler.role, props.statsTable, ['Query']);
   // Retry and recover re-queue deliveries; test sends are attempted inline and never queued.

@@ -4,7 +4,8 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { API, BEARER_HEADER_PATTERN } from '../../../lambdas/shared/contract';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import { API, BEARER_HEADER_PATTERN, ENV } from '../../../lambdas/shared/contract';
 import type { WebhooksFunction } from '../../function-defaults';
 import { accessLogFormat } from './access-log';
 import { addPreflight, assertOrigin, gatewayCorsHeaders } from './cors';
@@ -59,6 +60,11 @@ export class ManagementApi extends Construct {
   /** `/v1/{proxy+}` (ANY, authorized) and `/v1/openapi.json` (GET, public). */
   public readonly proxyMethod: apigw.Method;
   public readonly openApiMethod: apigw.Method;
+  /**
+   * `POST /v1/portal-sessions`: the platform's backend only, IAM-authorized (SigV4); grant it with
+   * {@link grantCreatePortalSession}.
+   */
+  public readonly portalSessionsMethod: apigw.Method;
   /** The stage's association with the operator's WAF web ACL (`webAclArn`), if any. */
   public readonly webAclAssociation?: wafv2.CfnWebACLAssociation;
   /** Base URL without a trailing slash: requests go to `${url}/v1/webhooks`. */
@@ -97,7 +103,7 @@ export class ManagementApi extends Construct {
     this.url = `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${API_STAGE_NAME}`;
 
     // A TOKEN authorizer for its validation expression: API Gateway answers a malformed or
-    // missing key with 401 itself, without invoking the authorizer (garbage costs no Lambda and no
+    // missing key (or portal session token) with 401 itself, without invoking the authorizer (garbage costs no Lambda and no
     // read). The cache key is the one value the authorizer checked; the API function refuses a
     // request with more than one Authorization header and checks the key again (docs/design.md §6).
     this.authorizer = new apigw.TokenAuthorizer(this, 'KeyAuthorizer', {
@@ -118,6 +124,9 @@ export class ManagementApi extends Construct {
     // A static sibling beats the greedy {proxy+}: the document is served without the authorizer.
     const openApi = v1.addResource('openapi.json');
     this.openApiMethod = openApi.addMethod('GET', integration, { authorizationType: apigw.AuthorizationType.NONE });
+    // Portal sessions are minted by the platform's backend with IAM credentials customers never
+    // hold: a static sibling with AuthorizationType.IAM, so no API key can reach it.
+    this.portalSessionsMethod = v1.addResource('portal-sessions').addMethod('POST', integration, { authorizationType: apigw.AuthorizationType.IAM });
     this.corsResources = [proxy, openApi];
 
     addGatewayResponses(this.api, () => gatewayCorsHeaders(this.origins));
@@ -132,7 +141,23 @@ export class ManagementApi extends Construct {
       });
     }
 
-    acknowledgeApiFindings({ api: this.api, openApiMethod: this.openApiMethod, proxyMethod: this.proxyMethod, webAcl: props.webAclArn !== undefined });
+    acknowledgeApiFindings({
+      api: this.api,
+      openApiMethod: this.openApiMethod,
+      proxyMethod: this.proxyMethod,
+      portalSessionsMethod: this.portalSessionsMethod,
+      webAcl: props.webAclArn !== undefined,
+    });
+  }
+
+  /** Lets `grantee` (the platform backend's role) create portal sessions: `execute-api:Invoke` on that one method. */
+  public grantCreatePortalSession(grantee: iam.IGrantable): iam.Grant {
+    return this.portalSessionsMethod.grantExecute(grantee);
+  }
+
+  /** The dashboard's URL, the base of the portal session URLs the API returns. */
+  public setPortalUrl(url: string): void {
+    this.apiFunction.addEnvironment(ENV.portalUrl, url);
   }
 
   /**

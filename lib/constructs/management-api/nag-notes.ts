@@ -22,12 +22,14 @@ export interface ApiNagTargets {
   readonly openApiMethod: apigw.Method;
   /** `ANY /v1/{proxy+}`, behind the key authorizer. */
   readonly proxyMethod: apigw.Method;
+  /** `POST /v1/portal-sessions`, IAM-authorized. */
+  readonly portalSessionsMethod: apigw.Method;
   /** Whether a WAF web ACL is associated with the stage (then APIG3 needs no note). */
   readonly webAcl: boolean;
 }
 
-/** Request validation, the CloudWatch role, WAF (when no web ACL is associated), and authorization of the two methods. */
-export function acknowledgeApiFindings({ api, openApiMethod, proxyMethod, webAcl }: ApiNagTargets): void {
+/** Request validation, the CloudWatch role, WAF (when no web ACL is associated), and authorization of the three methods. */
+export function acknowledgeApiFindings({ api, openApiMethod, proxyMethod, portalSessionsMethod, webAcl }: ApiNagTargets): void {
   Validations.of(api).acknowledge({
     id: 'AwsSolutions-APIG2',
     reason:
@@ -63,5 +65,11 @@ export function acknowledgeApiFindings({ api, openApiMethod, proxyMethod, webAcl
     reason:
       'The callers are customers\' servers and scripts with API keys (docs/design.md §6), not end users: a Lambda TOKEN authorizer maps the hashed key to its account. ' +
       'A Cognito user pool would add a second identity system for no caller.',
+  });
+  Validations.of(portalSessionsMethod).acknowledge({
+    id: 'AwsSolutions-COG4',
+    reason:
+      "POST /v1/portal-sessions is called by the platform's backend with IAM credentials (SigV4, AuthorizationType.IAM), never by end users: " +
+      'IAM is the identity system of that caller, and a Cognito user pool would add one it does not have.',
   });
 }

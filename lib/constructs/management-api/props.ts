@@ -10,7 +10,7 @@ export interface ManagementApiProps {
   readonly deliveriesTable: dynamodb.ITable;
   /** Delivery statistics, read by `GET …/stats` (one Query per shard). */
   readonly statsTable: dynamodb.ITable;
-  /** Holds key hashes; only the authorizer reads it. */
+  /** Holds key and portal session hashes; only the authorizer reads it (the API function re-reads a key by hash and writes sessions). */
   readonly apiKeysTable: dynamodb.ITable;
   /** `POST …/retry` and `POST …/recover` re-queue deliveries here. */
   readonly retryQueue: sqs.IQueue;
