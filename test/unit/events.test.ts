@@ -81,6 +81,10 @@ describe('batch entries: several visits of one type in one EventBridge event', (
     return JSON.stringify(copy);
   };
 
+  it('refuses a batch entry of an operational detail-type: only visits are batched', () => {
+    expect(() => parseEventRecord(batchBody([visit('v1')], (e) => (e['detail-type'] = 'WEBHOOK_AUTO_DISABLED')), NOW)).toThrow(InvalidEventError);
+  });
+
   it('gives each visit its own event: its account, its data as received, an id of the entry and its index', () => {
     const parsed = parseEventRecord(batchBody([visit('v1'), visit('v2', 'acc_other'), { accountId: 'acc_123', data: { id: 'v3', custom: [1] } }]), NOW);
     expect(parsed.batch).toBe(true);

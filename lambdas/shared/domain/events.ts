@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { type EventType, EVENT_TYPES, isOperationalEventType, LIMITS } from '../contract';
+import { type EventType, EVENT_TYPES, isOperationalEventType, LIMITS, VISIT_EVENT_TYPES } from '../contract';
 import { operationalEventSchema } from './operational-events';
 
 /**
@@ -57,10 +57,10 @@ export const batchDetailSchema = z.looseObject({
   visits: z.array(z.unknown()).check(z.minLength(1), z.maxLength(LIMITS.visitsPerEventMax)),
 });
 
-/** The EventBridge event of a batch entry, before its visits are validated. */
+/** The EventBridge event of a batch entry, before its visits are validated: visits only (operational events are never batched). */
 const batchEventSchema = z.looseObject({
   id: z.string().check(z.minLength(1)),
-  'detail-type': z.enum(EVENT_TYPES),
+  'detail-type': z.enum(VISIT_EVENT_TYPES),
   source: z.string(),
   time: z.string(),
   detail: batchDetailSchema,
