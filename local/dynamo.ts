@@ -53,5 +53,20 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames): P
       if (!(err instanceof ResourceNotFoundException) && (err as { name?: string }).name !== 'ResourceNotFoundException') throw err;
     }
     await client.send(new CreateTableCommand(toCreateTableInput(tableName, TABLE_DEFINITIONS[id])));
+    await untilActive(client, tableName);
   }
+}
+
+/**
+ * Waits until a table and its indexes are ACTIVE. dynalite (created with `createTableMs: 0`) gets
+ * there within a tick, but a busy machine can let a first Query reach a table still CREATING,
+ * which dynalite answers with ResourceNotFoundException.
+ */
+async function untilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (table?.TableStatus === 'ACTIVE' && (table.GlobalSecondaryIndexes ?? []).every((g) => g.IndexStatus === 'ACTIVE')) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`table ${tableName} did not become ACTIVE`);
 }

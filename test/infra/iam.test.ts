@@ -153,6 +153,8 @@ describe('IAM to the action (every function role, every action and resource)', (
         'dynamodb:Query deliveriesTable/index/status',
         // the per-request key re-check
         'dynamodb:GetItem apiKeysTable',
+        // portal sessions, stored as a token hash
+        'dynamodb:PutItem apiKeysTable',
         // GET …/stats: one Query per shard
         'dynamodb:Query statsTable',
         'sqs:SendMessage retryQueue',
