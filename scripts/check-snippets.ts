@@ -149,7 +149,9 @@ async function main(): Promise<void> {
   const stack: LocalStack = await startLocalStack({
     port: 0,
     dataDir: ':memory:',
-    env: { ...process.env, WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true' },
+    // One account makes a quick series of calls (create, test sends, rotation): above the default
+    // per-account API rate, which is not what this check is about.
+    env: { ...process.env, WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOKS_API_ACCOUNT_RATE_LIMIT: '1000' },
     print: (line) => stackLog.push(line),
     routes: (core) => createLocalApiRoutes(core),
   });
