@@ -52,7 +52,9 @@ describe('portal sessions in Chromium', () => {
     stack = await startLocalStack({
       port: 0,
       dataDir: ':memory:',
-      env: { ...process.env, WEBHOOKS_LOCAL_PLATFORM_TOKEN: PLATFORM_TOKEN },
+      // The tests wait by polling every few ms: above the default per-account API rate, which is not
+      // what they are about (test/browser/dashboard.test.ts does the same).
+      env: { ...process.env, WEBHOOKS_LOCAL_PLATFORM_TOKEN: PLATFORM_TOKEN, WEBHOOKS_API_ACCOUNT_RATE_LIMIT: '1000' },
       print: () => undefined,
       routes: (core): LocalRoutes => {
         const api = createLocalApiRoutes(core);
