@@ -36,7 +36,7 @@ describe('DynamoDB throttling and 5xx during lookup (Query) and attempt recordin
       QueryCommand: { rate: 1, max: 3 },
       UpdateItemCommand: { rate: 0.2, max: 40 },
       BatchWriteItemCommand: { rate: 0.5, max: 12 },
-      PutItemCommand: { rate: 0.2, max: 20 },
+      PutItemCommand: { rate: 0.1, max: 8 },
     });
     stack = await startLocalStack({
       port: 0,
