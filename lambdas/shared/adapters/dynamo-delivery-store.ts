@@ -293,7 +293,9 @@ export class DynamoDeliveryStore implements DeliveryStore {
       const unique = [...new Map(group.map((w) => [w.deliveryId, w])).values()].sort((a, b) => compare(b.deliveryId, a.deliveryId));
       for (let start = 0; start < unique.length; start += ENTRIES_PER_ITEM) {
         const chunk = unique.slice(start, start + ENTRIES_PER_ITEM);
-        items.push({ item: this.successItem(chunk), writes: group.filter((w) => chunk.some((c) => c.deliveryId === w.deliveryId)) });
+        const ids = new Set(chunk.map((c) => c.deliveryId));
+        // Every write of the chunk's ids (a duplicate of one in the same flush too) is owned by this item.
+        items.push({ item: this.successItem(chunk), writes: group.filter((w) => ids.has(w.deliveryId)) });
       }
     }
     const failed: AttemptWrite[] = [];
